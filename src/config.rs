@@ -600,7 +600,7 @@ impl Config {
                 });
             }
             if entry.is_glob() {
-                globset::Glob::new(&entry.path).map_err(|e| Error::Config {
+                crate::protected::compile(&entry.path).map_err(|e| Error::Config {
                     path: path.to_path_buf(),
                     line,
                     column,
@@ -617,9 +617,7 @@ impl Config {
     pub fn validator_for(&self, path: &str) -> Option<Validator> {
         self.protect.iter().find_map(|e| {
             let hit = if e.is_glob() {
-                globset::GlobBuilder::new(&e.path)
-                    .literal_separator(true)
-                    .build()
+                crate::protected::compile(&e.path)
                     .ok()
                     .is_some_and(|g| g.compile_matcher().is_match(path))
             } else {

@@ -1,0 +1,249 @@
+//! `lifeline validate`: choose the files, read them, run each file's
+//! validator, and the checks that span two files.
+//!
+//! Every validator receives a [`Source`] that has already passed the
+//! file-level checks of [`text`] (UTF-8, no NUL byte, no conflict marker,
+//! not empty): a file that fails those is corrupt, and rule-by-rule findings
+//! on top of it would only be noise.
+
+pub mod data;
+pub mod labels;
+pub mod sprint_config;
+pub mod task_md;
+pub mod text;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::config::{Config, Validator};
+use crate::diagnostic::{Diagnostic, Level, Source};
+use crate::rules::Rule;
+
+/// The outcome for one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    /// Repo-relative path.
+    pub path: String,
+    pub validator: Validator,
+    /// False when the file has an error-level finding.
+    pub valid: bool,
+    pub errors: usize,
+    pub warnings: usize,
+    #[serde(skip)]
+    pub diagnostics: Vec<Diagnostic>,
+    /// The decoded text, kept for renderers that quote source lines.
+    #[serde(skip)]
+    pub source: Option<Source>,
+}
+
+impl FileReport {
+    fn new(
+        path: String,
+        validator: Validator,
+        mut diagnostics: Vec<Diagnostic>,
+        source: Option<Source>,
+    ) -> Self {
+        diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        let errors = count(&diagnostics, Level::Error);
+        let warnings = count(&diagnostics, Level::Warning);
+        FileReport {
+            path,
+            validator,
+            valid: errors == 0,
+            errors,
+            warnings,
+            diagnostics,
+            source,
+        }
+    }
+}
+
+fn count(diagnostics: &[Diagnostic], level: Level) -> usize {
+    diagnostics.iter().filter(|d| d.level == level).count()
+}
+
+/// The outcome of one `validate` run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub files: Vec<FileReport>,
+}
+
+impl Report {
+    pub fn errors(&self) -> usize {
+        self.files.iter().map(|f| f.errors).sum()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.files.iter().map(|f| f.warnings).sum()
+    }
+
+    /// Every finding, file by file.
+    pub fn diagnostics(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.files.iter().flat_map(|f| f.diagnostics.iter())
+    }
+
+    /// The source of `path`, when it was read as text.
+    pub fn source(&self, path: &str) -> Option<&Source> {
+        self.files
+            .iter()
+            .find(|f| f.path == path)
+            .and_then(|f| f.source.as_ref())
+    }
+
+    /// True when nothing fails: no errors, and no warnings either when
+    /// `deny_warnings`.
+    pub fn passes(&self, deny_warnings: bool) -> bool {
+        self.errors() == 0 && (!deny_warnings || self.warnings() == 0)
+    }
+}
+
+/// What one validator found out that another file's checks need.
+#[derive(Debug, Default)]
+struct Facts {
+    /// TASK.md's sprint ID and where it was written.
+    task_sprint_id: Option<(String, crate::diagnostic::Span)>,
+    /// sprint.config.json's `sprint_id`.
+    config_sprint_id: Option<String>,
+}
+
+/// Validates one file's bytes with `validator`. `path` is the repo-relative
+/// name used in findings.
+pub fn validate_bytes(path: &str, bytes: &[u8], validator: Validator) -> FileReport {
+    validate_one(path, bytes, validator).0
+}
+
+fn validate_one(path: &str, bytes: &[u8], validator: Validator) -> (FileReport, Facts) {
+    let mut out = Vec::new();
+    let mut facts = Facts::default();
+    if validator == Validator::None {
+        return (FileReport::new(path.into(), validator, out, None), facts);
+    }
+    let Some(source) = text::decode(path, bytes, &mut out) else {
+        return (FileReport::new(path.into(), validator, out, None), facts);
+    };
+    if out.iter().all(|d| d.level != Level::Error) {
+        match validator {
+            Validator::TaskMd => facts.task_sprint_id = task_md::check(&source, &mut out),
+            Validator::SprintConfig => {
+                facts.config_sprint_id = sprint_config::check(&source, &mut out)
+            }
+            Validator::Labels => labels::check(&source, &mut out),
+            Validator::Json => data::check_json(&source, &mut out),
+            Validator::Yaml => data::check_yaml(&source, &mut out),
+            Validator::None => {}
+        }
+    }
+    (
+        FileReport::new(path.into(), validator, out, Some(source)),
+        facts,
+    )
+}
+
+/// One file to validate: where it is on disk, its name in findings, and
+/// its validator.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub path: String,
+    pub disk: std::path::PathBuf,
+    pub validator: Validator,
+}
+
+/// Validates `targets`. A missing file is a `FILE001` finding; any other
+/// read failure is an error of the run.
+pub fn validate_targets(targets: &[Target]) -> crate::Result<Report> {
+    let mut files = Vec::with_capacity(targets.len());
+    let mut facts = Vec::with_capacity(targets.len());
+    for target in targets {
+        match std::fs::read(&target.disk) {
+            Ok(bytes) => {
+                let (report, f) = validate_one(&target.path, &bytes, target.validator);
+                files.push(report);
+                facts.push(f);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let d = Diagnostic::new(
+                    Rule::FileMissing,
+                    target.path.clone(),
+                    format!("protected file `{}` does not exist", target.path),
+                )
+                .with_help(
+                    "restore it (`lifeline restore latest-valid --only PATH`) or remove it from the protected set in lifeline.toml",
+                );
+                files.push(FileReport::new(
+                    target.path.clone(),
+                    target.validator,
+                    vec![d],
+                    None,
+                ));
+                facts.push(Facts::default());
+            }
+            Err(e) => return Err(crate::Error::io(&target.disk, e)),
+        }
+    }
+    cross_check(targets, &mut files, &facts);
+    Ok(Report { files })
+}
+
+/// XREF001: a TASK.md's sprint ID against the sprint.config.json in the
+/// same directory.
+fn cross_check(targets: &[Target], files: &mut [FileReport], facts: &[Facts]) {
+    for (i, fact) in facts.iter().enumerate() {
+        let Some((task_id, span)) = &fact.task_sprint_id else {
+            continue;
+        };
+        let dir = parent(&targets[i].path);
+        let config = targets.iter().zip(facts).find(|(t, f)| {
+            t.validator == Validator::SprintConfig
+                && parent(&t.path) == dir
+                && f.config_sprint_id.is_some()
+        });
+        let Some((config_target, config_facts)) = config else {
+            continue;
+        };
+        let config_id = config_facts.config_sprint_id.as_deref().unwrap_or_default();
+        if config_id != task_id {
+            let d = Diagnostic::new(
+                Rule::CrossSprintId,
+                targets[i].path.clone(),
+                format!(
+                    "Sprint ID `{task_id}` disagrees with `{}`, which says `{config_id}`",
+                    config_target.path
+                ),
+            )
+            .with_span(*span)
+            .with_label(format!("{} says `{config_id}`", config_target.path))
+            .with_help(
+                "make both name the current sprint; if a sprint rotation failed half-way, restore both from one checkpoint (`lifeline restore latest-valid`)",
+            );
+            let file = &mut files[i];
+            file.diagnostics.push(d);
+            file.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+            file.warnings += 1;
+        }
+    }
+}
+
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// The files `validate` checks with no paths given: every existing file
+/// matched by a glob entry, and every literal entry whether or not it
+/// exists (a missing one is a finding). Entries without a validator are
+/// skipped.
+pub fn protected_targets(root: &Path, config: &Config) -> crate::Result<Vec<Target>> {
+    let set = crate::protected::ProtectedSet::new(config)?;
+    let mut targets = Vec::new();
+    for (path, validator) in set.files(root)? {
+        if validator == Validator::None {
+            continue;
+        }
+        targets.push(Target {
+            disk: root.join(&path),
+            path,
+            validator,
+        });
+    }
+    Ok(targets)
+}

@@ -1,0 +1,707 @@
+//! The `task-md` validator: every rule of formats.md over the parsed
+//! [`TaskDoc`], each finding pointing at the cell that breaks it.
+
+use std::collections::HashMap;
+
+use crate::diagnostic::{Diagnostic, Source, Span};
+use crate::rules::Rule;
+use crate::taskmd::{self, CHANGELOG_ANCHOR, Column, Row, TaskDoc};
+
+pub const PRIORITIES: [&str; 4] = ["Critical", "High", "Medium", "Low"];
+pub const STATUSES: [&str; 6] = [
+    "Not Started",
+    "In Progress",
+    "Blocked",
+    "Review",
+    "Testing",
+    "Done",
+];
+/// The review marks, without the U+FE0F variation selector.
+const REVIEW_MARKS: [&str; 5] = ["\u{2714}", "\u{2716}", "🔍", "\u{26A0}", "🚀"];
+const FIBONACCI: [i64; 8] = [0, 1, 2, 3, 5, 8, 13, 21];
+const MAX_TITLE: usize = 100;
+const MAX_NOTES: usize = 200;
+/// At most this many dependency cycles are reported per file.
+const MAX_CYCLES: usize = 10;
+
+/// Validates `src` as a TASK.md. Returns the sprint ID the file declares
+/// (its `**Sprint ID**:` line, else the first task's) for the cross-file
+/// check.
+pub fn check(src: &Source, out: &mut Vec<Diagnostic>) -> Option<(String, Span)> {
+    let doc = taskmd::parse(src.body());
+    if doc.changelog_anchor.is_none() {
+        out.push(
+            Diagnostic::new(
+                Rule::TaskNoChangelogAnchor,
+                src.path.clone(),
+                format!("the changelog anchor `{CHANGELOG_ANCHOR}` is missing"),
+            )
+            .with_help(format!(
+                "add a line `{CHANGELOG_ANCHOR}` under `## 📜 DOCUMENT CHANGELOG`; task-sync inserts changelog entries after it"
+            )),
+        );
+    }
+    let Some(first) = doc.tables.first() else {
+        out.push(
+            Diagnostic::new(
+                Rule::TaskNoTable,
+                src.path.clone(),
+                "no task table found (a table whose header names `ID` and `Title`)",
+            )
+            .with_help("the file may be truncated or overwritten; restore it with `lifeline restore latest-valid`"),
+        );
+        return doc.sprint_id.map(|s| (s.to_string(), src.span_of(s)));
+    };
+    for later in &doc.tables[1..] {
+        out.push(
+            src.diag_at(
+                Rule::TaskDuplicateTable,
+                later.header.line,
+                "the task table header appears a second time",
+            )
+            .with_label("repeated header")
+            .with_note("first header here", Some(src.span_of(first.header.line)))
+            .with_help("delete the repeated header (and its separator line); a bot probably appended the table twice"),
+        );
+    }
+    let columns = check_header(src, &first.header, out);
+    check_separator(src, first, out);
+    let tasks = check_rows(src, &doc, &columns, out);
+    check_dependencies(src, &tasks, out);
+    check_sprint_ids(src, &doc, &tasks, out);
+    check_summary(src, &doc, &tasks, out);
+    if tasks.is_empty() {
+        out.push(
+            src.diag_at(Rule::TaskNoTasks, first.header.line, "the task table has no tasks")
+                .with_help("an empty sprint is unusual: check that a bot did not drop the rows"),
+        );
+    }
+    doc.sprint_id
+        .filter(|s| !s.is_empty())
+        .or_else(|| tasks.iter().find_map(|t| t.sprint_id))
+        .map(|s| (s.to_string(), src.span_of(s)))
+}
+
+/// Which column each header cell is, checking names: missing required
+/// columns, duplicates, unknown columns.
+fn check_header(src: &Source, header: &Row<'_>, out: &mut Vec<Diagnostic>) -> Vec<Option<Column>> {
+    let mut columns = Vec::with_capacity(header.cells.len());
+    let mut seen: HashMap<Column, &str> = HashMap::new();
+    for cell in &header.cells {
+        let column = Column::from_header(cell);
+        match column {
+            Some(c) => {
+                if let Some(first) = seen.get(&c) {
+                    out.push(
+                        src.diag_at(
+                            Rule::TaskDuplicateColumn,
+                            cell,
+                            format!("column `{}` appears twice in the header", c.name()),
+                        )
+                        .with_label("repeated column")
+                        .with_note("first here", Some(src.span_of(first)))
+                        .with_help("remove one of them, and the matching cell in every row"),
+                    );
+                    columns.push(None);
+                    continue;
+                }
+                seen.insert(c, cell);
+            }
+            None => out.push(
+                src.diag_at(
+                    Rule::TaskUnknownColumn,
+                    cell,
+                    format!("unknown column `{cell}`"),
+                )
+                .with_help(format!(
+                    "the sprint template's columns are: {}",
+                    Column::ALL.map(|c| c.name()).join(", ")
+                )),
+            ),
+        }
+        columns.push(column);
+    }
+    let missing: Vec<&str> = Column::ALL
+        .into_iter()
+        .filter(|c| c.is_required() && !seen.contains_key(c))
+        .map(|c| c.name())
+        .collect();
+    if !missing.is_empty() {
+        let (noun, list) = if missing.len() == 1 {
+            ("column", format!("`{}`", missing[0]))
+        } else {
+            ("columns", missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "))
+        };
+        out.push(
+            src.diag_at(
+                Rule::TaskMissingColumn,
+                header.line,
+                format!("the task table is missing the {noun} {list}"),
+            )
+            .with_help("use the sprint template's header: | ID | Title | Description | Priority | Points | Status | Reviewed | Owner | PR Link | ETA | Depends On | Sprint ID | Notes |"),
+        );
+    }
+    columns
+}
+
+fn check_separator(src: &Source, table: &taskmd::Table<'_>, out: &mut Vec<Diagnostic>) {
+    let want = table.header.cells.len();
+    if table.missing_separator {
+        let line = table.rows.first().map_or(table.header.line, |r| r.line);
+        out.push(
+            src.diag_at(
+                Rule::TaskBadSeparator,
+                line,
+                "the line under the task table header is not a separator row",
+            )
+            .with_help(format!(
+                "insert a separator with {want} cells under the header: |{}",
+                "----|".repeat(want)
+            )),
+        );
+    } else if let Some(sep) = &table.separator
+        && sep.cells.len() != want
+    {
+        out.push(
+            src.diag_at(
+                Rule::TaskBadSeparator,
+                sep.line,
+                format!(
+                    "the separator row has {} cells; the header has {want}",
+                    sep.cells.len()
+                ),
+            )
+            .with_help(format!("use one `---` cell per column: |{}", "----|".repeat(want))),
+        );
+    }
+}
+
+/// A task row whose cells line up with the header.
+struct Task<'a> {
+    id: &'a str,
+    /// False when the ID is malformed or a repeat; such tasks are not graph
+    /// nodes.
+    unique: bool,
+    depends_on: Vec<&'a str>,
+    sprint_id: Option<&'a str>,
+    status: Option<&'a str>,
+}
+
+fn check_rows<'a>(
+    src: &Source,
+    doc: &TaskDoc<'a>,
+    columns: &[Option<Column>],
+    out: &mut Vec<Diagnostic>,
+) -> Vec<Task<'a>> {
+    let want = columns.len();
+    let col = |c: Column| columns.iter().position(|x| *x == Some(c));
+    let at = ColumnIndex {
+        id: col(Column::Id),
+        title: col(Column::Title),
+        priority: col(Column::Priority),
+        points: col(Column::Points),
+        status: col(Column::Status),
+        reviewed: col(Column::Reviewed),
+        owner: col(Column::Owner),
+        pr_link: col(Column::PrLink),
+        eta: col(Column::Eta),
+        depends_on: col(Column::DependsOn),
+        sprint_id: col(Column::SprintId),
+        notes: col(Column::Notes),
+    };
+    let mut tasks: Vec<Task<'a>> = Vec::new();
+    let mut first_of: HashMap<&'a str, &'a str> = HashMap::new();
+    for row in doc.rows() {
+        if row.cells.len() != want {
+            let (noun, verb) = if row.cells.len() == 1 { ("cell", "has") } else { ("cells", "has") };
+            out.push(
+                src.diag_at(
+                    Rule::TaskRowCells,
+                    row.line,
+                    format!(
+                        "this row {verb} {} {noun}; the header has {want}",
+                        row.cells.len()
+                    ),
+                )
+                .with_label(format!("expected {want} cells"))
+                .with_help("a cell is missing or extra, or the row was cut off; write `-` for an empty cell and keep one cell per column"),
+            );
+            continue;
+        }
+        let cell = |i: Option<usize>| i.map(|i| row.cells[i]);
+        let mut task = Task {
+            id: "",
+            unique: false,
+            depends_on: Vec::new(),
+            sprint_id: cell(at.sprint_id).filter(|s| !is_empty(s)),
+            status: cell(at.status),
+        };
+        if let Some(id) = cell(at.id) {
+            task.id = id;
+            if !is_task_id(id) {
+                out.push(
+                    src.diag_at(Rule::TaskBadId, id, format!("`{id}` is not a task ID"))
+                        .with_label("expected `T-<digits>`")
+                        .with_help("task IDs are written `T-` followed by digits, e.g. `T-042`"),
+                );
+            } else if let Some(first) = first_of.get(id) {
+                out.push(
+                    src.diag_at(Rule::TaskDuplicateId, id, format!("duplicate task ID `{id}`"))
+                        .with_label("used again here")
+                        .with_note("first defined here", Some(src.span_of(first)))
+                        .with_help("give this task a new ID (the next free one), or delete the duplicated row"),
+                );
+            } else {
+                first_of.insert(id, id);
+                task.unique = true;
+            }
+        }
+        check_cells(src, row, &at, out);
+        if let Some(deps) = cell(at.depends_on) {
+            task.depends_on = dependency_refs(deps);
+        }
+        tasks.push(task);
+    }
+    tasks
+}
+
+struct ColumnIndex {
+    id: Option<usize>,
+    title: Option<usize>,
+    priority: Option<usize>,
+    points: Option<usize>,
+    status: Option<usize>,
+    reviewed: Option<usize>,
+    owner: Option<usize>,
+    pr_link: Option<usize>,
+    eta: Option<usize>,
+    depends_on: Option<usize>,
+    sprint_id: Option<usize>,
+    notes: Option<usize>,
+}
+
+fn is_empty(cell: &str) -> bool {
+    cell.is_empty() || cell == "-"
+}
+
+fn is_task_id(s: &str) -> bool {
+    s.strip_prefix("T-")
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The single-cell rules of one row.
+fn check_cells(src: &Source, row: &Row<'_>, at: &ColumnIndex, out: &mut Vec<Diagnostic>) {
+    let cell = |i: Option<usize>| i.map(|i| row.cells[i]);
+    if let Some(title) = cell(at.title) {
+        let len = title.chars().count();
+        if is_empty(title) {
+            out.push(
+                Diagnostic::new(Rule::TaskBadTitle, src.path.clone(), "the title is empty")
+                    .with_span(cell_span(src, title))
+                    .with_help("every task needs a title of at most 100 characters"),
+            );
+        } else if len > MAX_TITLE {
+            out.push(
+                src.diag_at(
+                    Rule::TaskBadTitle,
+                    title,
+                    format!("the title is {len} characters long; the limit is {MAX_TITLE}"),
+                )
+                .with_help("shorten the title and move the detail to Description or Notes"),
+            );
+        }
+    }
+    if let Some(notes) = cell(at.notes) {
+        let len = notes.chars().count();
+        if len > MAX_NOTES {
+            out.push(
+                src.diag_at(
+                    Rule::TaskNotesTooLong,
+                    notes,
+                    format!("the notes are {len} characters long; the limit is {MAX_NOTES}"),
+                )
+                .with_help("shorten the notes; longer discussion belongs in the issue or PR"),
+            );
+        }
+    }
+    if let Some(p) = cell(at.priority) {
+        enum_cell(src, p, &PRIORITIES, Rule::TaskBadPriority, "priority", out);
+    }
+    if let Some(s) = cell(at.status) {
+        enum_cell(src, s, &STATUSES, Rule::TaskBadStatus, "status", out);
+    }
+    if let Some(r) = cell(at.reviewed)
+        && !is_review_mark(r)
+    {
+        out.push(
+            src.diag_at(Rule::TaskBadReviewed, r, format!("`{r}` is not a review mark"))
+                .with_help("use one of ✔️ (approved), ✖️ (not reviewed), 🔍 (in review), ⚠️ (changes requested), 🚀 (merged)"),
+        );
+    }
+    if let Some(p) = cell(at.points) {
+        match p.parse::<i64>() {
+            Ok(n) if n >= 0 && !FIBONACCI.contains(&n) => out.push(
+                src.diag_at(
+                    Rule::TaskNonFibonacciPoints,
+                    p,
+                    format!("{n} points is not on the Fibonacci scale"),
+                )
+                .with_help(format!("use 0 or one of 1, 2, 3, 5, 8, 13, 21 (nearest: {})", nearest_fibonacci(n))),
+            ),
+            Ok(n) if n >= 0 => {}
+            _ => out.push(
+                src.diag_at(Rule::TaskBadPoints, p, format!("points `{p}` is not a whole number ≥ 0"))
+                    .with_help("write the estimate as a number, e.g. `3`"),
+            ),
+        }
+    }
+    // `-` is the explicit "no owner yet" (the sample repository uses it);
+    // a blank cell is what a bot that lost the value leaves.
+    if let Some(o) = cell(at.owner)
+        && o.is_empty()
+    {
+        let d = Diagnostic::new(Rule::TaskNoOwner, src.path.clone(), "the task has no owner")
+            .with_span(cell_span(src, o))
+            .with_help("assign someone (`@login`) so the task is not forgotten");
+        out.push(d);
+    }
+    if let Some(link) = cell(at.pr_link)
+        && !is_empty(link)
+        && !is_pr_link(link)
+    {
+        out.push(
+            src.diag_at(Rule::TaskBadPrLink, link, format!("`{link}` is not a PR link"))
+                .with_help("write `[#N](../pull/N)` with the same PR number twice, or `-`"),
+        );
+    }
+    if let Some(eta) = cell(at.eta)
+        && eta != "-"
+        && let Err(why) = parse_date(eta)
+    {
+        out.push(
+            src.diag_at(Rule::TaskBadEta, eta, format!("ETA `{eta}` {why}"))
+                .with_help("write the ETA as YYYY-MM-DD (a real calendar date), or `-`"),
+        );
+    }
+}
+
+/// The span of a cell; an empty cell has no text, so it spans the blank
+/// before the closing pipe.
+fn cell_span(src: &Source, cell: &str) -> Span {
+    let span = src.span_of(cell);
+    if cell.is_empty() {
+        src.span(span.byte_offset.saturating_sub(1), span.byte_offset)
+    } else {
+        span
+    }
+}
+
+fn enum_cell(
+    src: &Source,
+    value: &str,
+    allowed: &[&str],
+    rule: Rule,
+    what: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    if allowed.contains(&value) {
+        return;
+    }
+    let help = match allowed.iter().find(|a| a.eq_ignore_ascii_case(value)) {
+        Some(right) => format!("write `{right}` (the values are case-sensitive)"),
+        None => format!(
+            "use one of: {}",
+            allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+        ),
+    };
+    out.push(
+        src.diag_at(rule, value, format!("`{value}` is not a valid {what}"))
+            .with_help(help),
+    );
+}
+
+fn is_review_mark(cell: &str) -> bool {
+    let mark: String = cell.chars().filter(|c| *c != '\u{FE0F}').collect();
+    REVIEW_MARKS.iter().any(|m| {
+        mark.strip_prefix(m)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+    })
+}
+
+fn nearest_fibonacci(n: i64) -> i64 {
+    *FIBONACCI
+        .iter()
+        .min_by_key(|f| ((**f - n).abs(), **f))
+        .expect("non-empty")
+}
+
+/// `[#N](../pull/N)` or `[#N](../pulls/N)` with the same N.
+fn is_pr_link(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("[#") else {
+        return false;
+    };
+    let Some((n, rest)) = rest.split_once("](../") else {
+        return false;
+    };
+    let Some(m) = rest
+        .strip_prefix("pull/")
+        .or_else(|| rest.strip_prefix("pulls/"))
+        .and_then(|r| r.strip_suffix(')'))
+    else {
+        return false;
+    };
+    !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && n == m
+}
+
+/// A strict `YYYY-MM-DD` that names a real day.
+pub fn parse_date(s: &str) -> std::result::Result<jiff::civil::Date, String> {
+    let b = s.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape {
+        return Err("is not a date written YYYY-MM-DD".into());
+    }
+    let year: i16 = s[..4].parse().map_err(|_| "has a bad year".to_string())?;
+    let month: i8 = s[5..7].parse().map_err(|_| "has a bad month".to_string())?;
+    let day: i8 = s[8..].parse().map_err(|_| "has a bad day".to_string())?;
+    if !(1..=12).contains(&month) {
+        return Err(format!("is not a real date (there is no month {month})"));
+    }
+    jiff::civil::Date::new(year, month, day).map_err(|_| {
+        let days = jiff::civil::Date::new(year, month, 1)
+            .map(|d| d.days_in_month())
+            .unwrap_or(31);
+        format!("is not a real date ({year}-{month:02} has {days} days)")
+    })
+}
+
+/// The references in a `Depends On` cell, as slices of it.
+fn dependency_refs(cell: &str) -> Vec<&str> {
+    if is_empty(cell) {
+        return Vec::new();
+    }
+    cell.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+}
+
+/// TASK021 unknown or malformed references, TASK022 self-dependencies and
+/// cycles.
+fn check_dependencies(src: &Source, tasks: &[Task<'_>], out: &mut Vec<Diagnostic>) {
+    let index: HashMap<&str, usize> = tasks
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.unique)
+        .map(|(i, t)| (t.id, i))
+        .collect();
+    // edges[i]: (target task, the reference text in i's Depends On cell)
+    let mut edges: Vec<Vec<(usize, &str)>> = vec![Vec::new(); tasks.len()];
+    for (i, task) in tasks.iter().enumerate() {
+        for &dep in &task.depends_on {
+            if !is_task_id(dep) {
+                out.push(
+                    src.diag_at(Rule::TaskUnknownDependency, dep, format!("`{dep}` is not a task ID"))
+                        .with_help("list task IDs separated by commas (`T-001, T-004`), or `-`"),
+                );
+                continue;
+            }
+            match index.get(dep) {
+                None => out.push(
+                    src.diag_at(
+                        Rule::TaskUnknownDependency,
+                        dep,
+                        format!("`{}` depends on `{dep}`, which is not in the task table", task.id),
+                    )
+                    .with_label("unknown task")
+                    .with_help("fix the ID, add the missing task, or remove the dependency"),
+                ),
+                Some(&j) if j == i && task.unique => out.push(
+                    src.diag_at(
+                        Rule::TaskDependencyCycle,
+                        dep,
+                        format!("`{dep}` depends on itself"),
+                    )
+                    .with_help("remove the task's own ID from its Depends On cell"),
+                ),
+                Some(&j) => {
+                    if task.unique {
+                        edges[i].push((j, dep));
+                    }
+                }
+            }
+        }
+    }
+    for cycle in find_cycles(&edges).into_iter().take(MAX_CYCLES) {
+        // cycle[k] depends on cycle[k+1] via the reference ref_of(k).
+        let n = cycle.len();
+        let reference = |k: usize| {
+            edges[cycle[k]]
+                .iter()
+                .find(|(t, _)| *t == cycle[(k + 1) % n])
+                .map(|(_, r)| *r)
+                .expect("cycle edge exists")
+        };
+        let path: Vec<&str> = cycle
+            .iter()
+            .chain(std::iter::once(&cycle[0]))
+            .map(|&i| tasks[i].id)
+            .collect();
+        let mut d = src
+            .diag_at(
+                Rule::TaskDependencyCycle,
+                reference(0),
+                format!("dependency cycle: {}", path.join(" → ")),
+            )
+            .with_label(format!("`{}` depends on `{}`", path[0], path[1]))
+            .with_help("remove one of these dependencies so the tasks can be done in some order");
+        for k in 1..n {
+            d = d.with_note(
+                format!("`{}` depends on `{}` here", path[k], path[k + 1]),
+                Some(src.span_of(reference(k))),
+            );
+        }
+        out.push(d);
+    }
+}
+
+/// Cycles of the dependency graph (self-loops excluded), each rotated to
+/// start at its earliest row, in order of that row.
+fn find_cycles(edges: &[Vec<(usize, &str)>]) -> Vec<Vec<usize>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        OnPath(usize),
+        Done,
+    }
+    let mut mark = vec![Mark::New; edges.len()];
+    let mut cycles: Vec<Vec<usize>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for start in 0..edges.len() {
+        if mark[start] != Mark::New {
+            continue;
+        }
+        let mut path: Vec<usize> = vec![start];
+        let mut next_edge: Vec<usize> = vec![0];
+        mark[start] = Mark::OnPath(0);
+        while let Some(&v) = path.last() {
+            let e = next_edge.last_mut().expect("parallel stacks");
+            if let Some(&(w, _)) = edges[v].get(*e) {
+                *e += 1;
+                match mark[w] {
+                    Mark::New => {
+                        mark[w] = Mark::OnPath(path.len());
+                        path.push(w);
+                        next_edge.push(0);
+                    }
+                    Mark::OnPath(at) if w != v => {
+                        let mut cycle = path[at..].to_vec();
+                        let min = (0..cycle.len()).min_by_key(|&k| cycle[k]).expect("non-empty");
+                        cycle.rotate_left(min);
+                        let mut key = cycle.clone();
+                        key.sort_unstable();
+                        if seen.insert(key) {
+                            cycles.push(cycle);
+                        }
+                    }
+                    _ => {}
+                }
+            } else {
+                mark[v] = Mark::Done;
+                path.pop();
+                next_edge.pop();
+            }
+        }
+    }
+    cycles.sort_by_key(|c| c[0]);
+    cycles
+}
+
+/// TASK024 several sprint IDs in the table, TASK026 the header line
+/// against the table.
+fn check_sprint_ids(src: &Source, doc: &TaskDoc<'_>, tasks: &[Task<'_>], out: &mut Vec<Diagnostic>) {
+    let Some(first) = tasks.iter().find_map(|t| t.sprint_id) else {
+        return;
+    };
+    let mut reported = vec![first];
+    for task in tasks {
+        let Some(id) = task.sprint_id else { continue };
+        if reported.contains(&id) {
+            continue;
+        }
+        reported.push(id);
+        out.push(
+            src.diag_at(
+                Rule::TaskMixedSprintIds,
+                id,
+                format!("task `{}` is in sprint `{id}`, the table's first task in `{first}`", task.id),
+            )
+            .with_note(format!("`{first}` first used here"), Some(src.span_of(first)))
+            .with_help("one TASK.md holds one sprint: move the task to its sprint's file or fix its Sprint ID"),
+        );
+    }
+    if let Some(header) = doc.sprint_id.filter(|h| !h.is_empty())
+        && header != first
+    {
+        out.push(
+            src.diag_at(
+                Rule::TaskSprintIdMismatch,
+                header,
+                format!("the header says sprint `{header}`, the task table says `{first}`"),
+            )
+            .with_note(format!("`{first}` here"), Some(src.span_of(first)))
+            .with_help("make the `**Sprint ID**:` line and the Sprint ID column agree"),
+        );
+    }
+}
+
+/// TASK027: each count of the Sprint Status Summary line against the table.
+fn check_summary(src: &Source, doc: &TaskDoc<'_>, tasks: &[Task<'_>], out: &mut Vec<Diagnostic>) {
+    let Some(summary) = doc.status_summary else {
+        return;
+    };
+    let count = |status: &str| tasks.iter().filter(|t| t.status == Some(status)).count();
+    // With a status cell already reported invalid, per-status counts would
+    // only repeat that finding; the total still says whether rows are lost.
+    let statuses_valid = tasks
+        .iter()
+        .all(|t| t.status.is_some_and(|s| STATUSES.contains(&s)));
+    for part in summary.split('|') {
+        let Some((label, number)) = part.rsplit_once(':') else {
+            continue;
+        };
+        let label = label
+            .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+            .trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+        let number = number.trim().trim_matches('*').trim();
+        let Ok(claimed) = number.parse::<usize>() else {
+            continue;
+        };
+        let (what, actual) = if label.eq_ignore_ascii_case("Total") {
+            ("in all", tasks.len())
+        } else if !statuses_valid {
+            continue;
+        } else if label.eq_ignore_ascii_case("Completed") {
+            ("Done", count("Done"))
+        } else if let Some(status) = STATUSES.iter().find(|s| s.eq_ignore_ascii_case(label)) {
+            (*status, count(status))
+        } else {
+            continue;
+        };
+        if claimed != actual {
+            out.push(
+                src.diag_at(
+                    Rule::TaskStatusSummary,
+                    number,
+                    format!("the status summary says {label}: {claimed}, the table has {actual}"),
+                )
+                .with_label(format!("the table has {actual} {what}"))
+                .with_help("recount, or let auto-update-metadata rewrite the summary line"),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -5,10 +5,19 @@
 
 pub mod atomic;
 pub mod ci;
+pub mod cli;
+pub mod commands;
 pub mod config;
+pub mod diagnostic;
 pub mod error;
 pub mod git;
 pub mod paths;
+pub mod protected;
 pub mod redact;
+pub mod render;
+pub mod rules;
+pub mod taskmd;
+pub mod validate;
+pub mod workspace;
 
 pub use error::{Error, Result};

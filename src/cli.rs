@@ -1,0 +1,336 @@
+//! The command line: clap definitions, dispatch, and rendering. Logic lives
+//! in [`crate::commands`]; this module parses, calls and prints.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::ci::{self, Env, ProcessEnv};
+use crate::commands;
+use crate::config::Validator;
+use crate::error::{Error, Result};
+use crate::render;
+use crate::workspace::Workspace;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success (for validate: every file valid; warnings allowed)
+  1  the check found problems (invalid files)
+  2  usage, configuration or environment error";
+
+/// Makes repository automation recoverable: validate, checkpoint, restore,
+/// audit.
+#[derive(Debug, Parser)]
+#[command(
+    name = "lifeline",
+    version,
+    about,
+    after_help = EXIT_CODES,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Repository root [default: the git top level of the working directory]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// Configuration file [default: ROOT/lifeline.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print nothing; the exit code tells the result
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// When to colour the output
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the protected files (or the given ones)
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline validate                          # the whole protected set\n",
+        "  lifeline validate planning/TASK.md         # one file\n",
+        "  lifeline validate --format github          # annotations in a workflow\n",
+        "  lifeline validate --root examples/sample-repo\n\n",
+        "Exit codes:\n",
+        "  0  every file valid (warnings allowed unless --deny-warnings)\n",
+        "  1  a file is invalid or missing\n",
+        "  2  usage, configuration or I/O error (e.g. a given file does not exist)"
+    ))]
+    Validate(ValidateArgs),
+    /// Inspect the configuration
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Write a commented lifeline.toml at the repository root
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline init              # write lifeline.toml (refuses to overwrite)\n",
+        "  lifeline init --dry-run    # show what would be written\n",
+        "  lifeline init --force      # overwrite an existing lifeline.toml\n\n",
+        "Exit codes:\n",
+        "  0  written (or already up to date)\n",
+        "  2  lifeline.toml exists and differs (pass --force), or an I/O error"
+    ))]
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Files to validate [default: the protected set]
+    pub paths: Vec<PathBuf>,
+    /// Output format [default: github inside GitHub Actions, else text]
+    #[arg(long, value_enum)]
+    pub format: Option<ValidateFormat>,
+    /// Validate the given paths with this validator
+    #[arg(long, value_name = "NAME", value_parser = parse_validator)]
+    pub validator: Option<Validator>,
+    /// Treat warnings as errors (exit 1 when there are any)
+    #[arg(long)]
+    pub deny_warnings: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ValidateFormat {
+    /// rustc-style diagnostics
+    Text,
+    /// one JSON document
+    Json,
+    /// GitHub Actions workflow commands (annotations)
+    Github,
+    /// SARIF 2.1.0, for code scanning
+    Sarif,
+}
+
+fn parse_validator(s: &str) -> std::result::Result<Validator, String> {
+    s.parse()
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (defaults filled in)
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline config show\n",
+        "  lifeline config show --format json | jq '.protect'\n\n",
+        "Exit codes:\n",
+        "  0  printed\n",
+        "  2  lifeline.toml is invalid (the error names the key and line)"
+    ))]
+    Show(ConfigShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigShowArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = ConfigFormat::Toml)]
+    pub format: ConfigFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfigFormat {
+    /// lifeline.toml syntax
+    #[value(alias = "text")]
+    Toml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Overwrite files that exist and differ
+    #[arg(long)]
+    pub force: bool,
+    /// Show what would be written; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Runs the command line `args` and returns the process exit code.
+pub fn main_with(args: impl IntoIterator<Item = std::ffi::OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+                _ => 2,
+            };
+        }
+    };
+    let quiet = cli.global.quiet;
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if !quiet {
+                print_error(&e);
+            }
+            e.exit_code()
+        }
+    }
+}
+
+fn print_error(e: &Error) {
+    let mut stderr = std::io::stderr().lock();
+    let text = crate::redact::redact(&e.to_string()).into_owned();
+    let _ = writeln!(stderr, "error: {text}");
+    if let Some(help) = e.help() {
+        let _ = writeln!(stderr, "  help: {help}");
+    }
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    let env = ProcessEnv;
+    let ws = Workspace::discover(&cwd, cli.global.root.as_deref(), cli.global.config.as_deref())?;
+    let color = match cli.global.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => std::io::stdout().is_terminal() && env.var("NO_COLOR").is_none(),
+    };
+    let out = Output {
+        quiet: cli.global.quiet,
+        color,
+    };
+    match cli.command {
+        Command::Validate(args) => validate(&ws, &cwd, &env, &out, args),
+        Command::Config(ConfigCommand::Show(args)) => config_show(&ws, &out, args),
+        Command::Init(args) => init(&ws, &out, args),
+    }
+}
+
+struct Output {
+    quiet: bool,
+    color: bool,
+}
+
+impl Output {
+    /// Writes to stdout unless quiet. A closed pipe is not an error.
+    fn print(&self, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+        if self.quiet {
+            return Ok(());
+        }
+        let stdout = std::io::stdout();
+        let mut lock = stdout.lock();
+        match f(&mut lock).and_then(|()| lock.flush()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("<stdout>", e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn validate(ws: &Workspace, cwd: &Path, env: &dyn Env, out: &Output, args: ValidateArgs) -> Result<i32> {
+    let options = commands::validate::ValidateOptions {
+        paths: args.paths,
+        validator: args.validator,
+    };
+    let report = commands::validate::run(ws, cwd, &options)?;
+    let in_actions = ci::in_github_actions(env);
+    let format = match args.format {
+        Some(ValidateFormat::Text) => render::Format::Text,
+        Some(ValidateFormat::Json) => render::Format::Json,
+        Some(ValidateFormat::Github) => render::Format::Github,
+        Some(ValidateFormat::Sarif) => render::Format::Sarif,
+        None if in_actions => render::Format::Github,
+        None => render::Format::Text,
+    };
+    let options = render::Options {
+        color: out.color,
+        root: Some(ws.root.clone()),
+        ..render::Options::default()
+    };
+    out.print(|w| render::write(&report, format, w, &options))?;
+    let passes = report.passes(args.deny_warnings);
+    if in_actions {
+        ci::append_step_summary(env, &render::github::step_summary(&report))?;
+        ci::set_outputs(
+            env,
+            &[
+                ("valid", passes.to_string()),
+                ("errors", report.errors().to_string()),
+                ("warnings", report.warnings().to_string()),
+            ],
+        )?;
+    }
+    Ok(if passes { 0 } else { 1 })
+}
+
+fn config_show(ws: &Workspace, out: &Output, args: ConfigShowArgs) -> Result<i32> {
+    let text = match args.format {
+        ConfigFormat::Toml => {
+            let origin = if ws.config_found {
+                format!("# effective configuration from {}\n", ws.config_path.display())
+            } else {
+                format!(
+                    "# effective configuration: defaults ({} not found)\n",
+                    ws.config_path.display()
+                )
+            };
+            let body = toml::to_string_pretty(&ws.config)
+                .map_err(|e| Error::usage(format!("cannot print the configuration: {e}"), None))?;
+            origin + &body
+        }
+        ConfigFormat::Json => {
+            let value = serde_json::json!({
+                "path": ws.config_path,
+                "found": ws.config_found,
+                "config": ws.config,
+            });
+            serde_json::to_string_pretty(&value).expect("config serializes") + "\n"
+        }
+    };
+    out.print(|w| w.write_all(text.as_bytes()))?;
+    Ok(0)
+}
+
+fn init(ws: &Workspace, out: &Output, args: InitArgs) -> Result<i32> {
+    let outcomes = commands::init::run(ws, args.force, args.dry_run)?;
+    out.print(|w| {
+        for o in &outcomes {
+            let shown = o
+                .path
+                .strip_prefix(&ws.root)
+                .unwrap_or(&o.path)
+                .display()
+                .to_string();
+            let verb = match o.action {
+                commands::init::Action::Created => "created",
+                commands::init::Action::Overwritten => "overwrote",
+                commands::init::Action::Unchanged => "unchanged",
+                commands::init::Action::WouldWrite => "would write",
+            };
+            writeln!(w, "{verb:>11}  {shown}")?;
+        }
+        Ok(())
+    })?;
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,7 @@
+//! One module per user-facing operation. Each takes a [`Workspace`] and
+//! options and returns a typed result; printing is the CLI's job.
+//!
+//! [`Workspace`]: crate::workspace::Workspace
+
+pub mod init;
+pub mod validate;

@@ -1,0 +1,64 @@
+//! `lifeline validate [PATH...]`.
+
+use std::path::{Path, PathBuf};
+
+use crate::config::Validator;
+use crate::error::{Error, Result};
+use crate::validate::{self, Report, Target};
+use crate::workspace::Workspace;
+
+/// What to validate.
+#[derive(Debug, Clone, Default)]
+pub struct ValidateOptions {
+    /// Files to check; empty means the protected set.
+    pub paths: Vec<PathBuf>,
+    /// A validator for every given path, overriding config and name.
+    pub validator: Option<Validator>,
+}
+
+/// Validates the protected set, or the given files. A given file that does
+/// not exist (or is a directory) is an error; a missing protected file is a
+/// finding.
+pub fn run(ws: &Workspace, cwd: &Path, options: &ValidateOptions) -> Result<Report> {
+    let targets = if options.paths.is_empty() {
+        validate::protected_targets(&ws.root, &ws.config)?
+    } else {
+        options
+            .paths
+            .iter()
+            .map(|p| target_for(ws, cwd, p, options.validator))
+            .collect::<Result<Vec<_>>>()?
+    };
+    validate::validate_targets(&targets)
+}
+
+fn target_for(ws: &Workspace, cwd: &Path, path: &Path, forced: Option<Validator>) -> Result<Target> {
+    let disk = cwd.join(path);
+    match std::fs::metadata(&disk) {
+        Ok(meta) if meta.is_dir() => {
+            return Err(Error::usage(
+                format!("{} is a directory", path.display()),
+                Some("name the files to validate, or give no path to validate the protected set".into()),
+            ));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Error::usage(
+                format!("{}: no such file", path.display()),
+                Some("check the path; with no path, lifeline validates the protected set".into()),
+            ));
+        }
+        Err(e) => return Err(Error::io(&disk, e)),
+    }
+    let name = ws
+        .relative(cwd, path)
+        .unwrap_or_else(|| path.to_string_lossy().replace('\\', "/"));
+    let validator = forced
+        .or_else(|| ws.config.validator_for(&name))
+        .unwrap_or_else(|| Validator::by_name(&name));
+    Ok(Target {
+        path: name,
+        disk,
+        validator,
+    })
+}

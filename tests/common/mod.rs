@@ -1,0 +1,109 @@
+//! A small harness: a real git repository in a temp dir with the sample
+//! planning files, and the real `lifeline` binary run inside it.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+/// A scratch repository.
+pub struct Repo {
+    dir: tempfile::TempDir,
+}
+
+impl Repo {
+    /// An empty directory, not a git repository.
+    pub fn bare_dir() -> Repo {
+        Repo {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// A git repository holding a copy of the healthy sample repo,
+    /// committed.
+    pub fn sample() -> Repo {
+        let repo = Repo::bare_dir();
+        copy_dir(&Path::new(FIXTURES).join("sample-repo"), repo.path());
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "-m", "sample"]);
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn join(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) -> &Self {
+        let path = self.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+        self
+    }
+
+    /// Puts a fixture from `tests/fixtures/corrupt` at `rel`.
+    pub fn corrupt(&self, fixture: &str, rel: &str) -> &Self {
+        let bytes = std::fs::read(Path::new(FIXTURES).join("corrupt").join(fixture)).unwrap();
+        self.write(rel, bytes)
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.join(rel)).unwrap()
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .current_dir(self.path())
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "Test")
+            .env("GIT_AUTHOR_EMAIL", "test@example.com")
+            .env("GIT_COMMITTER_NAME", "Test")
+            .env("GIT_COMMITTER_EMAIL", "test@example.com")
+            .output()
+            .expect("git runs");
+        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The `lifeline` binary, run in the repository, with a clean
+    /// environment (no GitHub Actions variables, no colour).
+    pub fn lifeline(&self) -> assert_cmd::Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_lifeline"));
+        cmd.current_dir(self.path());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("GITHUB_") || key == "GH_TOKEN" || key == "NO_COLOR" {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("GIT_CONFIG_NOSYSTEM", "1");
+        assert_cmd::Command::from_std(cmd)
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(from).unwrap();
+        let dest = to.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// Stdout of an assertion as a string.
+pub fn stdout(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stdout.clone()).unwrap()
+}
+
+pub fn stderr(assert: &assert_cmd::assert::Assert) -> String {
+    String::from_utf8(assert.get_output().stderr.clone()).unwrap()
+}

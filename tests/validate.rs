@@ -1,0 +1,185 @@
+//! `lifeline validate` from the command line: exit codes, formats, paths,
+//! and the GitHub Actions integration.
+
+mod common;
+
+use common::{Repo, stderr, stdout};
+
+#[test]
+fn healthy_sample_is_valid() {
+    let repo = Repo::sample();
+    let out = repo.lifeline().arg("validate").assert().code(0);
+    assert_eq!(stdout(&out), "validated 3 files: all valid\n");
+}
+
+#[test]
+fn every_corrupt_fixture_is_caught_with_its_position() {
+    let cases = [
+        ("TASK.bad-cells.md", "error[TASK017]", "planning/TASK.md:29:70"),
+        ("TASK.bad-enum.md", "error[TASK014]", "planning/TASK.md:26:65"),
+        ("TASK.conflict.md", "error[FILE004]", "planning/TASK.md:26:1"),
+        ("TASK.cycle.md", "error[TASK022]", "planning/TASK.md:24:127"),
+        ("TASK.duplicate-id.md", "error[TASK011]", "planning/TASK.md:29:3"),
+        ("TASK.empty.md", "error[FILE005]", "planning/TASK.md"),
+        ("TASK.invalid-utf8.md", "error[FILE002]", "planning/TASK.md:"),
+        ("TASK.missing-dep.md", "error[TASK021]", "planning/TASK.md:27:114"),
+        ("TASK.short-row.md", "error[TASK006]", "planning/TASK.md:25:1"),
+        ("TASK.truncated.md", "error[TASK006]", "planning/TASK.md:28:1"),
+    ];
+    for (fixture, header, location) in cases {
+        let repo = Repo::sample();
+        repo.corrupt(fixture, "planning/TASK.md");
+        let out = repo.lifeline().args(["validate", "--color", "never"]).assert().code(1);
+        let text = stdout(&out);
+        assert!(text.contains(header), "{fixture}: {text}");
+        assert!(text.contains(&format!("--> {location}")), "{fixture}: {text}");
+    }
+}
+
+#[test]
+fn crlf_and_bom_are_valid() {
+    let repo = Repo::sample();
+    repo.corrupt("TASK.crlf-bom.md", "planning/TASK.md");
+    repo.lifeline().arg("validate").assert().code(0);
+}
+
+#[test]
+fn a_missing_protected_file_is_a_finding() {
+    let repo = Repo::sample();
+    std::fs::remove_file(repo.join(".github/labels.yml")).unwrap();
+    let out = repo.lifeline().arg("validate").assert().code(1);
+    assert!(stdout(&out).contains("error[FILE001]: protected file `.github/labels.yml` does not exist"));
+}
+
+#[test]
+fn a_missing_explicit_path_is_a_usage_error() {
+    let repo = Repo::sample();
+    let out = repo.lifeline().args(["validate", "planning/NOPE.md"]).assert().code(2);
+    assert_eq!(
+        stderr(&out),
+        "error: planning/NOPE.md: no such file\n  help: check the path; with no path, lifeline validates the protected set\n"
+    );
+    assert_eq!(stdout(&out), "");
+}
+
+#[test]
+fn explicit_paths_pick_the_validator_by_config_then_name() {
+    let repo = Repo::sample();
+    repo.corrupt("TASK.duplicate-id.md", "elsewhere/TASK.copy.md");
+    repo.corrupt("labels.bad.yml", "elsewhere/labels.yml");
+    let out = repo
+        .lifeline()
+        .args(["validate", "elsewhere/TASK.copy.md", "elsewhere/labels.yml", "planning/TASK.md"])
+        .assert()
+        .code(1);
+    let text = stdout(&out);
+    assert!(text.contains("--> elsewhere/TASK.copy.md:29:3"), "{text}");
+    assert!(text.contains("error[LABEL"), "{text}");
+    assert!(text.contains("validated 3 files: 6 errors"), "{text}");
+}
+
+#[test]
+fn paths_are_relative_to_the_working_directory() {
+    let repo = Repo::sample();
+    repo.corrupt("TASK.duplicate-id.md", "planning/TASK.md");
+    let out = repo
+        .lifeline()
+        .current_dir(repo.join("planning"))
+        .args(["validate", "TASK.md"])
+        .assert()
+        .code(1);
+    assert!(stdout(&out).contains("--> planning/TASK.md:29:3"));
+}
+
+#[test]
+fn quiet_prints_nothing() {
+    let repo = Repo::sample();
+    repo.corrupt("TASK.cycle.md", "planning/TASK.md");
+    let out = repo.lifeline().args(["validate", "--quiet"]).assert().code(1);
+    assert_eq!(stdout(&out), "");
+    assert_eq!(stderr(&out), "");
+    let out = repo.lifeline().args(["validate", "-q", "missing.md"]).assert().code(2);
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn deny_warnings_fails_on_warnings() {
+    let repo = Repo::sample();
+    let task = repo.read("planning/TASK.md").replace("<!-- changelog-insert-point -->\n", "");
+    repo.write("planning/TASK.md", task);
+    let out = repo.lifeline().arg("validate").assert().code(0);
+    assert!(stdout(&out).contains("warning[TASK028]"));
+    repo.lifeline().args(["validate", "--deny-warnings"]).assert().code(1);
+}
+
+#[test]
+fn json_format() {
+    let repo = Repo::sample();
+    repo.corrupt("TASK.duplicate-id.md", "planning/TASK.md");
+    let out = repo.lifeline().args(["validate", "--format", "json"]).assert().code(1);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["valid"], false);
+    let d = &doc["diagnostics"][0];
+    assert_eq!(d["code"], "TASK011");
+    assert_eq!(d["path"], "planning/TASK.md");
+    assert_eq!(d["line"], 29);
+    assert_eq!(d["column"], 3);
+    assert_eq!(d["notes"][0]["line"], 25);
+}
+
+#[test]
+fn github_format_and_actions_integration() {
+    let repo = Repo::sample();
+    repo.corrupt("TASK.duplicate-id.md", "planning/TASK.md");
+    let summary = repo.join("summary.md");
+    let outputs = repo.join("outputs.txt");
+    let out = repo
+        .lifeline()
+        .arg("validate")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &outputs)
+        .assert()
+        .code(1);
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("::error file=planning/TASK.md,line=29,col=3,endLine=29,endColumn=8,title=TASK011::duplicate task ID `T-002`"),
+        "{text}"
+    );
+    assert!(std::fs::read_to_string(&summary).unwrap().contains("planning/TASK.md"));
+    assert_eq!(
+        std::fs::read_to_string(&outputs).unwrap(),
+        "valid=false\nerrors=1\nwarnings=0\n"
+    );
+}
+
+#[test]
+fn root_is_the_git_top_level_or_given() {
+    let repo = Repo::sample();
+    repo.lifeline().current_dir(repo.join("docs")).arg("validate").assert().code(0);
+    let plain = Repo::bare_dir();
+    let out = plain.lifeline().arg("validate").assert().code(2);
+    assert!(stderr(&out).contains("is not inside a git repository"), "{}", stderr(&out));
+    let out = plain
+        .lifeline()
+        .args(["validate", "--root"])
+        .arg(repo.path())
+        .assert()
+        .code(0);
+    assert_eq!(stdout(&out), "validated 3 files: all valid\n");
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    let repo = Repo::sample();
+    for args in [
+        &["validate", "--help"][..],
+        &["init", "--help"],
+        &["config", "show", "--help"],
+    ] {
+        let out = repo.lifeline().args(args).assert().code(0);
+        let text = stdout(&out);
+        assert!(text.contains("Examples:"), "{args:?}: {text}");
+        assert!(text.contains("Exit codes:"), "{args:?}: {text}");
+    }
+}

@@ -4,6 +4,7 @@
 //! command line, calls in here, and renders the result.
 
 pub mod atomic;
+pub mod audit;
 pub mod ci;
 pub mod cli;
 pub mod commands;

@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 use crate::render;
 use crate::workspace::Workspace;
 
+mod audit;
+mod checkpoint;
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success (for validate: every file valid; warnings allowed)
@@ -90,6 +93,12 @@ pub enum Command {
         "  2  lifeline.toml exists and differs (pass --force), or an I/O error"
     ))]
     Init(InitArgs),
+    /// Take, list, verify, prune and share checkpoints of the protected set
+    #[command(subcommand)]
+    Checkpoint(checkpoint::CheckpointCommand),
+    /// Write, verify and query the audit trail
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 #[derive(Debug, Args)]
@@ -214,17 +223,20 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Validate(args) => validate(&ws, &cwd, &env, &out, args),
         Command::Config(ConfigCommand::Show(args)) => config_show(&ws, &out, args),
         Command::Init(args) => init(&ws, &out, args),
+        Command::Checkpoint(cmd) => checkpoint::run(&ws, &cwd, &env, &out, cmd),
+        Command::Audit(cmd) => audit::run(&ws, &cwd, &env, &out, cmd),
     }
 }
 
-struct Output {
-    quiet: bool,
-    color: bool,
+/// How the command prints: `--quiet`, colour.
+pub(crate) struct Output {
+    pub(crate) quiet: bool,
+    pub(crate) color: bool,
 }
 
 impl Output {
     /// Writes to stdout unless quiet. A closed pipe is not an error.
-    fn print(&self, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    pub(crate) fn print(&self, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
         if self.quiet {
             return Ok(());
         }

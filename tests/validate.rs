@@ -183,3 +183,29 @@ fn every_command_has_help_with_an_example() {
         assert!(text.contains("Exit codes:"), "{args:?}: {text}");
     }
 }
+
+#[test]
+fn sprint_id_is_checked_across_files() {
+    let repo = Repo::sample();
+    let config = repo
+        .read("planning/sprint.config.json")
+        .replace("Sprint-07-2025", "Sprint-08-2025")
+        .replace("\"sprint_number\": 7", "\"sprint_number\": 8");
+    repo.write("planning/sprint.config.json", config);
+    let out = repo
+        .lifeline()
+        .args(["validate", "--format", "json"])
+        .assert()
+        .code(0);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let d = &doc["diagnostics"][0];
+    assert_eq!(d["code"], "XREF001");
+    assert_eq!(d["level"], "warning");
+    assert_eq!(d["path"], "planning/TASK.md");
+    assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(6), Some(16)));
+    assert_eq!(
+        d["message"],
+        "Sprint ID `Sprint-07-2025` disagrees with `planning/sprint.config.json`, which says `Sprint-08-2025`"
+    );
+    assert_eq!(doc["diagnostics"].as_array().unwrap().len(), 1);
+}

@@ -12,6 +12,7 @@ pub mod config;
 pub mod diagnostic;
 pub mod error;
 pub mod git;
+pub mod github;
 pub mod paths;
 pub mod protected;
 pub mod redact;

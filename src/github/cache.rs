@@ -1,0 +1,55 @@
+//! The ETag cache behind conditional requests: for each GET URL, the last
+//! `ETag`, `Link` header and body. A 304 answer is served from here and
+//! does not count against GitHub's rate limit.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// One cached answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CachedAnswer {
+    pub url: String,
+    pub etag: String,
+    pub link: Option<String>,
+    pub body: String,
+}
+
+/// A directory of cached answers, one file per URL (named by its SHA-256).
+/// A damaged or foreign entry is ignored: the cache is an optimisation,
+/// never a source of truth.
+#[derive(Debug, Clone)]
+pub struct EtagCache {
+    dir: PathBuf,
+}
+
+impl EtagCache {
+    pub fn new(dir: PathBuf) -> EtagCache {
+        EtagCache { dir }
+    }
+
+    fn file(&self, url: &str) -> PathBuf {
+        let digest = Sha256::digest(url.as_bytes());
+        self.dir.join(format!("{}.json", hex::encode(digest)))
+    }
+
+    pub fn get(&self, url: &str) -> Option<CachedAnswer> {
+        let bytes = std::fs::read(self.file(url)).ok()?;
+        let entry: CachedAnswer = serde_json::from_slice(&bytes).ok()?;
+        (entry.url == url).then_some(entry)
+    }
+
+    /// Stores an answer; failures are ignored (the next run asks again).
+    pub fn put(&self, url: &str, etag: &str, link: Option<&str>, body: &str) {
+        let entry = CachedAnswer {
+            url: url.to_string(),
+            etag: etag.to_string(),
+            link: link.map(str::to_string),
+            body: body.to_string(),
+        };
+        if let Ok(bytes) = serde_json::to_vec(&entry) {
+            let _ = crate::atomic::write(&self.file(url), &bytes, None);
+        }
+    }
+}

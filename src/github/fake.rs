@@ -1,0 +1,559 @@
+//! A fake GitHub REST API on loopback, for the test suite and for
+//! `lifeline drill`: the endpoints lifeline uses, with in-memory
+//! repository state, and switches for the failures GitHub produces —
+//! pagination, ETag/304, primary and secondary rate limits, 5xx bursts,
+//! expired tokens. It counts every request so tests can assert how many
+//! were made and how many counted against the rate limit.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+/// One scripted failure, answered instead of the next request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// A 5xx status.
+    ServerError(u16),
+    /// Primary rate limit: 403 with `x-ratelimit-remaining: 0` and a reset
+    /// this many seconds ahead.
+    RateLimit { reset_in: u64 },
+    /// Secondary rate limit: 429 with `Retry-After`.
+    RetryAfter(u64),
+    /// 401 Bad credentials.
+    Unauthorized,
+}
+
+/// A workflow run as the fake reports it.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub id: u64,
+    /// The workflow file name, e.g. `task-sync.yml`.
+    pub workflow: String,
+    /// `completed`, `in_progress`, `queued`.
+    pub status: String,
+    /// `success`, `failure`, `cancelled`, `skipped`, `timed_out`, or empty.
+    pub conclusion: String,
+    /// RFC 3339.
+    pub created_at: String,
+    pub head_sha: String,
+    /// Failed job names (their conclusion is `failure`).
+    pub failed_jobs: Vec<String>,
+}
+
+/// The repository state behind the fake.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// (file name, state: `active` / `disabled_manually`).
+    pub workflows: Vec<(String, String)>,
+    pub runs: Vec<Run>,
+    /// (name, color, description).
+    pub labels: Vec<(String, String, String)>,
+    pub issues: Vec<Value>,
+    /// (issue number, comment body).
+    pub comments: Vec<(u64, String)>,
+    /// Scripted failures, answered in order before normal service.
+    pub failures: VecDeque<Failure>,
+    /// Every request answers 401 (an expired token).
+    pub token_expired: bool,
+    /// The largest page served, whatever `per_page` asks (GitHub: 100).
+    pub max_page_size: usize,
+    /// Answer `If-None-Match` with 304 when the ETag matches.
+    pub etags: bool,
+    /// Requests remaining in the primary rate limit.
+    pub remaining: u32,
+    /// What was asked.
+    pub log: Vec<Logged>,
+}
+
+/// One request the fake answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    pub method: String,
+    /// Path and query.
+    pub url: String,
+    pub status: u16,
+    /// False for 304s, which GitHub does not charge.
+    pub counted: bool,
+    /// The `Authorization` header was present.
+    pub authorized: bool,
+}
+
+/// A running fake; stops when dropped.
+pub struct FakeGitHub {
+    url: String,
+    state: Arc<Mutex<State>>,
+    server: Arc<tiny_http::Server>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeGitHub {
+    /// Starts on 127.0.0.1 on a free port, with the sample repository's
+    /// workflows and labels and no runs or issues.
+    pub fn start() -> std::io::Result<FakeGitHub> {
+        let server = tiny_http::Server::http("127.0.0.1:0")
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let port = server
+            .server_addr()
+            .to_ip()
+            .map(|a| a.port())
+            .ok_or_else(|| std::io::Error::other("no TCP address"))?;
+        let url = format!("http://127.0.0.1:{port}");
+        let state = Arc::new(Mutex::new(State {
+            workflows: [
+                "task-sync.yml",
+                "task-archive.yml",
+                "auto-update-metadata.yml",
+                "lifeline-emergency-recovery.yml",
+            ]
+            .iter()
+            .map(|w| (w.to_string(), "active".to_string()))
+            .collect(),
+            labels: [
+                ("priority/critical", "d73a4a"),
+                ("priority/high", "d93f0b"),
+                ("status/blocked", "d73a4a"),
+                ("type/bug", "d73a4a"),
+            ]
+            .iter()
+            .map(|(n, c)| (n.to_string(), c.to_string(), String::new()))
+            .collect(),
+            max_page_size: 100,
+            etags: true,
+            remaining: 1000,
+            ..State::default()
+        }));
+        let server = Arc::new(server);
+        let thread = {
+            let server = Arc::clone(&server);
+            let state = Arc::clone(&state);
+            let base = url.clone();
+            std::thread::spawn(move || {
+                for request in server.incoming_requests() {
+                    serve(request, &state, &base);
+                }
+            })
+        };
+        Ok(FakeGitHub {
+            url,
+            state,
+            server,
+            thread: Some(thread),
+        })
+    }
+
+    /// The API base URL (`http://127.0.0.1:PORT`).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Reads or changes the state.
+    pub fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self.state.lock().expect("fake state"))
+    }
+
+    /// Every request answered so far.
+    pub fn log(&self) -> Vec<Logged> {
+        self.with(|s| s.log.clone())
+    }
+
+    /// Requests that counted against the rate limit.
+    pub fn counted(&self) -> usize {
+        self.with(|s| s.log.iter().filter(|l| l.counted).count())
+    }
+}
+
+impl Drop for FakeGitHub {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct Reply {
+    status: u16,
+    body: Option<Value>,
+    headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    fn json(status: u16, body: Value) -> Reply {
+        Reply {
+            status,
+            body: Some(body),
+            headers: Vec::new(),
+        }
+    }
+
+    fn empty(status: u16) -> Reply {
+        Reply {
+            status,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+
+    fn header(mut self, k: &str, v: impl Into<String>) -> Reply {
+        self.headers.push((k.to_string(), v.into()));
+        self
+    }
+}
+
+fn serve(mut request: tiny_http::Request, state: &Mutex<State>, base: &str) {
+    let method = request.method().as_str().to_string();
+    let url = request.url().to_string();
+    let header = |name: &'static str| {
+        request
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv(name))
+            .map(|h| h.value.as_str().to_string())
+    };
+    let if_none_match = header("If-None-Match");
+    let authorized = header("Authorization").is_some();
+    let mut body = String::new();
+    let _ = request.as_reader().read_to_string(&mut body);
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+
+    let mut st = state.lock().expect("fake state");
+    let mut reply = if let Some(failure) = st.failures.pop_front() {
+        failure_reply(&failure)
+    } else if st.token_expired {
+        Reply::json(401, json!({"message": "Bad credentials"}))
+    } else {
+        route(&mut st, &method, &url, &body, base)
+    };
+    // ETags on successful GETs; a match answers 304 and costs nothing.
+    let mut counted = true;
+    if method == "GET"
+        && reply.status == 200
+        && st.etags
+        && let Some(b) = &reply.body
+    {
+        let etag = format!(
+            "\"{}\"",
+            hex::encode(Sha256::digest(b.to_string().as_bytes()))
+        );
+        if if_none_match.as_deref() == Some(etag.as_str()) {
+            let links: Vec<_> = reply
+                .headers
+                .iter()
+                .filter(|(k, _)| k == "Link")
+                .cloned()
+                .collect();
+            reply = Reply::empty(304);
+            reply.headers = links;
+            counted = false;
+        }
+        reply = reply.header("ETag", etag);
+    }
+    if counted && reply.status != 401 && !(reply.status == 403 || reply.status == 429) {
+        st.remaining = st.remaining.saturating_sub(1);
+    }
+    let remaining = st.remaining;
+    st.log.push(Logged {
+        method,
+        url,
+        status: reply.status,
+        counted,
+        authorized,
+    });
+    drop(st);
+    if !reply
+        .headers
+        .iter()
+        .any(|(k, _)| k == "x-ratelimit-remaining")
+    {
+        reply = reply
+            .header("x-ratelimit-limit", "1000")
+            .header("x-ratelimit-remaining", remaining.to_string());
+    }
+    let text = reply.body.map(|b| b.to_string()).unwrap_or_default();
+    let mut response = tiny_http::Response::from_string(text).with_status_code(reply.status);
+    response.add_header(
+        tiny_http::Header::from_bytes("Content-Type", "application/json").expect("valid header"),
+    );
+    for (k, v) in reply.headers {
+        if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+            response.add_header(h);
+        }
+    }
+    let _ = request.respond(response);
+}
+
+fn failure_reply(failure: &Failure) -> Reply {
+    match failure {
+        Failure::ServerError(status) => Reply::json(*status, json!({"message": "Server Error"})),
+        Failure::RateLimit { reset_in } => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            Reply::json(403, json!({"message": "API rate limit exceeded"}))
+                .header("x-ratelimit-remaining", "0")
+                .header("x-ratelimit-reset", (now + reset_in).to_string())
+        }
+        Failure::RetryAfter(secs) => Reply::json(
+            429,
+            json!({"message": "You have exceeded a secondary rate limit"}),
+        )
+        .header("Retry-After", secs.to_string()),
+        Failure::Unauthorized => Reply::json(401, json!({"message": "Bad credentials"})),
+    }
+}
+
+fn route(st: &mut State, method: &str, url: &str, body: &Value, base: &str) -> Reply {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let param = |name: &str| {
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if parts.first() == Some(&"rate_limit") {
+        return Reply::json(
+            200,
+            json!({"resources": {"core": {"limit": 1000, "remaining": st.remaining}}}),
+        );
+    }
+    if parts.len() < 3 || parts[0] != "repos" {
+        return not_found();
+    }
+    let rest = &parts[3..];
+    match (method, rest) {
+        ("GET", ["actions", "workflows"]) => {
+            let list: Vec<Value> = st
+                .workflows
+                .iter()
+                .enumerate()
+                .map(|(i, (file, state))| workflow_json(i, file, state))
+                .collect();
+            Reply::json(200, json!({"total_count": list.len(), "workflows": list}))
+        }
+        ("GET", ["actions", "workflows", id]) => match find_workflow(st, id) {
+            Some(i) => {
+                let (file, state) = &st.workflows[i];
+                Reply::json(200, workflow_json(i, file, state))
+            }
+            None => not_found(),
+        },
+        ("PUT", ["actions", "workflows", id, action @ ("disable" | "enable")]) => {
+            match find_workflow(st, id) {
+                Some(i) => {
+                    st.workflows[i].1 = if *action == "disable" {
+                        "disabled_manually".into()
+                    } else {
+                        "active".into()
+                    };
+                    Reply::empty(204)
+                }
+                None => not_found(),
+            }
+        }
+        ("GET", ["actions", "workflows", id, "runs"]) => {
+            let Some(i) = find_workflow(st, id) else {
+                return not_found();
+            };
+            let file = st.workflows[i].0.clone();
+            let mut runs: Vec<&Run> = st.runs.iter().filter(|r| r.workflow == file).collect();
+            runs.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+            if let Some(since) = param("created").and_then(|c| {
+                c.strip_prefix("%3E%3D")
+                    .or(c.strip_prefix(">="))
+                    .map(str::to_string)
+            }) {
+                runs.retain(|r| r.created_at >= since);
+            }
+            let items: Vec<Value> = runs.iter().map(|r| run_json(r, i, base, &parts)).collect();
+            page(st, items, &param, base, path, query, Some("workflow_runs"))
+        }
+        ("GET", ["actions", "runs", id, "jobs"]) => {
+            let Some(run) = st.runs.iter().find(|r| r.id.to_string() == *id) else {
+                return not_found();
+            };
+            let jobs: Vec<Value> = run
+                .failed_jobs
+                .iter()
+                .map(|name| json!({"name": name, "status": "completed", "conclusion": "failure"}))
+                .collect();
+            Reply::json(200, json!({"total_count": jobs.len(), "jobs": jobs}))
+        }
+        ("GET", ["labels"]) => {
+            let items: Vec<Value> = st
+                .labels
+                .iter()
+                .map(|(n, c, d)| json!({"name": n, "color": c, "description": d}))
+                .collect();
+            page(st, items, &param, base, path, query, None)
+        }
+        ("GET", ["issues"]) => {
+            let want_state = param("state").unwrap_or_else(|| "open".into());
+            let want_labels: Vec<String> = param("labels")
+                .map(|l| l.split(',').map(|s| s.replace("%2F", "/")).collect())
+                .unwrap_or_default();
+            let items: Vec<Value> = st
+                .issues
+                .iter()
+                .filter(|i| want_state == "all" || i["state"] == want_state.as_str())
+                .filter(|i| {
+                    want_labels.iter().all(|w| {
+                        i["labels"]
+                            .as_array()
+                            .is_some_and(|ls| ls.iter().any(|l| l["name"] == w.as_str()))
+                    })
+                })
+                .cloned()
+                .collect();
+            page(st, items, &param, base, path, query, None)
+        }
+        ("POST", ["issues"]) => {
+            let number = st.issues.len() as u64 + 1;
+            let labels: Vec<Value> = body["labels"]
+                .as_array()
+                .map(|ls| ls.iter().map(|l| json!({"name": l})).collect())
+                .unwrap_or_default();
+            let issue = json!({
+                "number": number,
+                "title": body["title"],
+                "body": body["body"],
+                "state": "open",
+                "labels": labels,
+                "assignees": body["assignees"],
+                "html_url": format!("{base}/{}/{}/issues/{number}", parts[1], parts[2]),
+                "created_at": body.get("created_at").cloned().unwrap_or(json!("2026-01-01T00:00:00Z")),
+            });
+            st.issues.push(issue.clone());
+            Reply::json(201, issue)
+        }
+        ("PATCH", ["issues", n]) => {
+            let number = n.parse::<u64>().unwrap_or(0);
+            let Some(issue) = st.issues.iter_mut().find(|i| i["number"] == number) else {
+                return not_found();
+            };
+            for key in ["state", "body", "title"] {
+                if let Some(v) = body.get(key) {
+                    issue[key] = v.clone();
+                }
+            }
+            Reply::json(200, issue.clone())
+        }
+        ("POST", ["issues", n, "comments"]) => {
+            let Ok(number) = n.parse::<u64>() else {
+                return not_found();
+            };
+            if !st.issues.iter().any(|i| i["number"] == number) {
+                return not_found();
+            }
+            let text = body["body"].as_str().unwrap_or_default().to_string();
+            st.comments.push((number, text.clone()));
+            Reply::json(201, json!({"id": st.comments.len(), "body": text}))
+        }
+        ("GET", ["issues", n, "comments"]) => {
+            let items: Vec<Value> = st
+                .comments
+                .iter()
+                .filter(|(i, _)| i.to_string() == *n)
+                .enumerate()
+                .map(|(k, (_, b))| json!({"id": k + 1, "body": b}))
+                .collect();
+            page(st, items, &param, base, path, query, None)
+        }
+        _ => not_found(),
+    }
+}
+
+fn not_found() -> Reply {
+    Reply::json(404, json!({"message": "Not Found"}))
+}
+
+fn find_workflow(st: &State, id: &str) -> Option<usize> {
+    st.workflows
+        .iter()
+        .position(|(file, _)| file == id)
+        .or_else(|| {
+            id.parse::<usize>()
+                .ok()
+                .and_then(|n| n.checked_sub(1000))
+                .filter(|i| *i < st.workflows.len())
+        })
+}
+
+fn workflow_json(i: usize, file: &str, state: &str) -> Value {
+    json!({
+        "id": 1000 + i,
+        "name": file.trim_end_matches(".yml"),
+        "path": format!(".github/workflows/{file}"),
+        "state": state,
+    })
+}
+
+fn run_json(run: &Run, workflow: usize, base: &str, parts: &[&str]) -> Value {
+    json!({
+        "id": run.id,
+        "workflow_id": 1000 + workflow,
+        "name": run.workflow.trim_end_matches(".yml"),
+        "path": format!(".github/workflows/{}", run.workflow),
+        "status": run.status,
+        "conclusion": if run.conclusion.is_empty() { Value::Null } else { json!(run.conclusion) },
+        "created_at": run.created_at,
+        "head_sha": run.head_sha,
+        "html_url": format!("{base}/{}/{}/actions/runs/{}", parts[1], parts[2], run.id),
+    })
+}
+
+/// One page of `items`, with a `Link` header when there are more.
+fn page(
+    st: &State,
+    items: Vec<Value>,
+    param: &dyn Fn(&str) -> Option<String>,
+    base: &str,
+    path: &str,
+    query: &str,
+    key: Option<&str>,
+) -> Reply {
+    let per_page = param("per_page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(30)
+        .clamp(1, st.max_page_size.max(1));
+    let page_no = param("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let total = items.len();
+    let last = total.div_ceil(per_page).max(1);
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip((page_no - 1) * per_page)
+        .take(per_page)
+        .collect();
+    let body = match key {
+        Some(k) => json!({"total_count": total, k: slice}),
+        None => Value::Array(slice),
+    };
+    let mut reply = Reply::json(200, body);
+    if page_no < last {
+        let others: Vec<&str> = query
+            .split('&')
+            .filter(|kv| !kv.is_empty() && !kv.starts_with("page="))
+            .collect();
+        let mut q = others.join("&");
+        if !q.is_empty() {
+            q.push('&');
+        }
+        let link = |n: usize| format!("<{base}{path}?{q}page={n}>");
+        reply = reply.header(
+            "Link",
+            format!(
+                "{}; rel=\"next\", {}; rel=\"last\"",
+                link(page_no + 1),
+                link(last)
+            ),
+        );
+    }
+    reply
+}

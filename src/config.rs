@@ -352,11 +352,15 @@ pub enum Pattern {
     Corruption,
     SprintConfigCorruption,
     WorkflowFailure,
+    WorkflowDisabled,
+    MissingLabels,
+    AuditIntegrity,
+    StaleCheckpoint,
     Unknown,
 }
 
 impl Pattern {
-    pub const ALL: [Pattern; 8] = [
+    pub const ALL: [Pattern; 12] = [
         Pattern::RateLimit,
         Pattern::Auth,
         Pattern::MergeConflict,
@@ -364,6 +368,10 @@ impl Pattern {
         Pattern::Corruption,
         Pattern::SprintConfigCorruption,
         Pattern::WorkflowFailure,
+        Pattern::WorkflowDisabled,
+        Pattern::MissingLabels,
+        Pattern::AuditIntegrity,
+        Pattern::StaleCheckpoint,
         Pattern::Unknown,
     ];
 
@@ -376,12 +384,17 @@ impl Pattern {
             Pattern::Corruption => "corruption",
             Pattern::SprintConfigCorruption => "sprint-config-corruption",
             Pattern::WorkflowFailure => "workflow-failure",
+            Pattern::WorkflowDisabled => "workflow-disabled",
+            Pattern::MissingLabels => "missing-labels",
+            Pattern::AuditIntegrity => "audit-integrity",
+            Pattern::StaleCheckpoint => "stale-checkpoint",
             Pattern::Unknown => "unknown",
         }
     }
 
     /// The plan's matrix: rate limits recover by themselves (P3); an expired
     /// token stops all automation (P1); corruption is data corruption (P0).
+    /// A broken audit chain may be tampering: a security matter (P0).
     pub fn default_severity(self) -> Severity {
         match self {
             Pattern::RateLimit => Severity::P3,
@@ -391,6 +404,10 @@ impl Pattern {
             Pattern::Corruption => Severity::P0,
             Pattern::SprintConfigCorruption => Severity::P1,
             Pattern::WorkflowFailure => Severity::P1,
+            Pattern::WorkflowDisabled => Severity::P2,
+            Pattern::MissingLabels => Severity::P2,
+            Pattern::AuditIntegrity => Severity::P0,
+            Pattern::StaleCheckpoint => Severity::P3,
             Pattern::Unknown => Severity::P2,
         }
     }

@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod git;
 pub mod github;
+pub mod health;
 pub mod paths;
 pub mod protected;
 pub mod redact;

@@ -15,6 +15,7 @@ use crate::workspace::Workspace;
 
 mod audit;
 mod checkpoint;
+mod health;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -99,6 +100,19 @@ pub enum Command {
     /// Write, verify and query the audit trail
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Detect failing automation; alert once per problem
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline health                          # report findings\n",
+        "  lifeline health --alert github           # one issue per problem, closed when it clears\n",
+        "  lifeline health --offline                # local checks only, no GitHub requests\n",
+        "  lifeline health --fail-on P2 --format json\n\n",
+        "Exit codes:\n",
+        "  0  no finding at --fail-on severity or worse (default P1)\n",
+        "  1  a finding at --fail-on or worse\n",
+        "  2  usage, configuration or environment error (no repository, no token for --alert)"
+    ))]
+    Health(health::HealthArgs),
 }
 
 #[derive(Debug, Args)]
@@ -209,7 +223,11 @@ fn print_error(e: &Error) {
 fn run(cli: Cli) -> Result<i32> {
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
     let env = ProcessEnv;
-    let ws = Workspace::discover(&cwd, cli.global.root.as_deref(), cli.global.config.as_deref())?;
+    let ws = Workspace::discover(
+        &cwd,
+        cli.global.root.as_deref(),
+        cli.global.config.as_deref(),
+    )?;
     let color = match cli.global.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -225,6 +243,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Init(args) => init(&ws, &out, args),
         Command::Checkpoint(cmd) => checkpoint::run(&ws, &cwd, &env, &out, cmd),
         Command::Audit(cmd) => audit::run(&ws, &cwd, &env, &out, cmd),
+        Command::Health(args) => health::run(&ws, &env, &out, args),
     }
 }
 
@@ -236,7 +255,10 @@ pub(crate) struct Output {
 
 impl Output {
     /// Writes to stdout unless quiet. A closed pipe is not an error.
-    pub(crate) fn print(&self, f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    pub(crate) fn print(
+        &self,
+        f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+    ) -> Result<()> {
         if self.quiet {
             return Ok(());
         }
@@ -249,7 +271,13 @@ impl Output {
     }
 }
 
-fn validate(ws: &Workspace, cwd: &Path, env: &dyn Env, out: &Output, args: ValidateArgs) -> Result<i32> {
+fn validate(
+    ws: &Workspace,
+    cwd: &Path,
+    env: &dyn Env,
+    out: &Output,
+    args: ValidateArgs,
+) -> Result<i32> {
     let options = commands::validate::ValidateOptions {
         paths: args.paths,
         validator: args.validator,
@@ -289,7 +317,10 @@ fn config_show(ws: &Workspace, out: &Output, args: ConfigShowArgs) -> Result<i32
     let text = match args.format {
         ConfigFormat::Toml => {
             let origin = if ws.config_found {
-                format!("# effective configuration from {}\n", ws.config_path.display())
+                format!(
+                    "# effective configuration from {}\n",
+                    ws.config_path.display()
+                )
             } else {
                 format!(
                     "# effective configuration: defaults ({} not found)\n",

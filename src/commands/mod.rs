@@ -3,5 +3,6 @@
 //!
 //! [`Workspace`]: crate::workspace::Workspace
 
+pub mod health;
 pub mod init;
 pub mod validate;

@@ -425,7 +425,8 @@ fn route(st: &mut State, method: &str, url: &str, body: &Value, base: &str) -> R
                 "labels": labels,
                 "assignees": body["assignees"],
                 "html_url": format!("{base}/{}/{}/issues/{number}", parts[1], parts[2]),
-                "created_at": body.get("created_at").cloned().unwrap_or(json!("2026-01-01T00:00:00Z")),
+                "created_at": now(),
+                "updated_at": now(),
             });
             st.issues.push(issue.clone());
             Reply::json(201, issue)
@@ -440,6 +441,7 @@ fn route(st: &mut State, method: &str, url: &str, body: &Value, base: &str) -> R
                     issue[key] = v.clone();
                 }
             }
+            issue["updated_at"] = json!(now());
             Reply::json(200, issue.clone())
         }
         ("POST", ["issues", n, "comments"]) => {
@@ -451,6 +453,9 @@ fn route(st: &mut State, method: &str, url: &str, body: &Value, base: &str) -> R
             }
             let text = body["body"].as_str().unwrap_or_default().to_string();
             st.comments.push((number, text.clone()));
+            if let Some(issue) = st.issues.iter_mut().find(|i| i["number"] == number) {
+                issue["updated_at"] = json!(now());
+            }
             Reply::json(201, json!({"id": st.comments.len(), "body": text}))
         }
         ("GET", ["issues", n, "comments"]) => {
@@ -465,6 +470,12 @@ fn route(st: &mut State, method: &str, url: &str, body: &Value, base: &str) -> R
         }
         _ => not_found(),
     }
+}
+
+fn now() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string())
 }
 
 fn not_found() -> Reply {

@@ -1,0 +1,236 @@
+//! `lifeline health`: parses, calls `commands::health`, renders.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+use super::Output;
+use crate::ci::{self, Env};
+use crate::commands::health::{self, HealthOptions};
+use crate::config::{HumanDuration, Severity};
+use crate::error::{Error, Result};
+use crate::health::{HealthReport, alert::AlertAction};
+use crate::workspace::Workspace;
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Deliver findings as GitHub issues (one per problem, updated, closed when it clears)
+    #[arg(long, value_enum, default_value_t = AlertMode::None)]
+    pub alert: AlertMode,
+    /// Exit 1 when a finding is at this severity or worse
+    #[arg(long, value_name = "P0|P1|P2|P3", default_value = "P1", value_parser = parse_severity)]
+    pub fail_on: Severity,
+    /// Output format [default: github inside GitHub Actions, else text]
+    #[arg(long, value_enum)]
+    pub format: Option<HealthFormat>,
+    /// Repository `owner/name` [default: GITHUB_REPOSITORY, lifeline.toml, the origin remote]
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+    /// Longest wait for a GitHub rate limit to reset, e.g. 60s, 5m
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub max_wait: HumanDuration,
+    /// Local checks only; no GitHub requests
+    #[arg(long, conflicts_with = "alert")]
+    pub offline: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlertMode {
+    /// Report only
+    None,
+    /// Open / comment / escalate / close GitHub issues
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HealthFormat {
+    Text,
+    Json,
+    /// Workflow-command annotations
+    Github,
+}
+
+fn parse_severity(s: &str) -> std::result::Result<Severity, String> {
+    s.parse()
+}
+
+fn parse_duration(s: &str) -> std::result::Result<HumanDuration, String> {
+    s.parse()
+}
+
+pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: HealthArgs) -> Result<i32> {
+    if args.alert == AlertMode::Github && crate::github::token(env).is_none() {
+        return Err(Error::environment(
+            "--alert github needs a token in GITHUB_TOKEN or GH_TOKEN",
+            Some("in a workflow: `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` with `permissions: issues: write`".into()),
+        ));
+    }
+    let options = HealthOptions {
+        repo: args.repo,
+        alert: args.alert == AlertMode::Github,
+        max_wait: Duration::from_secs(args.max_wait.as_secs()),
+        offline: args.offline,
+    };
+    let report = health::run(ws, env, &options)?;
+    let in_actions = ci::in_github_actions(env);
+    let format = args.format.unwrap_or(if in_actions {
+        HealthFormat::Github
+    } else {
+        HealthFormat::Text
+    });
+    let healthy = report.healthy(args.fail_on);
+    let text = match format {
+        HealthFormat::Text => text(&report, args.fail_on),
+        HealthFormat::Json => {
+            let mut v = serde_json::to_value(&report).expect("report serializes");
+            v["healthy"] = healthy.into();
+            v["fail_on"] = args.fail_on.as_str().into();
+            serde_json::to_string_pretty(&v).expect("json") + "\n"
+        }
+        HealthFormat::Github => github(&report),
+    };
+    out.print(|w| w.write_all(crate::redact::redact(&text).as_bytes()))?;
+    if in_actions {
+        ci::append_step_summary(env, &markdown(&report, args.fail_on))?;
+        ci::set_outputs(
+            env,
+            &[
+                ("healthy", healthy.to_string()),
+                (
+                    "worst_severity",
+                    report.worst().map_or("none".into(), |s| s.to_string()),
+                ),
+                ("findings", report.findings.len().to_string()),
+            ],
+        )?;
+    }
+    Ok(if healthy { 0 } else { 1 })
+}
+
+fn action_text(a: &AlertAction) -> String {
+    match a {
+        AlertAction::Opened { fingerprint, issue } => format!("opened #{issue} for {fingerprint}"),
+        AlertAction::Commented { fingerprint, issue } => {
+            format!("commented on #{issue} ({fingerprint} persists)")
+        }
+        AlertAction::Escalated { fingerprint, issue } => {
+            format!("escalated #{issue} ({fingerprint} past its deadline)")
+        }
+        AlertAction::Unchanged { fingerprint, issue } => {
+            format!("#{issue} already open for {fingerprint}")
+        }
+        AlertAction::Resolved { fingerprint, issue } => {
+            format!("closed #{issue} ({fingerprint} cleared)")
+        }
+    }
+}
+
+fn text(report: &HealthReport, fail_on: Severity) -> String {
+    let mut s = String::new();
+    let repo = report.repo.as_deref().unwrap_or("(local checks only)");
+    match report.worst() {
+        None => {
+            let _ = writeln!(s, "healthy: {repo}: no findings");
+        }
+        Some(worst) => {
+            let verdict = if report.healthy(fail_on) {
+                "healthy"
+            } else {
+                "unhealthy"
+            };
+            let _ = writeln!(
+                s,
+                "{verdict}: {repo}: {} finding{} (worst {worst}; failing at {fail_on} or worse)",
+                report.findings.len(),
+                if report.findings.len() == 1 { "" } else { "s" }
+            );
+        }
+    }
+    for f in &report.findings {
+        let _ = writeln!(s, "\n{}  {}  {}", f.severity, f.pattern, f.title);
+        for e in &f.evidence {
+            let _ = writeln!(s, "    - {e}");
+        }
+        for l in &f.links {
+            let _ = writeln!(s, "    - {l}");
+        }
+        let _ = writeln!(s, "    fix: {}", f.remediation);
+    }
+    if !report.alerts.is_empty() {
+        let _ = writeln!(s, "\nalerts:");
+        for a in &report.alerts {
+            let _ = writeln!(s, "    {}", action_text(a));
+        }
+    }
+    if report.requests > 0 {
+        let _ = writeln!(
+            s,
+            "\nGitHub: {} requests, {} answered 304 from the cache (not counted against the rate limit)",
+            report.requests, report.not_modified
+        );
+    }
+    s
+}
+
+fn github(report: &HealthReport) -> String {
+    use crate::render::github::{escape_data, escape_property};
+    let mut s = String::new();
+    for f in &report.findings {
+        let level = if f.severity <= Severity::P1 {
+            "error"
+        } else {
+            "warning"
+        };
+        let mut message = f.title.clone();
+        for e in &f.evidence {
+            message.push_str(&format!("\n- {e}"));
+        }
+        message.push_str(&format!("\nfix: {}", f.remediation));
+        let _ = writeln!(
+            s,
+            "::{level} title={}::{}",
+            escape_property(&format!("{} {}", f.severity, f.pattern)),
+            escape_data(&message)
+        );
+    }
+    s.push_str(
+        &text(report, Severity::P1)
+            .lines()
+            .next()
+            .map(|l| format!("{l}\n"))
+            .unwrap_or_default(),
+    );
+    s
+}
+
+fn markdown(report: &HealthReport, fail_on: Severity) -> String {
+    let mut s = String::from("## lifeline health\n\n");
+    if report.findings.is_empty() {
+        s.push_str("✅ No findings.\n");
+    } else {
+        let verdict = if report.healthy(fail_on) {
+            "✅ healthy"
+        } else {
+            "❌ unhealthy"
+        };
+        let _ = writeln!(s, "{verdict} (failing at {fail_on} or worse)\n");
+        s.push_str("| Severity | Pattern | Finding | Fix |\n|---|---|---|---|\n");
+        for f in &report.findings {
+            let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+            let _ = writeln!(
+                s,
+                "| {} | `{}` | {} | {} |",
+                f.severity,
+                f.pattern,
+                cell(&f.title),
+                cell(&f.remediation)
+            );
+        }
+    }
+    for a in &report.alerts {
+        let _ = writeln!(s, "- {}", action_text(a));
+    }
+    s.push('\n');
+    s
+}

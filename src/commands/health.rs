@@ -1,0 +1,133 @@
+//! `lifeline health`: run the detectors, optionally sync alerts.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::ci::Env;
+use crate::error::{Error, Result};
+use crate::github::{self, Client, ClientOptions, RepoName};
+use crate::health::{HealthReport, alert, detect};
+use crate::workspace::Workspace;
+
+#[derive(Debug, Clone)]
+pub struct HealthOptions {
+    /// `owner/name`, overriding GITHUB_REPOSITORY and the origin remote.
+    pub repo: Option<String>,
+    /// Open, update and close alert issues.
+    pub alert: bool,
+    /// The longest wait for a rate limit to reset.
+    pub max_wait: Duration,
+    /// Skip the GitHub detectors (local checks only).
+    pub offline: bool,
+}
+
+/// Where conditional-request ETags are kept: inside the git directory when
+/// there is one (so `git add .` in a bot never commits the cache), else
+/// `.lifeline/cache/github`.
+pub fn cache_dir(ws: &Workspace) -> PathBuf {
+    ws.git
+        .as_ref()
+        .and_then(|g| {
+            g.run(["rev-parse", "--git-path", "lifeline/cache/github"])
+                .ok()
+        })
+        .map(|p| ws.root.join(p.trim()))
+        .unwrap_or_else(|| ws.root.join(".lifeline/cache/github"))
+}
+
+pub fn run(ws: &Workspace, env: &dyn Env, options: &HealthOptions) -> Result<HealthReport> {
+    let mut report = HealthReport::default();
+    let config = &ws.config;
+    report.coverage.files = detect::files(&ws.root, config, &mut report.findings);
+    if options.offline {
+        report.sort();
+        return Ok(report);
+    }
+    let repo = match RepoName::resolve(
+        options.repo.as_deref(),
+        env,
+        config.github.repo.as_deref(),
+        ws.git.as_ref(),
+    ) {
+        Ok(r) => r,
+        Err(why) if options.alert => {
+            return Err(Error::usage(
+                why,
+                Some("--alert github needs the repository; or run with --offline".into()),
+            ));
+        }
+        Err(why) => {
+            return Err(Error::environment(
+                format!("cannot run the GitHub checks: {why}"),
+                Some("pass --repo owner/name, or --offline for the local checks only".into()),
+            ));
+        }
+    };
+    report.repo = Some(repo.to_string());
+    let client = Client::new(ClientOptions {
+        api_url: github::api_url(env, config.github.api_url.as_deref()),
+        token: github::token(env),
+        max_wait: options.max_wait,
+        cache_dir: Some(cache_dir(ws)),
+        ..ClientOptions::default()
+    });
+    let now = Timestamp::now();
+    let mut api_ok = true;
+    match detect::workflows(&client, &repo, config, now, &mut report.findings) {
+        Ok(()) => report.coverage.workflows = true,
+        Err(e) => {
+            report.findings.push(detect::api_failure(config, &e));
+            api_ok = false;
+        }
+    }
+    if api_ok {
+        match detect::labels(&client, &repo, &ws.root, config, &mut report.findings) {
+            Ok(()) => report.coverage.labels = true,
+            Err(e) => {
+                report.findings.push(detect::api_failure(config, &e));
+                api_ok = false;
+            }
+        }
+    }
+    report.sort();
+    if options.alert && api_ok {
+        let settings = alert::AlertSettings {
+            policy: &config.severity,
+            repeat_interval: config.health.repeat_interval.as_duration(),
+            now,
+        };
+        match alert::sync(
+            &client,
+            &repo,
+            &report.findings,
+            &report.coverage,
+            &settings,
+        ) {
+            Ok(actions) => report.alerts = actions,
+            Err(e) => {
+                report.findings.push(detect::api_failure(config, &e));
+                report.sort();
+            }
+        }
+    }
+    let stats = client.stats();
+    report.requests = stats.requests;
+    report.not_modified = stats.not_modified;
+    if report
+        .alerts
+        .iter()
+        .any(|a| !matches!(a, alert::AlertAction::Unchanged { .. }))
+    {
+        let mut event = crate::audit::Event::new("health", "alert")
+            .detail("repo", repo.to_string())
+            .detail("findings", report.findings.len());
+        event = event.detail(
+            "alerts",
+            serde_json::to_value(&report.alerts).unwrap_or_default(),
+        );
+        crate::audit::record(ws, env, &event)?;
+    }
+    Ok(report)
+}

@@ -1,0 +1,357 @@
+//! The detectors. Each adds findings and says whether it ran to completion.
+//!
+//! The GitHub detectors ask for fixed URLs (no time in the query) so that
+//! an unchanged repository is answered 304 from the ETag cache and costs
+//! nothing against the rate limit.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use super::Finding;
+use crate::config::{Config, Pattern, Severity};
+use crate::github::{ApiError, Client, RepoName};
+use crate::validate;
+
+/// Conclusions that count as failures; `cancelled` and `skipped` do not.
+const FAILED: [&str; 3] = ["failure", "timed_out", "startup_failure"];
+
+/// Runs looked at per workflow (the newest).
+const RUNS_PER_WORKFLOW: usize = 30;
+
+fn finding(
+    config: &Config,
+    pattern: Pattern,
+    fingerprint: String,
+    title: String,
+    remediation: &str,
+) -> Finding {
+    Finding {
+        fingerprint,
+        pattern,
+        severity: severity_of(config, pattern),
+        title,
+        evidence: Vec::new(),
+        links: Vec::new(),
+        remediation: remediation.to_string(),
+    }
+}
+
+/// The configured severity of `pattern`.
+pub fn severity_of(config: &Config, pattern: Pattern) -> Severity {
+    config
+        .patterns
+        .get(&pattern)
+        .copied()
+        .unwrap_or_else(|| pattern.default_severity())
+}
+
+/// Protected files that do not validate: one finding per file, its pattern
+/// from the worst rule broken. Never fails: an unreadable file is a finding.
+pub fn files(root: &Path, config: &Config, out: &mut Vec<Finding>) -> bool {
+    let report = match validate::protected_targets(root, config)
+        .and_then(|targets| validate::validate_targets(&targets))
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let mut f = finding(
+                config,
+                Pattern::Corruption,
+                "invalid-file:*".into(),
+                "the protected files could not be read".into(),
+                "check the repository checkout and permissions",
+            );
+            f.evidence
+                .push(crate::redact::redact(&e.to_string()).into_owned());
+            out.push(f);
+            return false;
+        }
+    };
+    for file in report.files.iter().filter(|f| !f.valid) {
+        let codes: Vec<&str> = file
+            .diagnostics
+            .iter()
+            .filter(|d| d.level == crate::diagnostic::Level::Error)
+            .map(|d| d.code)
+            .collect();
+        let pattern = if codes.contains(&"FILE004") {
+            Pattern::MergeConflict
+        } else if codes.iter().any(|c| {
+            matches!(
+                *c,
+                "FILE001" | "FILE002" | "FILE003" | "FILE005" | "TASK006"
+            )
+        }) {
+            Pattern::Corruption
+        } else if codes.iter().any(|c| c.starts_with("SPRINT")) {
+            Pattern::SprintConfigCorruption
+        } else {
+            Pattern::ParseError
+        };
+        let mut f = finding(
+            config,
+            pattern,
+            format!("invalid-file:{}", file.path),
+            format!(
+                "{} is invalid ({} error{})",
+                file.path,
+                file.errors,
+                if file.errors == 1 { "" } else { "s" }
+            ),
+            "",
+        );
+        f.remediation = format!(
+            "restore the last valid version: `lifeline restore latest-valid --only {}` (or fix the lines named, then `lifeline validate`)",
+            file.path
+        );
+        for d in file
+            .diagnostics
+            .iter()
+            .filter(|d| d.level == crate::diagnostic::Level::Error)
+            .take(5)
+        {
+            let at = d
+                .span
+                .map(|s| format!("{}:{}:{}", d.path, s.line, s.column))
+                .unwrap_or_else(|| d.path.clone());
+            f.evidence.push(format!("{} {at}: {}", d.code, d.message));
+        }
+        if file.errors > 5 {
+            f.evidence.push(format!("… and {} more", file.errors - 5));
+        }
+        out.push(f);
+    }
+    true
+}
+
+/// A finding for a GitHub API failure that stopped a detector.
+pub fn api_failure(config: &Config, error: &ApiError) -> Finding {
+    let (pattern, key, title, fix) = match error {
+        ApiError::Unauthorized { .. } => (
+            Pattern::Auth,
+            "auth",
+            "GitHub token expired or invalid".to_string(),
+            "renew the token and update the repository secret (a fine-grained token needs actions: read and issues: write); in a workflow, check its `permissions:`",
+        ),
+        ApiError::RateLimited { wait, .. } => (
+            Pattern::RateLimit,
+            "rate-limit",
+            format!(
+                "GitHub API rate limit exhausted (resets in {}s)",
+                wait.as_secs()
+            ),
+            "nothing to do if it recurs rarely: the next run retries; otherwise run less often or raise --max-wait",
+        ),
+        _ => (
+            Pattern::Unknown,
+            "unreachable",
+            "the GitHub API could not be used".to_string(),
+            "check GITHUB_API_URL / the network, and GitHub's status page",
+        ),
+    };
+    let mut f = finding(config, pattern, format!("github-api:{key}"), title, fix);
+    f.evidence
+        .push(crate::redact::redact(&error.to_string()).into_owned());
+    f
+}
+
+/// Watched workflows: failed runs within the window, the latest run
+/// failed, or the workflow disabled.
+pub fn workflows(
+    client: &Client,
+    repo: &RepoName,
+    config: &Config,
+    now: Timestamp,
+    out: &mut Vec<Finding>,
+) -> Result<(), ApiError> {
+    let base = repo.api_path();
+    let listed = client.get_all(
+        &format!("{base}/actions/workflows?per_page=100"),
+        Some("workflows"),
+    )?;
+    let states: BTreeMap<String, String> = listed
+        .iter()
+        .filter_map(|w| {
+            let path = w["path"].as_str()?;
+            let file = path.rsplit('/').next()?.to_string();
+            Some((file, w["state"].as_str().unwrap_or("active").to_string()))
+        })
+        .collect();
+    let window = config.health.failure_window.as_duration();
+    let since = now
+        .checked_sub(jiff::SignedDuration::try_from(window).unwrap_or(jiff::SignedDuration::ZERO))
+        .unwrap_or(now);
+    for file in &config.health.workflows {
+        let Some(state) = states.get(file) else {
+            continue;
+        };
+        if state.starts_with("disabled") {
+            let mut f = finding(
+                config,
+                Pattern::WorkflowDisabled,
+                format!("workflow-disabled:{file}"),
+                format!("{file} is disabled ({state})"),
+                "",
+            );
+            f.remediation = format!(
+                "if an emergency disabled it, finish the incident and run `lifeline recover resume INC-…`; otherwise `gh workflow enable {file}`"
+            );
+            out.push(f);
+            continue;
+        }
+        let runs = client
+            .get(&format!(
+                "{base}/actions/workflows/{file}/runs?per_page={RUNS_PER_WORKFLOW}"
+            ))?
+            .body;
+        let runs: Vec<&Value> = runs["workflow_runs"]
+            .as_array()
+            .map(|a| a.iter().collect())
+            .unwrap_or_default();
+        let completed: Vec<&Value> = runs
+            .iter()
+            .copied()
+            .filter(|r| r["status"] == "completed")
+            .collect();
+        let failed = |r: &&Value| FAILED.contains(&r["conclusion"].as_str().unwrap_or_default());
+        let recent_failures: Vec<&Value> = completed
+            .iter()
+            .copied()
+            .filter(failed)
+            .filter(|r| {
+                r["created_at"]
+                    .as_str()
+                    .and_then(|t| t.parse::<Timestamp>().ok())
+                    .is_some_and(|t| t >= since)
+            })
+            .collect();
+        let latest_failed = completed.first().is_some_and(failed);
+        let threshold = config.health.failure_threshold.max(1) as usize;
+        let (severity, title, shown) = if recent_failures.len() >= threshold {
+            (
+                severity_of(config, Pattern::WorkflowFailure),
+                format!(
+                    "{file}: {} failed runs in the last {}",
+                    recent_failures.len(),
+                    config.health.failure_window
+                ),
+                recent_failures.clone(),
+            )
+        } else if latest_failed {
+            (
+                Severity::P2,
+                format!("{file}: the latest run failed"),
+                vec![completed[0]],
+            )
+        } else {
+            continue;
+        };
+        let mut f = finding(
+            config,
+            Pattern::WorkflowFailure,
+            format!("workflow-failure:{file}"),
+            title,
+            "open the failing run's log; if it broke the planning files, `lifeline restore latest-valid`; if it keeps failing, `lifeline recover sync-failure-cascade`",
+        );
+        f.severity = severity;
+        if let Some(latest) = shown.first()
+            && let Some(id) = latest["id"].as_u64()
+        {
+            let jobs = client
+                .get(&format!("{base}/actions/runs/{id}/jobs?per_page=100"))?
+                .body;
+            let names: Vec<&str> = jobs["jobs"]
+                .as_array()
+                .map(|js| {
+                    js.iter()
+                        .filter(|j| FAILED.contains(&j["conclusion"].as_str().unwrap_or_default()))
+                        .filter_map(|j| j["name"].as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !names.is_empty() {
+                f.evidence
+                    .push(format!("failing jobs in run {id}: {}", names.join(", ")));
+            }
+        }
+        for run in shown.iter().take(5) {
+            let sha = run["head_sha"].as_str().unwrap_or_default();
+            f.evidence.push(format!(
+                "run {} {} at {} (commit {})",
+                run["id"],
+                run["conclusion"].as_str().unwrap_or("?"),
+                run["created_at"].as_str().unwrap_or("?"),
+                &sha[..sha.len().min(7)]
+            ));
+            if let Some(url) = run["html_url"].as_str() {
+                f.links.push(url.to_string());
+            }
+        }
+        out.push(f);
+    }
+    Ok(())
+}
+
+/// Required labels missing from the repository: the configured ones plus
+/// every label in labels.yml, compared case-insensitively, all pages read.
+pub fn labels(
+    client: &Client,
+    repo: &RepoName,
+    root: &Path,
+    config: &Config,
+    out: &mut Vec<Finding>,
+) -> Result<(), ApiError> {
+    let mut required: Vec<String> = config.health.required_labels.clone();
+    required.extend(labels_yml_names(&root.join(".github/labels.yml")));
+    let present: HashSet<String> = client
+        .get_all(&format!("{}/labels?per_page=100", repo.api_path()), None)?
+        .iter()
+        .filter_map(|l| l["name"].as_str().map(str::to_lowercase))
+        .collect();
+    let mut seen = HashSet::new();
+    let missing: Vec<String> = required
+        .into_iter()
+        .filter(|r| seen.insert(r.to_lowercase()))
+        .filter(|r| !present.contains(&r.to_lowercase()))
+        .collect();
+    if !missing.is_empty() {
+        let mut f = finding(
+            config,
+            Pattern::MissingLabels,
+            "missing-labels".into(),
+            format!("{} required labels missing from {repo}", missing.len()),
+            "create them from .github/labels.yml (run the label-sync workflow, or `gh label create NAME --color RRGGBB`)",
+        );
+        f.evidence = missing
+            .iter()
+            .map(|m| format!("missing label `{m}`"))
+            .collect();
+        out.push(f);
+    }
+    Ok(())
+}
+
+/// Names in labels.yml; an unreadable or invalid file gives none (the file
+/// detector reports it).
+fn labels_yml_names(path: &Path) -> Vec<String> {
+    use saphyr::LoadableYamlNode;
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Vec::new();
+    };
+    let Ok(docs) = saphyr::Yaml::load_from_str(text.trim_start_matches('\u{feff}')) else {
+        return Vec::new();
+    };
+    let Some(list) = docs.first().and_then(|d| d.as_sequence()) else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|item| {
+            item.as_mapping_get("name")
+                .and_then(|n| n.as_str())
+                .map(str::to_string)
+        })
+        .filter(|n| !n.is_empty())
+        .collect()
+}

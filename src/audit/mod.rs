@@ -1,12 +1,34 @@
 //! The audit trail: an append-only, hash-chained JSONL log under
-//! `docs/audit/` (issue 5 builds it out; this is the API every
-//! state-changing command calls).
+//! `docs/audit/`, one file per month.
+//!
+//! Every state-changing command calls [`record`] with an [`Event`]; a
+//! workflow step calls `lifeline audit log`. The format is specified in
+//! `docs/audit-format.md` so a reviewer can verify it without lifeline.
+//!
+//! - [`canonical`]: RFC 8785 JSON canonicalization and the entry hash.
+//! - [`entry`]: building an entry from an event (environment, checksums,
+//!   redaction).
+//! - [`store`]: month files, the locked, fsynced append.
+//! - [`verify`]: the chain check and the integrity report.
+//! - [`query`]: filters, lookup by ID, and the on-disk index.
+//! - [`retention`]: compressing months past the retention period.
+//! - [`signing`]: ed25519 signatures over the heads.
 
 use serde_json::{Map, Value};
 
 use crate::ci::Env;
 use crate::error::Result;
 use crate::workspace::Workspace;
+
+pub mod canonical;
+pub mod entry;
+pub mod query;
+pub mod retention;
+pub mod signing;
+pub mod store;
+pub mod verify;
+
+pub use store::{Appended, Log};
 
 /// Whether the operation an entry records succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -66,12 +88,89 @@ impl Event {
         self.recovery_action = Some(action.into());
         self
     }
+
+    pub fn metadata(mut self, key: &str, value: impl Into<Value>) -> Event {
+        self.metadata.insert(key.to_string(), value.into());
+        self
+    }
 }
 
 /// Appends `event` to the audit log of `ws` and returns the new entry's
-/// `audit_id`. Redacts secrets, locks the month file, fsyncs before
-/// returning.
+/// `audit_id`. Redacts secrets, locks the log, fsyncs before returning.
 pub fn record(ws: &Workspace, env: &dyn Env, event: &Event) -> Result<String> {
-    let _ = (ws, env, event);
-    Ok(String::new())
+    let appended = record_all(ws, env, std::slice::from_ref(event))?;
+    Ok(appended
+        .into_iter()
+        .next()
+        .map(|a| a.audit_id)
+        .unwrap_or_default())
+}
+
+/// Appends several events under one lock and one fsync per month file
+/// (the fast path for bulk callers); returns what was written, in order.
+pub fn record_all(ws: &Workspace, env: &dyn Env, events: &[Event]) -> Result<Vec<Appended>> {
+    let ctx = entry::Context::from_env(ws, env);
+    let log = Log::of(ws)?;
+    let bodies = events
+        .iter()
+        .map(|e| entry::body(&ws.root, &ctx, e, jiff::Timestamp::now()))
+        .collect::<Result<Vec<_>>>()?;
+    log.append(bodies, None)
+}
+
+/// Appends a seal: an `audit`/`seal` entry whose `prev` is the newest
+/// entry and whose `joins` lists every other head, so forks left by
+/// merging two clones become one chain again. With `key`, also appends a
+/// signature over the new head to the signed-heads file.
+pub fn seal(
+    ws: &Workspace,
+    env: &dyn Env,
+    key: Option<&signing::SigningKey>,
+) -> Result<SealOutcome> {
+    let log = Log::of(ws)?;
+    let report = verify::verify(&log, &verify::Options::default())?;
+    let ctx = entry::Context::from_env(ws, env);
+    let files = log.month_files()?;
+    let tip = log.tip(&files)?;
+    let joins: Vec<String> = report
+        .heads
+        .iter()
+        .map(|h| h.hash.clone())
+        .filter(|h| tip.as_ref().is_none_or(|t| t.hash != *h))
+        .collect();
+    let event = Event::new("audit", "seal")
+        .detail("heads_joined", joins.len() + usize::from(tip.is_some()))
+        .detail("entries", report.entries);
+    let body = entry::body(&ws.root, &ctx, &event, jiff::Timestamp::now())?;
+    let appended = log
+        .append(vec![body], Some(joins.clone()))?
+        .pop()
+        .expect("one entry appended");
+    let signature = match key {
+        Some(key) => Some(signing::sign_heads(
+            &log,
+            key,
+            &appended,
+            report.entries + 1,
+        )?),
+        None => None,
+    };
+    Ok(SealOutcome {
+        appended,
+        joined: joins,
+        signature,
+        findings: report.findings.len(),
+    })
+}
+
+/// What [`seal`] did.
+#[derive(Debug, Clone)]
+pub struct SealOutcome {
+    pub appended: Appended,
+    /// The heads other than the newest entry that the seal joined.
+    pub joined: Vec<String>,
+    /// Where the signature went, if one was written.
+    pub signature: Option<String>,
+    /// Integrity findings present when sealing (the seal does not fix them).
+    pub findings: usize,
 }

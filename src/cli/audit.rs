@@ -1,26 +1,616 @@
-//! `lifeline audit ...`: parses, calls `commands::audit`, renders.
+//! `lifeline audit ...`: parses, calls [`crate::audit`], renders.
 
-use std::path::Path;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
-use clap::Subcommand;
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{Map, Value};
 
 use super::Output;
-use crate::ci::Env;
-use crate::error::Result;
+use crate::audit::{self, Event, Outcome, query, retention, signing, verify};
+use crate::ci::{self, Env};
+use crate::error::{Error, Result};
 use crate::workspace::Workspace;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// (being built: issue 5)
-    Verify,
+    /// Append one entry to the audit trail
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline audit log --component task-sync --operation workflow_start \\\n",
+        "      --detail trigger=schedule --detail ref=refs/heads/main\n",
+        "  lifeline audit log --component task-sync --operation workflow_complete \\\n",
+        "      --file planning/TASK.md --details-json '{\"changes_count\": 3}'\n",
+        "  lifeline audit log --component task-sync --operation sync --result failure \\\n",
+        "      --error 'API rate limit exceeded' --recovery-action 'retry with backoff'\n\n",
+        "Prints the new entry's audit_id (and sets the step output `audit_id` in GitHub Actions).\n\n",
+        "Exit codes:\n",
+        "  0  written and fsynced\n",
+        "  2  usage error (bad --detail, invalid --details-json, a path outside the repository) or I/O error"
+    ))]
+    Log(LogArgs),
+    /// Check the hash chain: modified, deleted, reordered or inserted lines
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline audit verify\n",
+        "  lifeline audit verify --format json\n",
+        "  lifeline audit verify --expect-head 3f1c...e9   # a head recorded earlier: detects truncation\n",
+        "  lifeline audit verify --public-key audit.pub    # check signed heads written by `audit seal`\n\n",
+        "Parallel branches from merging two clones are reported as forks, not errors;\n",
+        "`lifeline audit seal` joins them.\n\n",
+        "Exit codes:\n",
+        "  0  intact (forks allowed)\n",
+        "  1  a finding: each is printed with its file and line\n",
+        "  2  usage or I/O error"
+    ))]
+    Verify(VerifyArgs),
+    /// Append an entry that joins every head (after a merge); sign it with LIFELINE_AUDIT_KEY
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline audit seal\n",
+        "  LIFELINE_AUDIT_KEY=$(cat audit.key) lifeline audit seal   # also sign the new head\n\n",
+        "Exit codes:\n",
+        "  0  sealed\n",
+        "  2  usage, key or I/O error"
+    ))]
+    Seal(FormatArgs),
+    /// Find entries by ID, component, operation, result, actor, file or time
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline audit query --component task-sync --result failure\n",
+        "  lifeline audit query --file planning/TASK.md --since 2026-11-01\n",
+        "  lifeline audit query --actor github-actions[bot] --format jsonl\n\n",
+        "Exit codes:\n",
+        "  0  printed (possibly no entries)\n",
+        "  2  usage or I/O error"
+    ))]
+    Query(QueryArgs),
+    /// Print one entry by its audit_id
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline audit show AUD-019ab3c4-5d6e-7f80-9a1b-2c3d4e5f6071\n",
+        "  lifeline audit show AUD-019ab3c4-5d6e-7f80-9a1b-2c3d4e5f6071 --format json\n\n",
+        "Exit codes:\n",
+        "  0  found, and its hash matches its content\n",
+        "  1  not found, or found but modified\n",
+        "  2  not an audit ID, or an I/O error"
+    ))]
+    Show(ShowArgs),
+    /// Compress months older than the retention period (never anything younger)
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline audit retention --dry-run\n",
+        "  lifeline audit retention\n\n",
+        "Months past [audit] retention_years (default 7) become audit-YYYY-MM.jsonl.gz with the\n",
+        "same lines; verify and query read them. Nothing is deleted.\n\n",
+        "Exit codes:\n",
+        "  0  done (or, with --dry-run, planned)\n",
+        "  2  configuration or I/O error"
+    ))]
+    Retention(RetentionArgs),
+    /// Print the ed25519 public key of LIFELINE_AUDIT_KEY (for verify --public-key)
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  openssl rand -hex 32 > audit.key      # the private key: keep it in a secret\n",
+        "  LIFELINE_AUDIT_KEY=$(cat audit.key) lifeline audit public-key > audit.pub\n\n",
+        "Exit codes:\n",
+        "  0  printed\n",
+        "  2  LIFELINE_AUDIT_KEY is unset or not 64 hex digits"
+    ))]
+    PublicKey,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResultArg {
+    Success,
+    Failure,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// The component acting (task-sync, lifeline, ...)
+    #[arg(long)]
+    pub component: String,
+    /// What it did (workflow_start, restore, ...)
+    #[arg(long)]
+    pub operation: String,
+    /// The outcome [default: failure with --error, else success]
+    #[arg(long, value_enum)]
+    pub result: Option<ResultArg>,
+    /// A detail, KEY=VALUE (repeatable); VALUE is kept as a string
+    #[arg(long = "detail", value_name = "KEY=VALUE")]
+    pub details: Vec<String>,
+    /// Details as a JSON object, merged under the --detail ones
+    #[arg(long, value_name = "JSON")]
+    pub details_json: Option<String>,
+    /// A file the operation touched (repeatable); its SHA-256 is recorded
+    #[arg(long = "file", value_name = "PATH")]
+    pub files: Vec<PathBuf>,
+    /// The error message of a failed operation
+    #[arg(long, value_name = "TEXT")]
+    pub error: Option<String>,
+    /// What was or should be done to recover
+    #[arg(long, value_name = "TEXT")]
+    pub recovery_action: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A head hash recorded earlier; it must still be in the log (repeatable)
+    #[arg(long, value_name = "HASH")]
+    pub expect_head: Vec<String>,
+    /// Check the signed heads in signed-heads.jsonl with this ed25519 public key
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum QueryFormat {
+    Text,
+    /// one JSON array
+    Json,
+    /// the matching lines, as stored
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    #[arg(long, value_name = "AUDIT_ID")]
+    pub id: Option<String>,
+    #[arg(long)]
+    pub component: Option<String>,
+    #[arg(long)]
+    pub operation: Option<String>,
+    #[arg(long, value_enum)]
+    pub result: Option<ResultArg>,
+    /// The actor, with or without its github:/git:/user: prefix
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// A repo-relative path in files_affected
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<String>,
+    /// From this time or date (RFC 3339, or YYYY-MM-DD), inclusive
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Up to this time or date, inclusive
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = QueryFormat::Text)]
+    pub format: QueryFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The entry's audit_id (AUD-...)
+    pub audit_id: String,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// Show what would be compressed; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 pub(crate) fn run(
-    _ws: &Workspace,
-    _cwd: &Path,
-    _env: &dyn Env,
-    _out: &Output,
-    _cmd: AuditCommand,
+    ws: &Workspace,
+    cwd: &Path,
+    env: &dyn Env,
+    out: &Output,
+    cmd: AuditCommand,
 ) -> Result<i32> {
+    match cmd {
+        AuditCommand::Log(args) => log(ws, cwd, env, out, args),
+        AuditCommand::Verify(args) => verify_cmd(ws, out, args),
+        AuditCommand::Seal(args) => seal(ws, env, out, args),
+        AuditCommand::Query(args) => query_cmd(ws, out, args),
+        AuditCommand::Show(args) => show(ws, out, args),
+        AuditCommand::Retention(args) => retention_cmd(ws, env, out, args),
+        AuditCommand::PublicKey => {
+            let key = signing::key_from_env(env)?.ok_or_else(|| {
+                Error::environment(
+                    format!("{} is not set", signing::KEY_ENV),
+                    Some(
+                        "set it to the 64-hex-digit private key (`openssl rand -hex 32`)"
+                            .to_string(),
+                    ),
+                )
+            })?;
+            let public = hex::encode(key.verifying_key().as_bytes());
+            out.print(|w| writeln!(w, "{public}"))?;
+            Ok(0)
+        }
+    }
+}
+
+fn json_line(w: &mut dyn Write, value: &impl serde::Serialize) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+    writeln!(w, "{text}")
+}
+
+fn log(ws: &Workspace, cwd: &Path, env: &dyn Env, out: &Output, args: LogArgs) -> Result<i32> {
+    let mut event = Event::new(&args.component, &args.operation);
+    if let Some(text) = &args.details_json {
+        match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(map)) => event.details = map,
+            Ok(_) => {
+                return Err(Error::usage(
+                    "--details-json must be a JSON object",
+                    Some("for example --details-json '{\"changes_count\": 3}'".to_string()),
+                ));
+            }
+            Err(e) => {
+                return Err(Error::usage(
+                    format!("--details-json is not valid JSON: {e}"),
+                    Some(
+                        "quote it for the shell: --details-json '{\"key\": \"value\"}'".to_string(),
+                    ),
+                ));
+            }
+        }
+    }
+    for kv in &args.details {
+        let (key, value) = kv
+            .split_once('=')
+            .filter(|(k, _)| !k.is_empty())
+            .ok_or_else(|| {
+                Error::usage(
+                    format!("--detail {kv:?} is not KEY=VALUE"),
+                    Some("for example --detail trigger=schedule".to_string()),
+                )
+            })?;
+        event
+            .details
+            .insert(key.to_string(), Value::String(value.to_string()));
+    }
+    for path in &args.files {
+        let rel = ws.relative(cwd, path).ok_or_else(|| {
+            Error::usage(
+                format!("--file {}: outside the repository", path.display()),
+                Some("record files inside the repository root".to_string()),
+            )
+        })?;
+        event.files.push(rel);
+    }
+    event.result = match (args.result, &args.error) {
+        (Some(ResultArg::Success), Some(_)) => {
+            return Err(Error::usage(
+                "--error describes a failure; it cannot go with --result success",
+                Some("drop --result, or pass --result failure".to_string()),
+            ));
+        }
+        (Some(ResultArg::Failure), _) | (None, Some(_)) => Outcome::Failure,
+        _ => Outcome::Success,
+    };
+    event.error = args.error;
+    event.recovery_action = args.recovery_action;
+    let appended = audit::record_all(ws, env, &[event])?
+        .pop()
+        .expect("one entry appended");
+    if ci::in_github_actions(env) {
+        ci::set_outputs(env, &[("audit_id", appended.audit_id.clone())])?;
+    }
+    out.print(|w| match args.format {
+        Format::Text => writeln!(w, "{}", appended.audit_id),
+        Format::Json => json_line(
+            w,
+            &serde_json::json!({
+                "audit_id": appended.audit_id,
+                "hash": appended.hash,
+                "seq": appended.seq,
+                "file": appended.file,
+            }),
+        ),
+    })?;
+    Ok(0)
+}
+
+fn verify_cmd(ws: &Workspace, out: &Output, args: VerifyArgs) -> Result<i32> {
+    let log = audit::Log::of(ws)?;
+    let mut options = verify::Options {
+        expect_heads: args.expect_head.clone(),
+    };
+    let mut signed = Vec::new();
+    let mut signature_findings = Vec::new();
+    if let Some(path) = &args.public_key {
+        let key = signing::read_public_key(path)?;
+        let (heads, findings) = signing::check(&log, &key)?;
+        // The newest signed head covers the older ones; all must be present.
+        if let Some(last) = heads.last() {
+            options.expect_heads.push(last.hash.clone());
+        }
+        signed = heads;
+        signature_findings = findings;
+    }
+    let mut report = verify::verify(&log, &options)?;
+    for head in &signed {
+        if !report.heads.iter().any(|h| h.hash == head.hash)
+            && !options.expect_heads.contains(&head.hash)
+            && verify::parse_hash(&head.hash).is_none()
+        {
+            signature_findings.push(verify::Finding {
+                file: log.display(signing::FILE_NAME),
+                line: Some(head.line),
+                kind: verify::FindingKind::BadSignature,
+                message: format!("signed head {:?} is not a hash", head.hash),
+            });
+        }
+    }
+    if !signature_findings.is_empty() {
+        report.findings.extend(signature_findings);
+        report.status = "invalid";
+    }
+    let code = if report.is_valid() { 0 } else { 1 };
+    out.print(|w| match args.format {
+        Format::Json => json_line(
+            w,
+            &serde_json::json!({
+                "report_timestamp": audit::entry::timestamp(jiff::Timestamp::now()),
+                "integrity_status": report.status,
+                "total_entries": report.entries,
+                "audit_files_count": report.files.len(),
+                "components": report.components,
+                "date_range": report.date_range,
+                "files": report.files,
+                "heads": report.heads,
+                "forks": report.forks,
+                "signed_heads": signed,
+                "findings": report.findings,
+            }),
+        ),
+        Format::Text => render_verify(w, &report),
+    })?;
+    Ok(code)
+}
+
+fn render_verify(w: &mut dyn Write, report: &verify::Report) -> std::io::Result<()> {
+    for f in &report.findings {
+        let at = match f.line {
+            Some(line) => format!("{}:{line}", f.file),
+            None => f.file.clone(),
+        };
+        let kind = serde_json::to_value(f.kind).ok();
+        let kind = kind.as_ref().and_then(Value::as_str).unwrap_or("finding");
+        writeln!(w, "error[{kind}]: {at}: {}", f.message)?;
+    }
+    for fork in report.forks.iter().filter(|f| !f.joined) {
+        writeln!(
+            w,
+            "warning[fork]: {}:{}: parallel branches start at {} (two clones appended, then merged); `lifeline audit seal` joins them",
+            fork.file,
+            fork.line,
+            fork.branches.join(", ")
+        )?;
+    }
+    let range = match (&report.date_range.earliest, &report.date_range.latest) {
+        (Some(a), Some(b)) => format!(", {a} to {b}"),
+        _ => String::new(),
+    };
+    writeln!(
+        w,
+        "audit trail {}: {} entries in {} files{range}",
+        report.status,
+        report.entries,
+        report.files.len()
+    )?;
+    for f in &report.files {
+        writeln!(w, "  {:<7}  {}  ({} entries)", f.status, f.file, f.entries)?;
+    }
+    if !report.components.is_empty() {
+        let parts: Vec<String> = report
+            .components
+            .iter()
+            .map(|(c, n)| format!("{c} {n}"))
+            .collect();
+        writeln!(w, "components: {}", parts.join(", "))?;
+    }
+    for h in &report.heads {
+        writeln!(
+            w,
+            "head: {}  ({}:{}, seq {})",
+            h.hash, h.file, h.line, h.seq
+        )?;
+    }
+    Ok(())
+}
+
+fn seal(ws: &Workspace, env: &dyn Env, out: &Output, args: FormatArgs) -> Result<i32> {
+    let key = signing::key_from_env(env)?;
+    let outcome = audit::seal(ws, env, key.as_ref())?;
+    out.print(|w| match args.format {
+        Format::Json => json_line(
+            w,
+            &serde_json::json!({
+                "audit_id": outcome.appended.audit_id,
+                "head": outcome.appended.hash,
+                "joined": outcome.joined,
+                "signed_heads_file": outcome.signature,
+                "findings": outcome.findings,
+            }),
+        ),
+        Format::Text => {
+            writeln!(
+                w,
+                "sealed: {} joins {} other head(s); new head {}",
+                outcome.appended.audit_id,
+                outcome.joined.len(),
+                outcome.appended.hash
+            )?;
+            if let Some(file) = &outcome.signature {
+                writeln!(w, "signed the new head in {file}")?;
+            }
+            if outcome.findings > 0 {
+                writeln!(
+                    w,
+                    "note: the log has {} integrity finding(s); run `lifeline audit verify`",
+                    outcome.findings
+                )?;
+            }
+            Ok(())
+        }
+    })?;
+    Ok(0)
+}
+
+fn result_str(r: ResultArg) -> String {
+    match r {
+        ResultArg::Success => "success".into(),
+        ResultArg::Failure => "failure".into(),
+    }
+}
+
+fn query_cmd(ws: &Workspace, out: &Output, args: QueryArgs) -> Result<i32> {
+    let log = audit::Log::of(ws)?;
+    let filter = query::Filter {
+        id: args.id,
+        component: args.component,
+        operation: args.operation,
+        result: args.result.map(result_str),
+        actor: args.actor,
+        file: args.file,
+        since: args.since,
+        until: args.until,
+    };
+    let index_dir = query::index_dir(&ws.root, &log);
+    let found = query::query(&log, Some(&index_dir), &filter)?;
+    out.print(|w| {
+        match args.format {
+            QueryFormat::Jsonl => {
+                for f in &found {
+                    writeln!(w, "{}", f.raw)?;
+                }
+            }
+            QueryFormat::Json => {
+                let all: Vec<&Value> = found.iter().map(|f| &f.entry).collect();
+                json_line(w, &all)?;
+            }
+            QueryFormat::Text => {
+                for f in &found {
+                    writeln!(w, "{}", summary(&f.entry))?;
+                }
+                writeln!(w, "{} entries", found.len())?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(0)
+}
+
+fn summary(e: &Value) -> String {
+    let s = |p: &str| e.pointer(p).and_then(Value::as_str).unwrap_or("-");
+    format!(
+        "{}  {}  {}/{}  {}  {}",
+        s("/timestamp"),
+        s("/audit_id"),
+        s("/component"),
+        s("/operation"),
+        s("/result"),
+        s("/environment/actor")
+    )
+}
+
+fn show(ws: &Workspace, out: &Output, args: ShowArgs) -> Result<i32> {
+    let log = audit::Log::of(ws)?;
+    let index_dir = query::index_dir(&ws.root, &log);
+    let Some(found) = query::find_by_id(&log, Some(&index_dir), &args.audit_id)? else {
+        if !out.quiet {
+            eprintln!("error: no entry {} in {}", args.audit_id, log.rel_dir);
+        }
+        return Ok(1);
+    };
+    out.print(|w| match args.format {
+        Format::Json => json_line(
+            w,
+            &serde_json::json!({
+                "file": found.file,
+                "line": found.line,
+                "hash_ok": found.hash_ok,
+                "entry": found.entry,
+            }),
+        ),
+        Format::Text => {
+            writeln!(w, "# {}", found.file)?;
+            json_line(w, &found.entry)
+        }
+    })?;
+    if !found.hash_ok {
+        if !out.quiet {
+            eprintln!(
+                "error: entry {} in {} does not match its hash: it was modified; run `lifeline audit verify`",
+                args.audit_id, found.file
+            );
+        }
+        return Ok(1);
+    }
+    Ok(0)
+}
+
+fn retention_cmd(ws: &Workspace, env: &dyn Env, out: &Output, args: RetentionArgs) -> Result<i32> {
+    let log = audit::Log::of(ws)?;
+    let years = ws.config.audit.retention_years;
+    let result = retention::run(&log, years, jiff::Timestamp::now(), args.dry_run);
+    if !args.dry_run {
+        let event = match &result {
+            Ok(report) => {
+                let done: Vec<Value> = report
+                    .months
+                    .iter()
+                    .filter(|m| m.action == "compressed")
+                    .map(|m| Value::String(m.file.clone()))
+                    .collect();
+                let mut details = Map::new();
+                details.insert("compressed".into(), Value::Array(done));
+                details.insert("retention_years".into(), years.into());
+                let mut e = Event::new("audit", "retention");
+                e.details = details;
+                e
+            }
+            Err(err) => Event::new("audit", "retention").failure(err.to_string()),
+        };
+        let recorded = audit::record(ws, env, &event);
+        if result.is_ok() {
+            recorded?;
+        }
+    }
+    let report = result?;
+    out.print(|w| match args.format {
+        Format::Json => json_line(w, &report),
+        Format::Text => {
+            for m in &report.months {
+                writeln!(w, "{:>10}  {}  ({})", m.action, m.file, m.reason)?;
+            }
+            writeln!(
+                w,
+                "retention {} years: months ending on or before {} may be compressed",
+                report.retention_years, report.cutoff
+            )
+        }
+    })?;
     Ok(0)
 }

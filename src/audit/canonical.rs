@@ -1,0 +1,209 @@
+//! RFC 8785 JSON Canonicalization Scheme (JCS) and the entry hash.
+//!
+//! An entry's `hash` is the lowercase hex SHA-256 of the JCS form of the
+//! entry without its `hash` member. JCS fixes everything a hash depends on:
+//! object members sorted by their UTF-16 code units, no whitespace, strings
+//! with the minimal escapes, and numbers written the way ECMAScript's
+//! `Number.prototype.toString` writes an IEEE-754 double.
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// Integers up to this magnitude are exact in a double, so JCS prints them
+/// as integers; beyond it they are doubles like any other number.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// The JCS serialization of `value`.
+pub fn to_string(value: &Value) -> String {
+    let mut out = String::with_capacity(256);
+    write_value(&mut out, value);
+    out
+}
+
+/// Appends the JCS serialization of `value` to `out`.
+pub fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => write_number(out, n),
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => write_object(out, map, None),
+    }
+}
+
+/// Appends the JCS form of `map`, leaving out the member named `skip`.
+pub fn write_object(out: &mut String, map: &Map<String, Value>, skip: Option<&str>) {
+    let mut members: Vec<(&String, &Value)> = map
+        .iter()
+        .filter(|(k, _)| Some(k.as_str()) != skip)
+        .collect();
+    members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+    out.push('{');
+    for (i, (key, value)) in members.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_string(out, key);
+        out.push(':');
+        write_value(out, value);
+    }
+    out.push('}');
+}
+
+/// Lowercase hex SHA-256 of the JCS form of `entry` without `hash`.
+pub fn entry_hash(entry: &Map<String, Value>) -> String {
+    let mut text = String::with_capacity(512);
+    write_object(&mut text, entry, Some("hash"));
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            0x09 => "\\t",
+            0x0a => "\\n",
+            0x0c => "\\f",
+            0x0d => "\\r",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(escape);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+fn write_number(out: &mut String, n: &serde_json::Number) {
+    if let Some(u) = n.as_u64().filter(|u| *u <= MAX_SAFE_INTEGER) {
+        out.push_str(&u.to_string());
+    } else if let Some(i) = n.as_i64().filter(|i| i.unsigned_abs() <= MAX_SAFE_INTEGER) {
+        out.push_str(&i.to_string());
+    } else if let Some(f) = n.as_f64() {
+        out.push_str(&es_number(f));
+    } else {
+        // serde_json numbers are always representable as f64.
+        out.push_str(&n.to_string());
+    }
+}
+
+/// ECMAScript `Number.prototype.toString` for a finite double (JCS §3.2.2.3).
+pub fn es_number(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        // JSON has no NaN or infinity; serde_json never produces them.
+        return "0".to_string();
+    }
+    if x < 0.0 {
+        return format!("-{}", es_number(-x));
+    }
+    // Rust's `{:e}` prints the shortest digits that round-trip.
+    let sci = format!("{x:e}");
+    let (mantissa, exp) = sci.split_once('e').expect("`{:e}` always has an exponent");
+    let exp: i32 = exp.parse().expect("`{:e}` exponent is an integer");
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let k = digits.len() as i32;
+    let n = exp + 1;
+    if k <= n && n <= 21 {
+        format!("{digits}{}", "0".repeat((n - k) as usize))
+    } else if 0 < n && n <= 21 {
+        format!("{}.{}", &digits[..n as usize], &digits[n as usize..])
+    } else if -6 < n && n <= 0 {
+        format!("0.{}{digits}", "0".repeat((-n) as usize))
+    } else {
+        let sign = if n - 1 < 0 { '-' } else { '+' };
+        let e = (n - 1).abs();
+        if k == 1 {
+            format!("{digits}e{sign}{e}")
+        } else {
+            format!("{}.{}e{sign}{e}", &digits[..1], &digits[1..])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn numbers_follow_ecmascript() {
+        // The examples of RFC 8785 appendix B and the ES spec.
+        let cases = [
+            (0.0, "0"),
+            (-0.0, "0"),
+            (1.0, "1"),
+            (-1.5, "-1.5"),
+            (0.1, "0.1"),
+            (123.456, "123.456"),
+            (1e21, "1e+21"),
+            (1e20, "100000000000000000000"),
+            (1e-6, "0.000001"),
+            (1e-7, "1e-7"),
+            (1.5e-7, "1.5e-7"),
+            (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (9007199254740992.0, "9007199254740992"),
+            (295147905179352830000.0, "295147905179352830000"),
+            (4.5, "4.5"),
+            (0.002, "0.002"),
+            (333333333.3333333, "333333333.3333333"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(es_number(x), want, "{x:e}");
+        }
+    }
+
+    #[test]
+    fn objects_sort_by_utf16_and_strings_escape_minimally() {
+        // RFC 8785 §3.2.3: sorting by UTF-16 code units puts U+1F600
+        // (a surrogate pair, 0xD83D) before U+FB33 (0xFB33).
+        let v =
+            json!({"\u{fb33}": 1, "\u{1f600}": 2, "b": [true, null], "a": "x\"\\\n\u{1}\u{7f}é"});
+        assert_eq!(
+            to_string(&v),
+            "{\"a\":\"x\\\"\\\\\\n\\u0001\u{7f}é\",\"b\":[true,null],\"\u{1f600}\":2,\"\u{fb33}\":1}"
+        );
+    }
+
+    #[test]
+    fn large_integers_are_doubles() {
+        let v: Value =
+            serde_json::from_str("[9007199254740991, 18446744073709551615, -3]").unwrap();
+        assert_eq!(to_string(&v), "[9007199254740991,18446744073709552000,-3]");
+    }
+
+    #[test]
+    fn hash_ignores_the_hash_member_and_member_order() {
+        let a = json!({"seq": 1, "hash": "x", "audit_id": "AUD-1"});
+        let b = json!({"audit_id": "AUD-1", "seq": 1});
+        assert_eq!(
+            entry_hash(a.as_object().unwrap()),
+            entry_hash(b.as_object().unwrap())
+        );
+        assert_eq!(
+            entry_hash(b.as_object().unwrap()),
+            hex::encode(Sha256::digest(br#"{"audit_id":"AUD-1","seq":1}"#))
+        );
+    }
+}

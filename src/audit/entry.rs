@@ -1,0 +1,386 @@
+//! Building an entry from an [`Event`]: the plan's fields, the environment
+//! it ran in, file checksums, and redaction of every string before anything
+//! is written.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::{Event, Outcome};
+use crate::ci::{self, Env, WorkflowRun};
+use crate::error::{Error, Result};
+use crate::workspace::Workspace;
+
+/// The entry format this build writes (the `schema` field).
+pub const SCHEMA: u64 = 1;
+
+/// Member names whose values are secrets whatever they look like.
+const SECRET_KEYS: [&str; 6] = [
+    "authorization",
+    "password",
+    "secret",
+    "token",
+    "api_key",
+    "private_key",
+];
+
+/// What every entry a process writes shares: the session, the commit, the
+/// workflow run, the actor, and the secret values to redact.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub session_id: String,
+    pub git_commit: Option<String>,
+    pub workflow_run: Option<WorkflowRun>,
+    pub actor: String,
+    secrets: Vec<String>,
+}
+
+impl Context {
+    /// Reads the context from the environment and the repository.
+    ///
+    /// `session_id` is `LIFELINE_SESSION_ID` when set (a workflow can group
+    /// its steps), else `gh-<run id>-<attempt>` inside GitHub Actions, else
+    /// one `SES-<UUIDv7>` per process.
+    pub fn from_env(ws: &Workspace, env: &dyn Env) -> Context {
+        let workflow_run = WorkflowRun::from_env(env);
+        let session_id = env
+            .var("LIFELINE_SESSION_ID")
+            .or_else(|| {
+                let run = workflow_run.as_ref()?;
+                Some(format!(
+                    "gh-{}-{}",
+                    run.run_id.as_deref()?,
+                    run.run_attempt.as_deref().unwrap_or("1")
+                ))
+            })
+            .unwrap_or_else(process_session);
+        let mut secrets: Vec<String> = ["GITHUB_TOKEN", "GH_TOKEN", "LIFELINE_AUDIT_KEY"]
+            .iter()
+            .map(|k| k.to_string())
+            .chain(ws.config.audit.secret_env.iter().cloned())
+            .filter_map(|k| env.var(&k))
+            .collect();
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        Context {
+            session_id,
+            git_commit: head_commit(ws),
+            workflow_run,
+            actor: ci::actor(env, ws.git.as_ref()),
+            secrets,
+        }
+    }
+
+    /// A fixed context (generated logs, benchmarks): no commit, no
+    /// workflow run, nothing to redact beyond the built-in token shapes.
+    pub fn new(session_id: &str, actor: &str) -> Context {
+        Context {
+            session_id: session_id.to_string(),
+            git_commit: None,
+            workflow_run: None,
+            actor: actor.to_string(),
+            secrets: Vec::new(),
+        }
+    }
+
+    /// Redacts token shapes, `Authorization:` values and the configured
+    /// secrets in `text`.
+    pub fn redact(&self, text: &str) -> String {
+        crate::redact::redact_with(text, &self.secrets).into_owned()
+    }
+}
+
+fn process_session() -> String {
+    static SESSION: OnceLock<String> = OnceLock::new();
+    SESSION
+        .get_or_init(|| format!("SES-{}", uuid::Uuid::now_v7()))
+        .clone()
+}
+
+/// A new `audit_id`: `AUD-` and a UUIDv7, unique across processes and
+/// sorting by creation time (millisecond precision, monotonic within a
+/// process).
+pub fn new_audit_id() -> String {
+    format!("AUD-{}", uuid::Uuid::now_v7())
+}
+
+/// An `audit_id` for an entry made at `at` (generated logs, imports);
+/// unique thanks to the UUIDv7 random bits.
+pub fn audit_id_at(at: jiff::Timestamp) -> String {
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        at.as_second().max(0) as u64,
+        at.subsec_nanosecond().max(0) as u32,
+    );
+    format!("AUD-{}", uuid::Uuid::new_v7(ts))
+}
+
+/// The millisecond Unix time inside an `audit_id`, if it is a UUIDv7 one.
+pub fn id_millis(audit_id: &str) -> Option<i64> {
+    let uuid = uuid::Uuid::parse_str(audit_id.strip_prefix("AUD-")?).ok()?;
+    let (secs, nanos) = uuid.get_timestamp()?.to_unix();
+    Some(secs as i64 * 1000 + i64::from(nanos / 1_000_000))
+}
+
+/// `now` as the entry timestamp: UTC, RFC 3339, microseconds.
+pub fn timestamp(now: jiff::Timestamp) -> String {
+    now.strftime("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// The entry for `event` without the chain fields (`seq`, `prev`, `hash`),
+/// redacted. Members are in the order a reader expects; the hash does not
+/// depend on it.
+pub fn body(
+    root: &Path,
+    ctx: &Context,
+    event: &Event,
+    now: jiff::Timestamp,
+) -> Result<Map<String, Value>> {
+    for (what, text) in [
+        ("component", &event.component),
+        ("operation", &event.operation),
+    ] {
+        if text.trim().is_empty() {
+            return Err(Error::usage(
+                format!("the audit {what} is empty"),
+                Some(format!("pass a non-empty --{what}")),
+            ));
+        }
+    }
+    let mut details = event.details.clone();
+    let mut metadata = event.metadata.clone();
+    if event.result == Outcome::Failure || event.error.is_some() || event.recovery_action.is_some()
+    {
+        // The plan's `log_failure`: the error, the caller's context, the
+        // recovery action, and a flag for the reviewer.
+        let context = std::mem::take(&mut details);
+        details.insert(
+            "error_message".into(),
+            event.error.clone().map_or(Value::Null, Value::String),
+        );
+        details.insert("context".into(), Value::Object(context));
+        details.insert(
+            "recovery_action".into(),
+            event
+                .recovery_action
+                .clone()
+                .map_or(Value::Null, Value::String),
+        );
+        if event.result == Outcome::Failure {
+            metadata
+                .entry("requires_investigation")
+                .or_insert(Value::Bool(true));
+        }
+    }
+    let mut checksums = Map::new();
+    for rel in &event.files {
+        checksums.insert(rel.clone(), file_checksum(root, rel)?);
+    }
+    let environment = serde_json::json!({
+        "git_commit": ctx.git_commit,
+        "workflow_run": ctx.workflow_run,
+        "actor": ctx.actor,
+    });
+    let mut entry = Map::new();
+    entry.insert("schema".into(), SCHEMA.into());
+    entry.insert("audit_id".into(), new_audit_id().into());
+    entry.insert("session_id".into(), ctx.session_id.clone().into());
+    entry.insert("timestamp".into(), timestamp(now).into());
+    entry.insert("component".into(), event.component.clone().into());
+    entry.insert("operation".into(), event.operation.clone().into());
+    entry.insert(
+        "result".into(),
+        match event.result {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+        .into(),
+    );
+    entry.insert("details".into(), Value::Object(details));
+    entry.insert(
+        "files_affected".into(),
+        Value::Array(event.files.iter().cloned().map(Value::String).collect()),
+    );
+    entry.insert("file_checksums".into(), Value::Object(checksums));
+    entry.insert("metadata".into(), Value::Object(metadata));
+    entry.insert("environment".into(), environment);
+    let mut value = Value::Object(entry);
+    check_numbers(&value, "")?;
+    redact_value(ctx, &mut value, false);
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => unreachable!("built as an object"),
+    }
+}
+
+/// SHA-256 of a repo-relative file, or null when it does not exist (a
+/// deleted file is worth recording too).
+fn file_checksum(root: &Path, rel: &str) -> Result<Value> {
+    let path = crate::paths::safe_join(root, rel)?;
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(Value::String(hex::encode(Sha256::digest(&bytes)))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Null),
+        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory || path.is_dir() => {
+            Err(Error::usage(
+                format!("--file {rel}: is a directory"),
+                Some("list the files the operation touched, one --file each".into()),
+            ))
+        }
+        Err(e) => Err(Error::io(&path, e)),
+    }
+}
+
+/// Numbers a double cannot hold exactly would hash differently in other
+/// verifiers; refuse them so every entry verifies everywhere.
+fn check_numbers(value: &Value, at: &str) -> Result<()> {
+    match value {
+        Value::Number(n) => {
+            let exact = if let Some(u) = n.as_u64() {
+                u <= super::canonical::MAX_SAFE_INTEGER
+            } else if let Some(i) = n.as_i64() {
+                i.unsigned_abs() <= super::canonical::MAX_SAFE_INTEGER
+            } else {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                serde_json::from_str::<f64>(&super::canonical::es_number(f)).ok() == Some(f)
+            };
+            if exact {
+                Ok(())
+            } else {
+                Err(Error::usage(
+                    format!("the number {n} at `{at}` cannot be recorded exactly"),
+                    Some(
+                        "integers must lie within ±(2^53-1); pass larger numbers as strings".into(),
+                    ),
+                ))
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, v)| check_numbers(v, &format!("{at}[{i}]"))),
+        Value::Object(map) => map
+            .iter()
+            .try_for_each(|(k, v)| check_numbers(v, &format!("{at}.{k}"))),
+        _ => Ok(()),
+    }
+}
+
+fn is_secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase().replace('-', "_");
+    SECRET_KEYS
+        .iter()
+        .any(|s| key == *s || key.ends_with(&format!("_{s}")))
+}
+
+/// Redacts every string (member names too); the values of members named
+/// like secrets (`token`, `password`, `authorization`, ...) entirely.
+fn redact_value(ctx: &Context, value: &mut Value, secret: bool) {
+    match value {
+        Value::String(s) => {
+            if secret && !s.is_empty() {
+                *s = crate::redact::REDACTED.to_string();
+            } else {
+                let red = ctx.redact(s);
+                if red != *s {
+                    *s = red;
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| redact_value(ctx, v, secret)),
+        Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (k, mut v) in old {
+                let secret = secret || is_secret_key(&k);
+                redact_value(ctx, &mut v, secret);
+                map.insert(ctx.redact(&k), v);
+            }
+        }
+        Value::Number(_) if secret => *value = Value::String(crate::redact::REDACTED.into()),
+        _ => {}
+    }
+}
+
+/// The commit checked out at the root, read from `.git` directly (a
+/// subprocess per entry is what made the plan's logger slow); `git
+/// rev-parse` only when the layout is one this reader does not know.
+fn head_commit(ws: &Workspace) -> Option<String> {
+    let git = ws.git.as_ref()?;
+    match read_head(&ws.root) {
+        Some(found) => found,
+        None => git.resolve_commit("HEAD"),
+    }
+}
+
+/// `Some(Some(sha))` for a commit, `Some(None)` for an unborn branch,
+/// `None` when the layout is not understood.
+fn read_head(root: &std::path::Path) -> Option<Option<String>> {
+    let dot_git = root.join(".git");
+    let git_dir = if dot_git.is_dir() {
+        dot_git
+    } else {
+        let text = std::fs::read_to_string(&dot_git).ok()?;
+        root.join(text.strip_prefix("gitdir:")?.trim())
+    };
+    let common = match std::fs::read_to_string(git_dir.join("commondir")) {
+        Ok(rel) => git_dir.join(rel.trim()),
+        Err(_) => git_dir.clone(),
+    };
+    let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
+    let head = head.trim();
+    let Some(reference) = head.strip_prefix("ref:").map(str::trim) else {
+        return is_object_id(head).then(|| Some(head.to_string()));
+    };
+    if !reference.starts_with("refs/") || reference.contains("..") {
+        return None;
+    }
+    for dir in [&git_dir, &common] {
+        if let Ok(text) = std::fs::read_to_string(dir.join(reference)) {
+            let id = text.trim();
+            return is_object_id(id).then(|| Some(id.to_string()));
+        }
+    }
+    if let Ok(packed) = std::fs::read_to_string(common.join("packed-refs")) {
+        for line in packed.lines() {
+            if let Some((id, name)) = line.split_once(' ')
+                && name == reference
+                && is_object_id(id)
+            {
+                return Some(Some(id.to_string()));
+            }
+        }
+    }
+    if common.join("reftable").exists() {
+        return None;
+    }
+    Some(None)
+}
+
+fn is_object_id(s: &str) -> bool {
+    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_keys_match_whole_words() {
+        assert!(is_secret_key("Authorization"));
+        assert!(is_secret_key("github_token"));
+        assert!(is_secret_key("db-password"));
+        assert!(!is_secret_key("tokens_used"));
+        assert!(!is_secret_key("changes_count"));
+    }
+
+    #[test]
+    fn audit_ids_are_unique_and_carry_their_time() {
+        let a = new_audit_id();
+        let b = new_audit_id();
+        assert!(a < b, "{a} {b}");
+        let ms = id_millis(&a).unwrap();
+        let now = jiff::Timestamp::now().as_millisecond();
+        assert!((now - ms).abs() < 60_000);
+        assert_eq!(id_millis("AUD-20240101-x"), None);
+    }
+}

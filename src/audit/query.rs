@@ -1,0 +1,392 @@
+//! Reading the log back: filtered queries, and lookup by `audit_id`.
+//!
+//! An ID names its month (a UUIDv7 carries its millisecond), so a lookup
+//! reads one month file. A small per-month index (`audit_id` → byte
+//! offset) makes that a binary search; it lives outside the repository
+//! (`.git/lifeline/audit-index/`), is rebuilt or extended when the month
+//! file changed, and is never trusted over the log: the line it points at
+//! must carry the ID asked for, or the month is scanned and reindexed.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::canonical;
+use super::entry::id_millis;
+use super::store::{Log, MonthFile};
+use crate::error::{Error, IoContext, Result};
+
+/// Which entries to return; every given filter must match.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub id: Option<String>,
+    pub component: Option<String>,
+    pub operation: Option<String>,
+    pub result: Option<String>,
+    /// Matches `environment.actor` exactly, or its name after the
+    /// `github:`/`git:`/`user:` prefix.
+    pub actor: Option<String>,
+    /// A repo-relative path in `files_affected`.
+    pub file: Option<String>,
+    /// RFC 3339 timestamps or dates (`2026-11-01`); `until` is inclusive
+    /// of a whole date given without a time.
+    pub since: Option<String>,
+    pub until: Option<String>,
+}
+
+/// One entry found, with where it is and whether its hash still matches.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub file: String,
+    pub line: Option<usize>,
+    pub entry: Value,
+    /// The raw line, as stored.
+    pub raw: String,
+    pub hash_ok: bool,
+}
+
+impl Filter {
+    fn matches(&self, e: &Value) -> bool {
+        let s = |k: &str| e.get(k).and_then(Value::as_str);
+        let eq = |want: &Option<String>, got: Option<&str>| {
+            want.as_deref().is_none_or(|w| Some(w) == got)
+        };
+        if !eq(&self.id, s("audit_id"))
+            || !eq(&self.component, s("component"))
+            || !eq(&self.operation, s("operation"))
+            || !eq(&self.result, s("result"))
+        {
+            return false;
+        }
+        if let Some(want) = &self.actor {
+            let actor = e
+                .pointer("/environment/actor")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let name = actor.split_once(':').map_or(actor, |(_, n)| n);
+            if actor != want && name != want {
+                return false;
+            }
+        }
+        if let Some(want) = &self.file {
+            let hit = e
+                .get("files_affected")
+                .and_then(Value::as_array)
+                .is_some_and(|files| files.iter().any(|f| f.as_str() == Some(want.as_str())));
+            if !hit {
+                return false;
+            }
+        }
+        let ts = s("timestamp").unwrap_or("");
+        if self.since.as_deref().is_some_and(|since| ts < since) {
+            return false;
+        }
+        if let Some(until) = &self.until {
+            // A bare date covers the whole day.
+            let bound = if until.len() <= 10 {
+                format!("{until}\u{7f}")
+            } else {
+                until.clone()
+            };
+            if ts > bound.as_str() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Whether a month file can hold matches (by its `YYYY-MM`).
+    fn month_in_range(&self, month: &str) -> bool {
+        let since_ok = self
+            .since
+            .as_deref()
+            .is_none_or(|s| month >= s.get(..7).unwrap_or(s));
+        // Entries may sit in a later file than their timestamp's month
+        // (a clock behind the newest file), never an earlier one.
+        since_ok
+    }
+}
+
+/// Every entry matching `filter`, in log order.
+pub fn query(log: &Log, index_dir: Option<&Path>, filter: &Filter) -> Result<Vec<Found>> {
+    if let Some(id) = &filter.id {
+        let found = find_by_id(log, index_dir, id)?;
+        return Ok(found
+            .into_iter()
+            .filter(|f| filter.matches(&f.entry))
+            .collect());
+    }
+    let mut out = Vec::new();
+    for f in log.month_files()? {
+        if !filter.month_in_range(&f.month) {
+            continue;
+        }
+        let text = super::retention::read_month(&f)?;
+        for (i, line) in text.lines().enumerate() {
+            let Ok(entry) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            if filter.matches(&entry) {
+                out.push(found(log, &f, Some(i + 1), line, entry));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn found(log: &Log, f: &MonthFile, line: Option<usize>, raw: &str, entry: Value) -> Found {
+    let hash_ok = entry.as_object().is_some_and(|m| {
+        m.get("hash").and_then(Value::as_str) == Some(canonical::entry_hash(m).as_str())
+    });
+    Found {
+        file: log.display(&f.name),
+        line,
+        entry,
+        raw: raw.to_string(),
+        hash_ok,
+    }
+}
+
+/// The entry with `audit_id`, if the log has it.
+pub fn find_by_id(log: &Log, index_dir: Option<&Path>, audit_id: &str) -> Result<Option<Found>> {
+    let millis = id_millis(audit_id).ok_or_else(|| {
+        Error::usage(
+            format!("{audit_id:?} is not an audit ID"),
+            Some(
+                "audit IDs look like AUD-019abcde-...; `lifeline audit query` lists them"
+                    .to_string(),
+            ),
+        )
+    })?;
+    let month = jiff::Timestamp::from_millisecond(millis)
+        .map(|t| t.strftime("%Y-%m").to_string())
+        .unwrap_or_default();
+    let id = uuid::Uuid::parse_str(&audit_id[4..])
+        .map(|u| u.as_u128())
+        .unwrap_or_default();
+    for f in log.month_files()?.iter().filter(|f| f.month >= month) {
+        let hit = if f.compressed {
+            scan_text(&super::retention::read_month(f)?, audit_id)
+                .map(|(line, raw)| (Some(line), raw))
+        } else {
+            lookup_plain(f, index_dir, id, audit_id)?.map(|raw| (None, raw))
+        };
+        if let Some((line, raw)) = hit
+            && let Ok(entry) = serde_json::from_str::<Value>(&raw)
+        {
+            return Ok(Some(found(log, f, line, &raw, entry)));
+        }
+    }
+    Ok(None)
+}
+
+fn scan_text(text: &str, audit_id: &str) -> Option<(usize, String)> {
+    let needle = format!("\"audit_id\":\"{audit_id}\"");
+    text.lines()
+        .enumerate()
+        .find(|(_, l)| l.contains(&needle))
+        .map(|(i, l)| (i + 1, l.to_string()))
+}
+
+/// Looks `id` up in a plain month file through its index.
+fn lookup_plain(
+    f: &MonthFile,
+    index_dir: Option<&Path>,
+    id: u128,
+    audit_id: &str,
+) -> Result<Option<String>> {
+    let mut file = std::fs::File::open(&f.path).at(&f.path)?;
+    let len = file.metadata().at(&f.path)?.len();
+    let Some(index_dir) = index_dir else {
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).at(&f.path)?;
+        return Ok(build(&bytes, 0)
+            .into_iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, off)| line_at(&bytes, off)));
+    };
+    let index_path = index_dir.join(format!("{}.idx", f.name));
+    let mut index = Index::load(&index_path).filter(|ix| ix.covered <= len);
+    if let Some(ix) = &index
+        && let Some(offset) = ix.get(id)
+    {
+        if let Some(line) = read_line_at(&mut file, &f.path, offset)?
+            && line_has_id(&line, audit_id)
+        {
+            return Ok(Some(line));
+        }
+        // The index disagrees with the log: the log wins; rebuild.
+        index = None;
+    }
+    let covered = index.as_ref().map_or(0, |ix| ix.covered);
+    if covered == len {
+        return Ok(None);
+    }
+    // Index the part of the file the index does not cover, then answer.
+    file.seek(SeekFrom::Start(covered)).at(&f.path)?;
+    let mut tail = Vec::new();
+    file.read_to_end(&mut tail).at(&f.path)?;
+    // Only whole lines: a writer may be mid-append.
+    let whole = tail.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let tail = &tail[..whole];
+    let mut entries = index.map(|ix| ix.entries).unwrap_or_default();
+    entries.extend(build(tail, covered));
+    entries.sort_unstable();
+    let ix = Index {
+        covered: covered + whole as u64,
+        entries,
+    };
+    // The index is a cache: failing to save it is not an error.
+    let _ = ix.save(&index_path);
+    let hit = ix
+        .get(id)
+        .and_then(|off| off.checked_sub(covered).map(|rel| line_at(tail, rel)));
+    Ok(hit.filter(|l| line_has_id(l, audit_id)))
+}
+
+fn line_has_id(line: &str, audit_id: &str) -> bool {
+    serde_json::from_str::<Value>(line)
+        .ok()
+        .and_then(|v| {
+            v.get("audit_id")
+                .and_then(Value::as_str)
+                .map(|s| s == audit_id)
+        })
+        .unwrap_or(false)
+}
+
+fn line_at(bytes: &[u8], offset: u64) -> String {
+    let start = offset as usize;
+    let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+    String::from_utf8_lossy(&bytes[start..end]).into_owned()
+}
+
+fn read_line_at(file: &mut std::fs::File, path: &Path, offset: u64) -> Result<Option<String>> {
+    file.seek(SeekFrom::Start(offset)).at(path)?;
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = file.read(&mut chunk).at(path)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if let Some(i) = memchr::memchr(b'\n', &chunk[..n]) {
+            buf.extend_from_slice(&chunk[..i]);
+            return Ok(String::from_utf8(buf).ok());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// `(id, absolute offset)` of every entry line in `bytes`, which starts at
+/// `base` in its file. Lifeline writes canonical lines that begin with the
+/// ID; any other line is parsed.
+fn build(bytes: &[u8], base: u64) -> Vec<(u128, u64)> {
+    const PREFIX: &[u8] = b"{\"audit_id\":\"AUD-";
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < bytes.len() {
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+        let line = &bytes[start..end];
+        let id = if line.starts_with(PREFIX) && line.len() > PREFIX.len() + 36 {
+            std::str::from_utf8(&line[PREFIX.len()..PREFIX.len() + 36])
+                .ok()
+                .and_then(|u| uuid::Uuid::parse_str(u).ok())
+        } else {
+            serde_json::from_slice::<Value>(line).ok().and_then(|v| {
+                v.get("audit_id")?
+                    .as_str()?
+                    .strip_prefix("AUD-")
+                    .and_then(|u| uuid::Uuid::parse_str(u).ok())
+            })
+        };
+        if let Some(id) = id {
+            out.push((id.as_u128(), base + start as u64));
+        }
+        start = end + 1;
+    }
+    out
+}
+
+/// The index of one month file: sorted `(id, offset)` for its first
+/// `covered` bytes.
+struct Index {
+    covered: u64,
+    entries: Vec<(u128, u64)>,
+}
+
+const MAGIC: &[u8; 8] = b"LLAIDX1\n";
+
+impl Index {
+    fn get(&self, id: u128) -> Option<u64> {
+        self.entries
+            .binary_search_by_key(&id, |(i, _)| *i)
+            .ok()
+            .map(|i| self.entries[i].1)
+    }
+
+    fn load(path: &Path) -> Option<Index> {
+        let bytes = std::fs::read(path).ok()?;
+        let body = bytes.strip_prefix(MAGIC)?;
+        let covered = u64::from_le_bytes(body.get(..8)?.try_into().ok()?);
+        let records = body.get(8..)?;
+        if records.len() % 24 != 0 {
+            return None;
+        }
+        let entries = records
+            .chunks_exact(24)
+            .map(|r| {
+                let id = u128::from_le_bytes(r[..16].try_into().expect("16 bytes"));
+                let off = u64::from_le_bytes(r[16..].try_into().expect("8 bytes"));
+                (id, off)
+            })
+            .collect::<Vec<_>>();
+        entries.is_sorted().then_some(Index { covered, entries })
+    }
+
+    fn save(&self, path: &Path) -> Result<()> {
+        let mut bytes = Vec::with_capacity(16 + self.entries.len() * 24);
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&self.covered.to_le_bytes());
+        for (id, off) in &self.entries {
+            bytes.extend_from_slice(&id.to_le_bytes());
+            bytes.extend_from_slice(&off.to_le_bytes());
+        }
+        crate::atomic::write(path, &bytes, None)
+    }
+}
+
+/// Where the index of `ws` lives: inside the git directory (never
+/// committed, never pushed), or `.index` in the audit directory outside
+/// git.
+pub fn index_dir(root: &Path, log: &Log) -> PathBuf {
+    let dot_git = root.join(".git");
+    if dot_git.is_dir() {
+        return dot_git.join("lifeline").join("audit-index");
+    }
+    if let Ok(text) = std::fs::read_to_string(&dot_git)
+        && let Some(dir) = text.strip_prefix("gitdir:")
+    {
+        return root.join(dir.trim()).join("lifeline").join("audit-index");
+    }
+    log.dir.join(".index")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_date_until_covers_the_day() {
+        let f = Filter {
+            until: Some("2026-11-25".into()),
+            since: Some("2026-11-25".into()),
+            ..Filter::default()
+        };
+        let e = serde_json::json!({"timestamp": "2026-11-25T23:59:59.000000Z"});
+        assert!(f.matches(&e));
+        let e = serde_json::json!({"timestamp": "2026-11-26T00:00:00.000000Z"});
+        assert!(!f.matches(&e));
+    }
+}

@@ -1,0 +1,359 @@
+//! Where the log lives and how entries get into it: the monthly files
+//! `audit-YYYY-MM.jsonl` (and `.jsonl.gz` once retention compressed them),
+//! an exclusive lock around every append, one write per entry, and fsync
+//! before the caller hears of success.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::canonical;
+use crate::error::{Error, IoContext, Result};
+use crate::workspace::Workspace;
+
+/// The audit directory of a workspace.
+#[derive(Debug, Clone)]
+pub struct Log {
+    /// Absolute directory holding the month files.
+    pub dir: PathBuf,
+    /// The same, relative to the repository root, as configured.
+    pub rel_dir: String,
+}
+
+/// One month file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthFile {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub path: PathBuf,
+    /// The file name, as findings print it.
+    pub name: String,
+    /// Compressed by retention (`.jsonl.gz`).
+    pub compressed: bool,
+}
+
+/// The newest entry of the log: what the next entry links to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tip {
+    pub hash: String,
+    pub seq: u64,
+}
+
+/// What an append wrote.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub audit_id: String,
+    pub hash: String,
+    pub seq: u64,
+    /// The month file, relative to the repository root.
+    pub file: String,
+}
+
+impl Log {
+    /// The configured audit directory of `ws` (checked: inside the root).
+    pub fn of(ws: &Workspace) -> Result<Log> {
+        let rel_dir = ws.config.audit.dir.trim_end_matches('/').to_string();
+        let dir = crate::paths::safe_join(&ws.root, &rel_dir)?;
+        Ok(Log { dir, rel_dir })
+    }
+
+    /// A log in an arbitrary directory (benchmarks, tests).
+    pub fn at(dir: impl Into<PathBuf>) -> Log {
+        let dir = dir.into();
+        let rel_dir = dir.display().to_string();
+        Log { dir, rel_dir }
+    }
+
+    /// `rel_dir/name`, as messages show a month file.
+    pub fn display(&self, name: &str) -> String {
+        format!("{}/{name}", self.rel_dir)
+    }
+
+    /// The month files, oldest first. A missing directory is an empty log.
+    pub fn month_files(&self) -> Result<Vec<MonthFile>> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(&self.dir, e)),
+        };
+        let mut files = Vec::new();
+        for entry in entries {
+            let entry = entry.at(&self.dir)?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some((month, compressed)) = parse_name(&name) {
+                files.push(MonthFile {
+                    month,
+                    path: entry.path(),
+                    name,
+                    compressed,
+                });
+            }
+        }
+        files.sort_by(|a, b| (&a.month, a.compressed).cmp(&(&b.month, b.compressed)));
+        Ok(files)
+    }
+
+    /// Appends `bodies` (entries without chain fields) as one locked
+    /// transaction: each gets `seq`, `prev` (the entry before it) and
+    /// `hash`; `joins` goes on the first (a seal). Every entry is written
+    /// whole in a single `write`, and the files are fsynced before this
+    /// returns.
+    pub fn append(
+        &self,
+        bodies: Vec<Map<String, Value>>,
+        joins: Option<Vec<String>>,
+    ) -> Result<Vec<Appended>> {
+        std::fs::create_dir_all(&self.dir).at(&self.dir)?;
+        let _lock = DirLock::acquire(&self.dir)?;
+        let files = self.month_files()?;
+        let newest = files.iter().rfind(|f| !f.compressed).or(files.last());
+        let mut tip = match newest {
+            Some(_) => self.tip(&files)?,
+            None => None,
+        };
+        let newest_month = newest.map(|f| f.month.clone());
+        let mut joins = joins;
+        let mut groups: Vec<(String, String)> = Vec::new();
+        let mut appended = Vec::with_capacity(bodies.len());
+        for mut entry in bodies {
+            let stamp_month = entry
+                .get("timestamp")
+                .and_then(Value::as_str)
+                .and_then(|t| t.get(..7))
+                .unwrap_or("0000-00")
+                .to_string();
+            // Never append to a month older than the newest file: a clock
+            // that went back must not put an entry before its predecessor.
+            let month = match &newest_month {
+                Some(m) if *m > stamp_month => m.clone(),
+                _ => stamp_month,
+            };
+            let seq = tip.as_ref().map_or(1, |t| t.seq + 1);
+            entry.insert("seq".into(), seq.into());
+            entry.insert(
+                "prev".into(),
+                tip.as_ref()
+                    .map_or(Value::Null, |t| Value::String(t.hash.clone())),
+            );
+            if let Some(j) = joins.take() {
+                entry.insert(
+                    "joins".into(),
+                    Value::Array(j.into_iter().map(Value::String).collect()),
+                );
+            }
+            let hash = canonical::entry_hash(&entry);
+            entry.insert("hash".into(), Value::String(hash.clone()));
+            let mut line = canonical::to_string(&Value::Object(entry.clone()));
+            line.push('\n');
+            match groups.last_mut() {
+                Some((m, text)) if *m == month => text.push_str(&line),
+                _ => groups.push((month.clone(), line)),
+            }
+            appended.push(Appended {
+                audit_id: entry
+                    .get("audit_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                hash: hash.clone(),
+                seq,
+                file: self.display(&file_name(&month)),
+            });
+            tip = Some(Tip { hash, seq });
+        }
+        for (month, text) in groups {
+            let path = self.dir.join(file_name(&month));
+            let created = !path.exists();
+            let mut file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .at(&path)?;
+            ensure_line_start(&mut file, &path)?;
+            file.write_all(text.as_bytes()).at(&path)?;
+            file.sync_data().at(&path)?;
+            if created {
+                crate::atomic::sync_dir(&self.dir)?;
+            }
+        }
+        Ok(appended)
+    }
+
+    /// The newest readable entry: the last line of the newest month file
+    /// that parses and has a hash (a torn last line is skipped here and
+    /// reported by verify).
+    pub fn tip(&self, files: &[MonthFile]) -> Result<Option<Tip>> {
+        for f in files.iter().rev() {
+            let found = if f.compressed {
+                let text = super::retention::read_month(f)?;
+                text.lines().rev().find_map(parse_tip)
+            } else {
+                last_entry(&f.path)?
+            };
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// `audit-YYYY-MM.jsonl` for `YYYY-MM`.
+pub fn file_name(month: &str) -> String {
+    format!("audit-{month}.jsonl")
+}
+
+/// The month and whether it is compressed, for a month file name.
+pub fn parse_name(name: &str) -> Option<(String, bool)> {
+    let rest = name.strip_prefix("audit-")?;
+    let (month, compressed) = if let Some(m) = rest.strip_suffix(".jsonl.gz") {
+        (m, true)
+    } else {
+        (rest.strip_suffix(".jsonl")?, false)
+    };
+    let b = month.as_bytes();
+    let ok = b.len() == 7
+        && b[4] == b'-'
+        && b[..4].iter().chain(&b[5..]).all(u8::is_ascii_digit)
+        && matches!(
+            &month[5..],
+            "01" | "02" | "03" | "04" | "05" | "06" | "07" | "08" | "09" | "10" | "11" | "12"
+        );
+    ok.then(|| (month.to_string(), compressed))
+}
+
+fn parse_tip(line: &str) -> Option<Tip> {
+    let value: Value = serde_json::from_str(line).ok()?;
+    let hash = value.get("hash")?.as_str()?.to_string();
+    let seq = value.get("seq")?.as_u64()?;
+    Some(Tip { hash, seq })
+}
+
+/// Reads `path` backwards until a line parses as an entry.
+fn last_entry(path: &Path) -> Result<Option<Tip>> {
+    let mut file = File::open(path).at(path)?;
+    let mut end = file.seek(SeekFrom::End(0)).at(path)?;
+    let mut tail: Vec<u8> = Vec::new();
+    const CHUNK: u64 = 16 * 1024;
+    loop {
+        // Complete lines in `tail` (after its first newline, or all of it at
+        // the start of the file), newest first.
+        let at_start = end == 0;
+        let complete_from = if at_start {
+            0
+        } else {
+            match tail.iter().position(|b| *b == b'\n') {
+                Some(i) => i + 1,
+                None => tail.len(),
+            }
+        };
+        let complete = &tail[complete_from..];
+        for line in complete.split(|b| *b == b'\n').rev() {
+            if let Some(tip) = std::str::from_utf8(line).ok().and_then(parse_tip) {
+                return Ok(Some(tip));
+            }
+        }
+        if at_start {
+            return Ok(None);
+        }
+        // Keep only the incomplete head and read the chunk before it.
+        tail.truncate(complete_from);
+        let start = end.saturating_sub(CHUNK);
+        let mut chunk = vec![0; (end - start) as usize];
+        file.seek(SeekFrom::Start(start)).at(path)?;
+        file.read_exact(&mut chunk).at(path)?;
+        chunk.extend_from_slice(&tail);
+        tail = chunk;
+        end = start;
+    }
+}
+
+/// After an interrupted write the file may end mid-line; start the next
+/// entry on a line of its own so the torn one stays visible to verify.
+fn ensure_line_start(file: &mut File, path: &Path) -> Result<()> {
+    let len = file.metadata().at(path)?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut reader = File::open(path).at(path)?;
+    reader.seek(SeekFrom::Start(len - 1)).at(path)?;
+    let mut last = [0u8; 1];
+    reader.read_exact(&mut last).at(path)?;
+    if last[0] != b'\n' {
+        file.write_all(b"\n").at(path)?;
+    }
+    Ok(())
+}
+
+/// An exclusive lock on the audit directory, held for one append and
+/// released when dropped (or when the process dies).
+struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    fn acquire(dir: &Path) -> Result<DirLock> {
+        #[cfg(unix)]
+        let (file, path) = (File::open(dir).at(dir)?, dir.to_path_buf());
+        #[cfg(not(unix))]
+        let (file, path) = {
+            let path = dir.join(".lock");
+            let file = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .at(&path)?;
+            (file, path)
+        };
+        file.lock().at(&path)?;
+        Ok(DirLock { _file: file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn month_file_names() {
+        assert_eq!(
+            parse_name("audit-2026-11.jsonl"),
+            Some(("2026-11".into(), false))
+        );
+        assert_eq!(
+            parse_name("audit-2019-01.jsonl.gz"),
+            Some(("2019-01".into(), true))
+        );
+        for bad in [
+            "audit-2026-13.jsonl",
+            "audit-26-11.jsonl",
+            "audit-2026-11.json",
+            "x.jsonl",
+        ] {
+            assert_eq!(parse_name(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn last_entry_skips_a_torn_line_and_reads_across_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit-2026-11.jsonl");
+        let big = "x".repeat(40_000);
+        let text = format!(
+            "{{\"hash\":\"a\",\"seq\":1}}\n{{\"hash\":\"b\",\"seq\":2,\"pad\":\"{big}\"}}\n{{\"hash\":\"c\",\"se"
+        );
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(
+            last_entry(&path).unwrap(),
+            Some(Tip {
+                hash: "b".into(),
+                seq: 2
+            })
+        );
+        std::fs::write(&path, "").unwrap();
+        assert_eq!(last_entry(&path).unwrap(), None);
+    }
+}

@@ -1,0 +1,643 @@
+//! Verifying the chain: every entry's hash, every link, every sequence
+//! number, the forks an honest merge leaves, and (given a head recorded
+//! earlier) truncation and forged branches. Findings carry the file and
+//! line; the report also has the plan's integrity summary.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::canonical;
+use super::store::{Log, MonthFile};
+use crate::error::Result;
+
+/// What to check beyond the chain itself.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Heads recorded earlier (`--expect-head`, or from the signed-heads
+    /// file): each must still be in the log, and every entry before it must
+    /// belong to it.
+    pub expect_heads: Vec<String>,
+}
+
+/// The integrity report.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// `valid`, `forked` (valid, with unjoined parallel branches) or
+    /// `invalid`.
+    pub status: &'static str,
+    pub entries: usize,
+    pub components: BTreeMap<String, usize>,
+    pub date_range: DateRange,
+    pub files: Vec<FileReport>,
+    pub heads: Vec<Head>,
+    pub forks: Vec<Fork>,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DateRange {
+    pub earliest: Option<String>,
+    pub latest: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub file: String,
+    pub entries: usize,
+    pub bytes: u64,
+    pub findings: usize,
+    /// `valid` or `invalid`.
+    pub status: &'static str,
+}
+
+/// An entry nothing later links to: where the chain currently ends.
+#[derive(Debug, Clone, Serialize)]
+pub struct Head {
+    pub hash: String,
+    pub audit_id: String,
+    pub seq: u64,
+    pub file: String,
+    pub line: usize,
+}
+
+/// An entry two or more later entries link to: two writers appended in
+/// parallel (two clones, merged).
+#[derive(Debug, Clone, Serialize)]
+pub struct Fork {
+    pub file: String,
+    pub line: usize,
+    pub hash: String,
+    /// Where each branch starts, as `file:line`.
+    pub branches: Vec<String>,
+    /// True when a later seal (or entry) links the branches together again.
+    pub joined: bool,
+}
+
+/// One problem, with where it is.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub file: String,
+    pub line: Option<usize>,
+    pub kind: FindingKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// Not JSON, not an object, a field missing or of the wrong type.
+    Malformed,
+    /// The content does not match the entry's hash.
+    Modified,
+    /// `prev` names no entry in the log: a deleted line or month file.
+    MissingPredecessor,
+    /// `prev` names an entry that comes later in the log.
+    Reordered,
+    /// `seq` is not one more than its predecessor's.
+    Sequence,
+    /// Two entries share an `audit_id`.
+    DuplicateId,
+    /// Two files hold the same month.
+    DuplicateMonth,
+    /// A head recorded earlier is gone: the log was truncated.
+    Truncated,
+    /// An entry before a recorded head that is not part of its chain.
+    NotInChain,
+    /// A signed head whose signature does not verify.
+    BadSignature,
+    /// The file could not be read.
+    Unreadable,
+}
+
+impl Report {
+    pub fn is_valid(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+struct Node {
+    hash: [u8; 32],
+    prev: Option<[u8; 32]>,
+    joins: Vec<[u8; 32]>,
+    seq: u64,
+    file: u32,
+    line: u32,
+    id: u128,
+}
+
+/// Verifies the whole log.
+pub fn verify(log: &Log, options: &Options) -> Result<Report> {
+    let files = log.month_files()?;
+    let mut v = Verifier::default();
+    let mut seen_months: HashMap<String, String> = HashMap::new();
+    for (index, f) in files.iter().enumerate() {
+        let shown = log.display(&f.name);
+        if let Some(other) = seen_months.insert(f.month.clone(), shown.clone()) {
+            v.finding(
+                &shown,
+                None,
+                FindingKind::DuplicateMonth,
+                format!("{shown} and {other} both hold {}; keep one", f.month),
+            );
+        }
+        v.file_names.push(shown.clone());
+        match read(f) {
+            Ok(bytes) => v.check_file(index as u32, &bytes),
+            Err(e) => {
+                v.files.push(FileReport {
+                    file: shown.clone(),
+                    entries: 0,
+                    bytes: 0,
+                    findings: 1,
+                    status: "invalid",
+                });
+                v.finding(
+                    &shown,
+                    None,
+                    FindingKind::Unreadable,
+                    format!("cannot read it: {e}"),
+                );
+            }
+        }
+    }
+    Ok(v.finish(options))
+}
+
+fn read(f: &MonthFile) -> Result<Vec<u8>> {
+    if f.compressed {
+        super::retention::read_month(f).map(String::into_bytes)
+    } else {
+        std::fs::read(&f.path).map_err(|e| crate::Error::io(&f.path, e))
+    }
+}
+
+#[derive(Default)]
+struct Verifier {
+    nodes: Vec<Node>,
+    by_hash: HashMap<[u8; 32], u32>,
+    /// Entries whose `prev`/`joins` were not found when read; resolved at
+    /// the end (a later entry means reordering, none a deletion).
+    unresolved: Vec<(u32, [u8; 32])>,
+    file_names: Vec<String>,
+    files: Vec<FileReport>,
+    findings: Vec<Finding>,
+    components: BTreeMap<String, usize>,
+    date_range: DateRange,
+    /// Links per node: prev of how many later entries.
+    children: HashMap<u32, Vec<u32>>,
+}
+
+impl Verifier {
+    fn finding(&mut self, file: &str, line: Option<usize>, kind: FindingKind, message: String) {
+        self.findings.push(Finding {
+            file: file.to_string(),
+            line,
+            kind,
+            message,
+        });
+    }
+
+    fn check_file(&mut self, file: u32, bytes: &[u8]) {
+        let name = self.file_names[file as usize].clone();
+        let before = self.findings.len();
+        let mut entries = 0;
+        let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        if !body.is_empty() {
+            for (i, line) in body.split(|b| *b == b'\n').enumerate() {
+                if self.check_line(file, &name, i + 1, line) {
+                    entries += 1;
+                }
+            }
+        }
+        let findings = self.findings.len() - before;
+        self.files.push(FileReport {
+            file: name,
+            entries,
+            bytes: bytes.len() as u64,
+            findings,
+            status: if findings == 0 { "valid" } else { "invalid" },
+        });
+    }
+
+    /// Checks one line; true when it is an entry (even a modified one).
+    fn check_line(&mut self, file: u32, name: &str, line: usize, bytes: &[u8]) -> bool {
+        let malformed = |v: &mut Verifier, what: String| {
+            v.finding(name, Some(line), FindingKind::Malformed, what);
+            false
+        };
+        if bytes.is_empty() {
+            return malformed(
+                self,
+                "blank line: entries are one JSON object per line".into(),
+            );
+        }
+        let value: Value = match serde_json::from_slice(bytes) {
+            Ok(v) => v,
+            Err(e) => {
+                return malformed(
+                    self,
+                    format!("not a JSON entry ({e}): the line was edited or cut short"),
+                );
+            }
+        };
+        let Value::Object(map) = value else {
+            return malformed(self, "not a JSON object".into());
+        };
+        let fields = match Fields::of(&map) {
+            Ok(f) => f,
+            Err(what) => return malformed(self, what),
+        };
+        let computed = canonical::entry_hash(&map);
+        if computed != fields.hash_hex {
+            self.finding(
+                name,
+                Some(line),
+                FindingKind::Modified,
+                format!(
+                    "entry {} was modified: its content hashes to {}, not to the hash it carries ({})",
+                    fields.audit_id,
+                    short(&computed),
+                    short(&fields.hash_hex)
+                ),
+            );
+        }
+        *self
+            .components
+            .entry(fields.component.to_string())
+            .or_default() += 1;
+        let ts = fields.timestamp.to_string();
+        if self.date_range.earliest.as_ref().is_none_or(|e| ts < *e) {
+            self.date_range.earliest = Some(ts.clone());
+        }
+        if self.date_range.latest.as_ref().is_none_or(|l| ts > *l) {
+            self.date_range.latest = Some(ts);
+        }
+        let index = self.nodes.len() as u32;
+        let node = Node {
+            hash: fields.hash,
+            prev: fields.prev,
+            joins: fields.joins,
+            seq: fields.seq,
+            file,
+            line: line as u32,
+            id: fields.id,
+        };
+        // Links to earlier entries; the usual case is the line just before.
+        for target in node.prev.iter().chain(&node.joins) {
+            match self.by_hash.get(target) {
+                Some(&t) => self.children.entry(t).or_default().push(index),
+                None => self.unresolved.push((index, *target)),
+            }
+        }
+        match node.prev {
+            None if node.seq != 1 => {
+                let msg = format!(
+                    "entry {} starts a chain (prev is null) but has seq {}, not 1",
+                    fields.audit_id, node.seq
+                );
+                self.finding(name, Some(line), FindingKind::Sequence, msg);
+            }
+            Some(p) => {
+                if let Some(&t) = self.by_hash.get(&p) {
+                    let want = self.nodes[t as usize].seq + 1;
+                    if node.seq != want {
+                        let at = self.location(t);
+                        let msg = format!(
+                            "entry {} has seq {} but follows seq {} ({at}); expected {want}",
+                            fields.audit_id,
+                            node.seq,
+                            want - 1
+                        );
+                        self.finding(name, Some(line), FindingKind::Sequence, msg);
+                    }
+                }
+            }
+            None => {}
+        }
+        self.by_hash.entry(node.hash).or_insert(index);
+        self.nodes.push(node);
+        true
+    }
+
+    fn location(&self, index: u32) -> String {
+        let n = &self.nodes[index as usize];
+        format!("{}:{}", self.file_names[n.file as usize], n.line)
+    }
+
+    fn finish(mut self, options: &Options) -> Report {
+        for (index, target) in std::mem::take(&mut self.unresolved) {
+            let n = &self.nodes[index as usize];
+            let (file, line) = (self.file_names[n.file as usize].clone(), n.line as usize);
+            let first_of_file = index == 0 || self.nodes[index as usize - 1].file != n.file;
+            match self.by_hash.get(&target) {
+                Some(&t) => {
+                    let msg = format!(
+                        "this entry links to {}, which comes after it ({}): lines were reordered",
+                        short(&hex::encode(target)),
+                        self.location(t)
+                    );
+                    self.children.entry(t).or_default().push(index);
+                    self.finding(&file, Some(line), FindingKind::Reordered, msg);
+                }
+                None => {
+                    let hint = if first_of_file && index > 0 {
+                        "the end of the previous month file was cut, or a month file between them was removed"
+                    } else if first_of_file {
+                        "an earlier month file was removed"
+                    } else {
+                        "the line before it was deleted or replaced"
+                    };
+                    let msg = format!(
+                        "this entry links to {}, which is not in the log: {hint}",
+                        short(&hex::encode(target))
+                    );
+                    self.finding(&file, Some(line), FindingKind::MissingPredecessor, msg);
+                }
+            }
+        }
+        self.check_duplicate_ids();
+        let heads: Vec<u32> = (0..self.nodes.len() as u32)
+            .filter(|i| !self.children.contains_key(i))
+            .collect();
+        let forks = self.forks();
+        for expected in &options.expect_heads {
+            self.check_expected_head(expected);
+        }
+        let heads = heads
+            .into_iter()
+            .map(|i| {
+                let n = &self.nodes[i as usize];
+                Head {
+                    hash: hex::encode(n.hash),
+                    audit_id: format_id(n.id),
+                    seq: n.seq,
+                    file: self.file_names[n.file as usize].clone(),
+                    line: n.line as usize,
+                }
+            })
+            .collect::<Vec<_>>();
+        // Findings per file, for the file table.
+        for f in &mut self.files {
+            f.findings = self.findings.iter().filter(|x| x.file == f.file).count();
+            f.status = if f.findings == 0 { "valid" } else { "invalid" };
+        }
+        self.findings.sort_by(|a, b| {
+            let fa = self.file_names.iter().position(|n| *n == a.file);
+            let fb = self.file_names.iter().position(|n| *n == b.file);
+            (fa, a.line).cmp(&(fb, b.line))
+        });
+        let status = if !self.findings.is_empty() {
+            "invalid"
+        } else if heads.len() > 1 {
+            "forked"
+        } else {
+            "valid"
+        };
+        Report {
+            status,
+            entries: self.nodes.len(),
+            components: self.components,
+            date_range: self.date_range,
+            files: self.files,
+            heads,
+            forks,
+            findings: self.findings,
+        }
+    }
+
+    fn forks(&self) -> Vec<Fork> {
+        let mut forks = Vec::new();
+        let mut parents: Vec<(&u32, &Vec<u32>)> = self
+            .children
+            .iter()
+            .filter(|(p, kids)| {
+                let p = **p;
+                kids.iter()
+                    .filter(|&&k| self.nodes[k as usize].prev == Some(self.nodes[p as usize].hash))
+                    .count()
+                    > 1
+            })
+            .collect();
+        parents.sort();
+        for (&p, kids) in parents {
+            let n = &self.nodes[p as usize];
+            let branches: Vec<u32> = kids
+                .iter()
+                .copied()
+                .filter(|&k| self.nodes[k as usize].prev == Some(n.hash))
+                .collect();
+            // Joined when one entry descends from every branch.
+            let joined = self.common_descendant(&branches);
+            forks.push(Fork {
+                file: self.file_names[n.file as usize].clone(),
+                line: n.line as usize,
+                hash: hex::encode(n.hash),
+                branches: branches.iter().map(|&b| self.location(b)).collect(),
+                joined,
+            });
+        }
+        forks
+    }
+
+    fn descendants(&self, start: u32) -> Vec<bool> {
+        let mut seen = vec![false; self.nodes.len()];
+        let mut stack = vec![start];
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut seen[i as usize], true) {
+                continue;
+            }
+            if let Some(kids) = self.children.get(&i) {
+                stack.extend(kids);
+            }
+        }
+        seen
+    }
+
+    fn common_descendant(&self, branches: &[u32]) -> bool {
+        let sets: Vec<Vec<bool>> = branches.iter().map(|&b| self.descendants(b)).collect();
+        (0..self.nodes.len()).any(|i| sets.iter().all(|s| s[i]))
+    }
+
+    fn ancestors(&self, start: u32) -> Vec<bool> {
+        let mut seen = vec![false; self.nodes.len()];
+        let mut stack = vec![start];
+        while let Some(i) = stack.pop() {
+            if std::mem::replace(&mut seen[i as usize], true) {
+                continue;
+            }
+            let n = &self.nodes[i as usize];
+            for target in n.prev.iter().chain(&n.joins) {
+                if let Some(&t) = self.by_hash.get(target) {
+                    stack.push(t);
+                }
+            }
+        }
+        seen
+    }
+
+    fn check_expected_head(&mut self, expected: &str) {
+        let parsed = parse_hash(expected);
+        let Some(&index) = parsed.as_ref().and_then(|h| self.by_hash.get(h)) else {
+            let (file, line) = match self.nodes.last() {
+                Some(n) => (
+                    self.file_names[n.file as usize].clone(),
+                    Some(n.line as usize),
+                ),
+                None => (
+                    self.file_names
+                        .last()
+                        .cloned()
+                        .unwrap_or_else(|| "(no audit files)".into()),
+                    None,
+                ),
+            };
+            self.finding(
+                &file,
+                line,
+                FindingKind::Truncated,
+                format!(
+                    "the expected head {} is not in the log: entries were removed from the end (the log now ends here)",
+                    short(expected)
+                ),
+            );
+            return;
+        };
+        let ancestors = self.ancestors(index);
+        for i in 0..index {
+            if !ancestors[i as usize] {
+                let n = &self.nodes[i as usize];
+                let (file, line) = (self.file_names[n.file as usize].clone(), n.line as usize);
+                let msg = format!(
+                    "entry {} comes before the expected head {} but is not part of its chain: it was inserted afterwards",
+                    format_id(n.id),
+                    short(expected)
+                );
+                self.finding(&file, Some(line), FindingKind::NotInChain, msg);
+            }
+        }
+    }
+
+    fn check_duplicate_ids(&mut self) {
+        let mut ids: Vec<(u128, u32)> = self
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.id != 0)
+            .map(|(i, n)| (n.id, i as u32))
+            .collect();
+        ids.sort_unstable();
+        for pair in ids.windows(2) {
+            if pair[0].0 == pair[1].0 {
+                let n = &self.nodes[pair[1].1 as usize];
+                let (file, line) = (self.file_names[n.file as usize].clone(), n.line as usize);
+                let msg = format!(
+                    "audit_id {} is also used at {}: a line was copied",
+                    format_id(n.id),
+                    self.location(pair[0].1)
+                );
+                self.finding(&file, Some(line), FindingKind::DuplicateId, msg);
+            }
+        }
+    }
+}
+
+/// The chain fields of one entry, checked.
+struct Fields<'a> {
+    audit_id: &'a str,
+    id: u128,
+    hash: [u8; 32],
+    hash_hex: String,
+    prev: Option<[u8; 32]>,
+    joins: Vec<[u8; 32]>,
+    seq: u64,
+    component: &'a str,
+    timestamp: &'a str,
+}
+
+impl<'a> Fields<'a> {
+    fn of(map: &'a serde_json::Map<String, Value>) -> std::result::Result<Fields<'a>, String> {
+        let text = |k: &str| -> std::result::Result<&'a str, String> {
+            map.get(k)
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("`{k}` is missing or not a string"))
+        };
+        match map.get("schema").and_then(Value::as_u64) {
+            Some(super::entry::SCHEMA) => {}
+            Some(n) => {
+                return Err(format!(
+                    "schema {n} is not one this lifeline reads (it reads {})",
+                    super::entry::SCHEMA
+                ));
+            }
+            None => return Err("`schema` is missing or not an integer".into()),
+        }
+        let audit_id = text("audit_id")?;
+        let id = audit_id
+            .strip_prefix("AUD-")
+            .and_then(|u| uuid::Uuid::parse_str(u).ok())
+            .map(|u| u.as_u128())
+            .ok_or_else(|| format!("`audit_id` {audit_id:?} is not AUD-<UUID>"))?;
+        let hash_hex = text("hash")?.to_string();
+        let hash = parse_hash(&hash_hex).ok_or("`hash` is not 64 lowercase hex digits")?;
+        let prev = match map.get("prev") {
+            Some(Value::Null) => None,
+            Some(Value::String(s)) => {
+                Some(parse_hash(s).ok_or("`prev` is not 64 lowercase hex digits")?)
+            }
+            _ => return Err("`prev` is missing (it is null for the first entry)".into()),
+        };
+        let joins = match map.get("joins") {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|j| j.as_str().and_then(parse_hash))
+                .collect::<Option<Vec<_>>>()
+                .ok_or("`joins` must list 64-hex hashes")?,
+            Some(_) => return Err("`joins` is not an array".into()),
+        };
+        let seq = map
+            .get("seq")
+            .and_then(Value::as_u64)
+            .filter(|s| *s >= 1)
+            .ok_or("`seq` is missing or not a positive integer")?;
+        let timestamp = text("timestamp")?;
+        let component = text("component")?;
+        text("operation")?;
+        match text("result")? {
+            "success" | "failure" => {}
+            other => return Err(format!("`result` is {other:?}, not success or failure")),
+        }
+        Ok(Fields {
+            audit_id,
+            id,
+            hash,
+            hash_hex,
+            prev,
+            joins,
+            seq,
+            component,
+            timestamp,
+        })
+    }
+}
+
+/// 64 lowercase hex digits → bytes.
+pub fn parse_hash(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 || s.bytes().any(|b| b.is_ascii_uppercase()) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).ok()?;
+    Some(out)
+}
+
+fn format_id(id: u128) -> String {
+    format!("AUD-{}", uuid::Uuid::from_u128(id))
+}
+
+/// The first 12 hex digits, as messages show a hash.
+pub fn short(hash: &str) -> &str {
+    hash.get(..12).unwrap_or(hash)
+}

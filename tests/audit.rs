@@ -1,0 +1,923 @@
+//! `lifeline audit`: writing entries, the plan's failure logging,
+//! redaction, every tamper case `verify` must catch (with file and line),
+//! concurrent writers, merged clones, queries, retention and signed heads.
+//! The standalone Python verifier from docs/audit-format.md is run against
+//! the same logs.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{Repo, stderr, stdout};
+use lifeline::audit::{Event, Log, canonical, entry};
+use serde_json::Value;
+
+const MONTH_DIR: &str = "docs/audit";
+
+fn log_file(repo: &Repo) -> String {
+    let dir = repo.join(MONTH_DIR);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("audit-") && n.ends_with(".jsonl"))
+        .collect();
+    names.sort();
+    format!("{MONTH_DIR}/{}", names.last().expect("a month file"))
+}
+
+fn lines(repo: &Repo, rel: &str) -> Vec<String> {
+    repo.read(rel).lines().map(str::to_string).collect()
+}
+
+fn write_lines(repo: &Repo, rel: &str, lines: &[String]) {
+    repo.write(rel, lines.join("\n") + "\n");
+}
+
+fn entries(repo: &Repo, rel: &str) -> Vec<Value> {
+    lines(repo, rel)
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `lifeline audit log` with the given extra args; returns the audit_id.
+fn log(repo: &Repo, operation: &str) -> String {
+    let out = repo
+        .lifeline()
+        .args([
+            "audit",
+            "log",
+            "--component",
+            "task-sync",
+            "--operation",
+            operation,
+        ])
+        .assert()
+        .code(0);
+    stdout(&out).trim().to_string()
+}
+
+fn python_verify(repo: &Repo, extra: &[&str]) -> (i32, String) {
+    let out = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/verify_audit.py"))
+        .arg(repo.join(MONTH_DIR))
+        .args(extra)
+        .output()
+        .expect("python3 runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn verify_json(repo: &Repo, extra: &[&str]) -> (i32, Value) {
+    let out = repo
+        .lifeline()
+        .args(["audit", "verify", "--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let doc = serde_json::from_slice(&out.stdout).unwrap();
+    (out.status.code().unwrap(), doc)
+}
+
+/// A sample repo with `n` entries from `lifeline audit log`.
+fn repo_with(n: usize) -> Repo {
+    let repo = Repo::sample();
+    for i in 0..n {
+        log(&repo, &format!("op{i}"));
+    }
+    repo
+}
+
+#[test]
+fn log_writes_the_plans_fields_and_a_valid_chain() {
+    let repo = Repo::sample();
+    let out = repo
+        .lifeline()
+        .args([
+            "audit",
+            "log",
+            "--component",
+            "task-sync",
+            "--operation",
+            "workflow_start",
+            "--detail",
+            "trigger=schedule",
+            "--details-json",
+            r#"{"changes_count": 3}"#,
+            "--file",
+            "planning/TASK.md",
+            "--file",
+            "planning/gone.md",
+        ])
+        .env("GITHUB_ACTOR", "octobot")
+        .env("GITHUB_RUN_ID", "77")
+        .assert()
+        .code(0);
+    let id = stdout(&out).trim().to_string();
+    assert!(id.starts_with("AUD-"), "{id}");
+    let second = log(&repo, "workflow_complete");
+    assert!(second > id, "IDs sort by time: {id} {second}");
+    let file = log_file(&repo);
+    let all = entries(&repo, &file);
+    assert_eq!(all.len(), 2);
+    let e = &all[0];
+    assert_eq!(e["audit_id"], id);
+    assert_eq!(e["schema"], 1);
+    assert_eq!(e["seq"], 1);
+    assert_eq!(e["prev"], Value::Null);
+    assert_eq!(e["component"], "task-sync");
+    assert_eq!(e["operation"], "workflow_start");
+    assert_eq!(e["result"], "success");
+    assert_eq!(e["details"]["trigger"], "schedule");
+    assert_eq!(e["details"]["changes_count"], 3);
+    assert_eq!(e["files_affected"][0], "planning/TASK.md");
+    let task = std::fs::read(repo.join("planning/TASK.md")).unwrap();
+    use sha2::Digest;
+    assert_eq!(
+        e["file_checksums"]["planning/TASK.md"],
+        hex::encode(sha2::Sha256::digest(&task))
+    );
+    assert_eq!(e["file_checksums"]["planning/gone.md"], Value::Null);
+    assert_eq!(e["environment"]["actor"], "github:octobot");
+    assert_eq!(e["environment"]["workflow_run"]["run_id"], "77");
+    let head = repo.git(&["rev-parse", "HEAD"]);
+    assert_eq!(e["environment"]["git_commit"], head.trim());
+    assert!(e["session_id"].as_str().unwrap().starts_with("gh-77-"));
+    assert!(e["timestamp"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(e["hash"], canonical::entry_hash(e.as_object().unwrap()));
+    assert_eq!(all[1]["prev"], e["hash"]);
+    assert_eq!(all[1]["seq"], 2);
+
+    let out = repo.lifeline().args(["audit", "verify"]).assert().code(0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("audit trail valid: 2 entries in 1 files"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("head: {}", all[1]["hash"].as_str().unwrap())),
+        "{text}"
+    );
+    let (code, text) = python_verify(&repo, &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.starts_with("valid: 2 entries"), "{text}");
+}
+
+#[test]
+fn failures_record_error_context_and_recovery_action() {
+    let repo = Repo::sample();
+    repo.lifeline()
+        .args([
+            "audit",
+            "log",
+            "--component",
+            "task-sync",
+            "--operation",
+            "sync",
+            "--error",
+            "API rate limit exceeded",
+            "--recovery-action",
+            "retry with backoff",
+            "--detail",
+            "attempt=3",
+        ])
+        .assert()
+        .code(0);
+    let e = &entries(&repo, &log_file(&repo))[0];
+    assert_eq!(e["result"], "failure");
+    assert_eq!(e["details"]["error_message"], "API rate limit exceeded");
+    assert_eq!(e["details"]["recovery_action"], "retry with backoff");
+    assert_eq!(e["details"]["context"]["attempt"], "3");
+    assert_eq!(e["metadata"]["requires_investigation"], true);
+    let out = repo
+        .lifeline()
+        .args([
+            "audit",
+            "log",
+            "--component",
+            "c",
+            "--operation",
+            "o",
+            "--result",
+            "success",
+            "--error",
+            "x",
+        ])
+        .assert()
+        .code(2);
+    assert!(
+        stderr(&out).contains("cannot go with --result success"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn bad_input_is_a_usage_error_naming_the_flag() {
+    let repo = Repo::sample();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["--detail", "novalue"],
+            "--detail \"novalue\" is not KEY=VALUE",
+        ),
+        (
+            &["--details-json", "{oops"],
+            "--details-json is not valid JSON",
+        ),
+        (
+            &["--details-json", "[1]"],
+            "--details-json must be a JSON object",
+        ),
+        (
+            &["--details-json", r#"{"n": 18446744073709551615}"#],
+            "cannot be recorded exactly",
+        ),
+        (&["--file", "../outside.md"], "outside the repository"),
+    ];
+    for (args, message) in cases {
+        let out = repo
+            .lifeline()
+            .args(["audit", "log", "--component", "c", "--operation", "o"])
+            .args(args)
+            .assert()
+            .code(2);
+        assert!(stderr(&out).contains(message), "{args:?}: {}", stderr(&out));
+    }
+    assert!(
+        !repo.join(MONTH_DIR).exists(),
+        "nothing written on bad input"
+    );
+}
+
+#[test]
+fn secrets_are_redacted_before_anything_is_written() {
+    let repo = Repo::sample();
+    repo.write("lifeline.toml", "[audit]\nsecret_env = [\"DEPLOY_KEY\"]\n");
+    let token = "ghp_0123456789abcdefghijABCDEFGHIJ";
+    let pat = "github_pat_11ABCDEFG0123456789_abcdefghijklmnop";
+    let out = repo
+        .lifeline()
+        .args([
+            "audit",
+            "log",
+            "--component",
+            "c",
+            "--operation",
+            "push",
+            "--detail",
+            &format!("url=https://x:{token}@github.com/a/b"),
+            "--detail",
+            &format!("note=used {pat}"),
+            "--detail",
+            "header=Authorization: Bearer abc.def.ghi",
+            "--detail",
+            "deploy=key is s3cr3t-deploy-value here",
+            "--detail",
+            "env_token=from-env-value-123",
+            "--detail",
+            "api_token=plain",
+            "--error",
+            "gho_0123456789abcdefghijABCDEFGHIJ rejected",
+        ])
+        .env("DEPLOY_KEY", "s3cr3t-deploy-value")
+        .env("GITHUB_TOKEN", "from-env-value-123")
+        .assert()
+        .code(0);
+    let written = repo.read(&log_file(&repo));
+    for secret in [
+        token,
+        pat,
+        "abc.def.ghi",
+        "s3cr3t-deploy-value",
+        "from-env-value-123",
+        "gho_0123",
+        "plain",
+    ] {
+        assert!(!written.contains(secret), "{secret} leaked: {written}");
+        assert!(!stdout(&out).contains(secret));
+    }
+    let e = &entries(&repo, &log_file(&repo))[0];
+    let ctx = &e["details"]["context"];
+    assert_eq!(ctx["url"], "https://x:[REDACTED]@github.com/a/b");
+    assert_eq!(ctx["header"], "Authorization: [REDACTED]");
+    assert_eq!(ctx["deploy"], "key is [REDACTED] here");
+    assert_eq!(ctx["env_token"], "[REDACTED]");
+    assert_eq!(ctx["api_token"], "[REDACTED]");
+    // Redaction happens before hashing: the chain is valid.
+    repo.lifeline().args(["audit", "verify"]).assert().code(0);
+}
+
+/// Runs verify (lifeline and Python) on a tampered log and checks both
+/// name `location` and that lifeline's finding has `kind`.
+fn assert_caught(repo: &Repo, kind: &str, location: &str, extra: &[&str]) {
+    let out = repo
+        .lifeline()
+        .args(["audit", "verify"])
+        .args(extra)
+        .assert()
+        .code(1);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("error[{kind}]: {location}")),
+        "want error[{kind}]: {location}\n{text}"
+    );
+    assert!(text.contains("audit trail invalid"), "{text}");
+    let (code, py) = python_verify(repo, extra);
+    assert_eq!(code, 1, "python verifier passed a tampered log:\n{py}");
+    assert!(
+        py.contains(&location.replace(MONTH_DIR, &repo.join(MONTH_DIR).display().to_string())),
+        "python: want {location}\n{py}"
+    );
+}
+
+#[test]
+fn a_modified_byte_is_caught_at_its_line() {
+    let repo = repo_with(4);
+    let file = log_file(&repo);
+    let mut l = lines(&repo, &file);
+    l[2] = l[2].replacen("op2", "op9", 1);
+    write_lines(&repo, &file, &l);
+    assert_caught(&repo, "modified", &format!("{file}:3"), &[]);
+    // A byte that breaks the JSON is caught too.
+    let mut l = lines(&repo, &file);
+    l[2] = l[2].replacen('{', "[", 1);
+    write_lines(&repo, &file, &l);
+    assert_caught(&repo, "malformed", &format!("{file}:3"), &[]);
+}
+
+#[test]
+fn a_deleted_line_is_caught_at_the_line_after_it() {
+    let repo = repo_with(4);
+    let file = log_file(&repo);
+    let mut l = lines(&repo, &file);
+    l.remove(1);
+    write_lines(&repo, &file, &l);
+    assert_caught(&repo, "missing-predecessor", &format!("{file}:2"), &[]);
+}
+
+#[test]
+fn reordered_lines_are_caught() {
+    let repo = repo_with(4);
+    let file = log_file(&repo);
+    let mut l = lines(&repo, &file);
+    l.swap(1, 2);
+    write_lines(&repo, &file, &l);
+    assert_caught(&repo, "reordered", &format!("{file}:2"), &[]);
+}
+
+#[test]
+fn an_inserted_forged_line_is_caught() {
+    let repo = repo_with(4);
+    let file = log_file(&repo);
+    let (_, report) = verify_json(&repo, &[]);
+    let recorded_head = report["heads"][0]["hash"].as_str().unwrap().to_string();
+    let original = lines(&repo, &file);
+
+    // A copy of a real line with one field changed: its hash gives it away.
+    let mut l = original.clone();
+    l.insert(2, l[1].replacen("op1", "op1-forged", 1));
+    write_lines(&repo, &file, &l);
+    assert_caught(&repo, "modified", &format!("{file}:3"), &[]);
+
+    // A forger who knows the format copies a line, changes it and
+    // recomputes the hash: the copied audit_id gives it away.
+    let mut forged: Value = serde_json::from_str(&original[1]).unwrap();
+    forged["operation"] = "op1-forged".into();
+    let hash = canonical::entry_hash(forged.as_object().unwrap());
+    forged["hash"] = hash.into();
+    let mut l = original.clone();
+    l.insert(2, canonical::to_string(&forged));
+    write_lines(&repo, &file, &l);
+    assert_caught(&repo, "duplicate-id", &format!("{file}:3"), &[]);
+
+    // With a fresh ID too, the line is a self-consistent branch: verify
+    // shows it as a fork, and the head recorded earlier proves it was
+    // not there before.
+    forged["audit_id"] = entry::new_audit_id().into();
+    let hash = canonical::entry_hash(forged.as_object().unwrap());
+    forged["hash"] = hash.into();
+    let mut l = original.clone();
+    l.insert(2, canonical::to_string(&forged));
+    write_lines(&repo, &file, &l);
+    let out = repo.lifeline().args(["audit", "verify"]).assert().code(0);
+    assert!(
+        stdout(&out).contains(&format!(
+            "warning[fork]: {file}:1: parallel branches start at {file}:2, {file}:3"
+        )),
+        "{}",
+        stdout(&out)
+    );
+    assert_caught(
+        &repo,
+        "not-in-chain",
+        &format!("{file}:3"),
+        &["--expect-head", &recorded_head],
+    );
+}
+
+#[test]
+fn truncation_at_the_end_is_caught_given_the_recorded_head() {
+    let repo = repo_with(3);
+    let file = log_file(&repo);
+    let (code, report) = verify_json(&repo, &[]);
+    assert_eq!(code, 0);
+    let head = report["heads"][0]["hash"].as_str().unwrap().to_string();
+    repo.lifeline()
+        .args(["audit", "verify", "--expect-head", &head])
+        .assert()
+        .code(0);
+    let mut l = lines(&repo, &file);
+    l.pop();
+    write_lines(&repo, &file, &l);
+    assert_caught(
+        &repo,
+        "truncated",
+        &format!("{file}:2"),
+        &["--expect-head", &head],
+    );
+}
+
+/// Writes a log spanning `months` (one entry each, in order) with the
+/// library, the way a long-lived repository accumulates them.
+fn write_months(repo: &Repo, months: &[&str]) {
+    let log = Log::at(repo.join(MONTH_DIR));
+    let ctx = entry::Context::new("SES-test", "user:test");
+    for month in months {
+        let at: jiff::Timestamp = format!("{month}-15T12:00:00Z").parse().unwrap();
+        let event = Event::new("task-sync", "sync").detail("month", *month);
+        let mut body = entry::body(repo.path(), &ctx, &event, at).unwrap();
+        body.insert("audit_id".into(), entry::audit_id_at(at).into());
+        log.append(vec![body], None).unwrap();
+    }
+}
+
+#[test]
+fn a_month_file_removed_between_others_is_caught() {
+    let repo = Repo::sample();
+    write_months(&repo, &["2026-08", "2026-09", "2026-10"]);
+    repo.lifeline().args(["audit", "verify"]).assert().code(0);
+    let entries = entries(&repo, "docs/audit/audit-2026-09.jsonl");
+    assert_eq!(entries.len(), 1);
+    let first_of_oct = &self::entries(&repo, "docs/audit/audit-2026-10.jsonl")[0];
+    assert_eq!(
+        first_of_oct["prev"], entries[0]["hash"],
+        "a month links to the one before"
+    );
+    std::fs::remove_file(repo.join("docs/audit/audit-2026-09.jsonl")).unwrap();
+    assert_caught(
+        &repo,
+        "missing-predecessor",
+        "docs/audit/audit-2026-10.jsonl:1",
+        &[],
+    );
+}
+
+#[test]
+fn signed_heads_catch_truncation_and_a_rewritten_signature() {
+    let repo = repo_with(3);
+    let key = "11".repeat(32);
+    let out = repo
+        .lifeline()
+        .args(["audit", "public-key"])
+        .env("LIFELINE_AUDIT_KEY", &key)
+        .assert()
+        .code(0);
+    repo.write("audit.pub", stdout(&out));
+    let out = repo
+        .lifeline()
+        .args(["audit", "seal"])
+        .env("LIFELINE_AUDIT_KEY", &key)
+        .assert()
+        .code(0);
+    assert!(stdout(&out).contains("signed the new head in docs/audit/signed-heads.jsonl"));
+    let sigs = repo.read("docs/audit/signed-heads.jsonl");
+    assert!(
+        !sigs.contains(&key) && !stdout(&out).contains(&key),
+        "the private key leaked"
+    );
+    repo.lifeline()
+        .args(["audit", "verify", "--public-key", "audit.pub"])
+        .assert()
+        .code(0);
+
+    // Cut the seal and the entry before it off the end.
+    let file = log_file(&repo);
+    let mut l = lines(&repo, &file);
+    l.truncate(2);
+    write_lines(&repo, &file, &l);
+    let out = repo.lifeline().args(["audit", "verify"]).assert().code(0);
+    assert!(
+        stdout(&out).contains("audit trail valid"),
+        "without the key, truncation is invisible"
+    );
+    let out = repo
+        .lifeline()
+        .args(["audit", "verify", "--public-key", "audit.pub"])
+        .assert()
+        .code(1);
+    assert!(
+        stdout(&out).contains(&format!("error[truncated]: {file}:2")),
+        "{}",
+        stdout(&out)
+    );
+
+    // Re-signing with another key does not help the forger.
+    repo.write(
+        "docs/audit/signed-heads.jsonl",
+        sigs.replace("\"seq\":4", "\"seq\":2"),
+    );
+    let out = repo
+        .lifeline()
+        .args(["audit", "verify", "--public-key", "audit.pub"])
+        .assert()
+        .code(1);
+    assert!(
+        stdout(&out).contains("error[bad-signature]: docs/audit/signed-heads.jsonl:1"),
+        "{}",
+        stdout(&out)
+    );
+    let out = repo
+        .lifeline()
+        .args(["audit", "seal"])
+        .env("LIFELINE_AUDIT_KEY", "not-a-key")
+        .assert()
+        .code(2);
+    assert!(!stderr(&out).contains("not-a-key"));
+}
+
+/// The child half of the concurrency test: appends `LIFELINE_TEST_APPENDS`
+/// entries through the library when `LIFELINE_TEST_ROOT` is set, printing
+/// each audit_id. Without it (a normal test run) it does nothing.
+#[test]
+fn concurrent_writer_child() {
+    let Ok(root) = std::env::var("LIFELINE_TEST_ROOT") else {
+        return;
+    };
+    let n: usize = std::env::var("LIFELINE_TEST_APPENDS")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let ws =
+        lifeline::workspace::Workspace::discover(Path::new(&root), Some(Path::new(&root)), None)
+            .unwrap();
+    let env = lifeline::ci::ProcessEnv;
+    let mut ids = String::new();
+    for i in 0..n {
+        let event = Event::new("load", "append").detail("i", i);
+        ids.push_str(&lifeline::audit::record(&ws, &env, &event).unwrap());
+        ids.push('\n');
+    }
+    std::fs::write(std::env::var("LIFELINE_TEST_IDS").unwrap(), ids).unwrap();
+}
+
+#[test]
+fn sixteen_processes_append_8000_entries_and_the_chain_holds() {
+    const PROCESSES: usize = 16;
+    const APPENDS: usize = 500;
+    let repo = Repo::sample();
+    let children: Vec<_> = (0..PROCESSES)
+        .map(|p| {
+            Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "concurrent_writer_child", "--test-threads", "1"])
+                .env("LIFELINE_TEST_ROOT", repo.path())
+                .env("LIFELINE_TEST_APPENDS", APPENDS.to_string())
+                .env("LIFELINE_TEST_IDS", repo.join(&format!("ids-{p}.txt")))
+                .env("GITHUB_ACTOR", format!("writer-{p}"))
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let mut returned: Vec<String> = (0..PROCESSES)
+        .flat_map(|p| {
+            repo.read(&format!("ids-{p}.txt"))
+                .lines()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(returned.len(), PROCESSES * APPENDS);
+    let mut written: Vec<String> = Vec::new();
+    for f in std::fs::read_dir(repo.join(MONTH_DIR)).unwrap() {
+        let name = f.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".jsonl") {
+            for e in entries(&repo, &format!("{MONTH_DIR}/{name}")) {
+                written.push(e["audit_id"].as_str().unwrap().to_string());
+            }
+        }
+    }
+    returned.sort();
+    written.sort();
+    assert_eq!(
+        written, returned,
+        "every returned ID is written exactly once"
+    );
+    written.dedup();
+    assert_eq!(written.len(), PROCESSES * APPENDS, "IDs are unique");
+    let (code, report) = verify_json(&repo, &[]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["integrity_status"], "valid");
+    assert_eq!(report["total_entries"], PROCESSES * APPENDS);
+    assert_eq!(report["heads"].as_array().unwrap().len(), 1);
+    assert_eq!(report["heads"][0]["seq"], PROCESSES * APPENDS);
+    let (code, py) = python_verify(&repo, &[]);
+    assert_eq!(code, 0, "{py}");
+}
+
+#[test]
+fn merged_clones_verify_as_a_fork_and_seal_joins_them() {
+    let origin = repo_with(2);
+    origin.write(".gitattributes", "docs/audit/*.jsonl merge=union\n");
+    origin.git(&["add", "-A"]);
+    origin.git(&["commit", "-q", "-m", "audit so far"]);
+    let clone = Repo::bare_dir();
+    clone.git(&["clone", "-q", origin.path().to_str().unwrap(), "."]);
+    log(&origin, "on-main-1");
+    log(&origin, "on-main-2");
+    log(&clone, "on-clone-1");
+    origin.git(&["commit", "-q", "-am", "main appends"]);
+    clone.git(&["commit", "-q", "-am", "clone appends"]);
+    origin.git(&[
+        "pull",
+        "-q",
+        "--no-rebase",
+        "--no-edit",
+        clone.path().to_str().unwrap(),
+        "main",
+    ]);
+    let file = log_file(&origin);
+    assert_eq!(
+        lines(&origin, &file).len(),
+        5,
+        "union merge keeps both sides"
+    );
+
+    let out = origin.lifeline().args(["audit", "verify"]).assert().code(0);
+    let text = stdout(&out);
+    assert!(text.contains("audit trail forked: 5 entries"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "warning[fork]: {file}:2: parallel branches start at {file}:3, {file}:5"
+        )),
+        "{text}"
+    );
+    let (code, py) = python_verify(&origin, &[]);
+    assert_eq!(code, 0, "{py}");
+    assert!(py.starts_with("forked"), "{py}");
+
+    let out = origin.lifeline().args(["audit", "seal"]).assert().code(0);
+    assert!(
+        stdout(&out).contains("joins 1 other head(s)"),
+        "{}",
+        stdout(&out)
+    );
+    let (code, report) = verify_json(&origin, &[]);
+    assert_eq!(code, 0);
+    assert_eq!(report["integrity_status"], "valid");
+    assert_eq!(report["heads"].as_array().unwrap().len(), 1);
+    assert_eq!(report["forks"][0]["joined"], true);
+    // Appending after the seal keeps a single chain.
+    log(&origin, "after-seal");
+    let (_, report) = verify_json(&origin, &[]);
+    assert_eq!(report["integrity_status"], "valid");
+    let (code, py) = python_verify(&origin, &[]);
+    assert_eq!(code, 0, "{py}");
+    assert!(py.starts_with("valid: 7 entries"), "{py}");
+}
+
+#[test]
+fn query_filters_and_show_finds_by_id() {
+    let repo = Repo::sample();
+    let a = log(&repo, "sync");
+    repo.lifeline()
+        .args([
+            "audit",
+            "log",
+            "--component",
+            "restore",
+            "--operation",
+            "apply",
+            "--file",
+            "planning/TASK.md",
+        ])
+        .env("GITHUB_ACTOR", "alice")
+        .assert()
+        .code(0);
+    repo.lifeline()
+        .args([
+            "audit",
+            "log",
+            "--component",
+            "task-sync",
+            "--operation",
+            "sync",
+            "--error",
+            "boom",
+        ])
+        .assert()
+        .code(0);
+    let ids = |args: &[&str]| -> Vec<String> {
+        let out = repo
+            .lifeline()
+            .args(["audit", "query", "--format", "json"])
+            .args(args)
+            .assert()
+            .code(0);
+        let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        doc.as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["operation"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&["--component", "task-sync"]), ["sync", "sync"]);
+    assert_eq!(ids(&["--result", "failure"]), ["sync"]);
+    assert_eq!(ids(&["--actor", "alice"]), ["apply"]);
+    assert_eq!(ids(&["--actor", "github:alice"]), ["apply"]);
+    assert_eq!(ids(&["--file", "planning/TASK.md"]), ["apply"]);
+    assert_eq!(
+        ids(&["--since", "2000-01-01", "--until", "2999-01-01"]).len(),
+        3
+    );
+    assert!(ids(&["--until", "2000-01-01"]).is_empty());
+    assert_eq!(ids(&["--id", &a]), ["sync"]);
+    let out = repo
+        .lifeline()
+        .args([
+            "audit",
+            "query",
+            "--format",
+            "jsonl",
+            "--operation",
+            "apply",
+        ])
+        .assert()
+        .code(0);
+    assert_eq!(stdout(&out).lines().count(), 1);
+
+    let out = repo
+        .lifeline()
+        .args(["audit", "show", &a, "--format", "json"])
+        .assert()
+        .code(0);
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["entry"]["audit_id"], a);
+    assert_eq!(doc["hash_ok"], true);
+    let missing = entry::new_audit_id();
+    let out = repo
+        .lifeline()
+        .args(["audit", "show", &missing])
+        .assert()
+        .code(1);
+    assert!(stderr(&out).contains(&format!("no entry {missing}")));
+    repo.lifeline()
+        .args(["audit", "show", "AUD-nope"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn the_index_is_never_trusted_over_the_log() {
+    let repo = repo_with(3);
+    let file = log_file(&repo);
+    let all = entries(&repo, &file);
+    let id = |i: usize| all[i]["audit_id"].as_str().unwrap().to_string();
+    // Builds the index.
+    repo.lifeline()
+        .args(["audit", "show", &id(1)])
+        .assert()
+        .code(0);
+    let index_dir = repo.join(".git/lifeline/audit-index");
+    let index = std::fs::read_dir(&index_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    // Point every record at offset 0: the first line, the wrong entry.
+    let mut bytes = std::fs::read(&index).unwrap();
+    for record in bytes[16..].chunks_exact_mut(24) {
+        record[16..].fill(0);
+    }
+    std::fs::write(&index, bytes).unwrap();
+    let out = repo
+        .lifeline()
+        .args(["audit", "show", &id(2), "--format", "json"])
+        .assert()
+        .code(0);
+    let doc: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["entry"]["audit_id"], id(2));
+    // Entries appended after the index was built are found (it extends).
+    let later = log(&repo, "later");
+    repo.lifeline()
+        .args(["audit", "show", &later])
+        .assert()
+        .code(0);
+    // A modified entry is shown, flagged, exit 1.
+    let mut l = lines(&repo, &file);
+    l[0] = l[0].replacen("op0", "opX", 1);
+    write_lines(&repo, &file, &l);
+    let out = repo
+        .lifeline()
+        .args(["audit", "show", &id(0)])
+        .assert()
+        .code(1);
+    assert!(
+        stderr(&out).contains("does not match its hash"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn retention_compresses_only_old_months_and_the_chain_still_verifies() {
+    let repo = Repo::sample();
+    let now = jiff::Timestamp::now();
+    let recent = now
+        .checked_sub(jiff::SignedDuration::from_hours(24 * 60))
+        .unwrap()
+        .strftime("%Y-%m")
+        .to_string();
+    write_months(&repo, &["2015-03", "2018-01", &recent]);
+    let young_before = repo.read(&format!("docs/audit/audit-{recent}.jsonl"));
+    let out = repo
+        .lifeline()
+        .args(["audit", "retention", "--dry-run"])
+        .assert()
+        .code(0);
+    assert!(
+        stdout(&out).contains("  compress  docs/audit/audit-2015-03.jsonl"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(repo.join("docs/audit/audit-2015-03.jsonl").exists());
+    repo.lifeline()
+        .args(["audit", "retention"])
+        .assert()
+        .code(0);
+    assert!(repo.join("docs/audit/audit-2015-03.jsonl.gz").exists());
+    assert!(repo.join("docs/audit/audit-2018-01.jsonl.gz").exists());
+    assert!(!repo.join("docs/audit/audit-2015-03.jsonl").exists());
+    // The young month is untouched except for retention's own entry.
+    let young_after = repo.read(&format!("docs/audit/audit-{recent}.jsonl"));
+    let current = log_file(&repo);
+    if current.ends_with(&format!("{recent}.jsonl")) {
+        assert!(young_after.starts_with(&young_before));
+    } else {
+        assert_eq!(young_after, young_before);
+    }
+    let out = repo.lifeline().args(["audit", "verify"]).assert().code(0);
+    assert!(
+        stdout(&out).contains("audit trail valid: 4 entries"),
+        "{}",
+        stdout(&out)
+    );
+    let (code, py) = python_verify(&repo, &[]);
+    assert_eq!(code, 0, "{py}");
+    let old = entries(&repo, &current).pop().unwrap();
+    assert_eq!(old["operation"], "retention");
+    let out = repo
+        .lifeline()
+        .args([
+            "audit",
+            "query",
+            "--since",
+            "2015-03-01",
+            "--until",
+            "2015-03-31",
+        ])
+        .assert()
+        .code(0);
+    assert!(stdout(&out).ends_with("1 entries\n"), "{}", stdout(&out));
+}
+
+#[test]
+fn every_audit_command_documents_examples_and_exit_codes() {
+    let repo = Repo::bare_dir();
+    for cmd in [
+        "log",
+        "verify",
+        "seal",
+        "query",
+        "show",
+        "retention",
+        "public-key",
+    ] {
+        let out = repo
+            .lifeline()
+            .args(["audit", cmd, "--help"])
+            .assert()
+            .code(0);
+        let text = stdout(&out);
+        assert!(
+            text.contains("Examples:") && text.contains("Exit codes:"),
+            "{cmd}: {text}"
+        );
+    }
+}

@@ -59,12 +59,18 @@ fn configured_protected_set_is_used() {
 fn init_writes_a_commented_config_once() {
     let repo = Repo::sample();
     let out = repo.lifeline().arg("init").assert().code(0);
-    assert_eq!(stdout(&out), "    created  lifeline.toml\n");
+    assert_eq!(
+        stdout(&out),
+        "    created  lifeline.toml\n    created  .gitattributes\n"
+    );
     let written = repo.read("lifeline.toml");
     assert!(written.starts_with("# lifeline.toml"));
     // Re-running changes nothing.
     let out = repo.lifeline().arg("init").assert().code(0);
-    assert_eq!(stdout(&out), "  unchanged  lifeline.toml\n");
+    assert_eq!(
+        stdout(&out),
+        "  unchanged  lifeline.toml\n  unchanged  .gitattributes\n"
+    );
     // A file that differs is left alone without --force.
     repo.write("lifeline.toml", "[audit]\nretention_years = 8\n");
     let out = repo.lifeline().arg("init").assert().code(2);
@@ -73,7 +79,10 @@ fn init_writes_a_commented_config_once() {
     repo.lifeline().args(["init", "--dry-run", "--force"]).assert().code(0);
     assert_eq!(repo.read("lifeline.toml"), "[audit]\nretention_years = 8\n");
     let out = repo.lifeline().args(["init", "--force"]).assert().code(0);
-    assert_eq!(stdout(&out), "  overwrote  lifeline.toml\n");
+    assert_eq!(
+        stdout(&out),
+        "  overwrote  lifeline.toml\n  unchanged  .gitattributes\n"
+    );
     // The written file is the defaults.
     let shown = repo.lifeline().args(["config", "show", "--format", "json"]).assert().code(0);
     let doc: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();

@@ -217,3 +217,22 @@ fn writes_send_json() {
         .unwrap();
     assert_eq!(fake.with(|s| s.workflows[0].1.clone()), "disabled_manually");
 }
+
+#[test]
+fn a_pagination_link_to_another_host_is_refused() {
+    // A server whose Link header points elsewhere must not receive the
+    // token on the next request.
+    let fake = FakeGitHub::start().unwrap();
+    let other = FakeGitHub::start().unwrap();
+    many_labels(&other, 40);
+    let (client, _) = client(&fake, None);
+    let err = client
+        .get_all(
+            &format!("{}/repos/acme/plan/labels?per_page=10", other.url()),
+            None,
+        )
+        .unwrap_err();
+    assert!(matches!(err, ApiError::Decode { .. }), "{err:?}");
+    assert_eq!(other.log().len(), 1, "the second page was not requested");
+    assert!(fake.log().is_empty());
+}

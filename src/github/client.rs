@@ -173,6 +173,19 @@ impl Client {
                 break;
             }
             let answer = self.get(&url)?;
+            if let Some(next) = &answer.next
+                && !self.same_origin(next)
+            {
+                // The token must never go to another host.
+                return Err(ApiError::Decode {
+                    path: url,
+                    message: format!(
+                        "the pagination link points outside {}: {}",
+                        self.options.api_url,
+                        crate::redact::redact(next)
+                    ),
+                });
+            }
             let list = match key {
                 Some(k) => answer.body.get(k).cloned().unwrap_or(Value::Null),
                 None => answer.body,
@@ -195,6 +208,16 @@ impl Client {
     /// POST, PATCH, PUT or DELETE with an optional JSON body.
     pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Answer, ApiError> {
         self.request(method, path, body)
+    }
+
+    /// True when `url` is on the API's scheme, host and port.
+    fn same_origin(&self, url: &str) -> bool {
+        fn origin(u: &str) -> &str {
+            let after = u.find("://").map_or(0, |i| i + 3);
+            let end = u[after..].find('/').map_or(u.len(), |i| after + i);
+            &u[..end]
+        }
+        !url.contains("://") || origin(url).eq_ignore_ascii_case(origin(&self.options.api_url))
     }
 
     fn url_for(&self, path: &str) -> String {
@@ -221,7 +244,10 @@ impl Client {
             let mut req = ureq::http::Request::builder()
                 .method(method)
                 .uri(&url)
-                .header("Accept", "application/vnd.github+json")
+                .header(
+                    "Accept",
+                    "application/vnd.github+json, application/json;q=0.9",
+                )
                 .header("X-GitHub-Api-Version", API_VERSION);
             if let Some(token) = &self.options.token {
                 req = req.header("Authorization", format!("Bearer {token}"));

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Conformance of lifeline's GitHub requests with GitHub's own API
+# description: Prism mocks api.github.com from @octokit/openapi and
+# validates every request; lifeline's health cycle (with alerts) runs
+# against it. Fails if Prism rejects a request or lifeline cannot use a
+# spec-valid answer.
+#
+# Usage: scripts/github-conformance.sh [path/to/lifeline]
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+bin=${1:-$here/target/debug/lifeline}
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+echo "conformance: installing @stoplight/prism-cli and @octokit/openapi"
+cd "$work"
+npm init -y >/dev/null
+npm install --silent --no-audit --no-fund @stoplight/prism-cli@5 @octokit/openapi >/dev/null
+spec=node_modules/@octokit/openapi/generated/api.github.com.json
+
+npx prism mock --dynamic --errors -p 4010 "$spec" >prism.log 2>&1 &
+prism=$!
+python3 "$here/scripts/strip_link_proxy.py" 4011 4010 &
+echo "conformance: waiting for prism (it takes a while to load the description)"
+for _ in $(seq 1 180); do
+  if curl -sf -o /dev/null http://127.0.0.1:4011/rate_limit; then break; fi
+  sleep 1
+done
+curl -sf -o /dev/null http://127.0.0.1:4011/rate_limit || { tail -20 prism.log; echo "prism did not start"; exit 1; }
+
+# A repository with the sample planning files.
+mkdir repo && cp -r "$here/examples/sample-repo/." repo/ && cd repo
+git init -q && git add -A && git -c user.name=ci -c user.email=ci@example.com commit -qm sample
+
+export GITHUB_API_URL=http://127.0.0.1:4011
+export GITHUB_TOKEN=ghp_conformanceConformanceConformance00
+export GITHUB_REPOSITORY=acme/planning
+status=0
+"$bin" health --alert github --format json >../health.json || status=$?
+cd ..
+# Prism buffers its log: stop it so the log is complete.
+kill "$prism" 2>/dev/null || true
+wait "$prism" 2>/dev/null || true
+if [ "$status" -ge 2 ]; then
+  echo "lifeline health failed to run (exit $status)"; cat health.json; exit 1
+fi
+if grep -q '✖' prism.log; then
+  echo "Prism rejected requests lifeline made:"; grep '✖' prism.log; exit 1
+fi
+if grep -q '"github-api:' health.json; then
+  echo "lifeline could not use a spec-valid answer:"; cat health.json; exit 1
+fi
+python3 - health.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(f"conformance: {r['requests']} requests; {len(r['findings'])} findings; alerts: {[a['action'] for a in r['alerts']]}")
+PY
+requests=$(grep -c 'Request received' prism.log || true)
+if [ "$requests" -eq 0 ]; then
+  echo "Prism logged no requests: the check did not run"; tail -20 prism.log; exit 1
+fi
+echo "conformance: ok ($requests requests validated by Prism against GitHub's OpenAPI description)"

@@ -5,6 +5,7 @@
 
 pub mod atomic;
 pub mod audit;
+pub mod checkpoint;
 pub mod ci;
 pub mod cli;
 pub mod commands;

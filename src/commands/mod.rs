@@ -3,6 +3,7 @@
 //!
 //! [`Workspace`]: crate::workspace::Workspace
 
+pub mod checkpoint;
 pub mod health;
 pub mod init;
 pub mod validate;

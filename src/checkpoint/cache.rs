@@ -1,0 +1,123 @@
+//! The stat cache: what capture learnt about each file last time, keyed by
+//! the file's metadata, so an unchanged file is neither read nor hashed
+//! again (the idea of git's index and restic's parent snapshot).
+//!
+//! An entry is trusted only when size, modification and change times, inode
+//! and device all match, and it was recorded at least
+//! [`RACY_SECS`] after the file's last modification — a file written in the
+//! same instant it was captured could change again without its times
+//! moving, so it is always read again ("racily clean" in git's words).
+//! The cache is local, never shared, and safe to delete; a corrupt or
+//! foreign one is ignored.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Validator;
+
+/// Seconds between a file's last modification and its capture before its
+/// entry is trusted.
+pub const RACY_SECS: i64 = 2;
+
+/// The metadata that identifies one version of a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamp {
+    pub size: u64,
+    pub mtime_ns: i128,
+    pub ctime_ns: i128,
+    pub ino: u64,
+    pub dev: u64,
+    pub mode: u32,
+}
+
+impl Stamp {
+    pub fn of(meta: &std::fs::Metadata) -> Stamp {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            Stamp {
+                size: meta.len(),
+                mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
+                ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
+                ino: meta.ino(),
+                dev: meta.dev(),
+                mode: meta.mode() & 0o7777,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let mtime_ns = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos() as i128);
+            Stamp {
+                size: meta.len(),
+                mtime_ns,
+                ctime_ns: mtime_ns,
+                ino: 0,
+                dev: 0,
+                mode: crate::atomic::mode_of(meta),
+            }
+        }
+    }
+}
+
+/// What capture knows about one version of a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub stamp: Stamp,
+    pub validator: Validator,
+    pub sha256: String,
+    pub valid: bool,
+    pub errors: usize,
+    pub warnings: usize,
+    /// The store's object name for the bytes.
+    pub object: String,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct StatCache {
+    /// The lifeline version that wrote it; validators may change between
+    /// versions, so another version's verdicts are not reused.
+    version: String,
+    entries: HashMap<String, Entry>,
+}
+
+impl StatCache {
+    /// Loads the cache at `path`; empty when absent, corrupt or foreign.
+    pub fn load(path: &Path) -> StatCache {
+        std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<StatCache>(&b).ok())
+            .filter(|c| c.version == env!("CARGO_PKG_VERSION"))
+            .unwrap_or_default()
+    }
+
+    /// The entry for `path` when it still describes the file.
+    pub fn get(&self, path: &str, stamp: &Stamp, validator: Validator) -> Option<&Entry> {
+        self.entries
+            .get(path)
+            .filter(|e| e.stamp == *stamp && e.validator == validator)
+    }
+
+    /// Replaces the cache with `entries`, keeping only those whose file was
+    /// last modified at least [`RACY_SECS`] before `captured_at`.
+    pub fn replace(&mut self, entries: Vec<(String, Entry)>, captured_at: jiff::Timestamp) {
+        let limit = i128::from(captured_at.as_second() - RACY_SECS) * 1_000_000_000;
+        self.version = env!("CARGO_PKG_VERSION").to_string();
+        self.entries = entries
+            .into_iter()
+            .filter(|(_, e)| e.stamp.mtime_ns < limit && e.stamp.ctime_ns < limit)
+            .collect();
+    }
+
+    /// Writes the cache atomically; a failure only costs speed next time.
+    pub fn save(&self, path: &Path) {
+        if let Ok(bytes) = serde_json::to_vec(self) {
+            let _ = crate::atomic::write(path, &bytes, None);
+        }
+    }
+}

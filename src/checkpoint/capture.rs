@@ -1,0 +1,268 @@
+//! Taking a checkpoint: read the protected set from the working tree,
+//! validate each file, record the git state, the actor and the workflow
+//! run, and hand it all to the store.
+
+use std::io::Read;
+
+use super::cache::{self, Stamp, StatCache};
+use super::id::{self, CheckpointId};
+use super::manifest::{AbsentFile, CommitSummary, FileEntry, GitState, Manifest, SCHEMA};
+use super::store::{Content, Store, Written};
+use crate::ci::{self, Env, WorkflowRun};
+use crate::config::Validator;
+use crate::error::{Error, IoContext, Result};
+use crate::git::Git;
+use crate::workspace::Workspace;
+
+/// How many fresh IDs to try when another process takes ours.
+const ID_ATTEMPTS: usize = 16;
+
+/// What to capture.
+#[derive(Debug, Clone)]
+pub struct CaptureOptions {
+    /// The checkpoint type; must be built in or configured.
+    pub kind: String,
+    /// What the checkpoint is taken before.
+    pub operation: String,
+}
+
+/// Checks that `kind` is a type this repository accepts.
+pub fn check_kind(ws: &Workspace, kind: &str) -> Result<()> {
+    let types = ws.config.checkpoint_types();
+    if !types.iter().any(|t| t == kind) {
+        return Err(Error::usage(
+            format!("unknown checkpoint type `{kind}`"),
+            Some(format!(
+                "use one of: {} (or add it to [checkpoint] types in lifeline.toml)",
+                types.join(", ")
+            )),
+        ));
+    }
+    id::check_type(kind).map_err(|m| Error::usage(m, None))
+}
+
+/// Takes a checkpoint of the protected set as it is in the working tree
+/// now and stores it; returns its manifest.
+pub fn capture(
+    ws: &Workspace,
+    env: &dyn Env,
+    store: &dyn Store,
+    options: &CaptureOptions,
+) -> Result<Manifest> {
+    check_kind(ws, &options.kind)?;
+    let created_at = jiff::Timestamp::now();
+    let cache_path = store.cache_path();
+    let mut cache = StatCache::load(&cache_path);
+    let git = ws.git.as_ref().map(git_state).transpose()?;
+    let actor = ci::actor(env, ws.git.as_ref());
+    let run = WorkflowRun::from_env(env);
+    let operation = crate::redact::redact(&options.operation).into_owned();
+    // A stored object reused through the cache may have been removed since
+    // (a pruned checkpoint, a `git gc`): then capture again from scratch.
+    let mut use_cache = true;
+    loop {
+        let files = read_protected_set(ws, if use_cache { Some(&cache) } else { None })?;
+        let valid = files.entries.iter().all(|f| f.valid)
+            && files.absent.iter().all(|a| a.validator == Validator::None);
+        let mut manifest = Manifest {
+            schema: SCHEMA,
+            id: CheckpointId::generate(&options.kind, created_at),
+            kind: options.kind.clone(),
+            operation: operation.clone(),
+            created_at,
+            completed_at: created_at,
+            actor: actor.clone(),
+            run: run.clone(),
+            git: git.clone(),
+            valid,
+            files: files.entries,
+            absent: files.absent,
+            lifeline_version: env!("CARGO_PKG_VERSION").to_string(),
+        };
+        let reused = files
+            .contents
+            .iter()
+            .any(|c| matches!(c, Content::Stored(_)));
+        let mut outcome = None;
+        for _ in 0..ID_ATTEMPTS {
+            manifest.completed_at = jiff::Timestamp::now();
+            match store.write(&manifest, &files.contents) {
+                Ok(Written::Created { objects }) => {
+                    outcome = Some(Ok(objects));
+                    break;
+                }
+                Ok(Written::IdTaken) => {
+                    manifest.id = CheckpointId::generate(&options.kind, created_at);
+                }
+                Err(e) => {
+                    outcome = Some(Err(e));
+                    break;
+                }
+            }
+        }
+        match outcome {
+            Some(Ok(objects)) => {
+                let entries = manifest
+                    .files
+                    .iter()
+                    .zip(files.stamps)
+                    .zip(objects)
+                    .map(|((f, stamp), object)| {
+                        let entry = cache::Entry {
+                            stamp,
+                            validator: f.validator,
+                            sha256: f.sha256.clone(),
+                            valid: f.valid,
+                            errors: f.errors,
+                            warnings: f.warnings,
+                            object,
+                        };
+                        (f.path.clone(), entry)
+                    })
+                    .collect();
+                cache.replace(entries, created_at);
+                cache.save(&cache_path);
+                return Ok(manifest);
+            }
+            Some(Err(_)) if reused && use_cache => use_cache = false,
+            Some(Err(e)) => return Err(e),
+            None => {
+                return Err(Error::environment(
+                    format!("could not find a free checkpoint ID after {ID_ATTEMPTS} attempts"),
+                    None,
+                ));
+            }
+        }
+    }
+}
+
+struct Captured {
+    entries: Vec<FileEntry>,
+    contents: Vec<Content>,
+    stamps: Vec<Stamp>,
+    absent: Vec<AbsentFile>,
+}
+
+fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captured> {
+    let set = crate::protected::ProtectedSet::new(&ws.config)?;
+    let mut out = Captured {
+        entries: Vec::new(),
+        contents: Vec::new(),
+        stamps: Vec::new(),
+        absent: Vec::new(),
+    };
+    for (path, validator) in set.files(&ws.root)? {
+        if ws.git.is_some() && path == super::store::git::MANIFEST_FILE {
+            return Err(Error::usage(
+                format!("the protected file `{path}` has the name the checkpoint manifest uses"),
+                Some("protect it under another path, or use the directory store ([checkpoint] store = \"directory\")".to_string()),
+            ));
+        }
+        let disk = crate::paths::safe_join(&ws.root, &path)?;
+        let mut file = match std::fs::File::open(&disk) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                out.absent.push(AbsentFile { path, validator });
+                continue;
+            }
+            Err(e) => return Err(Error::io(&disk, e)),
+        };
+        let meta = file.metadata().at(&disk)?;
+        if !meta.is_file() {
+            return Err(Error::usage(
+                format!("protected path `{path}` is not a regular file"),
+                Some(
+                    "protected entries name files; use a glob (`dir/**`) for a directory"
+                        .to_string(),
+                ),
+            ));
+        }
+        let stamp = Stamp::of(&meta);
+        if let Some(hit) = cache.and_then(|c| c.get(&path, &stamp, validator)) {
+            out.entries.push(FileEntry {
+                path,
+                sha256: hit.sha256.clone(),
+                size: stamp.size,
+                mode: stamp.mode,
+                validator,
+                valid: hit.valid,
+                errors: hit.errors,
+                warnings: hit.warnings,
+            });
+            out.contents.push(Content::Stored(hit.object.clone()));
+            out.stamps.push(stamp);
+            continue;
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.read_to_end(&mut bytes).at(&disk)?;
+        let after = Stamp::of(&file.metadata().at(&disk)?);
+        if after != stamp || bytes.len() as u64 != stamp.size {
+            return Err(Error::environment(
+                format!("`{path}` changed while it was being captured"),
+                Some("run the checkpoint again once the writer has finished".to_string()),
+            ));
+        }
+        let report = crate::validate::validate_bytes(&path, &bytes, validator);
+        out.entries.push(FileEntry {
+            sha256: super::store::dir::sha256_hex(&bytes),
+            size: stamp.size,
+            mode: stamp.mode,
+            validator,
+            valid: report.valid,
+            errors: report.errors,
+            warnings: report.warnings,
+            path,
+        });
+        out.contents.push(Content::Bytes(bytes));
+        out.stamps.push(stamp);
+    }
+    Ok(out)
+}
+
+/// HEAD, branch, dirty paths and the last five commits, from two git
+/// processes.
+pub fn git_state(git: &Git) -> Result<GitState> {
+    let status = git.run_bytes(["status", "--porcelain=v2", "--branch", "-z"], None)?;
+    let mut state = GitState::default();
+    let mut records = status.split(|b| *b == 0).filter(|r| !r.is_empty());
+    while let Some(record) = records.next() {
+        let text = String::from_utf8_lossy(record);
+        if let Some(oid) = text.strip_prefix("# branch.oid ") {
+            state.head = (oid != "(initial)").then(|| oid.to_string());
+            continue;
+        }
+        if let Some(head) = text.strip_prefix("# branch.head ") {
+            state.branch = (head != "(detached)").then(|| head.to_string());
+            continue;
+        }
+        let fields_before_path = match text.chars().next() {
+            Some('1') => 8,
+            Some('2') => 9,
+            Some('u') => 10,
+            Some('?') | Some('!') => 1,
+            _ => continue,
+        };
+        if let Some(path) = text
+            .splitn(fields_before_path + 1, ' ')
+            .nth(fields_before_path)
+        {
+            state.dirty.push(path.to_string());
+        }
+        if text.starts_with('2') {
+            // A rename's original path follows as its own record.
+            records.next();
+        }
+    }
+    if state.head.is_some() {
+        let log = git.run(["log", "-5", "--format=%H%x00%s"])?;
+        state.recent_commits = log
+            .lines()
+            .filter_map(|l| l.split_once('\0'))
+            .map(|(sha, summary)| CommitSummary {
+                sha: sha.to_string(),
+                summary: summary.to_string(),
+            })
+            .collect();
+    }
+    Ok(state)
+}

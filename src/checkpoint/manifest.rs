@@ -1,0 +1,320 @@
+//! The manifest: what a checkpoint holds, written once and never changed.
+//!
+//! It is stored next to the files (`manifest.json` at the root of the git
+//! tree, `checkpoints/<id>.json` in the directory store) and is the single
+//! source of truth for restore: each file's repo-relative path, SHA-256,
+//! size, mode and validation result, and the protected files that were
+//! absent (so a restore removes them).
+
+use serde::{Deserialize, Serialize};
+
+use super::id::CheckpointId;
+use crate::ci::WorkflowRun;
+use crate::config::Validator;
+use crate::error::{Error, Result};
+
+/// The manifest format version this build writes and reads.
+pub const SCHEMA: u32 = 1;
+
+/// A checkpoint's manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Format version ([`SCHEMA`]).
+    pub schema: u32,
+    pub id: CheckpointId,
+    /// The checkpoint type (`task-sync`, `pre-restore`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// What the checkpoint was taken before, in the caller's words
+    /// (secrets redacted).
+    pub operation: String,
+    /// When capture began (UTC, RFC 3339).
+    #[serde(with = "timestamp")]
+    pub created_at: jiff::Timestamp,
+    /// When capture finished and the manifest was written.
+    #[serde(with = "timestamp")]
+    pub completed_at: jiff::Timestamp,
+    /// Who took it: `github:<login>`, `git:<user.name>` or `user:<$USER>`.
+    pub actor: String,
+    /// The GitHub Actions run, when taken inside one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<WorkflowRun>,
+    /// The repository's state, when the root is a git work tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitState>,
+    /// True when every captured file validated and no protected file that
+    /// has a validator was absent.
+    pub valid: bool,
+    /// The captured files, sorted by path.
+    pub files: Vec<FileEntry>,
+    /// Protected files that did not exist at capture time.
+    pub absent: Vec<AbsentFile>,
+    /// The lifeline version that wrote the checkpoint.
+    pub lifeline_version: String,
+}
+
+/// The git state at capture time.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GitState {
+    /// The HEAD commit (`None` on an unborn branch).
+    pub head: Option<String>,
+    /// The checked-out branch (`None` when HEAD is detached).
+    pub branch: Option<String>,
+    /// Paths with uncommitted changes (`git status`), untracked included.
+    pub dirty: Vec<String>,
+    /// The last five commits, newest first.
+    pub recent_commits: Vec<CommitSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommitSummary {
+    pub sha: String,
+    pub summary: String,
+}
+
+/// One captured file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    /// Repo-relative, `/`-separated.
+    pub path: String,
+    /// Lowercase hex SHA-256 of the bytes.
+    pub sha256: String,
+    pub size: u64,
+    /// Unix permission bits, as octal text (`"0644"`).
+    #[serde(with = "octal")]
+    pub mode: u32,
+    pub validator: Validator,
+    /// The validator's verdict at capture time.
+    pub valid: bool,
+    pub errors: usize,
+    pub warnings: usize,
+}
+
+impl FileEntry {
+    /// True when the owner may execute the file (git's `100755`).
+    pub fn executable(&self) -> bool {
+        self.mode & 0o100 != 0
+    }
+}
+
+/// A protected file that did not exist when the checkpoint was taken.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AbsentFile {
+    pub path: String,
+    pub validator: Validator,
+}
+
+/// What `checkpoint list` shows; a store can produce it without reading
+/// every manifest (the git store keeps it in the commit message).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub id: CheckpointId,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub operation: String,
+    #[serde(with = "timestamp")]
+    pub created_at: jiff::Timestamp,
+    pub actor: String,
+    pub files: usize,
+    pub absent: usize,
+    pub valid: bool,
+}
+
+impl Manifest {
+    /// Parses and checks a manifest. `origin` names where it came from in
+    /// errors (`refs/lifeline/checkpoints/<id>:manifest.json`).
+    pub fn from_json(bytes: &[u8], origin: &str) -> Result<Manifest> {
+        let corrupt = |why: String| {
+            Error::environment(
+                format!("checkpoint manifest {origin} is corrupt: {why}"),
+                Some("`lifeline checkpoint verify --all` reports every damaged checkpoint".into()),
+            )
+        };
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| corrupt(e.to_string()))?;
+        match value.get("schema").and_then(|s| s.as_u64()) {
+            Some(v) if v == u64::from(SCHEMA) => {}
+            Some(v) if v > u64::from(SCHEMA) => {
+                return Err(Error::environment(
+                    format!(
+                        "checkpoint manifest {origin} has schema {v}; this lifeline reads schema {SCHEMA}"
+                    ),
+                    Some("upgrade lifeline".into()),
+                ));
+            }
+            _ => return Err(corrupt("no valid `schema` field".into())),
+        }
+        let manifest: Manifest =
+            serde_path_to_error::deserialize(value).map_err(|e| corrupt(e.to_string()))?;
+        manifest.check().map_err(corrupt)?;
+        Ok(manifest)
+    }
+
+    /// The manifest as pretty JSON with a final newline.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("a manifest serializes");
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// Structural checks beyond the types: safe paths, no duplicates,
+    /// well-formed hashes.
+    fn check(&self) -> std::result::Result<(), String> {
+        let mut seen = std::collections::HashSet::new();
+        let paths = self
+            .files
+            .iter()
+            .map(|f| &f.path)
+            .chain(self.absent.iter().map(|a| &a.path));
+        for path in paths {
+            crate::paths::check_relative(path).map_err(|m| format!("path `{path}`: {m}"))?;
+            if !seen.insert(path.as_str()) {
+                return Err(format!("path `{path}` is listed twice"));
+            }
+        }
+        for f in &self.files {
+            let hex_ok = f.sha256.len() == 64
+                && f.sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !hex_ok {
+                return Err(format!("`{}` has a malformed sha256", f.path));
+            }
+        }
+        if self.id.kind() != self.kind {
+            return Err(format!(
+                "type `{}` does not match the ID `{}`",
+                self.kind, self.id
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn summary(&self) -> Summary {
+        Summary {
+            id: self.id.clone(),
+            kind: self.kind.clone(),
+            operation: self.operation.clone(),
+            created_at: self.created_at,
+            actor: self.actor.clone(),
+            files: self.files.len(),
+            absent: self.absent.len(),
+            valid: self.valid,
+        }
+    }
+
+    /// The entry for `path`, if the checkpoint captured it.
+    pub fn file(&self, path: &str) -> Option<&FileEntry> {
+        self.files
+            .binary_search_by(|f| f.path.as_str().cmp(path))
+            .ok()
+            .map(|i| &self.files[i])
+    }
+}
+
+/// Newest first: by creation time, then by ID.
+pub fn sort_newest_first(summaries: &mut [Summary]) {
+    summaries.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+}
+
+mod timestamp {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &jiff::Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(t)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<jiff::Timestamp, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+mod octal {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(mode: &u32, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&format_args!("{mode:04o}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+        let text = String::deserialize(d)?;
+        u32::from_str_radix(&text, 8)
+            .ok()
+            .filter(|m| *m <= 0o7777)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not an octal file mode")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn sample() -> Manifest {
+        Manifest {
+            schema: SCHEMA,
+            id: "manual-20261123T235927Z-7f3a".parse().unwrap(),
+            kind: "manual".into(),
+            operation: "test".into(),
+            created_at: "2026-11-23T23:59:27.25Z".parse().unwrap(),
+            completed_at: "2026-11-23T23:59:27.5Z".parse().unwrap(),
+            actor: "user:me".into(),
+            run: None,
+            git: Some(GitState::default()),
+            valid: true,
+            files: vec![FileEntry {
+                path: "planning/TASK.md".into(),
+                sha256: "a".repeat(64),
+                size: 3,
+                mode: 0o644,
+                validator: Validator::TaskMd,
+                valid: true,
+                errors: 0,
+                warnings: 0,
+            }],
+            absent: vec![AbsentFile {
+                path: ".github/labels.yml".into(),
+                validator: Validator::Labels,
+            }],
+            lifeline_version: "0.1.0".into(),
+        }
+    }
+
+    #[test]
+    fn round_trips_through_json() {
+        let m = sample();
+        let json = m.to_json();
+        let text = String::from_utf8(json.clone()).unwrap();
+        assert!(text.contains("\"mode\": \"0644\""), "{text}");
+        assert!(text.contains("\"type\": \"manual\""), "{text}");
+        assert_eq!(Manifest::from_json(&json, "m").unwrap(), m);
+    }
+
+    #[test]
+    fn corrupt_manifests_are_clear_errors() {
+        let err = Manifest::from_json(b"{not json", "refs/x:manifest.json").unwrap_err();
+        assert!(
+            err.to_string().contains("refs/x:manifest.json is corrupt"),
+            "{err}"
+        );
+
+        let mut m = sample();
+        m.files[0].path = "../etc/passwd".into();
+        let err = Manifest::from_json(&m.to_json(), "m").unwrap_err();
+        assert!(err.to_string().contains("`..` is not allowed"), "{err}");
+
+        let mut value: serde_json::Value = serde_json::from_slice(&sample().to_json()).unwrap();
+        value["schema"] = 99.into();
+        let err = Manifest::from_json(value.to_string().as_bytes(), "m").unwrap_err();
+        assert!(err.to_string().contains("schema 99"), "{err}");
+
+        let mut m = sample();
+        m.files[0].sha256 = "xyz".into();
+        assert!(Manifest::from_json(&m.to_json(), "m").is_err());
+    }
+}

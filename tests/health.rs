@@ -380,3 +380,45 @@ fn actions_outputs_and_summary() {
             .contains("| P1 | `workflow-failure` |")
     );
 }
+
+#[test]
+fn a_tampered_audit_trail_is_p0() {
+    let repo = Repo::sample();
+    for op in ["sync-start", "sync-complete"] {
+        repo.lifeline()
+            .args([
+                "audit",
+                "log",
+                "--component",
+                "task-sync",
+                "--operation",
+                op,
+            ])
+            .assert()
+            .code(0);
+    }
+    repo.lifeline()
+        .args(["health", "--offline"])
+        .assert()
+        .code(0);
+    let dir = repo.join("docs/audit");
+    let month = std::fs::read_dir(&dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&month).unwrap();
+    std::fs::write(&month, text.replacen("sync-start", "sync-begin", 1)).unwrap();
+    let out = repo
+        .lifeline()
+        .args(["health", "--offline"])
+        .assert()
+        .code(1);
+    let text = stdout(&out);
+    assert!(
+        text.contains("P0  audit-integrity  the audit trail fails verification"),
+        "{text}"
+    );
+    assert!(text.contains(":1: "), "names the line: {text}");
+}

@@ -41,6 +41,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &HealthOptions) -> Result<Hea
     let mut report = HealthReport::default();
     let config = &ws.config;
     report.coverage.files = detect::files(&ws.root, config, &mut report.findings);
+    report.coverage.audit = detect::audit(ws, &mut report.findings);
     if options.offline {
         report.sort();
         return Ok(report);

@@ -126,6 +126,56 @@ pub fn files(root: &Path, config: &Config, out: &mut Vec<Finding>) -> bool {
     true
 }
 
+/// The audit trail's integrity (`lifeline audit verify`): a broken chain
+/// is an `audit-integrity` finding. A fork (merged clones) is not.
+pub fn audit(ws: &crate::workspace::Workspace, out: &mut Vec<Finding>) -> bool {
+    let config = &ws.config;
+    let report = crate::audit::store::Log::of(ws)
+        .and_then(|log| crate::audit::verify::verify(&log, &Default::default()));
+    let report = match report {
+        Ok(r) => r,
+        Err(e) => {
+            let mut f = finding(
+                config,
+                Pattern::AuditIntegrity,
+                "audit-integrity".into(),
+                "the audit trail could not be read".into(),
+                "check the audit directory (`lifeline audit verify`)",
+            );
+            f.evidence
+                .push(crate::redact::redact(&e.to_string()).into_owned());
+            out.push(f);
+            return false;
+        }
+    };
+    if report.status == "invalid" {
+        let mut f = finding(
+            config,
+            Pattern::AuditIntegrity,
+            "audit-integrity".into(),
+            format!(
+                "the audit trail fails verification ({} problem{})",
+                report.findings.len(),
+                if report.findings.len() == 1 { "" } else { "s" }
+            ),
+            "treat it as possible tampering: run `lifeline audit verify`, compare with the remote's history (`git log -p -- docs/audit`), and restore the log from git; never edit it by hand",
+        );
+        for finding in report.findings.iter().take(5) {
+            let at = match finding.line {
+                Some(line) => format!("{}:{line}", finding.file),
+                None => finding.file.clone(),
+            };
+            f.evidence.push(format!("{at}: {}", finding.message));
+        }
+        if report.findings.len() > 5 {
+            f.evidence
+                .push(format!("… and {} more", report.findings.len() - 5));
+        }
+        out.push(f);
+    }
+    true
+}
+
 /// A finding for a GitHub API failure that stopped a detector.
 pub fn api_failure(config: &Config, error: &ApiError) -> Finding {
     let (pattern, key, title, fix) = match error {

@@ -30,6 +30,24 @@ fn run(id: u64, workflow: &str, conclusion: &str, minutes_ago: i64) -> Run {
     }
 }
 
+/// A sample repository with a fresh checkpoint, so only what a test
+/// breaks is found.
+fn sample() -> Repo {
+    let repo = Repo::sample();
+    repo.lifeline()
+        .args([
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "baseline",
+        ])
+        .assert()
+        .code(0);
+    repo
+}
+
 fn health(repo: &Repo, fake: &FakeGitHub) -> assert_cmd::Command {
     let mut cmd = repo.lifeline();
     cmd.arg("health")
@@ -41,7 +59,7 @@ fn health(repo: &Repo, fake: &FakeGitHub) -> assert_cmd::Command {
 
 #[test]
 fn a_healthy_repository_costs_few_requests_and_nothing_when_unchanged() {
-    let repo = Repo::sample();
+    let repo = sample();
     let fake = FakeGitHub::start().unwrap();
     fake.with(|s| {
         s.runs = vec![
@@ -87,7 +105,7 @@ fn a_healthy_repository_costs_few_requests_and_nothing_when_unchanged() {
 
 #[test]
 fn repeated_workflow_failures_are_p1_with_jobs_and_links() {
-    let repo = Repo::sample();
+    let repo = sample();
     let fake = FakeGitHub::start().unwrap();
     fake.with(|s| {
         s.runs = vec![
@@ -126,7 +144,7 @@ fn repeated_workflow_failures_are_p1_with_jobs_and_links() {
 
 #[test]
 fn a_single_latest_failure_is_p2_and_cancelled_runs_are_not_failures() {
-    let repo = Repo::sample();
+    let repo = sample();
     let fake = FakeGitHub::start().unwrap();
     fake.with(|s| {
         s.runs = vec![
@@ -150,7 +168,7 @@ fn a_single_latest_failure_is_p2_and_cancelled_runs_are_not_failures() {
 
 #[test]
 fn missing_labels_are_found_across_pages_case_insensitively() {
-    let repo = Repo::sample();
+    let repo = sample();
     let fake = FakeGitHub::start().unwrap();
     fake.with(|s| {
         s.max_page_size = 30;
@@ -189,7 +207,7 @@ fn missing_labels_are_found_across_pages_case_insensitively() {
 
 #[test]
 fn invalid_protected_files_are_reported_not_fatal() {
-    let repo = Repo::sample();
+    let repo = sample();
     repo.corrupt("TASK.conflict.md", "planning/TASK.md");
     let out = repo
         .lifeline()
@@ -213,7 +231,7 @@ fn invalid_protected_files_are_reported_not_fatal() {
 
 #[test]
 fn an_expired_token_is_an_auth_finding() {
-    let repo = Repo::sample();
+    let repo = sample();
     let fake = FakeGitHub::start().unwrap();
     fake.with(|s| s.token_expired = true);
     let out = health(&repo, &fake).assert().code(1);
@@ -232,7 +250,7 @@ fn an_expired_token_is_an_auth_finding() {
 
 #[test]
 fn a_long_rate_limit_is_a_finding_not_a_hang() {
-    let repo = Repo::sample();
+    let repo = sample();
     let fake = FakeGitHub::start().unwrap();
     fake.with(|s| s.failures.push_back(Failure::RateLimit { reset_in: 3600 }));
     let out = health(&repo, &fake)
@@ -248,7 +266,7 @@ fn a_long_rate_limit_is_a_finding_not_a_hang() {
 
 #[test]
 fn a_disabled_workflow_is_reported() {
-    let repo = Repo::sample();
+    let repo = sample();
     let fake = FakeGitHub::start().unwrap();
     fake.with(|s| s.workflows[0].1 = "disabled_manually".into());
     let out = health(&repo, &fake).assert().code(0);
@@ -270,7 +288,7 @@ fn failing(fake: &FakeGitHub) {
 
 #[test]
 fn alerts_open_once_repeat_escalate_and_resolve() {
-    let repo = Repo::sample();
+    let repo = sample();
     let fake = FakeGitHub::start().unwrap();
     failing(&fake);
     // First poll: one issue per finding (workflow failure, missing labels).
@@ -354,7 +372,7 @@ fn alerts_open_once_repeat_escalate_and_resolve() {
 
 #[test]
 fn actions_outputs_and_summary() {
-    let repo = Repo::sample();
+    let repo = sample();
     let fake = FakeGitHub::start().unwrap();
     failing(&fake);
     let summary = repo.join("summary.md");
@@ -383,7 +401,7 @@ fn actions_outputs_and_summary() {
 
 #[test]
 fn a_tampered_audit_trail_is_p0() {
-    let repo = Repo::sample();
+    let repo = sample();
     for op in ["sync-start", "sync-complete"] {
         repo.lifeline()
             .args([
@@ -420,5 +438,37 @@ fn a_tampered_audit_trail_is_p0() {
         text.contains("P0  audit-integrity  the audit trail fails verification"),
         "{text}"
     );
-    assert!(text.contains(":1: "), "names the line: {text}");
+    assert!(text.contains(".jsonl:2: entry"), "names the line: {text}");
+}
+
+#[test]
+fn no_recent_valid_checkpoint_is_p3() {
+    let repo = Repo::sample();
+    let out = repo
+        .lifeline()
+        .args(["health", "--offline"])
+        .assert()
+        .code(0);
+    assert!(
+        stdout(&out).contains("P3  stale-checkpoint  no valid checkpoint to roll back to"),
+        "{}",
+        stdout(&out)
+    );
+    repo.lifeline()
+        .args([
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "baseline",
+        ])
+        .assert()
+        .code(0);
+    let out = repo
+        .lifeline()
+        .args(["health", "--offline"])
+        .assert()
+        .code(0);
+    assert_eq!(stdout(&out), "healthy: (local checks only): no findings\n");
 }

@@ -42,6 +42,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &HealthOptions) -> Result<Hea
     let config = &ws.config;
     report.coverage.files = detect::files(&ws.root, config, &mut report.findings);
     report.coverage.audit = detect::audit(ws, &mut report.findings);
+    report.coverage.checkpoints = detect::checkpoints(ws, Timestamp::now(), &mut report.findings);
     if options.offline {
         report.sort();
         return Ok(report);

@@ -176,6 +176,48 @@ pub fn audit(ws: &crate::workspace::Workspace, out: &mut Vec<Finding>) -> bool {
     true
 }
 
+/// No valid checkpoint (other than a `pre-restore` safety one) newer than
+/// `health.checkpoint_max_age`: a rollback would lose that much.
+pub fn checkpoints(
+    ws: &crate::workspace::Workspace,
+    now: Timestamp,
+    out: &mut Vec<Finding>,
+) -> bool {
+    let config = &ws.config;
+    let listing = match crate::checkpoint::open(ws).and_then(|store| store.list()) {
+        Ok(l) => l,
+        Err(_) => return false,
+    };
+    let newest = listing
+        .checkpoints
+        .iter()
+        .filter(|s| s.valid && s.kind != crate::checkpoint::PRE_RESTORE)
+        .max_by_key(|s| s.created_at);
+    let max_age = config.health.checkpoint_max_age;
+    let cutoff = now
+        .checked_sub(
+            jiff::SignedDuration::try_from(max_age.as_duration())
+                .unwrap_or(jiff::SignedDuration::ZERO),
+        )
+        .unwrap_or(now);
+    let title = match newest {
+        Some(s) if s.created_at >= cutoff => return true,
+        Some(s) => format!(
+            "the newest valid checkpoint is older than {max_age} ({}, {})",
+            s.id, s.created_at
+        ),
+        None => "no valid checkpoint to roll back to".to_string(),
+    };
+    out.push(finding(
+        config,
+        Pattern::StaleCheckpoint,
+        "stale-checkpoint".into(),
+        title,
+        "take one: `lifeline checkpoint create --type manual --operation baseline --push`; guard each bot step with `lifeline run` so every change has one (in a workflow, `lifeline checkpoint fetch` first: checkout does not fetch checkpoint refs)",
+    ));
+    true
+}
+
 /// A finding for a GitHub API failure that stopped a detector.
 pub fn api_failure(config: &Config, error: &ApiError) -> Finding {
     let (pattern, key, title, fix) = match error {

@@ -11,7 +11,19 @@ use crate::error::{Error, Result};
 
 /// Resolves `spec` against the checkpoints in `store`.
 pub fn resolve(store: &dyn Store, spec: &str) -> Result<CheckpointId> {
-    let mut checkpoints = store.list()?.checkpoints;
+    let listing = store.list()?;
+    // A full ID whose summary is damaged still resolves, so that reading
+    // it reports the damage rather than "no such checkpoint".
+    if let Ok(id) = spec.trim().parse::<CheckpointId>() {
+        let damaged = listing
+            .damaged
+            .iter()
+            .any(|d| d.name.ends_with(id.as_str()) || d.name.ends_with(&format!("{id}.json")));
+        if damaged {
+            return Ok(id);
+        }
+    }
+    let mut checkpoints = listing.checkpoints;
     sort_newest_first(&mut checkpoints);
     resolve_in(&checkpoints, spec)
 }

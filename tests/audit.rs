@@ -169,6 +169,7 @@ fn log_writes_the_plans_fields_and_a_valid_chain() {
 #[test]
 fn failures_record_error_context_and_recovery_action() {
     let repo = Repo::sample();
+    repo.git(&["config", "user.name", "Test Writer"]);
     repo.lifeline()
         .args([
             "audit",
@@ -187,6 +188,7 @@ fn failures_record_error_context_and_recovery_action() {
         .assert()
         .code(0);
     let e = &entries(&repo, &log_file(&repo))[0];
+    assert_eq!(e["environment"]["actor"], "git:Test Writer");
     assert_eq!(e["result"], "failure");
     assert_eq!(e["details"]["error_message"], "API rate limit exceeded");
     assert_eq!(e["details"]["recovery_action"], "retry with backoff");

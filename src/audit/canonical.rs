@@ -207,3 +207,264 @@ mod tests {
         );
     }
 }
+
+/// A line already in canonical form, checked without building a tree:
+/// the hash of its canonical form without `hash`, and its top-level
+/// members as raw JSON slices.
+pub struct CanonicalLine<'a> {
+    pub hash: [u8; 32],
+    pub members: Vec<(&'a str, &'a [u8])>,
+}
+
+/// The fast path of verification. lifeline writes every line in JCS form,
+/// so for such a line the canonical form of the entry without `hash` is the
+/// line with the `hash` member cut out, and hashing needs no parse tree.
+/// Returns `None` unless the line is canonical by a strict subset of
+/// RFC 8785 (ASCII member names, integer numbers only, no escapes other
+/// than the canonical ones) and has a top-level `hash` string; the caller
+/// then takes the general path, which gives the same answer for every line
+/// this one accepts.
+pub fn canonical_line(line: &[u8]) -> Option<CanonicalLine<'_>> {
+    std::str::from_utf8(line).ok()?;
+    let mut scan = Scanner { s: line, i: 0 };
+    let members = scan.top_object()?;
+    if scan.i != line.len() {
+        return None;
+    }
+    let at = members.iter().position(|(k, _)| *k == "hash")?;
+    // The member's bytes: `"hash":` then the value slice.
+    let value = members[at].1;
+    let value_start = value.as_ptr() as usize - line.as_ptr() as usize;
+    let member_start = value_start - "\"hash\":".len();
+    let member_end = value_start + value.len();
+    let (cut_start, cut_end) = if at == 0 {
+        // `{"hash":"..",` → drop the trailing comma (if any member follows).
+        (
+            member_start,
+            if members.len() > 1 {
+                member_end + 1
+            } else {
+                member_end
+            },
+        )
+    } else {
+        (member_start - 1, member_end)
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(&line[..cut_start]);
+    hasher.update(&line[cut_end..]);
+    Some(CanonicalLine {
+        hash: hasher.finalize().into(),
+        members,
+    })
+}
+
+struct Scanner<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    fn eat(&mut self, b: u8) -> Option<()> {
+        (self.peek()? == b).then(|| self.i += 1)
+    }
+
+    fn top_object(&mut self) -> Option<Vec<(&'a str, &'a [u8])>> {
+        let mut members = Vec::with_capacity(16);
+        self.object(Some(&mut members))?;
+        Some(members)
+    }
+
+    fn object(&mut self, mut out: Option<&mut Vec<(&'a str, &'a [u8])>>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        let mut last: Option<&[u8]> = None;
+        loop {
+            let key = self.string()?;
+            let name = &key[1..key.len() - 1];
+            // ASCII names without escapes: byte order is UTF-16 order.
+            if name.iter().any(|b| *b >= 0x80 || *b == b'\\') || last.is_some_and(|l| l >= name) {
+                return None;
+            }
+            last = Some(name);
+            self.eat(b':')?;
+            let start = self.i;
+            self.value()?;
+            if let Some(out) = out.as_deref_mut() {
+                let name = std::str::from_utf8(name).ok()?;
+                out.push((name, &self.s[start..self.i]));
+            }
+            match self.peek()? {
+                b',' => self.i += 1,
+                b'}' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn value(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'{' => self.object(None),
+            b'[' => {
+                self.i += 1;
+                if self.eat(b']').is_some() {
+                    return Some(());
+                }
+                loop {
+                    self.value()?;
+                    match self.peek()? {
+                        b',' => self.i += 1,
+                        b']' => {
+                            self.i += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'"' => self.string().map(|_| ()),
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.integer(),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        self.s[self.i..]
+            .starts_with(word)
+            .then(|| self.i += word.len())
+    }
+
+    /// An integer in canonical form within ±(2^53-1); anything else
+    /// (fractions, exponents) goes to the general path.
+    fn integer(&mut self) -> Option<()> {
+        let start = self.i;
+        let negative = self.eat(b'-').is_some();
+        let digits_start = self.i;
+        while self.peek().is_some_and(|b| b.is_ascii_digit()) {
+            self.i += 1;
+        }
+        let digits = &self.s[digits_start..self.i];
+        if digits.is_empty()
+            || digits.len() > 16
+            || (digits[0] == b'0' && (digits.len() > 1 || negative))
+        {
+            return None;
+        }
+        let n: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
+        if n > MAX_SAFE_INTEGER || matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        (self.i > start).then_some(())
+    }
+
+    /// A string with only the escapes JCS produces; returns it with quotes.
+    fn string(&mut self) -> Option<&'a [u8]> {
+        let start = self.i;
+        self.eat(b'"')?;
+        loop {
+            let rest = &self.s[self.i..];
+            let stop = rest
+                .iter()
+                .position(|b| *b == b'"' || *b == b'\\' || *b < 0x20)?;
+            self.i += stop;
+            match self.s[self.i] {
+                b'"' => {
+                    self.i += 1;
+                    return Some(&self.s[start..self.i]);
+                }
+                b'\\' => {
+                    let esc = *self.s.get(self.i + 1)?;
+                    match esc {
+                        b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => self.i += 2,
+                        b'u' => {
+                            let hex = self.s.get(self.i + 2..self.i + 6)?;
+                            let ok = hex.starts_with(b"00")
+                                && matches!(hex[2], b'0' | b'1')
+                                && (hex[3].is_ascii_digit() || (b'a'..=b'f').contains(&hex[3]))
+                                && !matches!(&hex[2..], b"08" | b"09" | b"0a" | b"0c" | b"0d");
+                            if !ok {
+                                return None;
+                            }
+                            self.i += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod line_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn slow(line: &str) -> [u8; 32] {
+        let v: Value = serde_json::from_str(line).unwrap();
+        let mut text = String::new();
+        write_object(&mut text, v.as_object().unwrap(), Some("hash"));
+        Sha256::digest(text.as_bytes()).into()
+    }
+
+    #[test]
+    fn non_canonical_lines_take_the_general_path() {
+        for line in [
+            r#"{"b":1,"a":2,"hash":"x"}"#,
+            r#"{"a":1.5,"hash":"x"}"#,
+            r#"{"a":"\u0041","hash":"x"}"#,
+            r#"{"a":"\/","hash":"x"}"#,
+            r#"{"a": 1,"hash":"x"}"#,
+            r#"{"a":-0,"hash":"x"}"#,
+            r#"{"a":01,"hash":"x"}"#,
+            r#"{"a":"\u0008","hash":"x"}"#,
+            r#"{"é":1,"hash":"x"}"#,
+            r#"{"a":1}"#,
+            r#"{"a":1,"hash":"x"} "#,
+        ] {
+            assert!(canonical_line(line.as_bytes()).is_none(), "{line}");
+        }
+        for line in [
+            r#"{"hash":"x"}"#,
+            r#"{"hash":"x","z":[1,{"b":null}]}"#,
+            r#"{"a":"\u001f\n","hash":"x","z":-9007199254740991}"#,
+        ] {
+            let got = canonical_line(line.as_bytes()).unwrap_or_else(|| panic!("{line}"));
+            assert_eq!(got.hash, slow(line), "{line}");
+        }
+    }
+
+    proptest! {
+        /// Whatever the content, a line lifeline writes takes the fast path
+        /// and gets the same hash as the general path.
+        #[test]
+        fn fast_path_agrees_with_the_general_path(
+            keys in proptest::collection::vec("[a-z_]{1,8}", 1..6),
+            texts in proptest::collection::vec("\\PC{0,12}|[\\x00-\\x1f\"\\\\]{0,4}", 1..6),
+            n in -9_007_199_254_740_991i64..9_007_199_254_740_991,
+        ) {
+            let mut map = Map::new();
+            for (k, t) in keys.iter().zip(&texts) {
+                map.insert(k.clone(), Value::String(t.clone()));
+            }
+            map.insert("n".into(), n.into());
+            map.insert("hash".into(), "h".into());
+            let line = to_string(&Value::Object(map));
+            let fast = canonical_line(line.as_bytes());
+            prop_assert!(fast.is_some(), "{}", line);
+            prop_assert_eq!(fast.unwrap().hash, slow(&line));
+        }
+    }
+}

@@ -19,6 +19,9 @@ pub struct Options {
     /// file): each must still be in the log, and every entry before it must
     /// belong to it.
     pub expect_heads: Vec<String>,
+    /// Heads recorded earlier that must still be in the log (older signed
+    /// heads); only their presence is checked.
+    pub known_heads: Vec<String>,
 }
 
 /// The integrity report.
@@ -378,6 +381,13 @@ impl Verifier {
         for expected in &options.expect_heads {
             self.check_expected_head(expected);
         }
+        for known in &options.known_heads {
+            if !options.expect_heads.contains(known)
+                && parse_hash(known).is_none_or(|h| !self.by_hash.contains_key(&h))
+            {
+                self.report_truncated(known);
+            }
+        }
         let heads = heads
             .into_iter()
             .map(|i| {
@@ -490,31 +500,35 @@ impl Verifier {
         seen
     }
 
+    fn report_truncated(&mut self, expected: &str) {
+        let (file, line) = match self.nodes.last() {
+            Some(n) => (
+                self.file_names[n.file as usize].clone(),
+                Some(n.line as usize),
+            ),
+            None => (
+                self.file_names
+                    .last()
+                    .cloned()
+                    .unwrap_or_else(|| "(no audit files)".into()),
+                None,
+            ),
+        };
+        self.finding(
+            &file,
+            line,
+            FindingKind::Truncated,
+            format!(
+                "the recorded head {} is not in the log: entries were removed from the end (the log now ends here)",
+                short(expected)
+            ),
+        );
+    }
+
     fn check_expected_head(&mut self, expected: &str) {
         let parsed = parse_hash(expected);
         let Some(&index) = parsed.as_ref().and_then(|h| self.by_hash.get(h)) else {
-            let (file, line) = match self.nodes.last() {
-                Some(n) => (
-                    self.file_names[n.file as usize].clone(),
-                    Some(n.line as usize),
-                ),
-                None => (
-                    self.file_names
-                        .last()
-                        .cloned()
-                        .unwrap_or_else(|| "(no audit files)".into()),
-                    None,
-                ),
-            };
-            self.finding(
-                &file,
-                line,
-                FindingKind::Truncated,
-                format!(
-                    "the expected head {} is not in the log: entries were removed from the end (the log now ends here)",
-                    short(expected)
-                ),
-            );
+            self.report_truncated(expected);
             return;
         };
         let ancestors = self.ancestors(index);

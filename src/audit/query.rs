@@ -189,7 +189,9 @@ fn scan_text(text: &str, audit_id: &str) -> Option<(usize, String)> {
         .map(|(i, l)| (i + 1, l.to_string()))
 }
 
-/// Looks `id` up in a plain month file through its index.
+/// Looks `id` up in a plain month file through its index. A hit is
+/// checked against the line it points at; a miss (or a wrong hit) is
+/// settled by scanning the month file, which also rebuilds the index.
 fn lookup_plain(
     f: &MonthFile,
     index_dir: Option<&Path>,
@@ -198,51 +200,38 @@ fn lookup_plain(
 ) -> Result<Option<String>> {
     let mut file = std::fs::File::open(&f.path).at(&f.path)?;
     let len = file.metadata().at(&f.path)?.len();
-    let Some(index_dir) = index_dir else {
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).at(&f.path)?;
-        return Ok(build(&bytes, 0)
-            .into_iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, off)| line_at(&bytes, off)));
-    };
-    let index_path = index_dir.join(format!("{}.idx", f.name));
-    let mut index = Index::load(&index_path).filter(|ix| ix.covered <= len);
-    if let Some(ix) = &index
-        && let Some(offset) = ix.get(id)
+    let index_path = index_dir.map(|d| d.join(format!("{}.idx", f.name)));
+    if let Some(offset) = index_path.as_deref().and_then(|p| Index::probe(p, id, len))
+        && let Some(line) = read_line_at(&mut file, &f.path, offset)?
+        && line_has_id(&line, audit_id)
     {
-        if let Some(line) = read_line_at(&mut file, &f.path, offset)?
-            && line_has_id(&line, audit_id)
-        {
-            return Ok(Some(line));
-        }
-        // The index disagrees with the log: the log wins; rebuild.
-        index = None;
+        return Ok(Some(line));
     }
-    let covered = index.as_ref().map_or(0, |ix| ix.covered);
-    if covered == len {
-        return Ok(None);
-    }
-    // Index the part of the file the index does not cover, then answer.
-    file.seek(SeekFrom::Start(covered)).at(&f.path)?;
-    let mut tail = Vec::new();
-    file.read_to_end(&mut tail).at(&f.path)?;
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.seek(SeekFrom::Start(0)).at(&f.path)?;
+    file.read_to_end(&mut bytes).at(&f.path)?;
     // Only whole lines: a writer may be mid-append.
-    let whole = tail.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    let tail = &tail[..whole];
-    let mut entries = index.map(|ix| ix.entries).unwrap_or_default();
-    entries.extend(build(tail, covered));
-    entries.sort_unstable();
-    let ix = Index {
-        covered: covered + whole as u64,
-        entries,
-    };
-    // The index is a cache: failing to save it is not an error.
-    let _ = ix.save(&index_path);
-    let hit = ix
-        .get(id)
-        .and_then(|off| off.checked_sub(covered).map(|rel| line_at(tail, rel)));
-    Ok(hit.filter(|l| line_has_id(l, audit_id)))
+    bytes.truncate(bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1));
+    if let Some(path) = &index_path {
+        let mut entries = build(&bytes, 0);
+        entries.sort_unstable();
+        let index = Index {
+            covered: bytes.len() as u64,
+            entries,
+        };
+        // The index is a cache: failing to save it is not an error.
+        let _ = index.save(path);
+    }
+    let needle = format!("\"audit_id\":\"{audit_id}\"");
+    let finder = memchr::memmem::Finder::new(needle.as_bytes());
+    Ok(finder.find_iter(&bytes).find_map(|at| {
+        let start = bytes[..at]
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        let line = line_at(&bytes, start as u64);
+        line_has_id(&line, audit_id).then_some(line)
+    }))
 }
 
 fn line_has_id(line: &str, audit_id: &str) -> bool {
@@ -310,39 +299,48 @@ fn build(bytes: &[u8], base: u64) -> Vec<(u128, u64)> {
 }
 
 /// The index of one month file: sorted `(id, offset)` for its first
-/// `covered` bytes.
+/// `covered` bytes. On disk: `LLAIDX1\n`, `covered` (u64 LE), then the
+/// records.
 struct Index {
     covered: u64,
     entries: Vec<(u128, u64)>,
 }
 
 const MAGIC: &[u8; 8] = b"LLAIDX1\n";
+/// Bytes per index record: the ID (16, little-endian) and the offset (8).
+const RECORD: u64 = 24;
 
 impl Index {
-    fn get(&self, id: u128) -> Option<u64> {
-        self.entries
-            .binary_search_by_key(&id, |(i, _)| *i)
-            .ok()
-            .map(|i| self.entries[i].1)
-    }
-
-    fn load(path: &Path) -> Option<Index> {
-        let bytes = std::fs::read(path).ok()?;
-        let body = bytes.strip_prefix(MAGIC)?;
-        let covered = u64::from_le_bytes(body.get(..8)?.try_into().ok()?);
-        let records = body.get(8..)?;
-        if records.len() % 24 != 0 {
+    /// Binary search in the index file for `id` without reading all of it;
+    /// `None` when absent, unreadable or covering more than `file_len`.
+    fn probe(path: &Path, id: u128, file_len: u64) -> Option<u64> {
+        let mut file = std::fs::File::open(path).ok()?;
+        let mut header = [0u8; 16];
+        file.read_exact(&mut header).ok()?;
+        if &header[..8] != MAGIC {
             return None;
         }
-        let entries = records
-            .chunks_exact(24)
-            .map(|r| {
-                let id = u128::from_le_bytes(r[..16].try_into().expect("16 bytes"));
-                let off = u64::from_le_bytes(r[16..].try_into().expect("8 bytes"));
-                (id, off)
-            })
-            .collect::<Vec<_>>();
-        entries.is_sorted().then_some(Index { covered, entries })
+        let covered = u64::from_le_bytes(header[8..].try_into().ok()?);
+        let size = file.metadata().ok()?.len().checked_sub(16)?;
+        if covered > file_len || size % RECORD != 0 {
+            return None;
+        }
+        let (mut lo, mut hi) = (0, size / RECORD);
+        let mut record = [0u8; RECORD as usize];
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            file.seek(SeekFrom::Start(16 + mid * RECORD)).ok()?;
+            file.read_exact(&mut record).ok()?;
+            let at = u128::from_le_bytes(record[..16].try_into().ok()?);
+            match at.cmp(&id) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => {
+                    return Some(u64::from_le_bytes(record[16..].try_into().ok()?));
+                }
+            }
+        }
+        None
     }
 
     fn save(&self, path: &Path) -> Result<()> {

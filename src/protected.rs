@@ -103,12 +103,16 @@ impl ProtectedSet {
 /// `docs/sprint-archives`.
 fn glob_base(pattern: &str) -> &str {
     let first_meta = pattern.find(['*', '?', '[', '{']).unwrap_or(pattern.len());
-    pattern[..first_meta].rsplit_once('/').map_or("", |(dir, _)| dir)
+    pattern[..first_meta]
+        .rsplit_once('/')
+        .map_or("", |(dir, _)| dir)
 }
 
 /// Checks that the glob compiles (used by config validation).
 pub fn compile(pattern: &str) -> std::result::Result<Glob, globset::Error> {
-    globset::GlobBuilder::new(pattern).literal_separator(true).build()
+    globset::GlobBuilder::new(pattern)
+        .literal_separator(true)
+        .build()
 }
 
 #[cfg(test)]

@@ -66,9 +66,7 @@ impl Column {
 
     /// The column a header cell names (case and inner spacing ignored).
     pub fn from_header(cell: &str) -> Option<Column> {
-        Column::ALL
-            .into_iter()
-            .find(|c| eq_words(c.name(), cell))
+        Column::ALL.into_iter().find(|c| eq_words(c.name(), cell))
     }
 }
 

@@ -9,20 +9,33 @@ fn show_prints_the_defaults_without_a_file() {
     let repo = Repo::sample();
     let out = repo.lifeline().args(["config", "show"]).assert().code(0);
     let text = stdout(&out);
-    assert!(text.starts_with("# effective configuration: defaults"), "{text}");
+    assert!(
+        text.starts_with("# effective configuration: defaults"),
+        "{text}"
+    );
     assert!(text.contains("path = \"planning/TASK.md\""), "{text}");
     assert!(text.contains("validator = \"task-md\""), "{text}");
-    let out = repo.lifeline().args(["config", "show", "--format", "json"]).assert().code(0);
+    let out = repo
+        .lifeline()
+        .args(["config", "show", "--format", "json"])
+        .assert()
+        .code(0);
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(doc["found"], false);
-    assert_eq!(doc["config"]["protect"][3]["path"], "docs/sprint-archives/**");
+    assert_eq!(
+        doc["config"]["protect"][3]["path"],
+        "docs/sprint-archives/**"
+    );
     assert_eq!(doc["config"]["severity"]["P1"]["response"], "2h");
 }
 
 #[test]
 fn an_unknown_key_names_the_key_and_line() {
     let repo = Repo::sample();
-    repo.write("lifeline.toml", "[audit]\ndir = \"docs/audit\"\nretension_years = 3\n");
+    repo.write(
+        "lifeline.toml",
+        "[audit]\ndir = \"docs/audit\"\nretension_years = 3\n",
+    );
     let out = repo.lifeline().args(["config", "show"]).assert().code(2);
     let err = stderr(&out);
     assert!(err.contains("lifeline.toml:3:1"), "{err}");
@@ -76,7 +89,10 @@ fn init_writes_a_commented_config_once() {
     let out = repo.lifeline().arg("init").assert().code(2);
     assert!(stderr(&out).contains("pass --force"), "{}", stderr(&out));
     assert_eq!(repo.read("lifeline.toml"), "[audit]\nretention_years = 8\n");
-    repo.lifeline().args(["init", "--dry-run", "--force"]).assert().code(0);
+    repo.lifeline()
+        .args(["init", "--dry-run", "--force"])
+        .assert()
+        .code(0);
     assert_eq!(repo.read("lifeline.toml"), "[audit]\nretention_years = 8\n");
     let out = repo.lifeline().args(["init", "--force"]).assert().code(0);
     assert_eq!(
@@ -84,7 +100,11 @@ fn init_writes_a_commented_config_once() {
         "  overwrote  lifeline.toml\n  unchanged  .gitattributes\n"
     );
     // The written file is the defaults.
-    let shown = repo.lifeline().args(["config", "show", "--format", "json"]).assert().code(0);
+    let shown = repo
+        .lifeline()
+        .args(["config", "show", "--format", "json"])
+        .assert()
+        .code(0);
     let doc: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();
     assert_eq!(doc["found"], true);
 }

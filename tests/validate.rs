@@ -15,24 +15,63 @@ fn healthy_sample_is_valid() {
 #[test]
 fn every_corrupt_fixture_is_caught_with_its_position() {
     let cases = [
-        ("TASK.bad-cells.md", "error[TASK017]", "planning/TASK.md:29:70"),
-        ("TASK.bad-enum.md", "error[TASK014]", "planning/TASK.md:26:65"),
-        ("TASK.conflict.md", "error[FILE004]", "planning/TASK.md:26:1"),
+        (
+            "TASK.bad-cells.md",
+            "error[TASK017]",
+            "planning/TASK.md:29:70",
+        ),
+        (
+            "TASK.bad-enum.md",
+            "error[TASK014]",
+            "planning/TASK.md:26:65",
+        ),
+        (
+            "TASK.conflict.md",
+            "error[FILE004]",
+            "planning/TASK.md:26:1",
+        ),
         ("TASK.cycle.md", "error[TASK022]", "planning/TASK.md:24:127"),
-        ("TASK.duplicate-id.md", "error[TASK011]", "planning/TASK.md:29:3"),
+        (
+            "TASK.duplicate-id.md",
+            "error[TASK011]",
+            "planning/TASK.md:29:3",
+        ),
         ("TASK.empty.md", "error[FILE005]", "planning/TASK.md"),
-        ("TASK.invalid-utf8.md", "error[FILE002]", "planning/TASK.md:"),
-        ("TASK.missing-dep.md", "error[TASK021]", "planning/TASK.md:27:114"),
-        ("TASK.short-row.md", "error[TASK006]", "planning/TASK.md:25:1"),
-        ("TASK.truncated.md", "error[TASK006]", "planning/TASK.md:28:1"),
+        (
+            "TASK.invalid-utf8.md",
+            "error[FILE002]",
+            "planning/TASK.md:",
+        ),
+        (
+            "TASK.missing-dep.md",
+            "error[TASK021]",
+            "planning/TASK.md:27:114",
+        ),
+        (
+            "TASK.short-row.md",
+            "error[TASK006]",
+            "planning/TASK.md:25:1",
+        ),
+        (
+            "TASK.truncated.md",
+            "error[TASK006]",
+            "planning/TASK.md:28:1",
+        ),
     ];
     for (fixture, header, location) in cases {
         let repo = Repo::sample();
         repo.corrupt(fixture, "planning/TASK.md");
-        let out = repo.lifeline().args(["validate", "--color", "never"]).assert().code(1);
+        let out = repo
+            .lifeline()
+            .args(["validate", "--color", "never"])
+            .assert()
+            .code(1);
         let text = stdout(&out);
         assert!(text.contains(header), "{fixture}: {text}");
-        assert!(text.contains(&format!("--> {location}")), "{fixture}: {text}");
+        assert!(
+            text.contains(&format!("--> {location}")),
+            "{fixture}: {text}"
+        );
     }
 }
 
@@ -48,13 +87,19 @@ fn a_missing_protected_file_is_a_finding() {
     let repo = Repo::sample();
     std::fs::remove_file(repo.join(".github/labels.yml")).unwrap();
     let out = repo.lifeline().arg("validate").assert().code(1);
-    assert!(stdout(&out).contains("error[FILE001]: protected file `.github/labels.yml` does not exist"));
+    assert!(
+        stdout(&out).contains("error[FILE001]: protected file `.github/labels.yml` does not exist")
+    );
 }
 
 #[test]
 fn a_missing_explicit_path_is_a_usage_error() {
     let repo = Repo::sample();
-    let out = repo.lifeline().args(["validate", "planning/NOPE.md"]).assert().code(2);
+    let out = repo
+        .lifeline()
+        .args(["validate", "planning/NOPE.md"])
+        .assert()
+        .code(2);
     assert_eq!(
         stderr(&out),
         "error: planning/NOPE.md: no such file\n  help: check the path; with no path, lifeline validates the protected set\n"
@@ -69,7 +114,12 @@ fn explicit_paths_pick_the_validator_by_config_then_name() {
     repo.corrupt("labels.bad.yml", "elsewhere/labels.yml");
     let out = repo
         .lifeline()
-        .args(["validate", "elsewhere/TASK.copy.md", "elsewhere/labels.yml", "planning/TASK.md"])
+        .args([
+            "validate",
+            "elsewhere/TASK.copy.md",
+            "elsewhere/labels.yml",
+            "planning/TASK.md",
+        ])
         .assert()
         .code(1);
     let text = stdout(&out);
@@ -95,28 +145,45 @@ fn paths_are_relative_to_the_working_directory() {
 fn quiet_prints_nothing() {
     let repo = Repo::sample();
     repo.corrupt("TASK.cycle.md", "planning/TASK.md");
-    let out = repo.lifeline().args(["validate", "--quiet"]).assert().code(1);
+    let out = repo
+        .lifeline()
+        .args(["validate", "--quiet"])
+        .assert()
+        .code(1);
     assert_eq!(stdout(&out), "");
     assert_eq!(stderr(&out), "");
-    let out = repo.lifeline().args(["validate", "-q", "missing.md"]).assert().code(2);
+    let out = repo
+        .lifeline()
+        .args(["validate", "-q", "missing.md"])
+        .assert()
+        .code(2);
     assert_eq!(stderr(&out), "");
 }
 
 #[test]
 fn deny_warnings_fails_on_warnings() {
     let repo = Repo::sample();
-    let task = repo.read("planning/TASK.md").replace("<!-- changelog-insert-point -->\n", "");
+    let task = repo
+        .read("planning/TASK.md")
+        .replace("<!-- changelog-insert-point -->\n", "");
     repo.write("planning/TASK.md", task);
     let out = repo.lifeline().arg("validate").assert().code(0);
     assert!(stdout(&out).contains("warning[TASK028]"));
-    repo.lifeline().args(["validate", "--deny-warnings"]).assert().code(1);
+    repo.lifeline()
+        .args(["validate", "--deny-warnings"])
+        .assert()
+        .code(1);
 }
 
 #[test]
 fn json_format() {
     let repo = Repo::sample();
     repo.corrupt("TASK.duplicate-id.md", "planning/TASK.md");
-    let out = repo.lifeline().args(["validate", "--format", "json"]).assert().code(1);
+    let out = repo
+        .lifeline()
+        .args(["validate", "--format", "json"])
+        .assert()
+        .code(1);
     let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(doc["valid"], false);
     let d = &doc["diagnostics"][0];
@@ -146,7 +213,11 @@ fn github_format_and_actions_integration() {
         text.starts_with("::error file=planning/TASK.md,line=29,col=3,endLine=29,endColumn=8,title=TASK011::duplicate task ID `T-002`"),
         "{text}"
     );
-    assert!(std::fs::read_to_string(&summary).unwrap().contains("planning/TASK.md"));
+    assert!(
+        std::fs::read_to_string(&summary)
+            .unwrap()
+            .contains("planning/TASK.md")
+    );
     assert_eq!(
         std::fs::read_to_string(&outputs).unwrap(),
         "valid=false\nerrors=1\nwarnings=0\n"
@@ -156,10 +227,18 @@ fn github_format_and_actions_integration() {
 #[test]
 fn root_is_the_git_top_level_or_given() {
     let repo = Repo::sample();
-    repo.lifeline().current_dir(repo.join("docs")).arg("validate").assert().code(0);
+    repo.lifeline()
+        .current_dir(repo.join("docs"))
+        .arg("validate")
+        .assert()
+        .code(0);
     let plain = Repo::bare_dir();
     let out = plain.lifeline().arg("validate").assert().code(2);
-    assert!(stderr(&out).contains("is not inside a git repository"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is not inside a git repository"),
+        "{}",
+        stderr(&out)
+    );
     let out = plain
         .lifeline()
         .args(["validate", "--root"])
@@ -202,7 +281,10 @@ fn sprint_id_is_checked_across_files() {
     assert_eq!(d["code"], "XREF001");
     assert_eq!(d["level"], "warning");
     assert_eq!(d["path"], "planning/TASK.md");
-    assert_eq!((d["line"].as_u64(), d["column"].as_u64()), (Some(6), Some(16)));
+    assert_eq!(
+        (d["line"].as_u64(), d["column"].as_u64()),
+        (Some(6), Some(16))
+    );
     assert_eq!(
         d["message"],
         "Sprint ID `Sprint-07-2025` disagrees with `planning/sprint.config.json`, which says `Sprint-08-2025`"

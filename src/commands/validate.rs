@@ -32,13 +32,21 @@ pub fn run(ws: &Workspace, cwd: &Path, options: &ValidateOptions) -> Result<Repo
     validate::validate_targets(&targets)
 }
 
-fn target_for(ws: &Workspace, cwd: &Path, path: &Path, forced: Option<Validator>) -> Result<Target> {
+fn target_for(
+    ws: &Workspace,
+    cwd: &Path,
+    path: &Path,
+    forced: Option<Validator>,
+) -> Result<Target> {
     let disk = cwd.join(path);
     match std::fs::metadata(&disk) {
         Ok(meta) if meta.is_dir() => {
             return Err(Error::usage(
                 format!("{} is a directory", path.display()),
-                Some("name the files to validate, or give no path to validate the protected set".into()),
+                Some(
+                    "name the files to validate, or give no path to validate the protected set"
+                        .into(),
+                ),
             ));
         }
         Ok(_) => {}

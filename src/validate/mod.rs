@@ -218,7 +218,8 @@ fn cross_check(targets: &[Target], files: &mut [FileReport], facts: &[Facts]) {
             );
             let file = &mut files[i];
             file.diagnostics.push(d);
-            file.diagnostics.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+            file.diagnostics
+                .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
             file.warnings += 1;
         }
     }

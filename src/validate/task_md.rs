@@ -72,8 +72,12 @@ pub fn check(src: &Source, out: &mut Vec<Diagnostic>) -> Option<(String, Span)> 
     check_summary(src, &doc, &tasks, out);
     if tasks.is_empty() {
         out.push(
-            src.diag_at(Rule::TaskNoTasks, first.header.line, "the task table has no tasks")
-                .with_help("an empty sprint is unusual: check that a bot did not drop the rows"),
+            src.diag_at(
+                Rule::TaskNoTasks,
+                first.header.line,
+                "the task table has no tasks",
+            )
+            .with_help("an empty sprint is unusual: check that a bot did not drop the rows"),
         );
     }
     doc.sprint_id
@@ -130,7 +134,14 @@ fn check_header(src: &Source, header: &Row<'_>, out: &mut Vec<Diagnostic>) -> Ve
         let (noun, list) = if missing.len() == 1 {
             ("column", format!("`{}`", missing[0]))
         } else {
-            ("columns", missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", "))
+            (
+                "columns",
+                missing
+                    .iter()
+                    .map(|m| format!("`{m}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )
         };
         out.push(
             src.diag_at(
@@ -171,7 +182,10 @@ fn check_separator(src: &Source, table: &taskmd::Table<'_>, out: &mut Vec<Diagno
                     sep.cells.len()
                 ),
             )
-            .with_help(format!("use one `---` cell per column: |{}", "----|".repeat(want))),
+            .with_help(format!(
+                "use one `---` cell per column: |{}",
+                "----|".repeat(want)
+            )),
         );
     }
 }
@@ -213,7 +227,11 @@ fn check_rows<'a>(
     let mut first_of: HashMap<&'a str, &'a str> = HashMap::new();
     for row in doc.rows() {
         if row.cells.len() != want {
-            let (noun, verb) = if row.cells.len() == 1 { ("cell", "has") } else { ("cells", "has") };
+            let (noun, verb) = if row.cells.len() == 1 {
+                ("cell", "has")
+            } else {
+                ("cells", "has")
+            };
             out.push(
                 src.diag_at(
                     Rule::TaskRowCells,
@@ -246,10 +264,16 @@ fn check_rows<'a>(
                 );
             } else if let Some(first) = first_of.get(id) {
                 out.push(
-                    src.diag_at(Rule::TaskDuplicateId, id, format!("duplicate task ID `{id}`"))
-                        .with_label("used again here")
-                        .with_note("first defined here", Some(src.span_of(first)))
-                        .with_help("give this task a new ID (the next free one), or delete the duplicated row"),
+                    src.diag_at(
+                        Rule::TaskDuplicateId,
+                        id,
+                        format!("duplicate task ID `{id}`"),
+                    )
+                    .with_label("used again here")
+                    .with_note("first defined here", Some(src.span_of(first)))
+                    .with_help(
+                        "give this task a new ID (the next free one), or delete the duplicated row",
+                    ),
                 );
             } else {
                 first_of.insert(id, id);
@@ -346,12 +370,19 @@ fn check_cells(src: &Source, row: &Row<'_>, at: &ColumnIndex, out: &mut Vec<Diag
                     p,
                     format!("{n} points is not on the Fibonacci scale"),
                 )
-                .with_help(format!("use 0 or one of 1, 2, 3, 5, 8, 13, 21 (nearest: {})", nearest_fibonacci(n))),
+                .with_help(format!(
+                    "use 0 or one of 1, 2, 3, 5, 8, 13, 21 (nearest: {})",
+                    nearest_fibonacci(n)
+                )),
             ),
             Ok(n) if n >= 0 => {}
             _ => out.push(
-                src.diag_at(Rule::TaskBadPoints, p, format!("points `{p}` is not a whole number ≥ 0"))
-                    .with_help("write the estimate as a number, e.g. `3`"),
+                src.diag_at(
+                    Rule::TaskBadPoints,
+                    p,
+                    format!("points `{p}` is not a whole number ≥ 0"),
+                )
+                .with_help("write the estimate as a number, e.g. `3`"),
             ),
         }
     }
@@ -370,8 +401,12 @@ fn check_cells(src: &Source, row: &Row<'_>, at: &ColumnIndex, out: &mut Vec<Diag
         && !is_pr_link(link)
     {
         out.push(
-            src.diag_at(Rule::TaskBadPrLink, link, format!("`{link}` is not a PR link"))
-                .with_help("write `[#N](../pull/N)` with the same PR number twice, or `-`"),
+            src.diag_at(
+                Rule::TaskBadPrLink,
+                link,
+                format!("`{link}` is not a PR link"),
+            )
+            .with_help("write `[#N](../pull/N)` with the same PR number twice, or `-`"),
         );
     }
     if let Some(eta) = cell(at.eta)
@@ -411,7 +446,11 @@ fn enum_cell(
         Some(right) => format!("write `{right}` (the values are case-sensitive)"),
         None => format!(
             "use one of: {}",
-            allowed.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+            allowed
+                .iter()
+                .map(|a| format!("`{a}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     };
     out.push(
@@ -484,7 +523,10 @@ fn dependency_refs(cell: &str) -> Vec<&str> {
     if is_empty(cell) {
         return Vec::new();
     }
-    cell.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+    cell.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// TASK021 unknown or malformed references, TASK022 self-dependencies and
@@ -502,8 +544,12 @@ fn check_dependencies(src: &Source, tasks: &[Task<'_>], out: &mut Vec<Diagnostic
         for &dep in &task.depends_on {
             if !is_task_id(dep) {
                 out.push(
-                    src.diag_at(Rule::TaskUnknownDependency, dep, format!("`{dep}` is not a task ID"))
-                        .with_help("list task IDs separated by commas (`T-001, T-004`), or `-`"),
+                    src.diag_at(
+                        Rule::TaskUnknownDependency,
+                        dep,
+                        format!("`{dep}` is not a task ID"),
+                    )
+                    .with_help("list task IDs separated by commas (`T-001, T-004`), or `-`"),
                 );
                 continue;
             }
@@ -512,7 +558,10 @@ fn check_dependencies(src: &Source, tasks: &[Task<'_>], out: &mut Vec<Diagnostic
                     src.diag_at(
                         Rule::TaskUnknownDependency,
                         dep,
-                        format!("`{}` depends on `{dep}`, which is not in the task table", task.id),
+                        format!(
+                            "`{}` depends on `{dep}`, which is not in the task table",
+                            task.id
+                        ),
                     )
                     .with_label("unknown task")
                     .with_help("fix the ID, add the missing task, or remove the dependency"),
@@ -597,7 +646,9 @@ fn find_cycles(edges: &[Vec<(usize, &str)>]) -> Vec<Vec<usize>> {
                     }
                     Mark::OnPath(at) if w != v => {
                         let mut cycle = path[at..].to_vec();
-                        let min = (0..cycle.len()).min_by_key(|&k| cycle[k]).expect("non-empty");
+                        let min = (0..cycle.len())
+                            .min_by_key(|&k| cycle[k])
+                            .expect("non-empty");
                         cycle.rotate_left(min);
                         let mut key = cycle.clone();
                         key.sort_unstable();
@@ -620,7 +671,12 @@ fn find_cycles(edges: &[Vec<(usize, &str)>]) -> Vec<Vec<usize>> {
 
 /// TASK024 several sprint IDs in the table, TASK026 the header line
 /// against the table.
-fn check_sprint_ids(src: &Source, doc: &TaskDoc<'_>, tasks: &[Task<'_>], out: &mut Vec<Diagnostic>) {
+fn check_sprint_ids(
+    src: &Source,
+    doc: &TaskDoc<'_>,
+    tasks: &[Task<'_>],
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(first) = tasks.iter().find_map(|t| t.sprint_id) else {
         return;
     };

@@ -17,8 +17,9 @@ const MAX_REPEATS: usize = 10;
 pub fn decode(path: &str, bytes: &[u8], out: &mut Vec<Diagnostic>) -> Option<Source> {
     if bytes.is_empty() || bytes == b"\xEF\xBB\xBF" {
         out.push(
-            Diagnostic::new(Rule::FileEmpty, path, "the file is empty")
-                .with_help("a bot probably truncated it; restore it with `lifeline restore latest-valid`"),
+            Diagnostic::new(Rule::FileEmpty, path, "the file is empty").with_help(
+                "a bot probably truncated it; restore it with `lifeline restore latest-valid`",
+            ),
         );
         return None;
     }
@@ -34,8 +35,9 @@ pub fn decode(path: &str, bytes: &[u8], out: &mut Vec<Diagnostic>) -> Option<Sou
     check_conflict_markers(&source, out);
     if source.body().trim().is_empty() {
         out.push(
-            Diagnostic::new(Rule::FileEmpty, path, "the file holds only whitespace")
-                .with_help("a bot probably truncated it; restore it with `lifeline restore latest-valid`"),
+            Diagnostic::new(Rule::FileEmpty, path, "the file holds only whitespace").with_help(
+                "a bot probably truncated it; restore it with `lifeline restore latest-valid`",
+            ),
         );
     }
     Some(source)

@@ -53,29 +53,49 @@ fn file_level_corruption() {
     let utf8 = findings(fixture!("TASK.invalid-utf8.md"));
     assert_eq!(utf8.len(), 1);
     assert!(utf8[0].starts_with("FILE002 "), "{utf8:?}");
-    let report = validate_bytes("planning/TASK.md", fixture!("TASK.invalid-utf8.md"), Validator::TaskMd);
+    let report = validate_bytes(
+        "planning/TASK.md",
+        fixture!("TASK.invalid-utf8.md"),
+        Validator::TaskMd,
+    );
     let bytes = fixture!("TASK.invalid-utf8.md");
     let offset = std::str::from_utf8(bytes).unwrap_err().valid_up_to();
     assert_eq!(report.diagnostics[0].span.unwrap().byte_offset, offset);
-    assert!(report.diagnostics[0].message.contains(&format!("byte offset {offset}")));
+    assert!(
+        report.diagnostics[0]
+            .message
+            .contains(&format!("byte offset {offset}"))
+    );
 }
 
 #[test]
 fn short_and_truncated_rows() {
-    assert_eq!(findings(fixture!("TASK.short-row.md")), ["TASK027 20:107", "TASK006 25:1"]);
+    assert_eq!(
+        findings(fixture!("TASK.short-row.md")),
+        ["TASK027 20:107", "TASK006 25:1"]
+    );
     assert_eq!(
         messages(fixture!("TASK.short-row.md"))[1],
         "this row has 12 cells; the header has 13"
     );
     let truncated = findings(fixture!("TASK.truncated.md"));
-    assert_eq!(truncated[..4].iter().filter(|f| f.starts_with("TASK027 20:")).count(), 4);
+    assert_eq!(
+        truncated[..4]
+            .iter()
+            .filter(|f| f.starts_with("TASK027 20:"))
+            .count(),
+        4
+    );
     assert_eq!(truncated[4], "TASK006 28:1");
     assert_eq!(truncated.len(), 5, "{truncated:?}");
 }
 
 #[test]
 fn bad_cells() {
-    assert_eq!(findings(fixture!("TASK.bad-cells.md")), ["TASK017 29:70", "TASK023 29:122"]);
+    assert_eq!(
+        findings(fixture!("TASK.bad-cells.md")),
+        ["TASK017 29:70", "TASK023 29:122"]
+    );
     assert_eq!(
         messages(fixture!("TASK.bad-cells.md")),
         [
@@ -83,14 +103,24 @@ fn bad_cells() {
             "ETA `2025-02-30` is not a real date (2025-02 has 28 days)"
         ]
     );
-    assert_eq!(findings(fixture!("TASK.bad-enum.md")), ["TASK014 26:65", "TASK015 26:78"]);
+    assert_eq!(
+        findings(fixture!("TASK.bad-enum.md")),
+        ["TASK014 26:65", "TASK015 26:78"]
+    );
 }
 
 #[test]
 fn duplicate_id_points_at_the_later_and_notes_the_first() {
-    let report = validate_bytes("planning/TASK.md", fixture!("TASK.duplicate-id.md"), Validator::TaskMd);
+    let report = validate_bytes(
+        "planning/TASK.md",
+        fixture!("TASK.duplicate-id.md"),
+        Validator::TaskMd,
+    );
     let ds = &report.diagnostics;
-    assert_eq!(findings(fixture!("TASK.duplicate-id.md"))[0], "TASK011 29:3");
+    assert_eq!(
+        findings(fixture!("TASK.duplicate-id.md"))[0],
+        "TASK011 29:3"
+    );
     assert_eq!(ds[0].message, "duplicate task ID `T-002`");
     let note = ds[0].notes[0].span.unwrap();
     assert_eq!((note.line, note.column), (25, 3));
@@ -98,8 +128,15 @@ fn duplicate_id_points_at_the_later_and_notes_the_first() {
 
 #[test]
 fn dependencies() {
-    assert_eq!(findings(fixture!("TASK.missing-dep.md")), ["TASK021 27:114"]);
-    let report = validate_bytes("planning/TASK.md", fixture!("TASK.cycle.md"), Validator::TaskMd);
+    assert_eq!(
+        findings(fixture!("TASK.missing-dep.md")),
+        ["TASK021 27:114"]
+    );
+    let report = validate_bytes(
+        "planning/TASK.md",
+        fixture!("TASK.cycle.md"),
+        Validator::TaskMd,
+    );
     assert_eq!(findings(fixture!("TASK.cycle.md")), ["TASK022 24:127"]);
     let d = &report.diagnostics[0];
     assert_eq!(d.message, "dependency cycle: T-001 → T-002 → T-001");
@@ -116,7 +153,11 @@ fn dependencies() {
         .replacen("| 2025-07-10 | - |", "| 2025-07-10 | T-004 |", 1)
         .replacen("| 2025-07-16 | - |", "| 2025-07-16 | T-001 |", 1);
     let f = messages(three.as_bytes());
-    assert_eq!(f, ["dependency cycle: T-001 → T-004 → T-003 → T-001"], "{f:?}");
+    assert_eq!(
+        f,
+        ["dependency cycle: T-001 → T-004 → T-003 → T-001"],
+        "{f:?}"
+    );
 }
 
 #[test]
@@ -124,16 +165,22 @@ fn per_cell_rules() {
     let cases: &[(&str, &str, &str)] = &[
         ("| T-006 |", "| X-6 |", "TASK010 29:3"),
         ("| Auth middleware |", "| - |", "TASK012 24:11"),
-        ("Merged after security review", &"n".repeat(201), "TASK013 24:"),
+        (
+            "Merged after security review",
+            &"n".repeat(201),
+            "TASK013 24:",
+        ),
         ("| Low | 3 | Testing", "| Low | 4 | Testing", "TASK018 29:"),
         ("| Low | 3 | Testing", "| Low | -1 | Testing", "TASK017 29:"),
         ("| ✔️ | @devA |", "| ✔️ |  |", "TASK019 24:"),
         ("[#123](../pull/123)", "[#123](../pull/124)", "TASK020 24:"),
         ("| ✔️ |", "| yes |", "TASK016 24:"),
         ("| 2025-07-10 |", "| 10/07/2025 |", "TASK023 24:"),
-        ("| T-002 | Token refresh | Rotate refresh tokens | High | 5 | Review | 🔍 | @devB | [#131](../pull/131) | 2025-07-15 | T-001 | Sprint-07-2025 |",
-         "| T-002 | Token refresh | Rotate refresh tokens | High | 5 | Review | 🔍 | @devB | [#131](../pull/131) | 2025-07-15 | T-001 | Sprint-08-2025 |",
-         "TASK024 25:"),
+        (
+            "| T-002 | Token refresh | Rotate refresh tokens | High | 5 | Review | 🔍 | @devB | [#131](../pull/131) | 2025-07-15 | T-001 | Sprint-07-2025 |",
+            "| T-002 | Token refresh | Rotate refresh tokens | High | 5 | Review | 🔍 | @devB | [#131](../pull/131) | 2025-07-15 | T-001 | Sprint-08-2025 |",
+            "TASK024 25:",
+        ),
     ];
     for (from, to, want) in cases {
         let got = findings(&edit(from, to));
@@ -164,7 +211,11 @@ fn header_rules() {
     assert!(f.contains(&"TASK003 22:1".to_string()), "{f:?}");
     assert!(f.contains(&"TASK004 22:50".to_string()), "{f:?}");
     let dup = edit("| Notes |", "| Title |");
-    assert!(findings(&dup).contains(&"TASK005 22:119".to_string()), "{:?}", findings(&dup));
+    assert!(
+        findings(&dup).contains(&"TASK005 22:119".to_string()),
+        "{:?}",
+        findings(&dup)
+    );
     let no_sep = edit(
         "|----|-------|-------------|----------|--------|--------|----------|-------|---------|-----|------------|-----------|-------|\n",
         "",
@@ -179,13 +230,19 @@ fn header_rules() {
 
 #[test]
 fn document_rules() {
-    assert_eq!(findings(b"# Tasks\n\nnothing here\n"), ["TASK001", "TASK028"]);
+    assert_eq!(
+        findings(b"# Tasks\n\nnothing here\n"),
+        ["TASK001", "TASK028"]
+    );
     let empty_table = "<!-- changelog-insert-point -->\n| ID | Title |\n|---|---|\n";
     let f = findings(empty_table.as_bytes());
     assert!(f.contains(&"TASK025 2:1".to_string()), "{f:?}");
     let no_anchor = edit("<!-- changelog-insert-point -->\n", "");
     assert_eq!(findings(&no_anchor), ["TASK028"]);
-    let header = edit("**Sprint ID**: Sprint-07-2025", "**Sprint ID**: Sprint-08-2025");
+    let header = edit(
+        "**Sprint ID**: Sprint-07-2025",
+        "**Sprint ID**: Sprint-08-2025",
+    );
     assert_eq!(findings(&header), ["TASK026 6:16"]);
     let summary = edit("Blocked: 1 |", "Blocked: 3 |");
     let report = validate_bytes("planning/TASK.md", &summary, Validator::TaskMd);
@@ -193,12 +250,19 @@ fn document_rules() {
     let d = &report.diagnostics[0];
     assert_eq!(d.code, "TASK027");
     assert_eq!(d.level, Level::Warning);
-    assert_eq!(d.message, "the status summary says Blocked: 3, the table has 1");
+    assert_eq!(
+        d.message,
+        "the status summary says Blocked: 3, the table has 1"
+    );
 }
 
 #[test]
 fn warnings_do_not_make_a_file_invalid() {
-    let report = validate_bytes("planning/TASK.md", &edit("<!-- changelog-insert-point -->\n", ""), Validator::TaskMd);
+    let report = validate_bytes(
+        "planning/TASK.md",
+        &edit("<!-- changelog-insert-point -->\n", ""),
+        Validator::TaskMd,
+    );
     assert!(report.valid);
     assert_eq!(report.warnings, 1);
 }
@@ -225,7 +289,8 @@ mod never_panics {
             "\\PC{0,12}",
         ];
         prop_oneof![
-            prop::collection::vec(cell, 0..15).prop_map(|cells| format!("| {} |", cells.join(" | "))),
+            prop::collection::vec(cell, 0..15)
+                .prop_map(|cells| format!("| {} |", cells.join(" | "))),
             Just(HEADER.to_string()),
             Just("|---|---|".to_string()),
             Just("<<<<<<< HEAD".to_string()),

@@ -41,6 +41,8 @@ impl EtagCache {
     }
 
     /// Stores an answer; failures are ignored (the next run asks again).
+    /// Written by rename so a reader never sees half an entry, but not
+    /// fsynced: losing the cache in a crash only costs a full request.
     pub fn put(&self, url: &str, etag: &str, link: Option<&str>, body: &str) {
         let entry = CachedAnswer {
             url: url.to_string(),
@@ -48,8 +50,15 @@ impl EtagCache {
             link: link.map(str::to_string),
             body: body.to_string(),
         };
-        if let Ok(bytes) = serde_json::to_vec(&entry) {
-            let _ = crate::atomic::write(&self.file(url), &bytes, None);
+        let Ok(bytes) = serde_json::to_vec(&entry) else {
+            return;
+        };
+        let _ = std::fs::create_dir_all(&self.dir);
+        if let Ok(mut tmp) = tempfile::NamedTempFile::new_in(&self.dir) {
+            use std::io::Write;
+            if tmp.write_all(&bytes).is_ok() {
+                let _ = tmp.persist(self.file(url));
+            }
         }
     }
 }

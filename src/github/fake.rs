@@ -6,6 +6,9 @@
 //! were made and how many counted against the rate limit.
 
 use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -84,8 +87,9 @@ pub struct Logged {
 /// A running fake; stops when dropped.
 pub struct FakeGitHub {
     url: String,
+    addr: std::net::SocketAddr,
     state: Arc<Mutex<State>>,
-    server: Arc<tiny_http::Server>,
+    stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -93,14 +97,9 @@ impl FakeGitHub {
     /// Starts on 127.0.0.1 on a free port, with the sample repository's
     /// workflows and labels and no runs or issues.
     pub fn start() -> std::io::Result<FakeGitHub> {
-        let server = tiny_http::Server::http("127.0.0.1:0")
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let port = server
-            .server_addr()
-            .to_ip()
-            .map(|a| a.port())
-            .ok_or_else(|| std::io::Error::other("no TCP address"))?;
-        let url = format!("http://127.0.0.1:{port}");
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let addr = listener.local_addr()?;
+        let url = format!("http://{addr}");
         let state = Arc::new(Mutex::new(State {
             workflows: [
                 "task-sync.yml",
@@ -125,21 +124,28 @@ impl FakeGitHub {
             remaining: 1000,
             ..State::default()
         }));
-        let server = Arc::new(server);
+        let stop = Arc::new(AtomicBool::new(false));
         let thread = {
-            let server = Arc::clone(&server);
             let state = Arc::clone(&state);
+            let stop = Arc::clone(&stop);
             let base = url.clone();
             std::thread::spawn(move || {
-                for request in server.incoming_requests() {
-                    serve(request, &state, &base);
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let state = Arc::clone(&state);
+                    let base = base.clone();
+                    std::thread::spawn(move || connection(stream, &state, &base));
                 }
             })
         };
         Ok(FakeGitHub {
             url,
+            addr,
             state,
-            server,
+            stop,
             thread: Some(thread),
         })
     }
@@ -167,7 +173,9 @@ impl FakeGitHub {
 
 impl Drop for FakeGitHub {
     fn drop(&mut self) {
-        self.server.unblock();
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -203,21 +211,90 @@ impl Reply {
     }
 }
 
-fn serve(mut request: tiny_http::Request, state: &Mutex<State>, base: &str) {
-    let method = request.method().as_str().to_string();
-    let url = request.url().to_string();
-    let header = |name: &'static str| {
-        request
-            .headers()
+/// One HTTP request, as the fake needs it.
+struct Request {
+    method: String,
+    url: String,
+    /// Lower-case names.
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
             .iter()
-            .find(|h| h.field.equiv(name))
-            .map(|h| h.value.as_str().to_string())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Serves the requests of one keep-alive connection. Each answer is one
+/// write on a TCP_NODELAY socket, so loopback round trips take
+/// microseconds, not Nagle's 40 ms.
+fn connection(stream: TcpStream, state: &Mutex<State>, base: &str) {
+    let _ = stream.set_nodelay(true);
+    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(30)));
+    let Ok(write_half) = stream.try_clone() else {
+        return;
     };
-    let if_none_match = header("If-None-Match");
-    let authorized = header("Authorization").is_some();
-    let mut body = String::new();
-    let _ = request.as_reader().read_to_string(&mut body);
-    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let mut writer = write_half;
+    let mut reader = BufReader::new(stream);
+    while let Some(request) = read_request(&mut reader) {
+        let close = request
+            .header("connection")
+            .is_some_and(|c| c.eq_ignore_ascii_case("close"));
+        let answer = serve(request, state, base);
+        if writer.write_all(&answer).is_err() || close {
+            break;
+        }
+    }
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let url = parts.next()?.to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).ok()? == 0 {
+            return None;
+        }
+        let h = h.trim_end_matches(['\r', '\n']);
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+        }
+    }
+    let length = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length.min(16 * 1024 * 1024)];
+    reader.read_exact(&mut body).ok()?;
+    Some(Request {
+        method,
+        url,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// Answers one request: the bytes of the whole HTTP response.
+fn serve(request: Request, state: &Mutex<State>, base: &str) -> Vec<u8> {
+    let method = request.method.clone();
+    let url = request.url.clone();
+    let if_none_match = request.header("if-none-match").map(str::to_string);
+    let authorized = request.header("authorization").is_some();
+    let body: Value = serde_json::from_str(&request.body).unwrap_or(Value::Null);
 
     let mut st = state.lock().expect("fake state");
     let mut reply = if let Some(failure) = st.failures.pop_front() {
@@ -273,16 +350,36 @@ fn serve(mut request: tiny_http::Request, state: &Mutex<State>, base: &str) {
             .header("x-ratelimit-remaining", remaining.to_string());
     }
     let text = reply.body.map(|b| b.to_string()).unwrap_or_default();
-    let mut response = tiny_http::Response::from_string(text).with_status_code(reply.status);
-    response.add_header(
-        tiny_http::Header::from_bytes("Content-Type", "application/json").expect("valid header"),
+    let mut head = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        reply.status,
+        reason(reply.status),
+        text.len()
     );
-    for (k, v) in reply.headers {
-        if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-            response.add_header(h);
-        }
+    for (k, v) in &reply.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
     }
-    let _ = request.respond(response);
+    head.push_str("\r\n");
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(text.as_bytes());
+    bytes
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        304 => "Not Modified",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        _ => "Status",
+    }
 }
 
 fn failure_reply(failure: &Failure) -> Reply {

@@ -114,10 +114,22 @@ impl StatCache {
             .collect();
     }
 
-    /// Writes the cache atomically; a failure only costs speed next time.
+    /// Replaces the cache file by rename, without fsync: it is only a
+    /// cache, a torn or lost one is ignored, and a failure only costs speed
+    /// next time.
     pub fn save(&self, path: &Path) {
-        if let Ok(bytes) = serde_json::to_vec(self) {
-            let _ = crate::atomic::write(path, &bytes, None);
-        }
+        let Ok(bytes) = serde_json::to_vec(self) else {
+            return;
+        };
+        let Some(dir) = path.parent() else {
+            return;
+        };
+        let _ = std::fs::create_dir_all(dir)
+            .and_then(|()| tempfile::Builder::new().prefix(".cache-").tempfile_in(dir))
+            .and_then(|mut tmp| {
+                std::io::Write::write_all(&mut tmp, &bytes)?;
+                tmp.persist(path).map_err(|e| e.error)?;
+                Ok(())
+            });
     }
 }

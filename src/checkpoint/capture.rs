@@ -53,15 +53,32 @@ pub fn capture(
     let created_at = jiff::Timestamp::now();
     let cache_path = store.cache_path();
     let mut cache = StatCache::load(&cache_path);
-    let git = ws.git.as_ref().map(git_state).transpose()?;
-    let actor = ci::actor(env, ws.git.as_ref());
     let run = WorkflowRun::from_env(env);
     let operation = crate::redact::redact(&options.operation).into_owned();
+    // The git state and the actor come from git processes; run them while
+    // this thread reads the files (most of create's time is process start).
+    let (git, actor, first_read) = std::thread::scope(|scope| {
+        let git_thread = scope.spawn(|| ws.git.as_ref().map(git_state).transpose());
+        let files_thread = scope.spawn(|| read_protected_set(ws, Some(&cache)));
+        let actor = ci::actor(env, ws.git.as_ref());
+        let git = git_thread
+            .join()
+            .expect("the git state thread does not panic");
+        let files = files_thread
+            .join()
+            .expect("the reading thread does not panic");
+        (git, actor, files)
+    });
+    let git = git?;
+    let mut first_read = Some(first_read?);
     // A stored object reused through the cache may have been removed since
     // (a pruned checkpoint, a `git gc`): then capture again from scratch.
     let mut use_cache = true;
     loop {
-        let files = read_protected_set(ws, if use_cache { Some(&cache) } else { None })?;
+        let files = match first_read.take() {
+            Some(files) => files,
+            None => read_protected_set(ws, None)?,
+        };
         let valid = files.entries.iter().all(|f| f.valid)
             && files.absent.iter().all(|a| a.validator == Validator::None);
         let mut manifest = Manifest {

@@ -188,7 +188,13 @@ struct Verifier {
     findings: Vec<Finding>,
     components: BTreeMap<String, usize>,
     date_range: DateRange,
-    /// Links per node: prev of how many later entries.
+    /// Every link `(entry linked to, entry linking)`, by `prev` or `joins`.
+    links: Vec<(u32, u32)>,
+    /// Per entry: whether any later entry links to it.
+    referenced: Vec<bool>,
+    /// Per entry: how many entries name it as `prev` (2 means "2 or more").
+    prev_children: Vec<u8>,
+    /// Children by entry, built only when the log has forks.
     children: HashMap<u32, Vec<u32>>,
 }
 
@@ -206,12 +212,9 @@ impl Verifier {
         let name = self.file_names[file as usize].clone();
         let before = self.findings.len();
         let mut entries = 0;
-        let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
-        if !body.is_empty() {
-            for (i, line) in body.split(|b| *b == b'\n').enumerate() {
-                if self.check_line(file, &name, i + 1, line) {
-                    entries += 1;
-                }
+        for (i, examined) in examine_lines(bytes).into_iter().enumerate() {
+            if self.check_line(file, &name, i + 1, examined) {
+                entries += 1;
             }
         }
         let findings = self.findings.len() - before;
@@ -224,23 +227,19 @@ impl Verifier {
         });
     }
 
-    /// Checks one line; true when it is an entry (even a modified one).
-    fn check_line(&mut self, file: u32, name: &str, line: usize, bytes: &[u8]) -> bool {
-        if bytes.is_empty() {
-            let what = "blank line: entries are one JSON object per line".to_string();
-            self.finding(name, Some(line), FindingKind::Malformed, what);
-            return false;
-        }
-        // Lines lifeline wrote are canonical: check them without a parse
-        // tree. Anything else (or any doubt) takes the general path.
-        let fast = canonical::canonical_line(bytes)
-            .and_then(|l| Fields::of_canonical(&l).filter(|f| f.hash == l.hash));
-        let fields = match fast {
-            Some(fields) => fields,
-            None => match self.general_path(name, line, bytes) {
-                Some(fields) => fields,
-                None => return false,
-            },
+    /// Records one examined line; true when it is an entry (even a
+    /// modified one).
+    fn check_line(&mut self, file: u32, name: &str, line: usize, examined: Examined) -> bool {
+        let fields = match examined {
+            Examined::NotEntry(what) => {
+                self.finding(name, Some(line), FindingKind::Malformed, what);
+                return false;
+            }
+            Examined::Entry(fields, None) => fields,
+            Examined::Entry(fields, Some(modified)) => {
+                self.finding(name, Some(line), FindingKind::Modified, modified);
+                fields
+            }
         };
         *self.components.entry(fields.component).or_default() += 1;
         let ts = fields.timestamp;
@@ -261,9 +260,15 @@ impl Verifier {
             id: fields.id,
         };
         // Links to earlier entries; the usual case is the line just before.
-        for target in node.prev.iter().chain(&node.joins) {
-            match self.by_hash.get(target) {
-                Some(&t) => self.children.entry(t).or_default().push(index),
+        let last = self.nodes.last().map(|n| n.hash);
+        for (k, target) in node.prev.iter().chain(&node.joins).enumerate() {
+            let found = if last.as_ref() == Some(target) {
+                Some(index - 1)
+            } else {
+                self.by_hash.get(target).copied()
+            };
+            match found {
+                Some(t) => self.link(t, index, k == 0 && node.prev.is_some()),
                 None => self.unresolved.push((index, *target)),
             }
         }
@@ -294,47 +299,18 @@ impl Verifier {
         }
         self.by_hash.entry(node.hash).or_insert(index);
         self.nodes.push(node);
+        self.referenced.push(false);
+        self.prev_children.push(0);
         true
     }
 
-    /// Parses the line, checks its fields and its hash; `None` (with a
-    /// finding) when it is not an entry at all.
-    fn general_path(&mut self, name: &str, line: usize, bytes: &[u8]) -> Option<Fields> {
-        let malformed = |v: &mut Verifier, what: String| {
-            v.finding(name, Some(line), FindingKind::Malformed, what);
-            None
-        };
-        let value: Value = match serde_json::from_slice(bytes) {
-            Ok(v) => v,
-            Err(e) => {
-                return malformed(
-                    self,
-                    format!("not a JSON entry ({e}): the line was edited or cut short"),
-                );
-            }
-        };
-        let Value::Object(map) = value else {
-            return malformed(self, "not a JSON object".into());
-        };
-        let fields = match Fields::of(&map) {
-            Ok(f) => f,
-            Err(what) => return malformed(self, what),
-        };
-        let computed = canonical::entry_hash(&map);
-        if computed != fields.hash_hex {
-            self.finding(
-                name,
-                Some(line),
-                FindingKind::Modified,
-                format!(
-                    "entry {} was modified: its content hashes to {}, not to the hash it carries ({})",
-                    fields.audit_id,
-                    short(&computed),
-                    short(&fields.hash_hex)
-                ),
-            );
+    fn link(&mut self, parent: u32, child: u32, via_prev: bool) {
+        self.links.push((parent, child));
+        self.referenced[parent as usize] = true;
+        if via_prev {
+            let c = &mut self.prev_children[parent as usize];
+            *c = c.saturating_add(1).min(2);
         }
-        Some(fields)
     }
 
     fn location(&self, index: u32) -> String {
@@ -354,7 +330,8 @@ impl Verifier {
                         short(&hex::encode(target)),
                         self.location(t)
                     );
-                    self.children.entry(t).or_default().push(index);
+                    let via_prev = self.nodes[index as usize].prev == Some(target);
+                    self.link(t, index, via_prev);
                     self.finding(&file, Some(line), FindingKind::Reordered, msg);
                 }
                 None => {
@@ -375,8 +352,13 @@ impl Verifier {
         }
         self.check_duplicate_ids();
         let heads: Vec<u32> = (0..self.nodes.len() as u32)
-            .filter(|i| !self.children.contains_key(i))
+            .filter(|&i| !self.referenced[i as usize])
             .collect();
+        if self.prev_children.iter().any(|&c| c > 1) {
+            for &(parent, child) in &self.links {
+                self.children.entry(parent).or_default().push(child);
+            }
+        }
         let forks = self.forks();
         for expected in &options.expect_heads {
             self.check_expected_head(expected);
@@ -432,21 +414,10 @@ impl Verifier {
 
     fn forks(&self) -> Vec<Fork> {
         let mut forks = Vec::new();
-        let mut parents: Vec<(&u32, &Vec<u32>)> = self
-            .children
-            .iter()
-            .filter(|(p, kids)| {
-                let p = **p;
-                kids.iter()
-                    .filter(|&&k| self.nodes[k as usize].prev == Some(self.nodes[p as usize].hash))
-                    .count()
-                    > 1
-            })
-            .collect();
-        parents.sort();
-        for (&p, kids) in parents {
+        let parents = (0..self.nodes.len() as u32).filter(|&p| self.prev_children[p as usize] > 1);
+        for p in parents {
             let n = &self.nodes[p as usize];
-            let branches: Vec<u32> = kids
+            let branches: Vec<u32> = self.children[&p]
                 .iter()
                 .copied()
                 .filter(|&k| self.nodes[k as usize].prev == Some(n.hash))
@@ -568,6 +539,107 @@ impl Verifier {
             }
         }
     }
+}
+
+/// What examining one line found, before it is linked into the chain.
+enum Examined {
+    /// An entry, and the `modified` message when its hash does not match.
+    Entry(Fields, Option<String>),
+    /// Not an entry: the malformed message.
+    NotEntry(String),
+}
+
+/// Examines every line of a month file: on several threads for a large
+/// file (each line is independent until linking), in order.
+fn examine_lines(bytes: &[u8]) -> Vec<Examined> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    examine_lines_on(bytes, threads, 1 << 20)
+}
+
+fn examine_lines_on(bytes: &[u8], threads: usize, min_split: usize) -> Vec<Examined> {
+    let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+    if body.is_empty() {
+        return Vec::new();
+    }
+    if threads == 1 || body.len() < min_split {
+        return body.split(|b| *b == b'\n').map(examine).collect();
+    }
+    // Cut the body at newlines into `threads` ranges of similar size.
+    let mut ranges = Vec::with_capacity(threads);
+    let mut start = 0;
+    for t in 1..=threads {
+        let end = if t == threads {
+            body.len()
+        } else {
+            let target = (body.len() * t / threads).max(start);
+            memchr::memchr(b'\n', &body[target..]).map_or(body.len(), |i| target + i)
+        };
+        if end >= start {
+            ranges.push(&body[start..end]);
+        }
+        start = (end + 1).min(body.len());
+        if end >= body.len() {
+            break;
+        }
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = ranges
+            .into_iter()
+            .map(|range| {
+                scope.spawn(move || {
+                    range
+                        .split(|b| *b == b'\n')
+                        .map(examine)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("examining lines does not panic"))
+            .collect()
+    })
+}
+
+/// Examines one line. Lines lifeline wrote are canonical and are checked
+/// without a parse tree; anything else (or any doubt) takes the general
+/// path, which parses, canonicalizes and hashes.
+fn examine(bytes: &[u8]) -> Examined {
+    if bytes.is_empty() {
+        return Examined::NotEntry("blank line: entries are one JSON object per line".into());
+    }
+    if let Some(fields) = canonical::canonical_line(bytes)
+        .and_then(|l| Fields::of_canonical(&l).filter(|f| f.hash == l.hash))
+    {
+        return Examined::Entry(fields, None);
+    }
+    let value: Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return Examined::NotEntry(format!(
+                "not a JSON entry ({e}): the line was edited or cut short"
+            ));
+        }
+    };
+    let Value::Object(map) = value else {
+        return Examined::NotEntry("not a JSON object".into());
+    };
+    let fields = match Fields::of(&map) {
+        Ok(f) => f,
+        Err(what) => return Examined::NotEntry(what),
+    };
+    let computed = canonical::entry_hash(&map);
+    let modified = (computed != fields.hash_hex).then(|| {
+        format!(
+            "entry {} was modified: its content hashes to {}, not to the hash it carries ({})",
+            fields.audit_id,
+            short(&computed),
+            short(&fields.hash_hex)
+        )
+    });
+    Examined::Entry(fields, modified)
 }
 
 /// The chain fields of one entry, checked.
@@ -703,12 +775,30 @@ impl Fields {
 
 /// 64 lowercase hex digits → bytes.
 pub fn parse_hash(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 || s.bytes().any(|b| b.is_ascii_uppercase()) {
-        return None;
-    }
+    /// Nibble values of `0-9a-f`; 0xff marks every other byte.
+    const NIBBLE: [u8; 256] = {
+        let mut t = [0xffu8; 256];
+        let mut c = 0;
+        while c < 10 {
+            t[b'0' as usize + c] = c as u8;
+            c += 1;
+        }
+        let mut c = 0;
+        while c < 6 {
+            t[b'a' as usize + c] = 10 + c as u8;
+            c += 1;
+        }
+        t
+    };
+    let bytes: &[u8; 64] = s.as_bytes().try_into().ok()?;
     let mut out = [0u8; 32];
-    hex::decode_to_slice(s, &mut out).ok()?;
-    Some(out)
+    let mut bad = 0u8;
+    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        let (hi, lo) = (NIBBLE[pair[0] as usize], NIBBLE[pair[1] as usize]);
+        bad |= hi | lo;
+        *o = (hi << 4) | (lo & 0x0f);
+    }
+    (bad & 0xf0 == 0).then_some(out)
 }
 
 fn format_id(id: u128) -> String {
@@ -749,5 +839,39 @@ mod tests {
         }
         let report = verify(&log, &Options::default()).unwrap();
         assert_eq!((report.status, report.entries), ("valid", 2));
+    }
+
+    #[test]
+    fn hashes_are_64_lowercase_hex_digits() {
+        let h = "0123456789abcdef".repeat(4);
+        assert_eq!(
+            parse_hash(&h).unwrap()[..8],
+            [1, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef]
+        );
+        assert!(parse_hash(&h.to_uppercase()).is_none());
+        assert!(parse_hash(&h[1..]).is_none());
+        assert!(parse_hash(&format!("g{}", &h[1..])).is_none());
+    }
+
+    #[test]
+    fn lines_split_across_threads_keep_their_numbers() {
+        let text = "{}\n\n[1]\n\n\nx\n{\"a\":1}\n\n";
+        let describe = |all: Vec<Examined>| -> Vec<String> {
+            all.into_iter()
+                .map(|e| match e {
+                    Examined::NotEntry(m) => m.chars().take(12).collect(),
+                    Examined::Entry(..) => "entry".into(),
+                })
+                .collect()
+        };
+        let want = describe(examine_lines_on(text.as_bytes(), 1, 0));
+        assert_eq!(want.len(), 8);
+        for threads in 2..=9 {
+            assert_eq!(
+                describe(examine_lines_on(text.as_bytes(), threads, 0)),
+                want,
+                "{threads}"
+            );
+        }
     }
 }

@@ -64,6 +64,29 @@ fn sample_outside_git() -> Repo {
     repo
 }
 
+/// Turns every pack into loose objects, so a test can damage one object.
+fn explode_packs(repo: &Repo) {
+    let pack_dir = repo.join(".git/objects/pack");
+    for entry in std::fs::read_dir(&pack_dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "pack") {
+            let data = std::fs::read(&path).unwrap();
+            std::fs::remove_file(&path).unwrap();
+            std::fs::remove_file(path.with_extension("idx")).unwrap();
+            let _ = std::fs::remove_file(path.with_extension("rev"));
+            let mut child = Command::new("git")
+                .current_dir(repo.path())
+                .args(["unpack-objects", "-q"])
+                .stdin(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(&data).unwrap();
+            assert!(child.wait().unwrap().success());
+        }
+    }
+}
+
 fn workspace(repo: &Repo) -> Workspace {
     Workspace::discover(repo.path(), Some(repo.path()), None).unwrap()
 }
@@ -330,6 +353,7 @@ fn verify_reports_a_missing_object_and_a_flipped_bit_with_the_path() {
         .args(["checkpoint", "verify", &id])
         .assert()
         .code(0);
+    explode_packs(&repo);
     let blob = repo.git(&[
         "rev-parse",
         &format!("refs/lifeline/checkpoints/{id}:planning/TASK.md"),
@@ -365,6 +389,7 @@ fn verify_reports_a_missing_object_and_a_flipped_bit_with_the_path() {
     // A flipped bit in a stored object (a fresh blob, so a loose object).
     repo.write("planning/sprint.config.json", "{\"sprint_id\": \"flip\"}\n");
     let other = create(&repo, "manual", "flip");
+    explode_packs(&repo);
     let blob = repo.git(&[
         "rev-parse",
         &format!("refs/lifeline/checkpoints/{other}:planning/sprint.config.json"),

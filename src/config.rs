@@ -284,8 +284,11 @@ pub struct SeverityLevel {
     pub rollback: RollbackRule,
 }
 
+/// The severity table. A level left out of lifeline.toml keeps the plan's
+/// row, and a key left out of a level keeps that row's value, so
+/// `[severity.P1] authority = ["@lead"]` is a whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "PartialPolicy")]
 pub struct SeverityPolicy {
     #[serde(rename = "P0")]
     pub p0: SeverityLevel,
@@ -295,6 +298,56 @@ pub struct SeverityPolicy {
     pub p2: SeverityLevel,
     #[serde(rename = "P3")]
     pub p3: SeverityLevel,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialPolicy {
+    #[serde(rename = "P0")]
+    p0: Option<PartialLevel>,
+    #[serde(rename = "P1")]
+    p1: Option<PartialLevel>,
+    #[serde(rename = "P2")]
+    p2: Option<PartialLevel>,
+    #[serde(rename = "P3")]
+    p3: Option<PartialLevel>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PartialLevel {
+    description: Option<String>,
+    response: Option<HumanDuration>,
+    authority: Option<Vec<String>>,
+    rollback: Option<RollbackRule>,
+}
+
+impl PartialLevel {
+    fn over(self, base: SeverityLevel) -> SeverityLevel {
+        SeverityLevel {
+            description: self.description.unwrap_or(base.description),
+            response: self.response.unwrap_or(base.response),
+            authority: self.authority.unwrap_or(base.authority),
+            rollback: self.rollback.unwrap_or(base.rollback),
+        }
+    }
+}
+
+impl TryFrom<PartialPolicy> for SeverityPolicy {
+    type Error = String;
+    fn try_from(p: PartialPolicy) -> std::result::Result<Self, String> {
+        let d = SeverityPolicy::default();
+        let pick = |part: Option<PartialLevel>, base: SeverityLevel| match part {
+            Some(l) => l.over(base),
+            None => base,
+        };
+        Ok(SeverityPolicy {
+            p0: pick(p.p0, d.p0),
+            p1: pick(p.p1, d.p1),
+            p2: pick(p.p2, d.p2),
+            p3: pick(p.p3, d.p3),
+        })
+    }
 }
 
 impl SeverityPolicy {
@@ -762,6 +815,15 @@ mod tests {
         );
         assert_eq!(Validator::by_name("TASK.bad.md"), Validator::TaskMd);
         assert_eq!(Validator::by_name("a.yaml"), Validator::Yaml);
+    }
+
+    #[test]
+    fn a_partial_severity_table_keeps_the_plan_elsewhere() {
+        let c = parse("[severity.P1]\nauthority = [\"@lead\"]\n").unwrap();
+        assert_eq!(c.severity.p1.authority, ["@lead"]);
+        assert_eq!(c.severity.p1.response.as_secs(), 7200);
+        assert_eq!(c.severity.p0, SeverityPolicy::default().p0);
+        assert!(parse("[severity.P1]\nauthorty = []\n").is_err());
     }
 
     #[test]

@@ -16,6 +16,7 @@ use crate::workspace::Workspace;
 mod audit;
 mod checkpoint;
 mod health;
+mod recover;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -113,6 +114,23 @@ pub enum Command {
         "  2  usage, configuration or environment error (no repository, no token for --alert)"
     ))]
     Health(health::HealthArgs),
+    /// Run an emergency runbook and record the incident
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline recover sync-failure-cascade --severity P1 --commit --push\n",
+        "  lifeline recover task-file-corruption --severity P2 --checkpoint latest-valid\n",
+        "  lifeline recover git-history-corruption --severity P0 --dry-run\n",
+        "  lifeline recover resume INC-20261125T120700Z-7f3a\n\n",
+        "Exit codes:\n",
+        "  0  recovered (or planned with --dry-run, or resumed)\n",
+        "  1  the runbook failed or stopped (validation fails afterwards, a conflict needs a person,\n",
+        "     a destructive repair needs --yes)\n",
+        "  2  usage, configuration or environment error; an actor without authority is refused"
+    ))]
+    Recover(recover::RecoverArgs),
+    /// List, show, annotate and resolve incident records
+    #[command(subcommand)]
+    Incident(recover::IncidentCommand),
 }
 
 #[derive(Debug, Args)]
@@ -244,6 +262,8 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Checkpoint(cmd) => checkpoint::run(&ws, &cwd, &env, &out, cmd),
         Command::Audit(cmd) => audit::run(&ws, &cwd, &env, &out, cmd),
         Command::Health(args) => health::run(&ws, &env, &out, args),
+        Command::Recover(args) => recover::run(&ws, &env, &out, args),
+        Command::Incident(cmd) => recover::incident(&ws, &out, cmd),
     }
 }
 

@@ -1,0 +1,364 @@
+//! Incident records: `docs/incidents/INC-<UTC time>-<suffix>.md`.
+//!
+//! Each record is Markdown with machine-readable front matter (status,
+//! times, runbook, outcome, what was disabled) and the plan's header, then
+//! a timeline. Every step rewrites the file atomically, so a crash in the
+//! middle of a runbook leaves a record that shows where it stopped.
+//!
+//! The front matter is YAML whose every scalar is written as a JSON string
+//! or number (JSON is a subset of YAML), so no value can break it.
+
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::config::Severity;
+use crate::error::{Error, Result};
+use crate::workspace::Workspace;
+
+/// Where incident records live, relative to the root.
+pub const DIR: &str = "docs/incidents";
+
+/// How a workflow was disabled, so `recover resume` can undo exactly that.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Disabled {
+    /// The workflow file name (`task-sync.yml`).
+    pub workflow: String,
+    /// `api` (PUT …/disable) or `rename` (moved to `*.yml.disabled`).
+    pub how: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Step {
+    pub at: Timestamp,
+    pub text: String,
+}
+
+/// One incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Incident {
+    pub id: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    pub severity: Severity,
+    /// The runbook / recovery type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub operator: String,
+    pub checkpoint: Option<String>,
+    pub detected_at: Timestamp,
+    pub started_at: Timestamp,
+    pub resolved_at: Option<Timestamp>,
+    /// `recovered`, `failed`, `stopped`, or none while running.
+    pub outcome: Option<String>,
+    pub disabled: Vec<Disabled>,
+    /// Files the runbook changed (repo-relative).
+    pub changed: Vec<String>,
+    pub timeline: Vec<Step>,
+    pub notes: Vec<Step>,
+}
+
+impl Incident {
+    /// A new incident, written to disk at once.
+    pub fn open(
+        ws: &Workspace,
+        severity: Severity,
+        kind: &str,
+        operator: &str,
+        checkpoint: Option<&str>,
+    ) -> Result<Incident> {
+        let now = Timestamp::now();
+        let mut incident = Incident {
+            id: new_id(now),
+            status: "open".into(),
+            severity,
+            kind: kind.to_string(),
+            operator: operator.to_string(),
+            checkpoint: checkpoint.map(str::to_string),
+            detected_at: now,
+            started_at: now,
+            resolved_at: None,
+            outcome: None,
+            disabled: Vec::new(),
+            changed: Vec::new(),
+            timeline: Vec::new(),
+            notes: Vec::new(),
+        };
+        incident.step(
+            ws,
+            &format!("incident opened by {operator}: runbook `{kind}`, severity {severity}"),
+        )?;
+        Ok(incident)
+    }
+
+    /// The record's repo-relative path.
+    pub fn rel_path(&self) -> String {
+        format!("{DIR}/{}.md", self.id)
+    }
+
+    /// Appends a timeline step and saves.
+    pub fn step(&mut self, ws: &Workspace, text: &str) -> Result<()> {
+        self.timeline.push(Step {
+            at: Timestamp::now(),
+            text: crate::redact::redact(text).into_owned(),
+        });
+        self.save(ws)
+    }
+
+    /// Appends a note (`incident note`) and saves.
+    pub fn note(&mut self, ws: &Workspace, text: &str) -> Result<()> {
+        self.notes.push(Step {
+            at: Timestamp::now(),
+            text: crate::redact::redact(text).into_owned(),
+        });
+        self.save(ws)
+    }
+
+    /// Marks the incident finished with `outcome`.
+    pub fn finish(&mut self, ws: &Workspace, outcome: &str, resolved: bool) -> Result<()> {
+        self.outcome = Some(outcome.to_string());
+        if resolved {
+            self.status = "resolved".into();
+            self.resolved_at = Some(Timestamp::now());
+        }
+        self.step(ws, &format!("runbook finished: {outcome}"))
+    }
+
+    /// Writes the record atomically.
+    pub fn save(&self, ws: &Workspace) -> Result<()> {
+        let path = crate::paths::safe_join(&ws.root, &self.rel_path())?;
+        crate::atomic::write(&path, self.render().as_bytes(), None)
+    }
+
+    /// The Markdown record.
+    pub fn render(&self) -> String {
+        let q = |s: &str| serde_json::to_string(s).expect("string serializes");
+        let t = |t: &Timestamp| q(&t.to_string());
+        let opt = |o: Option<String>| o.map_or("null".to_string(), |s| q(&s));
+        let mut out = String::from("---\n");
+        out.push_str(&format!("id: {}\n", q(&self.id)));
+        out.push_str(&format!("status: {}\n", q(&self.status)));
+        out.push_str(&format!("severity: {}\n", q(self.severity.as_str())));
+        out.push_str(&format!("type: {}\n", q(&self.kind)));
+        out.push_str(&format!("runbook: {}\n", q(&self.kind)));
+        out.push_str(&format!("operator: {}\n", q(&self.operator)));
+        out.push_str(&format!("checkpoint: {}\n", opt(self.checkpoint.clone())));
+        out.push_str(&format!("detected_at: {}\n", t(&self.detected_at)));
+        out.push_str(&format!("started_at: {}\n", t(&self.started_at)));
+        out.push_str(&format!(
+            "resolved_at: {}\n",
+            opt(self.resolved_at.map(|r| r.to_string()))
+        ));
+        out.push_str(&format!("outcome: {}\n", opt(self.outcome.clone())));
+        out.push_str("disabled:\n");
+        for d in &self.disabled {
+            out.push_str(&format!(
+                "  - {{workflow: {}, how: {}}}\n",
+                q(&d.workflow),
+                q(&d.how)
+            ));
+        }
+        out.push_str("changed:\n");
+        for c in &self.changed {
+            out.push_str(&format!("  - {}\n", q(c)));
+        }
+        out.push_str("---\n\n");
+        out.push_str(&format!("# 🚨 Incident {}\n\n", self.id));
+        out.push_str(&format!("**Timestamp**: {}  \n", self.detected_at));
+        out.push_str(&format!("**Severity**: {}  \n", self.severity));
+        out.push_str(&format!("**Type**: {}  \n", self.kind));
+        out.push_str(&format!("**Operator**: {}  \n", self.operator));
+        out.push_str(&format!(
+            "**Checkpoint**: {}  \n",
+            self.checkpoint.as_deref().unwrap_or("none")
+        ));
+        out.push_str(&format!("**Status**: {}\n\n## Timeline\n\n", self.status));
+        for s in &self.timeline {
+            out.push_str(&format!("- {} — {}\n", s.at, s.text.replace('\n', "\n  ")));
+        }
+        if !self.notes.is_empty() {
+            out.push_str("\n## Notes\n\n");
+            for s in &self.notes {
+                out.push_str(&format!("- {} — {}\n", s.at, s.text.replace('\n', "\n  ")));
+            }
+        }
+        out
+    }
+
+    /// Reads a record back.
+    pub fn load(path: &Path) -> Result<Incident> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        parse(&text).map_err(|why| {
+            Error::environment(
+                format!("{}: not an incident record: {why}", path.display()),
+                Some(
+                    "incident records are written by `lifeline recover`; restore this one from git"
+                        .into(),
+                ),
+            )
+        })
+    }
+
+    /// Finds `id` (the file name without `.md`, or a unique prefix).
+    pub fn find(ws: &Workspace, id: &str) -> Result<(PathBuf, Incident)> {
+        let all = list(ws)?;
+        let hits: Vec<_> = all
+            .into_iter()
+            .filter(|(_, i)| i.id.starts_with(id))
+            .collect();
+        match hits.len() {
+            1 => Ok(hits.into_iter().next().expect("one")),
+            0 => Err(Error::usage(
+                format!("no incident `{id}` in {DIR}"),
+                Some("`lifeline incident list` shows them".into()),
+            )),
+            n => Err(Error::usage(
+                format!("`{id}` matches {n} incidents"),
+                Some("give more of the ID".into()),
+            )),
+        }
+    }
+}
+
+/// Every incident record, oldest first. Unreadable files are skipped.
+pub fn list(ws: &Workspace) -> Result<Vec<(PathBuf, Incident)>> {
+    let dir = ws.root.join(DIR);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("INC-")
+            && name.ends_with(".md")
+            && let Ok(incident) = Incident::load(&path)
+        {
+            out.push((path, incident));
+        }
+    }
+    out.sort_by(|a, b| a.1.id.cmp(&b.1.id));
+    Ok(out)
+}
+
+/// `INC-20261125T120700Z-7f3a`: UTC time and a random suffix.
+fn new_id(now: Timestamp) -> String {
+    let time = now.strftime("%Y%m%dT%H%M%SZ").to_string();
+    let random = uuid::Uuid::now_v7();
+    let suffix = &random.simple().to_string()[28..];
+    format!("INC-{time}-{suffix}")
+}
+
+fn parse(text: &str) -> std::result::Result<Incident, String> {
+    use saphyr::LoadableYamlNode;
+    let rest = text.strip_prefix("---\n").ok_or("no front matter")?;
+    let end = rest.find("\n---\n").ok_or("front matter not closed")?;
+    let docs = saphyr::Yaml::load_from_str(&rest[..end]).map_err(|e| e.to_string())?;
+    let doc = docs.first().ok_or("empty front matter")?;
+    let s = |k: &str| {
+        doc.as_mapping_get(k)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let ts = |k: &str| s(k).and_then(|v| v.parse::<Timestamp>().ok());
+    let req = |k: &str| s(k).ok_or(format!("`{k}` missing"));
+    let disabled = doc
+        .as_mapping_get("disabled")
+        .and_then(|d| d.as_sequence())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| {
+                    Some(Disabled {
+                        workflow: i.as_mapping_get("workflow")?.as_str()?.to_string(),
+                        how: i.as_mapping_get("how")?.as_str()?.to_string(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let changed = doc
+        .as_mapping_get("changed")
+        .and_then(|d| d.as_sequence())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let body = &rest[end + 5..];
+    let section = |title: &str| -> Vec<Step> {
+        let Some(start) = body.find(&format!("## {title}\n")) else {
+            return Vec::new();
+        };
+        body[start..]
+            .lines()
+            .skip(1)
+            .take_while(|l| !l.starts_with("## "))
+            .filter_map(|l| l.strip_prefix("- "))
+            .filter_map(|l| {
+                let (at, text) = l.split_once(" — ")?;
+                Some(Step {
+                    at: at.parse().ok()?,
+                    text: text.to_string(),
+                })
+            })
+            .collect()
+    };
+    Ok(Incident {
+        id: req("id")?,
+        status: req("status")?,
+        severity: req("severity")?.parse()?,
+        kind: req("type")?,
+        operator: req("operator")?,
+        checkpoint: s("checkpoint"),
+        detected_at: ts("detected_at").ok_or("`detected_at` missing")?,
+        started_at: ts("started_at").ok_or("`started_at` missing")?,
+        resolved_at: ts("resolved_at"),
+        outcome: s("outcome"),
+        disabled,
+        changed,
+        timeline: section("Timeline"),
+        notes: section("Notes"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip() {
+        let now: Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
+        let incident = Incident {
+            id: new_id(now),
+            status: "open".into(),
+            severity: Severity::P1,
+            kind: "sync-failure-cascade".into(),
+            operator: "github:on-call \"lead\"".into(),
+            checkpoint: Some("task-sync-20261125T115900Z-ab12".into()),
+            detected_at: now,
+            started_at: now,
+            resolved_at: None,
+            outcome: None,
+            disabled: vec![Disabled {
+                workflow: "task-sync.yml".into(),
+                how: "api".into(),
+            }],
+            changed: vec![".github/workflows/x.yml".into()],
+            timeline: vec![Step {
+                at: now,
+                text: "disabled task-sync.yml: a — b".into(),
+            }],
+            notes: vec![],
+        };
+        assert!(incident.id.starts_with("INC-20261125T120000Z-"));
+        let text = incident.render();
+        assert!(text.contains("**Severity**: P1"));
+        assert_eq!(parse(&text).unwrap(), incident);
+    }
+}

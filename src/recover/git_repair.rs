@@ -1,0 +1,231 @@
+//! `git-history-corruption`: find missing or corrupt objects and broken
+//! refs with `git fsck`, repair what can be repaired without losing
+//! anything (objects fetched again from the remote), and stop before
+//! anything destructive (moving a ref back to its last good reflog entry)
+//! unless `--yes`. What could not be recovered is reported, not hidden.
+
+use std::process::Command;
+
+use super::Session;
+use crate::error::{Error, Result};
+
+/// One problem `git fsck` reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// An object that is referenced but absent (or unreadable).
+    Missing(String),
+    /// A ref that points at a missing object.
+    BrokenRef(String),
+    /// Any other line fsck flagged.
+    Other(String),
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Missing(o) => write!(f, "missing or corrupt object {o}"),
+            Problem::BrokenRef(r) => write!(f, "ref {r} points at a missing object"),
+            Problem::Other(l) => f.write_str(l),
+        }
+    }
+}
+
+/// Runs `git fsck` and parses what it reports.
+pub fn fsck(root: &std::path::Path) -> Result<Vec<Problem>> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["fsck", "--full", "--no-dangling", "--no-progress"])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .map_err(|e| Error::Git {
+            command: "fsck".into(),
+            message: format!("could not start git: {e}"),
+        })?;
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(parse(&text, out.status.success()))
+}
+
+/// Parses fsck's report (stdout and stderr together).
+pub fn parse(text: &str, succeeded: bool) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let mut push = |p: Problem| {
+        if !problems.contains(&p) {
+            problems.push(p);
+        }
+    };
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if line.starts_with("missing ") && words.len() >= 3 {
+            push(Problem::Missing(words[2].to_string()));
+        } else if line.starts_with("error: ") && line.contains("invalid sha1 pointer") {
+            let name = line["error: ".len()..]
+                .split(':')
+                .next()
+                .unwrap_or_default();
+            push(Problem::BrokenRef(name.to_string()));
+        } else if let Some(rest) = line.strip_prefix("error: refs/") {
+            push(Problem::BrokenRef(format!(
+                "refs/{}",
+                rest.split(':').next().unwrap_or_default()
+            )));
+        } else if line.contains("object corrupt or missing") || line.starts_with("bad sha1 file") {
+            let object = words
+                .iter()
+                .find(|w| {
+                    w.trim_end_matches(':').len() == 40
+                        && w.trim_end_matches(':')
+                            .bytes()
+                            .all(|b| b.is_ascii_hexdigit())
+                })
+                .map(|w| w.trim_end_matches(':').to_string());
+            push(match object {
+                Some(o) => Problem::Missing(o),
+                None => Problem::Other(line.to_string()),
+            });
+        } else if line.starts_with("error") || line.starts_with("fatal") {
+            // `broken link` lines are followed by the `missing` line that
+            // names the object; they add nothing.
+            push(Problem::Other(line.to_string()));
+        }
+    }
+    if !succeeded && problems.is_empty() {
+        problems.push(Problem::Other("git fsck failed without saying why".into()));
+    }
+    problems
+}
+
+fn git(root: &std::path::Path, args: &[&str]) -> std::result::Result<String, String> {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(args)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(crate::redact::redact(String::from_utf8_lossy(&out.stderr).trim()).into_owned())
+    }
+}
+
+pub fn run(session: &mut Session<'_>) -> Result<String> {
+    let root = session.ws.root.clone();
+    if session.ws.git.is_none() {
+        return Err(Error::environment(
+            format!("{} is not a git repository", root.display()),
+            Some("run the runbook at the top of the repository's work tree".into()),
+        ));
+    }
+    let mut problems = fsck(&root)?;
+    if problems.is_empty() {
+        session.step("git fsck --full: no missing or corrupt objects, no broken refs")?;
+        return Ok("recovered".into());
+    }
+    session.step(format!(
+        "git fsck --full found {} problem(s): {}",
+        problems.len(),
+        problems
+            .iter()
+            .map(|p| p.to_string())
+            .collect::<Vec<_>>()
+            .join("; ")
+    ))?;
+    // 1. Objects: fetch everything again from the remote. This only adds
+    //    objects and remote-tracking refs; nothing local is lost.
+    let remote = session.ws.config.checkpoint.remote.clone();
+    if problems.iter().any(|p| matches!(p, Problem::Missing(_))) {
+        if session.options.dry_run {
+            session.step(format!(
+                "would fetch every object again from {remote} (git fetch --refetch)"
+            ))?;
+        } else {
+            match git(
+                &root,
+                &["fetch", "--refetch", "--no-write-fetch-head", &remote],
+            ) {
+                Ok(_) => session.step(format!(
+                    "fetched every object again from {remote} (git fetch --refetch)"
+                ))?,
+                Err(e) => session.step(format!("could not fetch from {remote}: {e}"))?,
+            }
+            problems = fsck(&root)?;
+        }
+    }
+    // 2. Broken refs: the newest reflog entry whose commit exists. Moving a
+    //    ref is destructive (commits after it become unreachable), so it
+    //    needs --yes.
+    let mut stopped = false;
+    for problem in problems.clone() {
+        let Problem::BrokenRef(name) = problem else {
+            continue;
+        };
+        let log = git(&root, &["reflog", "show", "--format=%H", &name]).unwrap_or_default();
+        let good = log
+            .lines()
+            .find(|sha| git(&root, &["cat-file", "-e", &format!("{sha}^{{commit}}")]).is_ok());
+        match good {
+            Some(sha) if session.options.yes && !session.options.dry_run => {
+                match git(&root, &["update-ref", &name, sha]) {
+                    Ok(_) => session.step(format!("moved {name} back to {sha}, its newest intact reflog entry"))?,
+                    Err(e) => session.step(format!("could not move {name}: {e}"))?,
+                }
+            }
+            Some(sha) => {
+                stopped = true;
+                session.step(format!(
+                    "would move {name} back to {sha} (its newest intact reflog entry); this is destructive: rerun with --yes"
+                ))?;
+            }
+            None => session.step(format!(
+                "no intact reflog entry for {name}; restore it from the remote (`git fetch {remote}` then `git update-ref {name} {remote}/…`) or a checkpoint"
+            ))?,
+        }
+    }
+    if session.options.dry_run {
+        return Ok("planned".into());
+    }
+    let left = fsck(&root)?;
+    if left.is_empty() {
+        session.step("git fsck --full is clean again")?;
+        Ok("recovered".into())
+    } else {
+        session.step(format!(
+            "could not recover: {}",
+            left.iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))?;
+        Ok(if stopped {
+            "stopped".into()
+        } else {
+            "failed".into()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_fsck_reports() {
+        let text = "broken link from    tree 1111111111111111111111111111111111111111\n              to    blob 2222222222222222222222222222222222222222\nmissing blob 2222222222222222222222222222222222222222\nerror: refs/heads/main: invalid sha1 pointer 3333333333333333333333333333333333333333\nerror: 4444444444444444444444444444444444444444: object corrupt or missing: .git/objects/44/44\n";
+        assert_eq!(
+            parse(text, false),
+            [
+                Problem::Missing("2222222222222222222222222222222222222222".into()),
+                Problem::BrokenRef("refs/heads/main".into()),
+                Problem::Missing("4444444444444444444444444444444444444444".into()),
+            ]
+        );
+        assert!(parse("", true).is_empty());
+        assert_eq!(parse("", false).len(), 1);
+    }
+}

@@ -1,0 +1,359 @@
+//! `lifeline recover` runbooks and `lifeline incident`, end to end in temp
+//! repositories with a bare origin and the fake GitHub.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Repo, stderr, stdout};
+use lifeline::github::fake::FakeGitHub;
+
+const TOKEN: &str = "ghs_0123456789abcdefghijABCDEFGHIJ0123";
+
+/// The sample repository with a bare origin it has pushed to, and the
+/// plan's workflows.
+fn with_origin() -> (Repo, tempfile::TempDir) {
+    let repo = Repo::sample();
+    for w in [
+        "task-archive.yml",
+        "auto-update-metadata.yml",
+        "lifeline-emergency-recovery.yml",
+    ] {
+        repo.write(
+            &format!(".github/workflows/{w}"),
+            "on: workflow_dispatch\njobs: {}\n",
+        );
+    }
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "workflows"]);
+    let origin = tempfile::tempdir().unwrap();
+    run_git(origin.path(), &["init", "-q", "--bare", "-b", "main"]);
+    repo.git(&["remote", "add", "origin", origin.path().to_str().unwrap()]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    (repo, origin)
+}
+
+fn run_git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Other")
+        .env("GIT_AUTHOR_EMAIL", "other@example.com")
+        .env("GIT_COMMITTER_NAME", "Other")
+        .env("GIT_COMMITTER_EMAIL", "other@example.com")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn incident_id(text: &str) -> String {
+    text.split_whitespace()
+        .find(|w| w.starts_with("INC-"))
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string()
+}
+
+#[test]
+fn sync_cascade_disables_through_the_api_and_resume_re_enables() {
+    let (repo, _origin) = with_origin();
+    let fake = FakeGitHub::start().unwrap();
+    let api = |cmd: &mut assert_cmd::Command| {
+        cmd.env("GITHUB_API_URL", fake.url())
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("GITHUB_REPOSITORY", "acme/plan")
+            .env("GITHUB_ACTOR", "oncall");
+    };
+    let mut cmd = repo.lifeline();
+    api(&mut cmd);
+    let out = cmd
+        .args(["recover", "sync-failure-cascade", "--severity", "P1"])
+        .assert()
+        .code(0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("disabled task-sync.yml through the GitHub API"),
+        "{text}"
+    );
+    assert!(stderr(&out).contains("warning: no authority is configured for P1"));
+    assert_eq!(fake.with(|s| s.workflows[0].1.clone()), "disabled_manually");
+    // The repository's files are untouched; the record says how to undo.
+    assert!(repo.join(".github/workflows/task-sync.yml").exists());
+    let id = incident_id(&text);
+    let record = repo.read(&format!("docs/incidents/{id}.md"));
+    assert!(record.contains("**Severity**: P1"), "{record}");
+    assert!(record.contains("**Operator**: github:oncall"), "{record}");
+    assert!(
+        record.contains(&format!("lifeline recover resume {id}")),
+        "{record}"
+    );
+    let mut cmd = repo.lifeline();
+    api(&mut cmd);
+    let out = cmd.args(["recover", "resume", &id]).assert().code(0);
+    assert!(stdout(&out).contains("re-enabled task-sync.yml through the GitHub API"));
+    assert_eq!(fake.with(|s| s.workflows[0].1.clone()), "active");
+}
+
+#[test]
+fn without_a_token_workflows_are_renamed_and_renamed_back() {
+    let (repo, _origin) = with_origin();
+    let out = repo
+        .lifeline()
+        .args(["recover", "sync-failure-cascade", "--severity", "P2"])
+        .assert()
+        .code(0);
+    let id = incident_id(&stdout(&out));
+    assert!(!repo.join(".github/workflows/task-sync.yml").exists());
+    assert!(
+        repo.join(".github/workflows/task-sync.yml.disabled")
+            .exists()
+    );
+    repo.lifeline()
+        .args(["recover", "resume", &id])
+        .assert()
+        .code(0);
+    assert!(repo.join(".github/workflows/task-sync.yml").exists());
+    assert!(
+        !repo
+            .join(".github/workflows/task-sync.yml.disabled")
+            .exists()
+    );
+}
+
+#[test]
+fn complete_failure_commits_exactly_what_it_changed() {
+    let (repo, _origin) = with_origin();
+    repo.write("unrelated.txt", "work in progress\n");
+    let out = repo
+        .lifeline()
+        .args([
+            "recover",
+            "complete-automation-failure",
+            "--severity",
+            "P1",
+            "--commit",
+        ])
+        .assert()
+        .code(0);
+    let id = incident_id(&stdout(&out));
+    assert!(
+        repo.join(".github/workflows/lifeline-emergency-recovery.yml")
+            .exists()
+    );
+    let files = repo.git(&["show", "--name-status", "--format=%B", "HEAD"]);
+    assert!(
+        files.starts_with("emergency: recovery from complete-automation-failure"),
+        "{files}"
+    );
+    assert!(files.contains(&format!("Incident: {id}")), "{files}");
+    assert!(
+        files.contains("docs/manual-recovery-instructions.md"),
+        "{files}"
+    );
+    assert!(
+        files.contains(&format!("docs/incidents/{id}.md")),
+        "{files}"
+    );
+    assert!(files.contains("task-sync.yml.disabled"), "{files}");
+    assert!(!files.contains("unrelated.txt"), "{files}");
+    assert!(
+        !files.contains("lifeline-emergency-recovery.yml"),
+        "{files}"
+    );
+    assert!(
+        repo.git(&["status", "--porcelain"])
+            .contains("unrelated.txt")
+    );
+}
+
+#[test]
+fn a_rejected_push_is_retried_after_rebasing() {
+    let (repo, origin) = with_origin();
+    // Someone else pushes first.
+    let other = tempfile::tempdir().unwrap();
+    run_git(
+        other.path(),
+        &["clone", "-q", origin.path().to_str().unwrap(), "."],
+    );
+    std::fs::write(other.path().join("NOTES.md"), "elsewhere\n").unwrap();
+    run_git(other.path(), &["add", "NOTES.md"]);
+    run_git(other.path(), &["commit", "-q", "-m", "other"]);
+    run_git(other.path(), &["push", "-q", "origin", "main"]);
+    let out = repo
+        .lifeline()
+        .args([
+            "recover",
+            "sync-failure-cascade",
+            "--severity",
+            "P2",
+            "--commit",
+            "--push",
+        ])
+        .assert()
+        .code(0);
+    let text = stdout(&out);
+    assert!(text.contains("push rejected"), "{text}");
+    assert!(text.contains("pushed to origin/main"), "{text}");
+    let log = run_git(origin.path(), &["log", "--format=%s", "main"]);
+    assert!(
+        log.starts_with("emergency: recovery from sync-failure-cascade\nother\n"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_deleted_object_is_recovered_from_origin() {
+    let (repo, _origin) = with_origin();
+    let blob = repo
+        .git(&["rev-parse", "HEAD:planning/TASK.md"])
+        .trim()
+        .to_string();
+    let object = repo.join(&format!(".git/objects/{}/{}", &blob[..2], &blob[2..]));
+    assert!(object.exists(), "loose object expected");
+    let mut perms = std::fs::metadata(&object).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&object, perms).unwrap();
+    std::fs::remove_file(&object).unwrap();
+    let out = repo
+        .lifeline()
+        .args(["recover", "git-history-corruption", "--severity", "P0"])
+        .assert()
+        .code(0);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("missing or corrupt object {blob}")),
+        "{text}"
+    );
+    assert!(text.contains("git fsck --full is clean again"), "{text}");
+    repo.git(&["cat-file", "-e", &blob]);
+}
+
+#[test]
+fn an_actor_without_authority_is_refused_and_audited() {
+    let (repo, _origin) = with_origin();
+    repo.write("lifeline.toml", "[severity.P1]\nauthority = [\"@lead\"]\n");
+    let out = repo
+        .lifeline()
+        .env("GITHUB_ACTOR", "intruder")
+        .args(["recover", "sync-failure-cascade", "--severity", "P1"])
+        .assert()
+        .code(2);
+    assert!(
+        stderr(&out)
+            .contains("github:intruder may not run P1 recovery: the severity policy allows @lead"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        repo.join(".github/workflows/task-sync.yml").exists(),
+        "nothing done"
+    );
+    let audit = repo
+        .lifeline()
+        .args([
+            "audit",
+            "query",
+            "--component",
+            "recover",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .code(0);
+    let text = stdout(&audit);
+    assert!(
+        text.contains("intruder") && text.contains("failure"),
+        "{text}"
+    );
+    repo.lifeline()
+        .env("GITHUB_ACTOR", "lead")
+        .args([
+            "recover",
+            "sync-failure-cascade",
+            "--severity",
+            "P1",
+            "--dry-run",
+        ])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let (repo, _origin) = with_origin();
+    let out = repo
+        .lifeline()
+        .args([
+            "recover",
+            "complete-automation-failure",
+            "--severity",
+            "P1",
+            "--dry-run",
+        ])
+        .assert()
+        .code(0);
+    assert!(
+        stdout(&out).starts_with("dry run: nothing changed"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(repo.git(&["status", "--porcelain"]), "");
+}
+
+#[test]
+fn incidents_are_listed_noted_resolved_and_followed_up() {
+    let (repo, _origin) = with_origin();
+    let fake = FakeGitHub::start().unwrap();
+    let out = repo
+        .lifeline()
+        .env("GITHUB_API_URL", fake.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_REPOSITORY", "acme/plan")
+        .args([
+            "recover",
+            "sync-failure-cascade",
+            "--severity",
+            "P2",
+            "--follow-up-issue",
+        ])
+        .assert()
+        .code(0);
+    let id = incident_id(&stdout(&out));
+    let issue = fake.with(|s| s.issues[0].clone());
+    assert_eq!(
+        issue["title"],
+        format!("[POST-INCIDENT] Follow-up for {id}")
+    );
+    let labels: Vec<&str> = issue["labels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["incident", "post-recovery", "priority/medium"]);
+    let list = repo.lifeline().args(["incident", "list"]).assert().code(0);
+    assert!(stdout(&list).contains(&id));
+    repo.lifeline()
+        .args(["incident", "note", &id, "root cause: token expired"])
+        .assert()
+        .code(0);
+    repo.lifeline()
+        .args(["incident", "resolve", &id[..20]])
+        .assert()
+        .code(0);
+    let shown = repo
+        .lifeline()
+        .args(["incident", "show", &id, "--format", "json"])
+        .assert()
+        .code(0);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    assert_eq!(doc["status"], "resolved");
+    assert_eq!(doc["notes"][0]["text"], "root cause: token expired");
+    assert!(doc["resolved_at"].is_string());
+}

@@ -357,3 +357,86 @@ fn incidents_are_listed_noted_resolved_and_followed_up() {
     assert_eq!(doc["notes"][0]["text"], "root cause: token expired");
     assert!(doc["resolved_at"].is_string());
 }
+
+#[test]
+fn task_file_corruption_walks_back_to_the_newest_valid_revision() {
+    let (repo, _origin) = with_origin();
+    let good = repo.read("planning/TASK.md");
+    let good_commit =
+        repo.git(&["log", "-1", "--format=%H", "--", "planning/TASK.md"])[..12].to_string();
+    // The last three commits all broke TASK.md.
+    for (fixture, message) in [
+        ("TASK.duplicate-id.md", "sync: bad 1"),
+        ("TASK.truncated.md", "sync: bad 2"),
+        ("TASK.conflict.md", "sync: bad 3"),
+    ] {
+        repo.corrupt(fixture, "planning/TASK.md");
+        repo.git(&["commit", "-q", "-am", message]);
+    }
+    let out = repo
+        .lifeline()
+        .args([
+            "recover",
+            "task-file-corruption",
+            "--severity",
+            "P2",
+            "--commit",
+        ])
+        .assert()
+        .code(0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("skipped 3 newer revision(s) of planning/TASK.md"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "newest revision of planning/TASK.md that validates: {good_commit}"
+        )),
+        "{text}"
+    );
+    assert_eq!(repo.read("planning/TASK.md"), good);
+    let committed = repo.git(&["show", "--name-only", "--format=", "HEAD"]);
+    assert!(committed.contains("planning/TASK.md"), "{committed}");
+    // The broken state is kept for forensics.
+    let list = repo
+        .lifeline()
+        .args(["checkpoint", "list"])
+        .assert()
+        .code(0);
+    assert!(stdout(&list).contains("pre-restore"), "{}", stdout(&list));
+}
+
+#[test]
+fn sprint_config_is_rebuilt_from_the_task_header_when_history_has_none() {
+    let repo = Repo::sample();
+    repo.corrupt("sprint.config.bad-json.json", "planning/sprint.config.json");
+    let out = repo
+        .lifeline()
+        .args(["recover", "sprint-config-corruption", "--severity", "P1"])
+        .assert();
+    let text = stdout(&out);
+    // The sample's committed config is valid, so history wins here.
+    assert!(
+        text.contains("newest revision of planning/sprint.config.json that validates"),
+        "{text}"
+    );
+    // A repository whose history has no valid config at all.
+    let fresh = Repo::bare_dir();
+    for f in ["planning/TASK.md", ".github/labels.yml"] {
+        fresh.write(f, repo.read(f));
+    }
+    fresh.corrupt("sprint.config.bad-json.json", "planning/sprint.config.json");
+    fresh.git(&["init", "-q"]);
+    let out = fresh
+        .lifeline()
+        .args(["recover", "sprint-config-corruption", "--severity", "P1"])
+        .assert()
+        .code(0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("rebuilt from planning/TASK.md's sprint header"),
+        "{text}"
+    );
+    fresh.lifeline().args(["validate"]).assert().code(0);
+}

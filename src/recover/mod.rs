@@ -5,6 +5,7 @@
 //! post-incident follow-up issue.
 
 pub mod authority;
+pub mod files;
 pub mod git_repair;
 pub mod publish;
 pub mod workflows;
@@ -190,14 +191,12 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RecoverOptions) -> Result<Re
     };
     let result = match options.kind {
         RecoveryType::SyncFailureCascade => workflows::sync_failure_cascade(&mut session),
-        RecoveryType::CompleteAutomationFailure => workflows::complete_automation_failure(&mut session),
-        RecoveryType::GitHistoryCorruption => git_repair::run(&mut session),
-        RecoveryType::TaskFileCorruption | RecoveryType::SprintConfigCorruption => {
-            Err(Error::usage(
-                format!("the `{}` runbook needs `lifeline restore`, which this build does not have yet", options.kind),
-                Some("restore the file by hand from git history, then record it with `lifeline incident note`".into()),
-            ))
+        RecoveryType::CompleteAutomationFailure => {
+            workflows::complete_automation_failure(&mut session)
         }
+        RecoveryType::GitHistoryCorruption => git_repair::run(&mut session),
+        RecoveryType::TaskFileCorruption => files::task_file(&mut session),
+        RecoveryType::SprintConfigCorruption => files::sprint_config(&mut session),
     };
     let mut outcome = match result {
         Ok(o) => o,

@@ -1,0 +1,251 @@
+//! `task-file-corruption` and `sprint-config-corruption` without a
+//! checkpoint: walk back through the git history of the file to the newest
+//! revision that validates (not blindly `HEAD~1`, which may be corrupt
+//! too), say which, and put it back; for the sprint config, as the plan's
+//! failure matrix says, fall back to a config rebuilt from TASK.md's
+//! sprint header.
+//!
+//! Before writing, a `pre-restore` safety checkpoint is taken, so
+//! `lifeline undo` can put the broken state back for forensics.
+
+use super::Session;
+use crate::config::Validator;
+use crate::error::{Error, Result};
+use crate::validate::validate_bytes;
+
+/// How many revisions of the file are examined at most.
+const MAX_REVISIONS: usize = 200;
+
+/// The protected file the runbook repairs: the first entry with
+/// `validator`.
+pub fn target(session: &Session<'_>, validator: Validator) -> Result<String> {
+    session
+        .ws
+        .config
+        .protect
+        .iter()
+        .find(|e| e.validator == validator && !e.is_glob())
+        .map(|e| e.path.clone())
+        .ok_or_else(|| {
+            Error::usage(
+                format!("no protected file has the `{validator}` validator"),
+                Some("add it to [[protect]] in lifeline.toml".into()),
+            )
+        })
+}
+
+/// A revision of a file that validates.
+pub struct GoodRevision {
+    pub commit: String,
+    pub summary: String,
+    pub bytes: Vec<u8>,
+    /// Newer revisions that did not validate.
+    pub skipped: Vec<String>,
+}
+
+/// The newest revision of `path` in history whose content validates.
+pub fn newest_valid_revision(
+    session: &Session<'_>,
+    path: &str,
+    validator: Validator,
+) -> Result<Option<GoodRevision>> {
+    let Some(git) = session.ws.git.as_ref() else {
+        return Ok(None);
+    };
+    let log = git
+        .run([
+            "log",
+            &format!("--max-count={MAX_REVISIONS}"),
+            "--format=%H %h %cs %s",
+            "--",
+            path,
+        ])
+        .unwrap_or_default();
+    let mut skipped = Vec::new();
+    for line in log.lines() {
+        let mut parts = line.splitn(4, ' ');
+        let (Some(sha), Some(short), Some(date), subject) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let summary = format!("{date}, {}", subject.unwrap_or_default());
+        let Ok(bytes) = git.run_bytes(["show", &format!("{sha}:{path}")], None) else {
+            // The file was deleted in this commit.
+            continue;
+        };
+        if validate_bytes(path, &bytes, validator).valid {
+            return Ok(Some(GoodRevision {
+                commit: sha.to_string(),
+                summary,
+                bytes,
+                skipped,
+            }));
+        }
+        skipped.push(short.to_string());
+    }
+    Ok(None)
+}
+
+/// Takes the safety checkpoint, then writes `bytes` to `path` atomically.
+pub fn put_back(session: &mut Session<'_>, path: &str, bytes: &[u8], from: &str) -> Result<()> {
+    if session.options.dry_run {
+        return session.step(format!("would restore {path} from {from}"));
+    }
+    let store = crate::checkpoint::open(session.ws)?;
+    let safety = crate::checkpoint::capture(
+        session.ws,
+        session.env,
+        store.as_ref(),
+        &crate::checkpoint::CaptureOptions {
+            kind: crate::checkpoint::PRE_RESTORE.into(),
+            operation: format!("before recover {} restores {path}", session.options.kind),
+        },
+    )?;
+    session.step(format!(
+        "safety checkpoint {} holds the state before the repair (`lifeline undo` puts it back)",
+        safety.id
+    ))?;
+    let disk = crate::paths::safe_join(&session.ws.root, path)?;
+    let mode = std::fs::metadata(&disk)
+        .map(|m| crate::atomic::mode_of(&m))
+        .ok();
+    crate::atomic::write(&disk, bytes, mode)?;
+    session.changed(path)?;
+    session.step(format!("restored {path} from {from}"))
+}
+
+pub fn task_file(session: &mut Session<'_>) -> Result<String> {
+    let path = target(session, Validator::TaskMd)?;
+    repair_from_history(session, &path, Validator::TaskMd)
+}
+
+pub fn sprint_config(session: &mut Session<'_>) -> Result<String> {
+    let path = target(session, Validator::SprintConfig)?;
+    let outcome = repair_from_history(session, &path, Validator::SprintConfig)?;
+    if outcome == "recovered" || outcome == "planned" {
+        return Ok(outcome);
+    }
+    // The plan's last resort: rebuild it from TASK.md's sprint header.
+    let task = target(session, Validator::TaskMd)?;
+    let text = std::fs::read_to_string(session.ws.root.join(&task)).unwrap_or_default();
+    match rebuild_sprint_config(&text) {
+        Some(json) => {
+            put_back(
+                session,
+                &path,
+                json.as_bytes(),
+                &format!("a template rebuilt from {task}'s sprint header"),
+            )?;
+            session.step(format!(
+                "check target_points and last_sprint_velocity in {path}: the sprint header does not say them (set to 0)"
+            ))?;
+            Ok("recovered".into())
+        }
+        None => {
+            session.step(format!(
+                "{task} has no usable `**Sprint ID**:` and `**Sprint**: N (start to end)` header to rebuild {path} from"
+            ))?;
+            Ok("failed".into())
+        }
+    }
+}
+
+fn repair_from_history(
+    session: &mut Session<'_>,
+    path: &str,
+    validator: Validator,
+) -> Result<String> {
+    let current = std::fs::read(session.ws.root.join(path)).unwrap_or_default();
+    if validate_bytes(path, &current, validator).valid {
+        session.step(format!("{path} validates already; nothing to restore"))?;
+        return Ok("recovered".into());
+    }
+    if let Some(checkpoint) = session.options.checkpoint.clone() {
+        return Err(Error::usage(
+            format!(
+                "restoring checkpoint {checkpoint} needs `lifeline restore`, which this build does not have yet"
+            ),
+            Some(
+                "run without --checkpoint to restore the newest valid revision from git history"
+                    .into(),
+            ),
+        ));
+    }
+    match newest_valid_revision(session, path, validator)? {
+        Some(good) => {
+            if !good.skipped.is_empty() {
+                session.step(format!(
+                    "skipped {} newer revision(s) of {path} that do not validate either: {}",
+                    good.skipped.len(),
+                    good.skipped.join(", ")
+                ))?;
+            }
+            session.step(format!(
+                "newest revision of {path} that validates: {} ({})",
+                &good.commit[..good.commit.len().min(12)],
+                good.summary
+            ))?;
+            let from = format!("commit {}", &good.commit[..good.commit.len().min(12)]);
+            put_back(session, path, &good.bytes, &from)?;
+            Ok(if session.options.dry_run {
+                "planned"
+            } else {
+                "recovered"
+            }
+            .into())
+        }
+        None => {
+            session.step(format!("no revision of {path} in git history validates"))?;
+            Ok("failed".into())
+        }
+    }
+}
+
+/// `sprint.config.json` from TASK.md's `**Sprint ID**: Sprint-07-2025`
+/// and `**Sprint**: 7 (2025-07-06 to 2025-07-20)` lines.
+pub fn rebuild_sprint_config(task_md: &str) -> Option<String> {
+    let doc = crate::taskmd::parse(task_md.trim_start_matches('\u{feff}'));
+    let sprint_id = doc.sprint_id?.to_string();
+    let line = task_md.lines().map(str::trim).find_map(|l| {
+        l.strip_prefix("**Sprint**:")
+            .or_else(|| l.strip_prefix("**Sprint:**"))
+    })?;
+    let (number, rest) = line.trim().split_once(' ')?;
+    let number: u32 = number.parse().ok()?;
+    let inner = rest.trim().strip_prefix('(')?.split(')').next()?;
+    let (start, end) = inner.split_once(" to ")?;
+    let start = crate::validate::task_md::parse_date(start.trim()).ok()?;
+    let end = crate::validate::task_md::parse_date(end.trim()).ok()?;
+    let days = (end - start).get_days();
+    let value = serde_json::json!({
+        "sprint_id": sprint_id,
+        "sprint_number": number,
+        "version": "v1.0.0",
+        "start_date": start.to_string(),
+        "end_date": end.to_string(),
+        "duration_days": days,
+        "target_points": 0,
+        "last_sprint_velocity": 0,
+    });
+    Some(serde_json::to_string_pretty(&value).ok()? + "\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rebuilds_the_sprint_config_from_the_header() {
+        let task = include_str!("../../tests/fixtures/sample-repo/planning/TASK.md");
+        let json = rebuild_sprint_config(task).unwrap();
+        let report = validate_bytes(
+            "planning/sprint.config.json",
+            json.as_bytes(),
+            Validator::SprintConfig,
+        );
+        assert!(report.valid, "{json} {:?}", report.diagnostics);
+        assert!(json.contains("\"duration_days\": 14"));
+        assert!(rebuild_sprint_config("# nothing").is_none());
+    }
+}

@@ -48,7 +48,7 @@ pub fn write_object(out: &mut String, map: &Map<String, Value>, skip: Option<&st
         .iter()
         .filter(|(k, _)| Some(k.as_str()) != skip)
         .collect();
-    members.sort_by(|(a, _), (b, _)| a.encode_utf16().cmp(b.encode_utf16()));
+    members.sort_by(|(a, _), (b, _)| utf16_cmp(a, b));
     out.push('{');
     for (i, (key, value)) in members.into_iter().enumerate() {
         if i > 0 {
@@ -59,6 +59,16 @@ pub fn write_object(out: &mut String, map: &Map<String, Value>, skip: Option<&st
         write_value(out, value);
     }
     out.push('}');
+}
+
+/// Orders member names by their UTF-16 code units, as JCS requires. For
+/// ASCII names that is byte order.
+fn utf16_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        a.cmp(b)
+    } else {
+        a.encode_utf16().cmp(b.encode_utf16())
+    }
 }
 
 /// Lowercase hex SHA-256 of the JCS form of `entry` without `hash`.

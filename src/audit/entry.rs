@@ -86,8 +86,8 @@ impl Context {
 
     /// Redacts token shapes, `Authorization:` values and the configured
     /// secrets in `text`.
-    pub fn redact(&self, text: &str) -> String {
-        crate::redact::redact_with(text, &self.secrets).into_owned()
+    pub fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        crate::redact::redact_with(text, &self.secrets)
     }
 }
 
@@ -302,7 +302,7 @@ pub fn body(
     entry.insert("metadata".into(), Value::Object(metadata));
     entry.insert("environment".into(), environment);
     let mut value = Value::Object(entry);
-    check_numbers(&value, "")?;
+    check_numbers(&value)?;
     redact_value(ctx, &mut value, false);
     match value {
         Value::Object(map) => Ok(map),
@@ -329,7 +329,19 @@ fn file_checksum(root: &Path, rel: &str) -> Result<Value> {
 
 /// Numbers a double cannot hold exactly would hash differently in other
 /// verifiers; refuse them so every entry verifies everywhere.
-fn check_numbers(value: &Value, at: &str) -> Result<()> {
+fn check_numbers(value: &Value) -> Result<()> {
+    match inexact_number(value) {
+        None => Ok(()),
+        Some((n, path)) => Err(Error::usage(
+            format!("the number {n} at `{path}` cannot be recorded exactly"),
+            Some("integers must lie within ±(2^53-1); pass larger numbers as strings".into()),
+        )),
+    }
+}
+
+/// The first number that does not survive a round trip through a double,
+/// and its path (built only when there is one).
+fn inexact_number(value: &Value) -> Option<(&serde_json::Number, String)> {
     match value {
         Value::Number(n) => {
             let exact = if let Some(u) = n.as_u64() {
@@ -340,33 +352,35 @@ fn check_numbers(value: &Value, at: &str) -> Result<()> {
                 let f = n.as_f64().unwrap_or(f64::NAN);
                 serde_json::from_str::<f64>(&super::canonical::es_number(f)).ok() == Some(f)
             };
-            if exact {
-                Ok(())
-            } else {
-                Err(Error::usage(
-                    format!("the number {n} at `{at}` cannot be recorded exactly"),
-                    Some(
-                        "integers must lie within ±(2^53-1); pass larger numbers as strings".into(),
-                    ),
-                ))
-            }
+            (!exact).then(|| (n, String::new()))
         }
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .try_for_each(|(i, v)| check_numbers(v, &format!("{at}[{i}]"))),
+            .find_map(|(i, v)| inexact_number(v).map(|(n, path)| (n, format!("[{i}]{path}")))),
         Value::Object(map) => map
             .iter()
-            .try_for_each(|(k, v)| check_numbers(v, &format!("{at}.{k}"))),
-        _ => Ok(()),
+            .find_map(|(k, v)| inexact_number(v).map(|(n, path)| (n, format!(".{k}{path}")))),
+        _ => None,
     }
 }
 
+/// Whether a member name says its value is a secret: one of
+/// [`SECRET_KEYS`], or ending in `_` or `-` and one of them, any case.
 fn is_secret_key(key: &str) -> bool {
-    let key = key.to_ascii_lowercase().replace('-', "_");
-    SECRET_KEYS
-        .iter()
-        .any(|s| key == *s || key.ends_with(&format!("_{s}")))
+    let key = key.as_bytes();
+    SECRET_KEYS.iter().any(|s| {
+        let s = s.as_bytes();
+        key.len() >= s.len()
+            && key[key.len() - s.len()..].iter().zip(s).all(|(a, b)| {
+                if *a == b'-' {
+                    *b == b'_'
+                } else {
+                    a.to_ascii_lowercase() == *b
+                }
+            })
+            && (key.len() == s.len() || matches!(key[key.len() - s.len() - 1], b'_' | b'-'))
+    })
 }
 
 /// Redacts every string (member names too); the values of members named
@@ -376,20 +390,27 @@ fn redact_value(ctx: &Context, value: &mut Value, secret: bool) {
         Value::String(s) => {
             if secret && !s.is_empty() {
                 *s = crate::redact::REDACTED.to_string();
-            } else {
-                let red = ctx.redact(s);
-                if red != *s {
-                    *s = red;
-                }
+            } else if let std::borrow::Cow::Owned(red) = ctx.redact(s) {
+                *s = red;
             }
         }
         Value::Array(items) => items.iter_mut().for_each(|v| redact_value(ctx, v, secret)),
         Value::Object(map) => {
-            let old = std::mem::take(map);
-            for (k, mut v) in old {
-                let secret = secret || is_secret_key(&k);
-                redact_value(ctx, &mut v, secret);
-                map.insert(ctx.redact(&k), v);
+            for (k, v) in map.iter_mut() {
+                redact_value(ctx, v, secret || is_secret_key(k));
+            }
+            // Member names that hold a secret (rare): rename in place.
+            let renames: Vec<(String, String)> = map
+                .keys()
+                .filter_map(|k| match ctx.redact(k) {
+                    std::borrow::Cow::Owned(red) if red != *k => Some((k.clone(), red)),
+                    _ => None,
+                })
+                .collect();
+            for (old, new) in renames {
+                if let Some(v) = map.shift_remove(&old) {
+                    map.insert(new, v);
+                }
             }
         }
         Value::Number(_) if secret => *value = Value::String(crate::redact::REDACTED.into()),

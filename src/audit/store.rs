@@ -145,7 +145,8 @@ impl Log {
             }
             let hash = canonical::entry_hash(&entry);
             entry.insert("hash".into(), Value::String(hash.clone()));
-            let mut line = canonical::to_string(&Value::Object(entry.clone()));
+            let mut line = String::with_capacity(1024);
+            canonical::write_object(&mut line, &entry, None);
             line.push('\n');
             match groups.last_mut() {
                 Some((m, text)) if *m == month => text.push_str(&line),

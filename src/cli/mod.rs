@@ -84,15 +84,22 @@ pub enum Command {
     /// Inspect the configuration
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Write a commented lifeline.toml at the repository root
+    /// Set the repository up: lifeline.toml, .gitattributes, the health and emergency workflows
     #[command(after_help = concat!(
+        "Writes lifeline.toml, the .gitattributes line for the audit log,\n",
+        ".github/workflows/lifeline-health.yml and the emergency-recovery workflow\n",
+        "([recover] emergency_workflow). A file that exists and differs is left\n",
+        "as it is unless --force (the others are still written, and init exits 2\n",
+        "naming it); a rerun changes nothing.\n\n",
         "Examples:\n",
-        "  lifeline init              # write lifeline.toml (refuses to overwrite)\n",
-        "  lifeline init --dry-run    # show what would be written\n",
-        "  lifeline init --force      # overwrite an existing lifeline.toml\n\n",
+        "  lifeline init                  # set the repository up (refuses to overwrite)\n",
+        "  lifeline init --dry-run        # show what would be written\n",
+        "  lifeline init --force          # overwrite files that differ\n",
+        "  lifeline init --action acme/lifeline@<commit SHA>   # install lifeline from this action\n",
+        "  lifeline init --print-example  # how to guard an existing workflow step\n\n",
         "Exit codes:\n",
         "  0  written (or already up to date)\n",
-        "  2  lifeline.toml exists and differs (pass --force), or an I/O error"
+        "  2  a file exists and differs (pass --force), a bad flag, or an I/O error"
     ))]
     Init(InitArgs),
     /// Take, list, verify, prune and share checkpoints of the protected set
@@ -201,6 +208,17 @@ pub struct InitArgs {
     /// Show what would be written; write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// The lifeline action the workflows install lifeline with, pinned to a
+    /// full commit SHA [default: the release this binary was built by]
+    #[arg(long, value_name = "OWNER/NAME@COMMIT", value_parser = parse_action)]
+    pub action: Option<commands::init::ActionRef>,
+    /// Print a workflow showing how to guard an existing automation step; write nothing
+    #[arg(long, conflicts_with_all = ["force", "dry_run"])]
+    pub print_example: bool,
+}
+
+fn parse_action(s: &str) -> std::result::Result<commands::init::ActionRef, String> {
+    s.parse()
 }
 
 /// Runs the command line `args` and returns the process exit code.
@@ -241,6 +259,12 @@ fn print_error(e: &Error) {
 fn run(cli: Cli) -> Result<i32> {
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
     let env = ProcessEnv;
+    if let Command::Init(args) = &cli.command
+        && args.print_example
+    {
+        // Needs no repository: it only prints.
+        return print_example(cli.global.quiet, args);
+    }
     let ws = Workspace::discover(
         &cwd,
         cli.global.root.as_deref(),
@@ -365,25 +389,63 @@ fn config_show(ws: &Workspace, out: &Output, args: ConfigShowArgs) -> Result<i32
 }
 
 fn init(ws: &Workspace, out: &Output, args: InitArgs) -> Result<i32> {
-    let outcomes = commands::init::run(ws, args.force, args.dry_run)?;
+    let options = commands::init::InitOptions {
+        force: args.force,
+        dry_run: args.dry_run,
+        action: args.action,
+    };
+    let outcomes = commands::init::run(ws, &options)?;
+    let shown = |path: &Path| {
+        path.strip_prefix(&ws.root)
+            .unwrap_or(path)
+            .display()
+            .to_string()
+    };
+    // stdout: one line per file written or checked; stderr: what was
+    // skipped, and notes.
     out.print(|w| {
         for o in &outcomes {
-            let shown = o
-                .path
-                .strip_prefix(&ws.root)
-                .unwrap_or(&o.path)
-                .display()
-                .to_string();
             let verb = match o.action {
                 commands::init::Action::Created => "created",
                 commands::init::Action::Overwritten => "overwrote",
                 commands::init::Action::Unchanged => "unchanged",
                 commands::init::Action::WouldWrite => "would write",
+                commands::init::Action::Kept => "kept",
+                commands::init::Action::Skipped => continue,
             };
-            writeln!(w, "{verb:>11}  {shown}")?;
+            writeln!(w, "{verb:>11}  {}", shown(&o.path))?;
         }
         Ok(())
     })?;
+    if !out.quiet {
+        let mut stderr = std::io::stderr().lock();
+        for o in &outcomes {
+            let Some(note) = &o.note else { continue };
+            let kind = if o.action == commands::init::Action::Skipped {
+                "warning: skipped"
+            } else {
+                "note:"
+            };
+            let _ = writeln!(stderr, "{kind} {}: {note}", shown(&o.path));
+        }
+    }
+    match commands::init::kept_error(&ws.root, &outcomes) {
+        Some(e) => Err(e),
+        None => Ok(0),
+    }
+}
+
+fn print_example(quiet: bool, args: &InitArgs) -> Result<i32> {
+    let action = args
+        .action
+        .clone()
+        .or_else(commands::init::ActionRef::of_this_release);
+    let text = commands::init::example(action.as_ref());
+    let out = Output {
+        quiet,
+        color: false,
+    };
+    out.print(|w| w.write_all(text.as_bytes()))?;
     Ok(0)
 }
 

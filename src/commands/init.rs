@@ -1,7 +1,14 @@
-//! `lifeline init`: writes a commented `lifeline.toml` at the root and the
-//! `.gitattributes` line that lets git merge two clones' audit logs.
+//! `lifeline init`: sets a repository up. Writes a commented
+//! `lifeline.toml`, the `.gitattributes` line that lets git merge two
+//! clones' audit logs, and the two workflows: the health check and the
+//! emergency recovery. Every file is compared with what init would write:
+//! equal is left as is, missing is created, and different is left alone
+//! unless `--force` (init still writes the others, names each file it kept
+//! and exits 2), so a rerun changes nothing.
 
-use std::path::PathBuf;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use crate::audit::Event;
 use crate::error::{Error, Result};
@@ -9,6 +16,23 @@ use crate::workspace::Workspace;
 
 /// The commented configuration `init` writes; it parses to the defaults.
 pub const CONFIG_TEMPLATE: &str = include_str!("../../templates/lifeline.toml");
+
+/// The health-check workflow; `{{workflow_run}}` and `{{lifeline_action}}`
+/// are filled in by [`health_workflow`].
+pub const HEALTH_TEMPLATE: &str = include_str!("../../templates/lifeline-health.yml");
+
+/// The emergency-recovery workflow; `{{lifeline_action}}` is filled in.
+pub const EMERGENCY_TEMPLATE: &str =
+    include_str!("../../templates/lifeline-emergency-recovery.yml");
+
+/// The guarded-step pattern `init --print-example` prints.
+pub const EXAMPLE_TEMPLATE: &str = include_str!("../../templates/guarded-step.yml");
+
+/// The health workflow's path, relative to the root.
+pub const HEALTH_WORKFLOW: &str = ".github/workflows/lifeline-health.yml";
+
+/// Where workflows live, relative to the root.
+const WORKFLOWS_DIR: &str = ".github/workflows";
 
 /// What `init` did to each file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -19,31 +43,126 @@ pub enum Action {
     Unchanged,
     /// `--dry-run`: would be created or overwritten.
     WouldWrite,
+    /// Exists and differs; left as it is (without `--force`).
+    Kept,
+    /// Not written; the outcome's note says why.
+    Skipped,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct InitOutcome {
     pub path: PathBuf,
     pub action: Action,
+    /// Something the user should know about this file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
-/// Writes `lifeline.toml` (an existing file with other content is left
-/// alone, an error, unless `force`) and adds the audit log's
-/// `merge=union` line to `.gitattributes`. Records an audit entry unless
-/// `dry_run`, for a failure too.
-pub fn run(ws: &Workspace, force: bool, dry_run: bool) -> Result<Vec<InitOutcome>> {
-    let result = write_config(ws, force, dry_run).and_then(|mut outcomes| {
-        outcomes.push(write_gitattributes(ws, dry_run)?);
+/// The lifeline composite action (`action.yml` at the root of lifeline's
+/// repository) at one commit: how the generated workflows install
+/// lifeline. A full commit SHA, never a tag, because a tag can be moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionRef {
+    /// `owner/name` of lifeline's repository.
+    pub repo: String,
+    /// The full (40 hex digit) commit SHA.
+    pub commit: String,
+}
+
+impl ActionRef {
+    /// The release this binary was built by: the release workflow sets
+    /// `LIFELINE_RELEASE_REPOSITORY` and `LIFELINE_RELEASE_COMMIT` when it
+    /// compiles. `None` for a build from source.
+    pub fn of_this_release() -> Option<ActionRef> {
+        let repo = option_env!("LIFELINE_RELEASE_REPOSITORY")?;
+        let commit = option_env!("LIFELINE_RELEASE_COMMIT")?;
+        format!("{repo}@{commit}").parse().ok()
+    }
+
+    /// The `uses:` value: pinned to the commit, the version in a comment.
+    pub fn uses(&self) -> String {
+        format!(
+            "{}@{} # v{}",
+            self.repo,
+            self.commit,
+            env!("CARGO_PKG_VERSION")
+        )
+    }
+}
+
+impl fmt::Display for ActionRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.repo, self.commit)
+    }
+}
+
+impl FromStr for ActionRef {
+    type Err = String;
+    /// `owner/name@<40 hex digits>`.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let bad = || format!("`{s}` is not OWNER/NAME@COMMIT with a full 40-hex-digit commit SHA");
+        let (repo, commit) = s.split_once('@').ok_or_else(bad)?;
+        let (owner, name) = repo.split_once('/').ok_or_else(bad)?;
+        let part_ok = |p: &str| {
+            !p.is_empty()
+                && p != "."
+                && p != ".."
+                && p.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        let commit_ok = commit.len() == 40
+            && commit
+                .chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+        if !(part_ok(owner) && part_ok(name) && commit_ok) {
+            return Err(bad());
+        }
+        Ok(ActionRef {
+            repo: repo.to_string(),
+            commit: commit.to_string(),
+        })
+    }
+}
+
+/// What `init` is asked to do.
+#[derive(Debug, Clone, Default)]
+pub struct InitOptions {
+    /// Overwrite files that exist and differ.
+    pub force: bool,
+    /// Write nothing; report what would be written.
+    pub dry_run: bool,
+    /// How the workflows install lifeline [default:
+    /// [`ActionRef::of_this_release`]]. Without one, the workflows are
+    /// skipped with a note.
+    pub action: Option<ActionRef>,
+}
+
+/// Writes the configuration, the `.gitattributes` line and the workflows.
+/// Records an audit entry unless `dry_run`, for a failure too.
+pub fn run(ws: &Workspace, options: &InitOptions) -> Result<Vec<InitOutcome>> {
+    let result = write_files(ws, options).and_then(|mut outcomes| {
+        outcomes.push(write_gitattributes(ws, options.dry_run)?);
         Ok(outcomes)
     });
-    if dry_run {
+    if options.dry_run {
         return result;
     }
     let env = crate::ci::ProcessEnv;
     let event = match &result {
         Ok(outcomes) => {
-            let mut event = Event::new("lifeline", "init").detail("force", force);
-            for o in outcomes.iter().filter(|o| o.action != Action::Unchanged) {
+            let mut event = Event::new("lifeline", "init").detail("force", options.force);
+            let kept: Vec<String> = outcomes
+                .iter()
+                .filter(|o| o.action == Action::Kept)
+                .filter_map(|o| crate::paths::relative_to(&ws.root, &o.path))
+                .collect();
+            if !kept.is_empty() {
+                event = event.detail("kept", kept.join(", "));
+            }
+            for o in outcomes
+                .iter()
+                .filter(|o| matches!(o.action, Action::Created | Action::Overwritten))
+            {
                 if let Some(rel) = crate::paths::relative_to(&ws.root, &o.path) {
                     event = event.file(rel);
                 }
@@ -51,7 +170,7 @@ pub fn run(ws: &Workspace, force: bool, dry_run: bool) -> Result<Vec<InitOutcome
             event
         }
         Err(e) => Event::new("lifeline", "init")
-            .detail("force", force)
+            .detail("force", options.force)
             .failure(e.to_string()),
     };
     let recorded = crate::audit::record(ws, &env, &event);
@@ -60,12 +179,245 @@ pub fn run(ws: &Workspace, force: bool, dry_run: bool) -> Result<Vec<InitOutcome
     Ok(outcomes)
 }
 
+/// The guarded-step example, installing lifeline with `action` (a
+/// placeholder when unknown).
+pub fn example(action: Option<&ActionRef>) -> String {
+    let uses = action.map(ActionRef::uses).unwrap_or_else(|| {
+        format!(
+            "OWNER/lifeline@COMMIT # v{} (the commit SHA of the release tag)",
+            env!("CARGO_PKG_VERSION")
+        )
+    });
+    EXAMPLE_TEMPLATE.replace("{{lifeline_action}}", &uses)
+}
+
 /// The `.gitattributes` line for the configured audit directory.
 pub fn gitattributes_line(ws: &Workspace) -> String {
     format!(
         "{}/*.jsonl merge=union",
         ws.config.audit.dir.trim_end_matches('/')
     )
+}
+
+/// One file init owns, and what it should contain (`None`: skipped, the
+/// note says why).
+struct Planned {
+    path: PathBuf,
+    content: Option<String>,
+    note: Option<String>,
+}
+
+/// The emergency workflow's path: `[recover] emergency_workflow`, which
+/// `complete-automation-failure` must leave enabled, so the two agree.
+pub fn emergency_workflow_path(ws: &Workspace) -> Result<String> {
+    let name = &ws.config.recover.emergency_workflow;
+    let plain = !name.is_empty()
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\'])
+        && (name.ends_with(".yml") || name.ends_with(".yaml"));
+    if !plain {
+        return Err(Error::usage(
+            format!("recover.emergency_workflow `{name}` is not a workflow file name"),
+            Some(
+                "give a file name in .github/workflows, e.g. \"lifeline-emergency-recovery.yml\""
+                    .into(),
+            ),
+        ));
+    }
+    Ok(format!("{WORKFLOWS_DIR}/{name}"))
+}
+
+fn plan(ws: &Workspace, options: &InitOptions) -> Result<Vec<Planned>> {
+    let mut planned = vec![Planned {
+        path: ws.root.join(crate::config::FILE_NAME),
+        content: Some(CONFIG_TEMPLATE.to_string()),
+        note: None,
+    }];
+    let emergency = emergency_workflow_path(ws)?;
+    let action = options.action.clone().or_else(ActionRef::of_this_release);
+    let Some(action) = action else {
+        let note = format!(
+            "this lifeline was built from source and does not know which release the workflows \
+             should install; pass --action OWNER/lifeline@COMMIT (the commit SHA of the v{} tag)",
+            env!("CARGO_PKG_VERSION")
+        );
+        for rel in [HEALTH_WORKFLOW, emergency.as_str()] {
+            planned.push(Planned {
+                path: ws.root.join(rel),
+                content: None,
+                note: Some(note.clone()),
+            });
+        }
+        return Ok(planned);
+    };
+    let (health, note) = health_workflow(ws, &action, &emergency);
+    planned.push(Planned {
+        path: ws.root.join(HEALTH_WORKFLOW),
+        content: Some(health),
+        note,
+    });
+    planned.push(Planned {
+        path: ws.root.join(&emergency),
+        content: Some(EMERGENCY_TEMPLATE.replace("{{lifeline_action}}", &action.uses())),
+        note: None,
+    });
+    Ok(planned)
+}
+
+/// The health workflow, and a note naming watched workflows it could not
+/// trigger on.
+///
+/// `workflow_run` matches a workflow by its `name:` (or, without one, its
+/// path), not by its file name, so each watched file is read for it. A
+/// watched file that does not exist is left out (the 15-minute schedule
+/// still covers it) and named in the note; so are lifeline's own
+/// workflows, which must not trigger the health check.
+pub fn health_workflow(
+    ws: &Workspace,
+    action: &ActionRef,
+    emergency: &str,
+) -> (String, Option<String>) {
+    let mut names: Vec<String> = Vec::new();
+    let mut missing = Vec::new();
+    let mut own = Vec::new();
+    for file in &ws.config.health.workflows {
+        let rel = format!("{WORKFLOWS_DIR}/{file}");
+        if rel == HEALTH_WORKFLOW || rel == emergency {
+            own.push(file.as_str());
+            continue;
+        }
+        match workflow_name(&ws.root, file) {
+            Some(name) if !names.contains(&name) => names.push(name),
+            Some(_) => {}
+            None => missing.push(file.as_str()),
+        }
+    }
+    let trigger = if names.is_empty() {
+        String::new()
+    } else {
+        let mut t = String::from(
+            "  # lifeline checks out the default branch and never runs the triggering run's\n  \
+             # code or reads its artifacts, so the trigger is safe here.\n  \
+             workflow_run: # zizmor: ignore[dangerous-triggers] only trusted default-branch code runs\n    \
+             workflows:\n",
+        );
+        for name in &names {
+            let quoted = serde_json::to_string(name).expect("a string serializes");
+            t.push_str(&format!("      - {quoted}\n"));
+        }
+        t.push_str("    types: [completed]\n");
+        t
+    };
+    let text = HEALTH_TEMPLATE
+        .replace("{{workflow_run}}", &trigger)
+        .replace("{{lifeline_action}}", &action.uses());
+    let mut notes = Vec::new();
+    if !missing.is_empty() {
+        notes.push(format!(
+            "not found in {WORKFLOWS_DIR}, checked every 15 minutes only: {} \
+             (run `lifeline init --force` once they exist)",
+            missing.join(", ")
+        ));
+    }
+    if !own.is_empty() {
+        notes.push(format!(
+            "lifeline's own workflows are not watched: {}",
+            own.join(", ")
+        ));
+    }
+    (text, (!notes.is_empty()).then(|| notes.join("; ")))
+}
+
+/// The name `workflow_run` knows the workflow file `file` by: its `name:`,
+/// else its path. `None` when the file is missing, unreadable or not a
+/// plain file name.
+fn workflow_name(root: &Path, file: &str) -> Option<String> {
+    use saphyr::LoadableYamlNode;
+    if file.is_empty() || file.starts_with('.') || file.contains(['/', '\\']) {
+        return None;
+    }
+    let rel = format!("{WORKFLOWS_DIR}/{file}");
+    let text = std::fs::read_to_string(root.join(&rel)).ok()?;
+    let docs = saphyr::Yaml::load_from_str(text.trim_start_matches('\u{feff}')).ok()?;
+    let name = docs
+        .first()
+        .and_then(|d| d.as_mapping_get("name"))
+        .and_then(|n| n.as_str())
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
+    Some(name.unwrap_or(rel))
+}
+
+/// Compares every planned file with what is there and writes the missing
+/// ones; a file that differs is overwritten with `force`, else kept.
+fn write_files(ws: &Workspace, options: &InitOptions) -> Result<Vec<InitOutcome>> {
+    let mut outcomes = Vec::new();
+    for p in plan(ws, options)? {
+        let Some(content) = &p.content else {
+            outcomes.push(InitOutcome {
+                path: p.path,
+                action: Action::Skipped,
+                note: p.note,
+            });
+            continue;
+        };
+        let existing = match std::fs::read(&p.path) {
+            Ok(bytes) => Some(bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(&p.path, e)),
+        };
+        let action = match &existing {
+            Some(bytes) if bytes == content.as_bytes() => Action::Unchanged,
+            Some(_) if !options.force => Action::Kept,
+            _ if options.dry_run => Action::WouldWrite,
+            Some(_) => Action::Overwritten,
+            None => Action::Created,
+        };
+        if matches!(action, Action::Created | Action::Overwritten) {
+            let mode = std::fs::metadata(&p.path)
+                .map(|m| crate::atomic::mode_of(&m))
+                .ok();
+            crate::atomic::write(&p.path, content.as_bytes(), mode)?;
+        }
+        outcomes.push(InitOutcome {
+            path: p.path,
+            action,
+            note: p.note,
+        });
+    }
+    Ok(outcomes)
+}
+
+/// The error for files `init` kept because they differ (exit 2), naming
+/// each; `None` when there are none.
+pub fn kept_error(root: &Path, outcomes: &[InitOutcome]) -> Option<Error> {
+    let kept: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.action == Action::Kept)
+        .map(|o| {
+            o.path
+                .strip_prefix(root)
+                .unwrap_or(&o.path)
+                .display()
+                .to_string()
+        })
+        .collect();
+    match kept.as_slice() {
+        [] => None,
+        [one] => Some(Error::usage(
+            format!("{one} already exists and differs from the template; left as it is"),
+            Some("keep it, or pass --force to overwrite it".into()),
+        )),
+        many => Some(Error::usage(
+            format!(
+                "{} files already exist and differ from the templates; left as they are: {}",
+                many.len(),
+                many.join(", ")
+            ),
+            Some("keep them, or pass --force to overwrite them".into()),
+        )),
+    }
 }
 
 /// Appends the audit line to `.gitattributes` unless a line already says
@@ -102,37 +454,12 @@ fn write_gitattributes(ws: &Workspace, dry_run: bool) -> Result<InitOutcome> {
         text.push('\n');
         crate::atomic::write(&path, text.as_bytes(), Some(mode))?;
     }
-    Ok(InitOutcome { path, action })
+    Ok(InitOutcome {
+        path,
+        action,
+        note: None,
+    })
 }
-
-fn write_config(ws: &Workspace, force: bool, dry_run: bool) -> Result<Vec<InitOutcome>> {
-    let path = ws.root.join(crate::config::FILE_NAME);
-    let existing = match std::fs::read(&path) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Error::io(&path, e)),
-    };
-    let action = match &existing {
-        Some(bytes) if bytes == CONFIG_TEMPLATE.as_bytes() => Action::Unchanged,
-        Some(_) if !force => {
-            return Err(Error::usage(
-                format!(
-                    "{} already exists and differs from the template",
-                    path.display()
-                ),
-                Some("keep it, or pass --force to overwrite it".into()),
-            ));
-        }
-        _ if dry_run => Action::WouldWrite,
-        Some(_) => Action::Overwritten,
-        None => Action::Created,
-    };
-    if matches!(action, Action::Created | Action::Overwritten) {
-        crate::atomic::write(&path, CONFIG_TEMPLATE.as_bytes(), None)?;
-    }
-    Ok(vec![InitOutcome { path, action }])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -160,6 +487,81 @@ mod tests {
             std::fs::read_to_string(&path).unwrap(),
             "*.png binary\ndocs/audit/*.jsonl merge=union\n"
         );
+    }
+
+    #[test]
+    fn action_refs_need_a_full_commit_sha() {
+        let sha = "3d3c42e5aac5ba805825da76410c181273ba90b1";
+        let action: ActionRef = format!("acme/lifeline@{sha}").parse().unwrap();
+        assert_eq!(action.repo, "acme/lifeline");
+        assert_eq!(
+            action.uses(),
+            format!("acme/lifeline@{sha} # v{}", env!("CARGO_PKG_VERSION"))
+        );
+        for bad in [
+            "acme/lifeline@v1",
+            "acme/lifeline@3d3c42e",
+            "acme/lifeline@3D3C42E5AAC5BA805825DA76410C181273BA90B1",
+            &format!("acme@{sha}"),
+            &format!("acme/../x@{sha}"),
+            &format!("acme/life line@{sha}"),
+            "acme/lifeline",
+        ] {
+            assert!(bad.parse::<ActionRef>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn health_watches_workflows_by_name_and_skips_missing_and_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let workflows = dir.path().join(WORKFLOWS_DIR);
+        std::fs::create_dir_all(&workflows).unwrap();
+        std::fs::write(
+            workflows.join("task-sync.yml"),
+            "name: 'Sync: \"tasks\"'\non: push\n",
+        )
+        .unwrap();
+        std::fs::write(workflows.join("unnamed.yml"), "on: push\n").unwrap();
+        let mut ws = Workspace::discover(dir.path(), Some(dir.path()), None).unwrap();
+        ws.config.health.workflows = vec![
+            "task-sync.yml".into(),
+            "unnamed.yml".into(),
+            "gone.yml".into(),
+            "lifeline-health.yml".into(),
+        ];
+        let action: ActionRef = "acme/lifeline@3d3c42e5aac5ba805825da76410c181273ba90b1"
+            .parse()
+            .unwrap();
+        let emergency = emergency_workflow_path(&ws).unwrap();
+        let (text, note) = health_workflow(&ws, &action, &emergency);
+        assert!(
+            text.contains(
+                "    workflows:\n      - \"Sync: \\\"tasks\\\"\"\n      - \".github/workflows/unnamed.yml\"\n    types: [completed]\n"
+            ),
+            "{text}"
+        );
+        let note = note.unwrap();
+        assert!(note.contains("gone.yml"), "{note}");
+        assert!(note.contains("not watched: lifeline-health.yml"), "{note}");
+
+        ws.config.health.workflows = vec!["gone.yml".into()];
+        let (text, _) = health_workflow(&ws, &action, &emergency);
+        assert!(!text.contains("workflow_run"), "{text}");
+        assert!(text.contains("on:\n  schedule:\n"), "{text}");
+    }
+
+    #[test]
+    fn emergency_workflow_must_be_a_plain_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ws = Workspace::discover(dir.path(), Some(dir.path()), None).unwrap();
+        assert_eq!(
+            emergency_workflow_path(&ws).unwrap(),
+            ".github/workflows/lifeline-emergency-recovery.yml"
+        );
+        for bad in ["../x.yml", "sub/x.yml", "x.txt", ""] {
+            ws.config.recover.emergency_workflow = bad.into();
+            assert!(emergency_workflow_path(&ws).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod protected;
 pub mod recover;
 pub mod redact;
 pub mod render;
+pub mod restore;
 pub mod rules;
 pub mod taskmd;
 pub mod validate;

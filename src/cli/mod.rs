@@ -16,6 +16,8 @@ use crate::workspace::Workspace;
 mod audit;
 mod checkpoint;
 mod health;
+mod restore;
+mod run;
 mod recover;
 
 const EXIT_CODES: &str = "\
@@ -121,6 +123,51 @@ pub enum Command {
         "  2  usage, configuration or environment error (no repository, no token for --alert)"
     ))]
     Health(health::HealthArgs),
+    /// Put the protected files back as a checkpoint has them (a transaction)
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline restore latest-valid --dry-run             # the plan, with a diffstat\n",
+        "  lifeline restore latest-valid --yes                 # in a workflow (no terminal)\n",
+        "  lifeline restore task-sync-20261123 --only planning/TASK.md --yes --commit\n\n",
+        "Verifies the checkpoint, plans, confirms (a terminal asks; otherwise --yes\n",
+        "is required), takes a pre-restore safety checkpoint, writes atomically,\n",
+        "validates, and puts the safety checkpoint back if the result is invalid.\n\n",
+        "Exit codes:\n",
+        "  0  restored, nothing to restore, or --dry-run\n",
+        "  1  refused (damaged checkpoint or unsafe path), undone (restored files\n",
+        "     invalid; the previous state is back), or declined at the prompt\n",
+        "  2  no such checkpoint, no terminal and no --yes, or a git or I/O error"
+    ))]
+    Restore(restore::RestoreArgs),
+    /// Go back to the state before the last restore
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline undo --dry-run\n",
+        "  lifeline undo --yes\n\n",
+        "Restores the newest pre-restore checkpoint in the same transaction, as it\n",
+        "was (valid or not), and takes one itself, so a second undo redoes.\n\n",
+        "Exit codes:\n",
+        "  0  undone (or nothing differed)\n",
+        "  1  refused (damaged checkpoint), or declined at the prompt\n",
+        "  2  no pre-restore checkpoint, no terminal and no --yes, or an I/O error"
+    ))]
+    Undo(restore::UndoArgs),
+    /// Run one automation step guarded: checkpoint, run, validate, roll back
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline run --type task-sync -- ./scripts/sync-tasks.sh\n",
+        "  lifeline run --retries 3 --operation \"label sync\" -- gh label sync\n",
+        "  lifeline run --on-failure keep --format json -- python3 rotate.py\n\n",
+        "A failure is classified as rate-limit, auth, merge-conflict, parse-error,\n",
+        "corruption or unknown, with the severity [patterns] configures. Only\n",
+        "rate-limit is retried (--retries), honouring a Retry-After it printed.\n\n",
+        "Exit codes:\n",
+        "  0  the command succeeded and the protected files are valid\n",
+        "  N  the command's own non-zero exit code (128+N for signal N)\n",
+        "  1  the command succeeded but left invalid protected files\n",
+        "  2  usage error, the checkpoint failed, or the command could not start"
+    ))]
+    Run(run::RunArgs),
     /// Run an emergency runbook and record the incident
     #[command(after_help = concat!(
         "Examples:\n",
@@ -286,6 +333,9 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Checkpoint(cmd) => checkpoint::run(&ws, &cwd, &env, &out, cmd),
         Command::Audit(cmd) => audit::run(&ws, &cwd, &env, &out, cmd),
         Command::Health(args) => health::run(&ws, &env, &out, args),
+        Command::Restore(args) => restore::restore(&ws, &cwd, &env, &out, args),
+        Command::Undo(args) => restore::undo(&ws, &env, &out, args),
+        Command::Run(args) => run::run(&ws, &env, &out, args),
         Command::Recover(args) => recover::run(&ws, &env, &out, args),
         Command::Incident(cmd) => recover::incident(&ws, &out, cmd),
     }

@@ -1,0 +1,135 @@
+//! `lifeline run -- CMD`: parse, call [`crate::restore::guard::run`],
+//! render. The command owns stdout; lifeline's own text goes to stderr,
+//! and `--format json` prints the outcome object on stdout after it.
+
+use std::ffi::OsString;
+use std::io::Write;
+
+use clap::{Args, ValueEnum};
+
+use super::Output;
+use crate::ci::Env;
+use crate::config::HumanDuration;
+use crate::error::Result;
+use crate::restore::guard::{self, OnFailure, Rollback, RunOptions};
+use crate::workspace::Workspace;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnFailureArg {
+    /// Put the checkpoint back
+    Rollback,
+    /// Leave the files as the command left them
+    Keep,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Checkpoint type
+    #[arg(long = "type", value_name = "TYPE", default_value = "manual")]
+    pub kind: String,
+    /// What the step does [default: the command line]
+    #[arg(long, value_name = "TEXT")]
+    pub operation: Option<String>,
+    /// What to do when the command fails or leaves invalid files
+    #[arg(long, value_enum, default_value_t = OnFailureArg::Rollback)]
+    pub on_failure: OnFailureArg,
+    /// Retry a rate-limited command up to N times (rolled back before each)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
+    /// The first retry's wait, doubled each time with jitter
+    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    pub backoff: HumanDuration,
+    /// The longest wait between retries (a Retry-After included)
+    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    pub max_backoff: HumanDuration,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// The command and its arguments
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+fn parse_duration(s: &str) -> std::result::Result<HumanDuration, String> {
+    s.parse()
+}
+
+pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RunArgs) -> Result<i32> {
+    let options = RunOptions {
+        kind: args.kind,
+        operation: args.operation,
+        on_failure: match args.on_failure {
+            OnFailureArg::Rollback => OnFailure::Rollback,
+            OnFailureArg::Keep => OnFailure::Keep,
+        },
+        retries: args.retries,
+        backoff: args.backoff.as_duration(),
+        max_backoff: args.max_backoff.as_duration(),
+        command: args.command,
+    };
+    let report = guard::run(ws, env, &options)?;
+    if args.format == Format::Json {
+        let json = serde_json::to_string_pretty(&report).expect("reports serialize") + "\n";
+        out.print(|w| w.write_all(json.as_bytes()))?;
+        return Ok(report.exit);
+    }
+    if out.quiet {
+        return Ok(report.exit);
+    }
+    let mut e = std::io::stderr().lock();
+    let how = match (report.exit_code, report.signal) {
+        (Some(0), _) => "exited 0".to_string(),
+        (Some(code), _) => format!("exited {code}"),
+        (None, Some(sig)) => format!("was ended by signal {sig}"),
+        (None, None) => "ended".to_string(),
+    };
+    if report.success {
+        let _ = writeln!(
+            e,
+            "lifeline: `{}` succeeded; protected files valid (checkpoint {})",
+            report.command, report.checkpoint
+        );
+        return Ok(0);
+    }
+    let class = match (report.classification, report.severity) {
+        (Some(p), Some(s)) => format!("{p} ({s})"),
+        _ => "unknown".to_string(),
+    };
+    let _ = writeln!(
+        e,
+        "lifeline: `{}` failed: it {how}; classified as {class}",
+        report.command
+    );
+    if !report.invalid_files.is_empty() {
+        let _ = writeln!(
+            e,
+            "  invalid after the run: {}",
+            report.invalid_files.join(", ")
+        );
+    }
+    let _ = match report.rollback {
+        Rollback::RolledBack => writeln!(
+            e,
+            "  rolled back to checkpoint {}; what the command left is in {}",
+            report.checkpoint,
+            report.failed_state.as_deref().unwrap_or("-")
+        ),
+        Rollback::Unchanged => writeln!(
+            e,
+            "  the protected files were unchanged (checkpoint {})",
+            report.checkpoint
+        ),
+        Rollback::Kept => writeln!(
+            e,
+            "  kept as the command left them (--on-failure keep); `lifeline restore {}` rolls back",
+            report.checkpoint
+        ),
+        Rollback::NotNeeded => Ok(()),
+    };
+    Ok(report.exit)
+}

@@ -1,0 +1,452 @@
+//! Restore as a transaction, and the guarded run built on it.
+//!
+//! [`restore`] verifies the checkpoint (every file rehashed), plans each
+//! path ([`plan`]), asks the caller to confirm, takes a `pre-restore`
+//! safety checkpoint of the current state, applies the plan atomically
+//! ([`apply`]), validates what it wrote — and when that is invalid, puts
+//! the safety checkpoint back and says so. Every attempt that changes or
+//! tries to change files is audited. `undo` is a restore of the newest
+//! safety checkpoint; [`guard`] wraps a command in checkpoint → run →
+//! validate → roll back, and [`classify`] names what went wrong.
+
+pub mod apply;
+pub mod classify;
+pub mod guard;
+pub mod plan;
+
+use serde::Serialize;
+
+use crate::audit::{self, Event};
+use crate::checkpoint::{
+    self, CaptureOptions, CheckpointId, FileEntry, Manifest, PRE_RESTORE, Store,
+};
+use crate::ci::Env;
+use crate::error::{Error, IoContext, Result};
+use crate::workspace::Workspace;
+pub use plan::{Action, Change, Plan};
+
+/// Which checkpoint to restore.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// An ID, a unique prefix, `latest` or `latest-valid`.
+    Spec(String),
+    /// The newest `pre-restore` safety checkpoint (`lifeline undo`).
+    LastSafety,
+}
+
+/// What to restore and how.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub target: Target,
+    /// Only these repo-relative paths (or directories); empty: everything.
+    pub only: Vec<String>,
+    /// Plan and stop.
+    pub dry_run: bool,
+    /// Validate the restored files and undo the restore when invalid.
+    pub validate: bool,
+    /// Commit exactly the restored paths.
+    pub commit: bool,
+    /// The audit operation: `restore`, `undo` or `rollback`.
+    pub operation: &'static str,
+}
+
+impl Options {
+    pub fn new(target: Target) -> Options {
+        Options {
+            target,
+            only: Vec::new(),
+            dry_run: false,
+            validate: true,
+            commit: false,
+            operation: "restore",
+        }
+    }
+}
+
+/// How a restore ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Files written and (unless told not to) validated.
+    Restored,
+    /// `--dry-run`: the plan only.
+    DryRun,
+    /// Every file already matches the checkpoint.
+    Unchanged,
+    /// The confirmation was declined; nothing changed.
+    Cancelled,
+    /// The restored files were invalid; the safety checkpoint is back.
+    Undone,
+    /// The checkpoint is damaged or names unsafe paths; nothing changed.
+    Refused,
+}
+
+/// A restored file that failed validation.
+#[derive(Debug, Clone, Serialize)]
+pub struct InvalidFile {
+    pub path: String,
+    pub errors: usize,
+    /// The first few findings, `CODE line:col message`.
+    pub findings: Vec<String>,
+}
+
+/// The outcome of [`restore`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub status: Status,
+    /// The checkpoint restored (or refused).
+    pub checkpoint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
+    /// The `pre-restore` checkpoint taken before writing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safety_checkpoint: Option<String>,
+    /// Restored files that failed validation (status `undone`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub invalid: Vec<InvalidFile>,
+    /// Why the checkpoint was refused.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub problems: Vec<String>,
+    /// The commit `--commit` made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+impl Report {
+    fn new(status: Status, checkpoint: &str) -> Report {
+        Report {
+            status,
+            checkpoint: checkpoint.to_string(),
+            plan: None,
+            safety_checkpoint: None,
+            invalid: Vec::new(),
+            problems: Vec::new(),
+            commit: None,
+        }
+    }
+
+    /// 0 done (or nothing to do), 1 refused, undone or declined.
+    pub fn exit_code(&self) -> i32 {
+        match self.status {
+            Status::Restored | Status::DryRun | Status::Unchanged => 0,
+            Status::Cancelled | Status::Undone | Status::Refused => 1,
+        }
+    }
+}
+
+/// Asked once with the plan before anything is written; `Ok(false)`
+/// cancels, an error (no terminal and no `--yes`) stops the restore.
+pub type Confirm<'a> = dyn FnMut(&Plan) -> Result<bool> + 'a;
+
+/// Runs the restore transaction; see the module docs.
+pub fn restore(
+    ws: &Workspace,
+    env: &dyn Env,
+    options: &Options,
+    confirm: &mut Confirm<'_>,
+) -> Result<Report> {
+    let store = checkpoint::open(ws)?;
+    let store = store.as_ref();
+    let id = match &options.target {
+        Target::Spec(spec) => checkpoint::resolve(store, spec)?,
+        Target::LastSafety => last_safety(store)?,
+    };
+    let _lock = lock(store)?;
+    let (manifest, files) = match load(store, &id) {
+        Ok(loaded) => loaded,
+        Err(problems) => return refused(ws, env, options, &id, problems),
+    };
+    let only = (!options.only.is_empty()).then_some(options.only.as_slice());
+    let mut unmatched = Vec::new();
+    let plan = match plan::build(ws, &manifest, files, only, &mut unmatched) {
+        Ok(plan) => plan,
+        Err(plan::PlanError::Unsafe(why)) => return refused(ws, env, options, &id, vec![why]),
+        Err(plan::PlanError::Other(e)) => return Err(e),
+    };
+    if !unmatched.is_empty() {
+        return Err(Error::usage(
+            format!(
+                "--only {}: checkpoint {id} has no such file, and no protected file matches",
+                unmatched.join(", ")
+            ),
+            Some(format!("`lifeline checkpoint show {id}` lists its files")),
+        ));
+    }
+    let mut report = Report::new(Status::DryRun, id.as_str());
+    if options.dry_run {
+        report.plan = Some(plan);
+        return Ok(report);
+    }
+    if plan.touched().next().is_none() {
+        report.status = Status::Unchanged;
+        report.plan = Some(plan);
+        return Ok(report);
+    }
+    if !confirm(&plan)? {
+        report.status = Status::Cancelled;
+        report.plan = Some(plan);
+        return Ok(report);
+    }
+    let capture = CaptureOptions {
+        kind: PRE_RESTORE.into(),
+        operation: format!("{} {id}", options.operation),
+    };
+    let safety = match checkpoint::capture(ws, env, store, &capture) {
+        Ok(m) => m,
+        Err(e) => {
+            let why = format!("the safety checkpoint failed: {e}");
+            audit::record(ws, env, &event(options, &id, &plan).failure(why))?;
+            return Err(e);
+        }
+    };
+    report.safety_checkpoint = Some(safety.id.to_string());
+    if let Err(e) = apply::apply(&ws.root, &plan) {
+        let back = put_back(ws, store, &safety, &plan);
+        let event = event(options, &id, &plan)
+            .detail("safety_checkpoint", safety.id.as_str())
+            .failure(format!("writing the files failed: {e}"))
+            .recovery_action(match &back {
+                Ok(()) => format!("restored the safety checkpoint {}", safety.id),
+                Err(b) => format!(
+                    "putting the safety checkpoint {} back failed too ({b}); run `lifeline undo`",
+                    safety.id
+                ),
+            });
+        audit::record(ws, env, &event)?;
+        return Err(e);
+    }
+    if options.validate {
+        report.invalid = invalid_files(ws, &plan)?;
+    }
+    if !report.invalid.is_empty() {
+        let back = put_back(ws, store, &safety, &plan);
+        let names: Vec<&str> = report.invalid.iter().map(|f| f.path.as_str()).collect();
+        let event = event(options, &id, &plan)
+            .detail("safety_checkpoint", safety.id.as_str())
+            .detail("invalid_files", names.clone())
+            .failure(format!("restored files are invalid: {}", names.join(", ")))
+            .recovery_action(format!("restored the safety checkpoint {}", safety.id));
+        audit::record(ws, env, &event)?;
+        back?;
+        report.status = Status::Undone;
+        report.plan = Some(plan);
+        return Ok(report);
+    }
+    if options.commit {
+        match commit(ws, &manifest, &plan) {
+            Ok(sha) => report.commit = sha,
+            Err(e) => {
+                let event = event(options, &id, &plan)
+                    .detail("safety_checkpoint", safety.id.as_str())
+                    .failure(format!("restored, but the commit failed: {e}"));
+                audit::record(ws, env, &event)?;
+                return Err(e);
+            }
+        }
+    }
+    let mut event = event(options, &id, &plan)
+        .detail("safety_checkpoint", safety.id.as_str())
+        .detail("validated", options.validate);
+    if let Some(sha) = &report.commit {
+        event = event.detail("commit", sha.as_str());
+    }
+    audit::record(ws, env, &event)?;
+    report.status = Status::Restored;
+    report.plan = Some(plan);
+    Ok(report)
+}
+
+/// The newest safety checkpoint.
+fn last_safety(store: &dyn Store) -> Result<CheckpointId> {
+    let listing = store.list()?;
+    checkpoint::resolve::newest(&listing.checkpoints, |s| s.kind == PRE_RESTORE).ok_or_else(|| {
+        Error::usage(
+            "nothing to undo: there is no pre-restore checkpoint",
+            Some(
+                "a restore takes one before it writes; `lifeline checkpoint list` shows them"
+                    .to_string(),
+            ),
+        )
+    })
+}
+
+/// One restore at a time per repository: an exclusive lock next to the
+/// store's cache, released when the process ends (even by a crash).
+fn lock(store: &dyn Store) -> Result<std::fs::File> {
+    let path = store.cache_path().with_file_name("restore.lock");
+    let dir = path.parent().expect("the cache path has a directory");
+    std::fs::create_dir_all(dir).at(dir)?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .at(&path)?;
+    file.lock().at(&path)?;
+    Ok(file)
+}
+
+/// A checkpoint's files with their bytes, each checked against its SHA-256.
+type VerifiedFiles = Vec<(FileEntry, Vec<u8>)>;
+
+/// The manifest and every file, verified; or every problem found.
+fn load(
+    store: &dyn Store,
+    id: &CheckpointId,
+) -> std::result::Result<(Manifest, VerifiedFiles), Vec<String>> {
+    let manifest = store.manifest(id).map_err(|e| vec![e.to_string()])?;
+    let mut files = Vec::with_capacity(manifest.files.len());
+    let mut problems = Vec::new();
+    let visited = store.visit_files(&manifest, &mut |entry, bytes| match bytes
+        .and_then(|b| checkpoint::verify::check_bytes(entry, &b).map(|()| b))
+    {
+        Ok(b) => files.push((entry.clone(), b)),
+        Err(why) => problems.push(format!("`{}` is damaged: {why}", entry.path)),
+    });
+    if let Err(e) = visited {
+        problems.push(e.to_string());
+    }
+    if problems.is_empty() {
+        Ok((manifest, files))
+    } else {
+        Err(problems)
+    }
+}
+
+fn refused(
+    ws: &Workspace,
+    env: &dyn Env,
+    options: &Options,
+    id: &CheckpointId,
+    problems: Vec<String>,
+) -> Result<Report> {
+    let event = Event::new("restore", options.operation)
+        .detail("checkpoint", id.as_str())
+        .detail("problems", problems.clone())
+        .failure(format!("checkpoint {id} refused: {}", problems.join("; ")));
+    audit::record(ws, env, &event)?;
+    let mut report = Report::new(Status::Refused, id.as_str());
+    report.problems = problems;
+    Ok(report)
+}
+
+/// The audit event of a restore that got as far as a plan.
+fn event(options: &Options, id: &CheckpointId, plan: &Plan) -> Event {
+    let paths = |action: Action| -> Vec<String> {
+        plan.changes
+            .iter()
+            .filter(|c| c.action == action)
+            .map(|c| c.path.clone())
+            .collect()
+    };
+    let mut event = Event::new("restore", options.operation)
+        .detail("checkpoint", id.as_str())
+        .detail("restored", paths(Action::Restore))
+        .detail("created", paths(Action::Create))
+        .detail("deleted", paths(Action::Delete))
+        .detail("unchanged", plan.count(Action::Unchanged));
+    if !options.only.is_empty() {
+        event = event.detail("only", options.only.clone());
+    }
+    for change in plan.touched() {
+        event = event.file(change.path.clone());
+    }
+    event
+}
+
+/// Validates the files the restore wrote or removed (those with a
+/// validator); returns the invalid ones.
+fn invalid_files(ws: &Workspace, plan: &Plan) -> Result<Vec<InvalidFile>> {
+    let targets: Vec<crate::validate::Target> = plan
+        .touched()
+        .filter(|c| c.validator != crate::config::Validator::None)
+        .map(|c| crate::validate::Target {
+            path: c.path.clone(),
+            disk: ws.root.join(&c.path),
+            validator: c.validator,
+        })
+        .collect();
+    let report = crate::validate::validate_targets(&targets)?;
+    Ok(report
+        .files
+        .iter()
+        .filter(|f| !f.valid)
+        .map(|f| InvalidFile {
+            path: f.path.clone(),
+            errors: f.errors,
+            findings: f
+                .diagnostics
+                .iter()
+                .filter(|d| d.level == crate::diagnostic::Level::Error)
+                .take(3)
+                .map(|d| match d.span {
+                    Some(s) => format!("{} {}:{}: {}", d.code, s.line, s.column, d.message),
+                    None => format!("{} {}", d.code, d.message),
+                })
+                .collect(),
+        })
+        .collect())
+}
+
+/// Writes the safety checkpoint's version of every path `plan` touched.
+fn put_back(ws: &Workspace, store: &dyn Store, safety: &Manifest, plan: &Plan) -> Result<()> {
+    let touched: Vec<String> = plan.touched().map(|c| c.path.clone()).collect();
+    let files = checkpoint::read_files(store, safety)?;
+    let mut unmatched = Vec::new();
+    let back = match plan::build(ws, safety, files, Some(&touched), &mut unmatched) {
+        Ok(p) => p,
+        Err(plan::PlanError::Unsafe(why)) => return Err(Error::environment(why, None)),
+        Err(plan::PlanError::Other(e)) => return Err(e),
+    };
+    apply::apply(&ws.root, &back)
+}
+
+/// `--commit`: stages and commits exactly the paths the restore touched;
+/// returns the commit, or `None` when they already match HEAD.
+fn commit(ws: &Workspace, manifest: &Manifest, plan: &Plan) -> Result<Option<String>> {
+    let git = ws.git.as_ref().ok_or_else(|| {
+        Error::usage(
+            "--commit needs a git repository",
+            Some("restore without --commit outside git".to_string()),
+        )
+    })?;
+    let touched: Vec<&str> = plan.touched().map(|c| c.path.as_str()).collect();
+    // A deleted file git never tracked has nothing to commit (and would
+    // make the pathspec fail).
+    let mut args = vec!["ls-files", "-z", "--"];
+    args.extend(&touched);
+    let tracked_out = git.run_bytes(&args, None)?;
+    let tracked: std::collections::HashSet<&[u8]> = tracked_out
+        .split(|b| *b == 0)
+        .filter(|r| !r.is_empty())
+        .collect();
+    let paths: Vec<&str> = plan
+        .touched()
+        .filter(|c| c.action != Action::Delete || tracked.contains(c.path.as_bytes()))
+        .map(|c| c.path.as_str())
+        .collect();
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let mut add = vec!["add", "-A", "--"];
+    add.extend(&paths);
+    git.run(&add)?;
+    let mut staged = vec!["diff", "--cached", "--name-only", "-z", "--"];
+    staged.extend(&paths);
+    if git.run_bytes(&staged, None)?.is_empty() {
+        return Ok(None);
+    }
+    let message = format!(
+        "lifeline: restore checkpoint {}\n\nRestored {} file{} from checkpoint {} ({}, taken {}).\n",
+        manifest.id,
+        paths.len(),
+        if paths.len() == 1 { "" } else { "s" },
+        manifest.id,
+        manifest.kind,
+        manifest.created_at
+    );
+    let mut args = vec!["commit", "--quiet", "--only", "-m", message.as_str(), "--"];
+    args.extend(&paths);
+    git.run(&args)?;
+    Ok(git.resolve_commit("HEAD"))
+}

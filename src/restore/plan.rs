@@ -1,0 +1,405 @@
+//! Planning a restore: what each protected path becomes — restored,
+//! created, deleted or left alone — with a diffstat, before anything is
+//! written. Every path is checked here, so a manifest that reaches outside
+//! the root (through `..`, an absolute path, or a symlinked directory) is
+//! refused as a whole before the first byte moves.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::checkpoint::{FileEntry, Manifest};
+use crate::config::Validator;
+use crate::error::{Error, Result};
+use crate::workspace::Workspace;
+
+/// What happens to one path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// The file exists and differs from the checkpoint: overwritten.
+    Restore,
+    /// The file is missing: written from the checkpoint.
+    Create,
+    /// The file exists but was absent from the checkpoint: removed.
+    Delete,
+    /// The file already matches the checkpoint (bytes and mode).
+    Unchanged,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Restore => "restore",
+            Action::Create => "create",
+            Action::Delete => "delete",
+            Action::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// One planned path.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    /// Repo-relative, `/`-separated.
+    pub path: String,
+    pub action: Action,
+    pub validator: Validator,
+    /// Lines the restore adds (text files).
+    pub added: usize,
+    /// Lines the restore removes (text files).
+    pub removed: usize,
+    /// True when either side is not text: the diffstat is in bytes.
+    pub binary: bool,
+    /// Size now and after the restore, in bytes.
+    pub size_before: Option<u64>,
+    pub size_after: Option<u64>,
+    /// The file has uncommitted changes (git) that the restore overwrites.
+    pub uncommitted: bool,
+}
+
+impl Change {
+    /// True when the restore writes or removes this path.
+    pub fn touches(&self) -> bool {
+        self.action != Action::Unchanged
+    }
+}
+
+/// The whole plan, and the bytes it will write.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub checkpoint: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub operation: String,
+    pub created_at: String,
+    /// Whether every file validated when the checkpoint was taken.
+    pub checkpoint_valid: bool,
+    pub changes: Vec<Change>,
+    /// Bytes and mode to write, by path (restore and create only).
+    #[serde(skip)]
+    pub(crate) writes: HashMap<String, (Vec<u8>, u32)>,
+}
+
+impl Plan {
+    /// The paths the restore writes or removes.
+    pub fn touched(&self) -> impl Iterator<Item = &Change> {
+        self.changes.iter().filter(|c| c.touches())
+    }
+
+    pub fn count(&self, action: Action) -> usize {
+        self.changes.iter().filter(|c| c.action == action).count()
+    }
+
+    /// Paths with uncommitted changes the restore overwrites or removes.
+    pub fn uncommitted(&self) -> Vec<&str> {
+        self.changes
+            .iter()
+            .filter(|c| c.uncommitted && c.touches())
+            .map(|c| c.path.as_str())
+            .collect()
+    }
+}
+
+/// Why a plan could not be made.
+#[derive(Debug)]
+pub enum PlanError {
+    /// The manifest names a path lifeline must not write: the whole
+    /// checkpoint is refused.
+    Unsafe(String),
+    /// Anything else (I/O, git).
+    Other(Error),
+}
+
+impl From<Error> for PlanError {
+    fn from(e: Error) -> Self {
+        PlanError::Other(e)
+    }
+}
+
+/// What a path should become.
+enum Want<'a> {
+    File(&'a FileEntry, Vec<u8>),
+    Absent(Validator),
+}
+
+/// Plans restoring `manifest` (its verified `files`) over the working tree.
+/// With `only`, just those paths (a path, or a directory and everything
+/// under it); `unmatched` receives the `only` entries that matched nothing.
+pub fn build(
+    ws: &Workspace,
+    manifest: &Manifest,
+    files: Vec<(FileEntry, Vec<u8>)>,
+    only: Option<&[String]>,
+    unmatched: &mut Vec<String>,
+) -> std::result::Result<Plan, PlanError> {
+    let mut wants: BTreeMap<String, Want<'_>> = BTreeMap::new();
+    for (entry, bytes) in files {
+        let entry = manifest.file(&entry.path).ok_or_else(|| {
+            Error::environment(format!("`{}` is not in the manifest", entry.path), None)
+        })?;
+        wants.insert(entry.path.clone(), Want::File(entry, bytes));
+    }
+    for absent in &manifest.absent {
+        wants
+            .entry(absent.path.clone())
+            .or_insert(Want::Absent(absent.validator));
+    }
+    // Protected files the checkpoint does not have (added since) go too.
+    let set = crate::protected::ProtectedSet::new(&ws.config)?;
+    for (path, validator) in set.files(&ws.root)? {
+        wants.entry(path).or_insert(Want::Absent(validator));
+    }
+    if let Some(only) = only {
+        unmatched.extend(
+            only.iter()
+                .filter(|o| !wants.keys().any(|p| covers(o, p)))
+                .cloned(),
+        );
+        wants.retain(|p, _| only.iter().any(|o| covers(o, p)));
+    }
+    for path in wants.keys() {
+        check_writable(&ws.root, path)?;
+    }
+    let mut plan = Plan {
+        checkpoint: manifest.id.to_string(),
+        kind: manifest.kind.clone(),
+        operation: manifest.operation.clone(),
+        created_at: manifest.created_at.to_string(),
+        checkpoint_valid: manifest.valid,
+        changes: Vec::with_capacity(wants.len()),
+        writes: HashMap::new(),
+    };
+    for (path, want) in wants {
+        let disk = ws.root.join(&path);
+        let current = match std::fs::read(&disk) {
+            Ok(bytes) => {
+                let meta = std::fs::metadata(&disk).map_err(|e| Error::io(&disk, e))?;
+                Some((bytes, crate::atomic::mode_of(&meta)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(&disk, e).into()),
+        };
+        let change = match (want, current) {
+            (Want::Absent(_), None) => continue,
+            (Want::Absent(validator), Some((now, _))) => {
+                let stat = diffstat(&now, b"");
+                Change {
+                    path,
+                    action: Action::Delete,
+                    validator,
+                    added: 0,
+                    removed: stat.removed,
+                    binary: stat.binary,
+                    size_before: Some(now.len() as u64),
+                    size_after: None,
+                    uncommitted: false,
+                }
+            }
+            (Want::File(entry, bytes), None) => {
+                let stat = diffstat(b"", &bytes);
+                let change = Change {
+                    path: path.clone(),
+                    action: Action::Create,
+                    validator: entry.validator,
+                    added: stat.added,
+                    removed: 0,
+                    binary: stat.binary,
+                    size_before: None,
+                    size_after: Some(entry.size),
+                    uncommitted: false,
+                };
+                plan.writes.insert(path, (bytes, entry.mode));
+                change
+            }
+            (Want::File(entry, bytes), Some((now, mode))) => {
+                let same = now == bytes && mode == entry.mode;
+                let stat = if same {
+                    Stat::default()
+                } else {
+                    diffstat(&now, &bytes)
+                };
+                let change = Change {
+                    path: path.clone(),
+                    action: if same {
+                        Action::Unchanged
+                    } else {
+                        Action::Restore
+                    },
+                    validator: entry.validator,
+                    added: stat.added,
+                    removed: stat.removed,
+                    binary: stat.binary,
+                    size_before: Some(now.len() as u64),
+                    size_after: Some(entry.size),
+                    uncommitted: false,
+                };
+                if !same {
+                    plan.writes.insert(path, (bytes, entry.mode));
+                }
+                change
+            }
+        };
+        plan.changes.push(change);
+    }
+    mark_uncommitted(ws, &mut plan)?;
+    Ok(plan)
+}
+
+/// True when the `--only` entry `only` names `path` or a directory above it.
+fn covers(only: &str, path: &str) -> bool {
+    let only = only.trim_end_matches('/');
+    path == only
+        || (path.len() > only.len()
+            && path.starts_with(only)
+            && path.as_bytes()[only.len()] == b'/')
+}
+
+/// Refuses a path that is not a safe repo-relative path, that leads
+/// through a symlink out of the root, or whose existing ancestors are not
+/// directories (or whose own entry is one).
+fn check_writable(root: &Path, path: &str) -> std::result::Result<(), PlanError> {
+    let unsafe_path = |e: Error| PlanError::Unsafe(e.to_string());
+    crate::paths::safe_join(root, path).map_err(unsafe_path)?;
+    let mut current = root.to_path_buf();
+    let parts: Vec<&str> = path.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        current.push(part);
+        let last = i + 1 == parts.len();
+        match std::fs::metadata(&current) {
+            Ok(meta) if !last && !meta.is_dir() => {
+                return Err(PlanError::Unsafe(format!(
+                    "refusing path `{path}`: `{}` exists and is not a directory",
+                    parts[..=i].join("/")
+                )));
+            }
+            Ok(meta) if last && meta.is_dir() => {
+                return Err(PlanError::Unsafe(format!(
+                    "refusing path `{path}`: it is a directory in the working tree"
+                )));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+            Err(e) => return Err(PlanError::Other(Error::io(&current, e))),
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Stat {
+    added: usize,
+    removed: usize,
+    binary: bool,
+}
+
+/// Lines added and removed going from `old` to `new`; for non-text files
+/// only the flag is set.
+fn diffstat(old: &[u8], new: &[u8]) -> Stat {
+    let (Some(old), Some(new)) = (text(old), text(new)) else {
+        return Stat {
+            binary: true,
+            ..Stat::default()
+        };
+    };
+    let diff = similar::TextDiff::configure()
+        .timeout(std::time::Duration::from_millis(200))
+        .diff_lines(old, new);
+    let mut stat = Stat::default();
+    for op in diff.ops() {
+        let (tag, old_range, new_range) = op.as_tag_tuple();
+        match tag {
+            similar::DiffTag::Equal => {}
+            _ => {
+                stat.removed += old_range.len();
+                stat.added += new_range.len();
+            }
+        }
+    }
+    stat
+}
+
+fn text(bytes: &[u8]) -> Option<&str> {
+    if bytes.contains(&0) {
+        return None;
+    }
+    std::str::from_utf8(bytes).ok()
+}
+
+/// Flags the paths the restore touches that have uncommitted changes.
+fn mark_uncommitted(ws: &Workspace, plan: &mut Plan) -> Result<()> {
+    let Some(git) = &ws.git else {
+        return Ok(());
+    };
+    let paths: Vec<&str> = plan.touched().map(|c| c.path.as_str()).collect();
+    if paths.is_empty() {
+        return Ok(());
+    }
+    let mut args = vec![
+        "status",
+        "--porcelain=v1",
+        "-z",
+        "--untracked-files=all",
+        "--",
+    ];
+    args.extend(paths);
+    let out = git.run_bytes(&args, None)?;
+    let mut dirty = std::collections::HashSet::new();
+    let mut records = out.split(|b| *b == 0).filter(|r| r.len() > 3);
+    while let Some(record) = records.next() {
+        dirty.insert(String::from_utf8_lossy(&record[3..]).into_owned());
+        if record[0] == b'R' || record[0] == b'C' {
+            records.next();
+        }
+    }
+    for change in &mut plan.changes {
+        change.uncommitted = change.touches() && dirty.contains(&change.path);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_covers_the_path_and_what_is_under_a_directory() {
+        assert!(covers("planning/TASK.md", "planning/TASK.md"));
+        assert!(covers("planning", "planning/TASK.md"));
+        assert!(covers("planning/", "planning/TASK.md"));
+        assert!(!covers("plan", "planning/TASK.md"));
+        assert!(!covers("planning/TASK.md", "planning/TASK.md.bak"));
+    }
+
+    #[test]
+    fn diffstat_counts_lines_and_flags_binary() {
+        assert_eq!(
+            diffstat(b"a\nb\nc\n", b"a\nB\nc\nd\n"),
+            Stat {
+                added: 2,
+                removed: 1,
+                binary: false
+            }
+        );
+        assert!(diffstat(b"a\0b", b"a").binary);
+        assert_eq!(diffstat(b"", b"x\ny\n").added, 2);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_file_where_a_directory_must_be_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("planning"), "x").unwrap();
+        let err = check_writable(root.path(), "planning/TASK.md").unwrap_err();
+        assert!(
+            matches!(err, PlanError::Unsafe(m) if m.to_lowercase().contains("not a directory"))
+        );
+        std::fs::create_dir_all(root.path().join("d/TASK.md")).unwrap();
+        assert!(matches!(
+            check_writable(root.path(), "d/TASK.md"),
+            Err(PlanError::Unsafe(_))
+        ));
+        assert!(check_writable(root.path(), "new/dir/file.md").is_ok());
+    }
+}

@@ -1,0 +1,596 @@
+//! `lifeline init` setting a repository up: the workflows it writes, rerun
+//! and `--force` semantics, `--print-example`, the generated `run:` steps
+//! executed as Actions would run them, and the composite action's install
+//! script against a loopback release server.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Repo, stderr, stdout};
+use lifeline::github::fake::FakeGitHub;
+use saphyr::{LoadableYamlNode, Yaml};
+
+/// A real commit (actions/checkout v7.0.1); any full SHA does for tests.
+const SHA: &str = "3d3c42e5aac5ba805825da76410c181273ba90b1";
+const TOKEN: &str = "ghs_0123456789abcdefghijABCDEFGHIJ0123";
+const HEALTH: &str = ".github/workflows/lifeline-health.yml";
+const EMERGENCY: &str = ".github/workflows/lifeline-emergency-recovery.yml";
+
+fn action() -> String {
+    format!("acme/lifeline@{SHA}")
+}
+
+fn init(repo: &Repo, extra: &[&str]) -> assert_cmd::Command {
+    let mut cmd = repo.lifeline();
+    cmd.args(["init", "--action", &action()]).args(extra);
+    cmd
+}
+
+#[test]
+fn init_sets_a_repository_up_and_a_rerun_changes_nothing() {
+    let repo = Repo::sample();
+    let out = init(&repo, &[]).assert().code(0);
+    assert_eq!(
+        stdout(&out),
+        "    created  lifeline.toml\n    created  .github/workflows/lifeline-health.yml\n    \
+         created  .github/workflows/lifeline-emergency-recovery.yml\n    created  .gitattributes\n"
+    );
+    // The sample has task-sync.yml only; the other two defaults are named.
+    assert!(
+        stderr(&out).contains("task-archive.yml, auto-update-metadata.yml"),
+        "{}",
+        stderr(&out)
+    );
+    let health = repo.read(HEALTH);
+    assert!(
+        health.contains(
+            "    workflows:\n      - \"Sync Tasks with GitHub Issues\"\n    types: [completed]\n"
+        ),
+        "{health}"
+    );
+    let uses = format!(
+        "uses: acme/lifeline@{SHA} # v{}\n",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(health.contains(&uses), "{health}");
+    assert!(repo.read(EMERGENCY).contains(&uses));
+
+    let before: Vec<String> = [HEALTH, EMERGENCY, "lifeline.toml", ".gitattributes"]
+        .iter()
+        .map(|p| repo.read(p))
+        .collect();
+    let out = init(&repo, &[]).assert().code(0);
+    assert_eq!(
+        stdout(&out),
+        "  unchanged  lifeline.toml\n  unchanged  .github/workflows/lifeline-health.yml\n  \
+         unchanged  .github/workflows/lifeline-emergency-recovery.yml\n  unchanged  .gitattributes\n"
+    );
+    let after: Vec<String> = [HEALTH, EMERGENCY, "lifeline.toml", ".gitattributes"]
+        .iter()
+        .map(|p| repo.read(p))
+        .collect();
+    assert_eq!(before, after);
+
+    // The written configuration loads.
+    let shown = repo
+        .lifeline()
+        .args(["config", "show", "--format", "json"])
+        .assert()
+        .code(0);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    assert_eq!(doc["found"], true);
+}
+
+#[test]
+fn a_file_that_differs_is_kept_unless_force_and_the_others_are_written() {
+    let repo = Repo::sample();
+    init(&repo, &[]).assert().code(0);
+    repo.write(HEALTH, "name: ours\n");
+    std::fs::remove_file(repo.join(EMERGENCY)).unwrap();
+
+    let out = init(&repo, &[]).assert().code(2);
+    assert_eq!(
+        stdout(&out),
+        "  unchanged  lifeline.toml\n       kept  .github/workflows/lifeline-health.yml\n    \
+         created  .github/workflows/lifeline-emergency-recovery.yml\n  unchanged  .gitattributes\n"
+    );
+    assert!(
+        stderr(&out).contains(
+            "error: .github/workflows/lifeline-health.yml already exists and differs from the template"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("pass --force"), "{}", stderr(&out));
+    assert_eq!(repo.read(HEALTH), "name: ours\n");
+
+    let out = init(&repo, &["--dry-run", "--force"]).assert().code(0);
+    assert!(
+        stdout(&out).contains("would write  .github/workflows/lifeline-health.yml\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(repo.read(HEALTH), "name: ours\n");
+
+    // Two files differ: both are named.
+    repo.write("lifeline.toml", "[audit]\nretention_years = 8\n");
+    let out = init(&repo, &[]).assert().code(2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("2 files already exist and differ")
+            && err.contains("lifeline.toml, .github/workflows/lifeline-health.yml"),
+        "{err}"
+    );
+
+    let out = init(&repo, &["--force"]).assert().code(0);
+    assert_eq!(
+        stdout(&out),
+        "  overwrote  lifeline.toml\n  overwrote  .github/workflows/lifeline-health.yml\n  \
+         unchanged  .github/workflows/lifeline-emergency-recovery.yml\n  unchanged  .gitattributes\n"
+    );
+    assert!(
+        repo.read(HEALTH)
+            .starts_with("# Written by `lifeline init`")
+    );
+}
+
+#[test]
+fn the_emergency_workflow_is_the_one_recover_keeps_enabled() {
+    let repo = Repo::sample();
+    repo.write(
+        "lifeline.toml",
+        "[recover]\nemergency_workflow = \"sos.yml\"\n\n[health]\nworkflows = [\"task-sync.yml\", \"sos.yml\"]\n",
+    );
+    // The customised lifeline.toml is kept (exit 2); the workflows are written.
+    let out = init(&repo, &[]).assert().code(2);
+    assert!(
+        stdout(&out).contains("    created  .github/workflows/sos.yml\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!repo.join(EMERGENCY).exists());
+    assert!(
+        stderr(&out).contains("lifeline's own workflows are not watched: sos.yml"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!repo.read(HEALTH).contains("sos"));
+}
+
+#[test]
+fn a_build_from_source_without_action_skips_the_workflows_with_a_warning() {
+    if option_env!("LIFELINE_RELEASE_COMMIT").is_some() {
+        return; // a release build knows its action
+    }
+    let repo = Repo::sample();
+    let out = repo.lifeline().arg("init").assert().code(0);
+    assert_eq!(
+        stdout(&out),
+        "    created  lifeline.toml\n    created  .gitattributes\n"
+    );
+    assert!(
+        stderr(&out).contains(
+            "warning: skipped .github/workflows/lifeline-health.yml: this lifeline was built from source"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("pass --action"), "{}", stderr(&out));
+    assert!(!repo.join(HEALTH).exists());
+}
+
+#[test]
+fn an_action_without_a_full_commit_sha_is_refused() {
+    let repo = Repo::sample();
+    let out = repo
+        .lifeline()
+        .args(["init", "--action", "acme/lifeline@v1"])
+        .assert()
+        .code(2);
+    assert!(
+        stderr(&out).contains("full 40-hex-digit commit SHA"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!repo.join("lifeline.toml").exists());
+}
+
+#[test]
+fn print_example_needs_no_repository_and_shows_the_guarded_step() {
+    let dir = Repo::bare_dir();
+    let out = dir
+        .lifeline()
+        .args(["init", "--print-example", "--action", &action()])
+        .assert()
+        .code(0);
+    let text = stdout(&out);
+    for needle in [
+        "lifeline checkpoint fetch",
+        "lifeline run --type task-sync -- ",
+        "lifeline checkpoint push",
+        "--operation workflow_start",
+        "--operation workflow_complete",
+        &format!("uses: acme/lifeline@{SHA} # v"),
+    ] {
+        assert!(text.contains(needle), "{needle}: {text}");
+    }
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+    // The README shows the same pattern.
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert!(
+        readme.contains("lifeline init --print-example"),
+        "README documents the guarded step"
+    );
+}
+
+/// One `run:` step of a generated workflow.
+struct Step {
+    name: String,
+    run: String,
+    env: BTreeMap<String, String>,
+}
+
+/// The steps of `job` in the workflow at `path`: `run:` steps with their
+/// `env:`, expressions evaluated from `inputs`; `uses:` steps are checked
+/// to be the pinned checkout or the lifeline action, and skipped (the test
+/// has checked out and installed already).
+fn run_steps(path: &Path, job: &str, inputs: &[(&str, &str)]) -> Vec<Step> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let docs = Yaml::load_from_str(&text).unwrap();
+    let steps = docs[0]
+        .as_mapping_get("jobs")
+        .and_then(|j| j.as_mapping_get(job))
+        .and_then(|j| j.as_mapping_get("steps"))
+        .and_then(|s| s.as_sequence())
+        .expect("the job has steps");
+    let mut out = Vec::new();
+    for step in steps {
+        let name = step
+            .as_mapping_get("name")
+            .and_then(|n| n.as_str())
+            .unwrap()
+            .to_string();
+        if let Some(uses) = step.as_mapping_get("uses").and_then(|u| u.as_str()) {
+            assert!(
+                uses.starts_with("actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1")
+                    || uses == format!("acme/lifeline@{SHA}"),
+                "{name}: {uses}"
+            );
+            continue;
+        }
+        let run = step
+            .as_mapping_get("run")
+            .and_then(|r| r.as_str())
+            .unwrap()
+            .to_string();
+        assert!(!run.contains("${{"), "{name}: an expression inside run:");
+        let mut env = BTreeMap::new();
+        if let Some(map) = step.as_mapping_get("env").and_then(|e| e.as_mapping()) {
+            for (k, v) in map {
+                let key = k.as_str().unwrap().to_string();
+                let value = v.as_str().unwrap();
+                let value = match value {
+                    "${{ github.token }}" => TOKEN.to_string(),
+                    v if v.starts_with("${{ inputs.") => {
+                        let input = v.trim_start_matches("${{ inputs.").trim_end_matches(" }}");
+                        inputs
+                            .iter()
+                            .find(|(k, _)| *k == input)
+                            .map(|(_, v)| v.to_string())
+                            .unwrap_or_else(|| panic!("no input {input}"))
+                    }
+                    v if v.contains("${{") => panic!("{name}: unexpected expression {v}"),
+                    v => v.to_string(),
+                };
+                env.insert(key, value);
+            }
+        }
+        out.push(Step { name, run, env });
+    }
+    out
+}
+
+/// Runs one step the way the runner does (`bash --noprofile --norc -eo
+/// pipefail`), with the variables GitHub Actions sets.
+fn execute(repo: &Repo, fake: &FakeGitHub, step: &Step, event: &str) -> std::process::Output {
+    let runner_temp = repo.join(".runner");
+    std::fs::create_dir_all(&runner_temp).unwrap();
+    let script = runner_temp.join("step.sh");
+    std::fs::write(&script, &step.run).unwrap();
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_lifeline")).parent().unwrap();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap());
+    let mut cmd = Command::new("bash");
+    cmd.args(["--noprofile", "--norc", "-eo", "pipefail"])
+        .arg(&script)
+        .current_dir(repo.path());
+    for (key, _) in std::env::vars() {
+        if key.starts_with("GITHUB_") || key.starts_with("GIT_") || key == "GH_TOKEN" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("PATH", path)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GITHUB_ACTIONS", "true")
+        .env("CI", "true")
+        .env("GITHUB_REPOSITORY", "acme/plan")
+        .env("GITHUB_API_URL", fake.url())
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_EVENT_NAME", event)
+        .env("GITHUB_ACTOR", "octocat")
+        .env("GITHUB_RUN_ID", "4242")
+        .env("GITHUB_WORKFLOW", "lifeline")
+        .env("GITHUB_OUTPUT", runner_temp.join("output"))
+        .env("GITHUB_STEP_SUMMARY", runner_temp.join("summary"))
+        .env("RUNNER_TEMP", &runner_temp)
+        .envs(&step.env);
+    cmd.output().unwrap()
+}
+
+fn newest_checkpoint(repo: &Repo) -> String {
+    let out = repo
+        .lifeline()
+        .args(["checkpoint", "list", "--format", "json"])
+        .assert()
+        .code(0);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    doc["checkpoints"][0]["id"].as_str().unwrap().to_string()
+}
+
+/// The sample repository with a bare origin (so checkpoint fetch and push
+/// and recover --push have somewhere to go), set up by init.
+fn adopted() -> (Repo, tempfile::TempDir) {
+    let repo = Repo::sample();
+    init(&repo, &[]).assert().code(0);
+    repo.write(".gitignore", ".runner/\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "lifeline init"]);
+    let origin = tempfile::tempdir().unwrap();
+    let out = Command::new("git")
+        .args(["init", "-q", "--bare"])
+        .arg(origin.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    repo.git(&["remote", "add", "origin", origin.path().to_str().unwrap()]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    (repo, origin)
+}
+
+#[test]
+fn the_health_workflow_steps_run_against_the_fake_github() {
+    let (repo, _origin) = adopted();
+    // A checkpoint another run pushed: the fetch step brings it back.
+    repo.lifeline()
+        .args([
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "baseline",
+            "--push",
+        ])
+        .assert()
+        .code(0);
+    let id = newest_checkpoint(&repo);
+    repo.git(&[
+        "update-ref",
+        "-d",
+        &format!("refs/lifeline/checkpoints/{id}"),
+    ]);
+
+    let fake = FakeGitHub::start().unwrap();
+    let steps = run_steps(&repo.join(HEALTH), "health", &[]);
+    assert_eq!(
+        steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["Fetch checkpoints", "Check health and alert"]
+    );
+    for step in &steps {
+        let out = execute(&repo, &fake, step, "schedule");
+        assert!(
+            out.status.success(),
+            "{}: {}\n{}",
+            step.name,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains(TOKEN)
+                && !String::from_utf8_lossy(&out.stderr).contains(TOKEN)
+        );
+    }
+    assert!(
+        repo.git(&["for-each-ref", "refs/lifeline/checkpoints/"])
+            .contains(&id)
+    );
+    // Health asked GitHub, with the token, and reported to the summary.
+    assert!(!fake.log().is_empty());
+    assert!(fake.log().iter().all(|l| l.authorized));
+    let summary = std::fs::read_to_string(repo.join(".runner/summary")).unwrap();
+    assert!(!summary.is_empty());
+}
+
+#[test]
+fn the_emergency_workflow_steps_run_the_runbook_and_push() {
+    let (repo, origin) = adopted();
+    // The bot breaks TASK.md and pushes it.
+    repo.corrupt("TASK.duplicate-id.md", "planning/TASK.md");
+    repo.git(&["commit", "-q", "-am", "bot: sync"]);
+    repo.git(&["push", "-q", "origin", "main"]);
+
+    let fake = FakeGitHub::start().unwrap();
+    let steps = run_steps(
+        &repo.join(EMERGENCY),
+        "recover",
+        &[
+            ("recovery_type", "task-file-corruption"),
+            // Empty: the runbook walks back through TASK.md's history.
+            ("checkpoint_id", ""),
+            ("severity", "P1"),
+        ],
+    );
+    assert_eq!(steps.len(), 1);
+    let out = execute(&repo, &fake, &steps[0], "workflow_dispatch");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Restored, committed and pushed, with the follow-up issue opened.
+    repo.lifeline().arg("validate").assert().code(0);
+    let pushed = Command::new("git")
+        .arg("--git-dir")
+        .arg(origin.path())
+        .args(["log", "-1", "--format=%an", "main"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&pushed.stdout).trim(),
+        "github-actions[bot]"
+    );
+    let issues = fake.with(|s| s.issues.clone());
+    assert_eq!(issues.len(), 1, "{issues:?}");
+}
+
+/// Serves `files` over HTTP on loopback until the test ends.
+fn serve(files: BTreeMap<String, Vec<u8>>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            loop {
+                let mut line = String::new();
+                match reader.read_line(&mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) if line == "\r\n" => break,
+                    Ok(_) => {}
+                }
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("/");
+            let (status, body) = match files.get(path.trim_start_matches('/')) {
+                Some(body) => ("200 OK", body.clone()),
+                None => ("404 Not Found", b"not found".to_vec()),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    url
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Runs the composite action's install script against `url` as a Linux
+/// x86_64 runner would.
+fn install(url: &str, dir: &Path) -> std::process::Output {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-lifeline.sh");
+    Command::new("bash")
+        .arg(script)
+        .env("LIFELINE_ACTION_PATH", env!("CARGO_MANIFEST_DIR"))
+        .env("LIFELINE_REPOSITORY", "acme/lifeline")
+        .env("LIFELINE_DOWNLOAD_URL", url)
+        .env("LIFELINE_INSTALL_DIR", dir.join("bin"))
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64")
+        .env("RUNNER_TEMP", dir)
+        .env("GITHUB_PATH", dir.join("path"))
+        .env("GITHUB_OUTPUT", dir.join("output"))
+        .env_remove("LIFELINE_VERSION")
+        .output()
+        .unwrap()
+}
+
+fn release(binary: &[u8], sums_for: &[u8]) -> BTreeMap<String, Vec<u8>> {
+    let asset = format!(
+        "lifeline-v{}-x86_64-unknown-linux-musl",
+        env!("CARGO_PKG_VERSION")
+    );
+    let other = format!(
+        "lifeline-v{}-aarch64-unknown-linux-musl",
+        env!("CARGO_PKG_VERSION")
+    );
+    let sums = format!(
+        "{}  {other}\n{}  {asset}\n",
+        sha256_hex(b"another binary"),
+        sha256_hex(sums_for)
+    );
+    BTreeMap::from([
+        (asset, binary.to_vec()),
+        ("SHA256SUMS".to_string(), sums.into_bytes()),
+    ])
+}
+
+#[test]
+fn the_install_script_puts_a_verified_binary_on_path() {
+    let binary = std::fs::read(env!("CARGO_BIN_EXE_lifeline")).unwrap();
+    let url = serve(release(&binary, &binary));
+    let dir = tempfile::tempdir().unwrap();
+    let out = install(&url, dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let installed: PathBuf = dir.path().join("bin/lifeline");
+    assert_eq!(std::fs::read(&installed).unwrap(), binary);
+    let version = Command::new(&installed).arg("--version").output().unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("lifeline {}", env!("CARGO_PKG_VERSION"))
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("path")).unwrap(),
+        format!("{}\n", dir.path().join("bin").display())
+    );
+    let outputs = std::fs::read_to_string(dir.path().join("output")).unwrap();
+    assert!(outputs.contains(&format!("path={}", installed.display())));
+}
+
+#[test]
+fn the_install_script_refuses_a_tampered_binary() {
+    let binary = std::fs::read(env!("CARGO_BIN_EXE_lifeline")).unwrap();
+    let mut tampered = binary.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0x01;
+    let url = serve(release(&tampered, &binary));
+    let dir = tempfile::tempdir().unwrap();
+    let out = install(&url, dir.path());
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("checksum mismatch"), "{err}");
+    assert!(!dir.path().join("bin/lifeline").exists());
+    assert!(!dir.path().join("path").exists());
+
+    // A release whose SHA256SUMS has no line for this platform is refused too.
+    let mut files = release(&binary, &binary);
+    files.insert("SHA256SUMS".into(), b"".to_vec());
+    let url = serve(files);
+    let out = install(&url, dir.path());
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("has no line for"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!dir.path().join("bin/lifeline").exists());
+}

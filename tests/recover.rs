@@ -440,3 +440,73 @@ fn sprint_config_is_rebuilt_from_the_task_header_when_history_has_none() {
     );
     fresh.lifeline().args(["validate"]).assert().code(0);
 }
+
+#[test]
+fn task_file_corruption_restores_a_given_checkpoint() {
+    let (repo, _origin) = with_origin();
+    let good = repo.read("planning/TASK.md");
+    repo.lifeline()
+        .args([
+            "checkpoint",
+            "create",
+            "--type",
+            "task-sync",
+            "--operation",
+            "before sync",
+        ])
+        .assert()
+        .code(0);
+    repo.corrupt("TASK.cycle.md", "planning/TASK.md");
+    let out = repo
+        .lifeline()
+        .args([
+            "recover",
+            "task-file-corruption",
+            "--severity",
+            "P2",
+            "--checkpoint",
+            "latest-valid",
+        ])
+        .assert()
+        .code(0);
+    let text = stdout(&out);
+    assert!(text.contains("restore of checkpoint task-sync-"), "{text}");
+    assert_eq!(repo.read("planning/TASK.md"), good);
+}
+
+#[test]
+fn sync_cascade_with_a_checkpoint_restores_it_too() {
+    let (repo, _origin) = with_origin();
+    let good = repo.read("planning/sprint.config.json");
+    repo.lifeline()
+        .args([
+            "checkpoint",
+            "create",
+            "--type",
+            "task-sync",
+            "--operation",
+            "before sync",
+        ])
+        .assert()
+        .code(0);
+    repo.corrupt(
+        "sprint.config.bad-dates.json",
+        "planning/sprint.config.json",
+    );
+    repo.lifeline()
+        .args([
+            "recover",
+            "sync-failure-cascade",
+            "--severity",
+            "P1",
+            "--checkpoint",
+            "latest",
+        ])
+        .assert()
+        .code(0);
+    assert_eq!(repo.read("planning/sprint.config.json"), good);
+    assert!(
+        repo.join(".github/workflows/task-sync.yml.disabled")
+            .exists()
+    );
+}

@@ -16,9 +16,9 @@ use crate::workspace::Workspace;
 mod audit;
 mod checkpoint;
 mod health;
+mod recover;
 mod restore;
 mod run;
-mod recover;
 
 const EXIT_CODES: &str = "\
 Exit codes:

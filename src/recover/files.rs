@@ -162,15 +162,7 @@ fn repair_from_history(
         return Ok("recovered".into());
     }
     if let Some(checkpoint) = session.options.checkpoint.clone() {
-        return Err(Error::usage(
-            format!(
-                "restoring checkpoint {checkpoint} needs `lifeline restore`, which this build does not have yet"
-            ),
-            Some(
-                "run without --checkpoint to restore the newest valid revision from git history"
-                    .into(),
-            ),
-        ));
+        return restore_checkpoint(session, &checkpoint, &[path.to_string()]);
     }
     match newest_valid_revision(session, path, validator)? {
         Some(good) => {
@@ -200,6 +192,57 @@ fn repair_from_history(
             Ok("failed".into())
         }
     }
+}
+
+/// Restores `paths` (all protected files when empty) from `checkpoint`
+/// through the restore transaction (verify, safety checkpoint, atomic
+/// apply, validate, undo itself if invalid).
+pub fn restore_checkpoint(
+    session: &mut Session<'_>,
+    checkpoint: &str,
+    paths: &[String],
+) -> Result<String> {
+    use crate::restore::{Options, Status, Target};
+    let mut options = Options::new(Target::Spec(checkpoint.to_string()));
+    options.only = paths.to_vec();
+    options.dry_run = session.options.dry_run;
+    let report = crate::restore::restore(session.ws, session.env, &options, &mut |_| Ok(true))?;
+    let changed: Vec<String> = report
+        .plan
+        .as_ref()
+        .map(|p| {
+            p.changes
+                .iter()
+                .filter(|c| c.action != crate::restore::Action::Unchanged)
+                .map(|c| c.path.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    for path in &changed {
+        session.changed(path)?;
+    }
+    let outcome = match report.status {
+        Status::Restored | Status::Unchanged => "recovered",
+        Status::DryRun => "planned",
+        Status::Undone | Status::Refused | Status::Cancelled => "failed",
+    };
+    let mut text = format!(
+        "restore of checkpoint {}: {:?}",
+        report.checkpoint, report.status
+    );
+    if !changed.is_empty() {
+        text.push_str(&format!(" ({})", changed.join(", ")));
+    }
+    if let Some(safety) = &report.safety_checkpoint {
+        text.push_str(&format!(
+            "; safety checkpoint {safety} (`lifeline undo` puts it back)"
+        ));
+    }
+    for problem in &report.problems {
+        text.push_str(&format!("; {problem}"));
+    }
+    session.step(text)?;
+    Ok(outcome.into())
 }
 
 /// `sprint.config.json` from TASK.md's `**Sprint ID**: Sprint-07-2025`

@@ -36,14 +36,12 @@ pub fn sync_failure_cascade(session: &mut Session<'_>) -> Result<String> {
         targets.join(", ")
     ))?;
     disable_all(session, &targets)?;
-    if let Some(checkpoint) = session.options.checkpoint.clone() {
-        return Err(Error::usage(
-            format!("restoring checkpoint {checkpoint} needs `lifeline restore`, which this build does not have yet"),
-            Some("the workflows are disabled; restore the files by hand and note it with `lifeline incident note`".into()),
-        ));
-    }
+    let outcome = match session.options.checkpoint.clone() {
+        Some(checkpoint) => super::files::restore_checkpoint(session, &checkpoint, &[])?,
+        None => "recovered".into(),
+    };
     resume_hint(session)?;
-    Ok("recovered".into())
+    Ok(outcome)
 }
 
 pub fn complete_automation_failure(session: &mut Session<'_>) -> Result<String> {

@@ -237,10 +237,10 @@ struct Step {
 }
 
 /// The steps of `job` in the workflow at `path`: `run:` steps with their
-/// `env:`, expressions evaluated from `inputs`; `uses:` steps are checked
+/// `env:`, expressions evaluated; `uses:` steps are checked
 /// to be the pinned checkout or the lifeline action, and skipped (the test
 /// has checked out and installed already).
-fn run_steps(path: &Path, job: &str, inputs: &[(&str, &str)]) -> Vec<Step> {
+fn run_steps(path: &Path, job: &str, context: &[(&str, &str)]) -> Vec<Step> {
     let text = std::fs::read_to_string(path).unwrap();
     let docs = Yaml::load_from_str(&text).unwrap();
     let steps = docs[0]
@@ -275,18 +275,20 @@ fn run_steps(path: &Path, job: &str, inputs: &[(&str, &str)]) -> Vec<Step> {
             for (k, v) in map {
                 let key = k.as_str().unwrap().to_string();
                 let value = v.as_str().unwrap();
-                let value = match value {
-                    "${{ github.token }}" => TOKEN.to_string(),
-                    v if v.starts_with("${{ inputs.") => {
-                        let input = v.trim_start_matches("${{ inputs.").trim_end_matches(" }}");
-                        inputs
-                            .iter()
-                            .find(|(k, _)| *k == input)
-                            .map(|(_, v)| v.to_string())
-                            .unwrap_or_else(|| panic!("no input {input}"))
+                let value = match value
+                    .strip_prefix("${{ ")
+                    .and_then(|v| v.strip_suffix(" }}"))
+                {
+                    Some("github.token") => TOKEN.to_string(),
+                    Some(expr) => context
+                        .iter()
+                        .find(|(k, _)| *k == expr)
+                        .map(|(_, v)| v.to_string())
+                        .unwrap_or_else(|| panic!("{name}: no value for {expr}")),
+                    None => {
+                        assert!(!value.contains("${{"), "{name}: {value}");
+                        value.to_string()
                     }
-                    v if v.contains("${{") => panic!("{name}: unexpected expression {v}"),
-                    v => v.to_string(),
                 };
                 env.insert(key, value);
             }
@@ -324,6 +326,8 @@ fn execute(repo: &Repo, fake: &FakeGitHub, step: &Step, event: &str) -> std::pro
         .env("GITHUB_EVENT_NAME", event)
         .env("GITHUB_ACTOR", "octocat")
         .env("GITHUB_RUN_ID", "4242")
+        .env("GITHUB_REF", "refs/heads/main")
+        .env("GITHUB_REF_NAME", "main")
         .env("GITHUB_WORKFLOW", "lifeline")
         .env("GITHUB_OUTPUT", runner_temp.join("output"))
         .env("GITHUB_STEP_SUMMARY", runner_temp.join("summary"))
@@ -416,10 +420,11 @@ fn the_health_workflow_steps_run_against_the_fake_github() {
     assert!(!summary.is_empty());
 }
 
-#[test]
-fn the_emergency_workflow_steps_run_the_runbook_and_push() {
-    let (repo, origin) = adopted();
-    // The bot breaks TASK.md and pushes it.
+/// Runs the emergency workflow's step for task-file-corruption after a
+/// bot pushed a broken TASK.md; `checkpoint` as the dispatch input.
+/// Asserts the runbook restored, committed, pushed and opened the
+/// follow-up issue; returns the pushed commit's message.
+fn run_emergency(repo: &Repo, origin: &tempfile::TempDir, checkpoint: &str) -> String {
     repo.corrupt("TASK.duplicate-id.md", "planning/TASK.md");
     repo.git(&["commit", "-q", "-am", "bot: sync"]);
     repo.git(&["push", "-q", "origin", "main"]);
@@ -429,34 +434,161 @@ fn the_emergency_workflow_steps_run_the_runbook_and_push() {
         &repo.join(EMERGENCY),
         "recover",
         &[
-            ("recovery_type", "task-file-corruption"),
-            // Empty: the runbook walks back through TASK.md's history.
-            ("checkpoint_id", ""),
-            ("severity", "P1"),
+            ("inputs.recovery_type", "task-file-corruption"),
+            ("inputs.checkpoint_id", checkpoint),
+            ("inputs.severity", "P1"),
         ],
     );
     assert_eq!(steps.len(), 1);
-    let out = execute(&repo, &fake, &steps[0], "workflow_dispatch");
+    let out = execute(repo, &fake, &steps[0], "workflow_dispatch");
     assert!(
         out.status.success(),
         "{}\n{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    // Restored, committed and pushed, with the follow-up issue opened.
     repo.lifeline().arg("validate").assert().code(0);
-    let pushed = Command::new("git")
-        .arg("--git-dir")
-        .arg(origin.path())
-        .args(["log", "-1", "--format=%an", "main"])
-        .output()
-        .unwrap();
     assert_eq!(
-        String::from_utf8_lossy(&pushed.stdout).trim(),
+        on_origin(origin, &["log", "-1", "--format=%an", "main"]).trim(),
         "github-actions[bot]"
     );
     let issues = fake.with(|s| s.issues.clone());
     assert_eq!(issues.len(), 1, "{issues:?}");
+    on_origin(origin, &["log", "-1", "--format=%B", "main"])
+}
+
+#[test]
+fn the_emergency_workflow_restores_a_checkpoint_another_run_pushed() {
+    let (repo, origin) = adopted();
+    repo.lifeline()
+        .args([
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "baseline",
+            "--push",
+        ])
+        .assert()
+        .code(0);
+    let id = newest_checkpoint(&repo);
+    // Only the remote has it: the workflow's fetch must bring it.
+    repo.git(&[
+        "update-ref",
+        "-d",
+        &format!("refs/lifeline/checkpoints/{id}"),
+    ]);
+    let message = run_emergency(&repo, &origin, &id);
+    assert!(message.contains(&id), "{message}");
+}
+
+#[test]
+fn the_emergency_workflow_without_a_checkpoint_walks_back_the_history() {
+    let (repo, origin) = adopted();
+    run_emergency(&repo, &origin, "");
+}
+
+/// Runs the `--print-example` workflow's steps with `command` as the
+/// team's own step, as the runner would: after a failed step only the
+/// `!cancelled()` ones run. Returns the repository, its origin, and
+/// whether the guarded step succeeded.
+fn run_example(command: &str) -> (Repo, tempfile::TempDir, bool) {
+    let (repo, origin) = adopted();
+    let example = stdout(
+        &repo
+            .lifeline()
+            .args(["init", "--print-example", "--action", &action()])
+            .assert()
+            .code(0),
+    );
+    assert!(example.contains("-- python scripts/sync_tasks.py\n"));
+    let path = repo.join(".runner/example.yml");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        example.replace("python scripts/sync_tasks.py", command),
+    )
+    .unwrap();
+    let fake = FakeGitHub::start().unwrap();
+    let mut outcome = "success";
+    let mut names = Vec::new();
+    for step in run_steps(&path, "sync", &[("steps.sync.outcome", "success")]) {
+        let mut step = step;
+        if let Some(v) = step.env.get_mut("OUTCOME") {
+            *v = outcome.to_string();
+        }
+        let out = execute(&repo, &fake, &step, "schedule");
+        names.push(step.name.clone());
+        if step.name.starts_with("Sync tasks") {
+            outcome = if out.status.success() {
+                "success"
+            } else {
+                "failure"
+            };
+            continue;
+        }
+        assert!(
+            out.status.success(),
+            "{}: {}\n{}",
+            step.name,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(names.len(), 6, "{names:?}");
+    (repo, origin, outcome == "success")
+}
+
+fn on_origin(origin: &tempfile::TempDir, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("--git-dir")
+        .arg(origin.path())
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The audit trail as pushed: one commit touching only docs/audit.
+fn pushed_audit(origin: &tempfile::TempDir) -> String {
+    assert_eq!(
+        on_origin(origin, &["log", "-1", "--format=%s", "main"]).trim(),
+        "audit: task-sync run 4242"
+    );
+    let files = on_origin(origin, &["show", "--name-only", "--format=", "main"]);
+    assert!(
+        files.lines().all(|f| f.starts_with("docs/audit/")),
+        "{files}"
+    );
+    on_origin(
+        origin,
+        &["show", &format!("main:{}", files.lines().next().unwrap())],
+    )
+}
+
+#[test]
+fn the_guarded_step_example_runs_end_to_end() {
+    let (_repo, origin, succeeded) = run_example("git status --short");
+    assert!(succeeded);
+    // The guarded run's checkpoint reached the remote, and so did the
+    // audit trail with the start and the completion.
+    assert!(
+        on_origin(&origin, &["for-each-ref", "refs/lifeline/checkpoints/"]).contains("task-sync-")
+    );
+    let audit = pushed_audit(&origin);
+    assert!(audit.contains("workflow_start") && audit.contains("workflow_complete"));
+    assert!(!audit.contains("\"failure\""), "{audit}");
+}
+
+#[test]
+fn a_failing_guarded_step_is_rolled_back_and_recorded() {
+    let (repo, origin, succeeded) = run_example("sh -c 'echo broken > planning/TASK.md; exit 3'");
+    assert!(!succeeded);
+    // lifeline run put TASK.md back; the failure is in the pushed trail.
+    repo.lifeline().arg("validate").assert().code(0);
+    let audit = pushed_audit(&origin);
+    assert!(audit.contains("sync step: failure"), "{audit}");
 }
 
 /// Serves `files` over HTTP on loopback until the test ends.

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod diagnostic;
+pub mod drill;
 pub mod error;
 pub mod git;
 pub mod github;

@@ -15,6 +15,7 @@ use crate::workspace::Workspace;
 
 mod audit;
 mod checkpoint;
+mod drill;
 mod health;
 mod recover;
 mod restore;
@@ -182,6 +183,22 @@ pub enum Command {
         "  2  usage, configuration or environment error; an actor without authority is refused"
     ))]
     Recover(recover::RecoverArgs),
+    /// Prove recovery works: inject each failure of the plan into a scratch copy, detect, recover
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline drill --root examples/sample-repo     # every scenario on the bundled example\n",
+        "  lifeline drill --scenario truncated-task-md\n",
+        "  lifeline drill --format markdown >> \"$GITHUB_STEP_SUMMARY\"\n\n",
+        "Scenarios: merge-conflict-markers, truncated-task-md, corrupted-bytes, sprint-config-corruption,\n",
+        "sync-step-fails-mid-write, rejected-push, api-rate-limit, token-expiry, sync-failure-cascade,\n",
+        "complete-automation-failure. The working tree and remote are never touched; each scenario\n",
+        "runs in a scratch repository, and each result is recorded in the audit log.\n\n",
+        "Exit codes:\n",
+        "  0  every scenario detected and recovered with no data lost\n",
+        "  1  a scenario failed (the table says why)\n",
+        "  2  usage or environment error"
+    ))]
+    Drill(drill::DrillArgs),
     /// List, show, annotate and resolve incident records
     #[command(subcommand)]
     Incident(recover::IncidentCommand),
@@ -338,6 +355,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Run(args) => run::run(&ws, &env, &out, args),
         Command::Recover(args) => recover::run(&ws, &env, &out, args),
         Command::Incident(cmd) => recover::incident(&ws, &out, cmd),
+        Command::Drill(args) => drill::run(&ws, &cwd, &env, &out, args),
     }
 }
 

@@ -71,6 +71,8 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RunArgs) ->
         backoff: args.backoff.as_duration(),
         max_backoff: args.max_backoff.as_duration(),
         command: args.command,
+        dir: None,
+        quiet: false,
     };
     let report = guard::run(ws, env, &options)?;
     if args.format == Format::Json {

@@ -48,6 +48,11 @@ pub struct RunOptions {
     pub max_backoff: Duration,
     /// The command and its arguments.
     pub command: Vec<OsString>,
+    /// The directory the command runs in [default: lifeline's own].
+    pub dir: Option<std::path::PathBuf>,
+    /// Keep the command's output off the terminal (stdout discarded,
+    /// stderr only kept for classification); `lifeline drill` uses it.
+    pub quiet: bool,
 }
 
 /// What happened to the protected files after a failure.
@@ -160,7 +165,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
     };
     loop {
         report.attempts += 1;
-        let attempt = match execute(&options.command) {
+        let attempt = match execute(&options.command, options.dir.as_deref(), options.quiet) {
             Ok(a) => a,
             Err(e) => {
                 let event = Event::new("run", "outcome")
@@ -320,7 +325,7 @@ fn broken_files(ws: &Workspace, manifest: &Manifest) -> Result<Vec<(String, Vec<
 
 /// Runs the command to completion: inherited stdin and stdout, stderr
 /// teed, SIGINT/SIGTERM from other processes forwarded.
-fn execute(command: &[OsString]) -> Result<Attempt> {
+fn execute(command: &[OsString], dir: Option<&std::path::Path>, quiet: bool) -> Result<Attempt> {
     #[cfg(unix)]
     let mut signals = {
         use signal_hook::consts::{SIGINT, SIGTERM};
@@ -330,10 +335,22 @@ fn execute(command: &[OsString]) -> Result<Attempt> {
         .map_err(|e| Error::io("<signals>", e))?
     };
     let shown = command[0].to_string_lossy().into_owned();
-    let spawned = Command::new(&command[0])
+    let mut builder = Command::new(&command[0]);
+    if let Some(dir) = dir {
+        builder.current_dir(dir);
+    }
+    let spawned = builder
         .args(&command[1..])
-        .stdin(Stdio::inherit())
-        .stdout(Stdio::inherit())
+        .stdin(if quiet {
+            Stdio::null()
+        } else {
+            Stdio::inherit()
+        })
+        .stdout(if quiet {
+            Stdio::null()
+        } else {
+            Stdio::inherit()
+        })
         .stderr(Stdio::piped())
         .spawn();
     let mut child = match spawned {
@@ -376,7 +393,9 @@ fn execute(command: &[OsString]) -> Result<Attempt> {
             match pipe.read(&mut buf) {
                 Ok(0) => break,
                 Ok(n) => {
-                    let _ = stderr.write_all(&buf[..n]);
+                    if !quiet {
+                        let _ = stderr.write_all(&buf[..n]);
+                    }
                     tail.extend_from_slice(&buf[..n]);
                     if tail.len() > 2 * STDERR_TAIL {
                         tail.drain(..tail.len() - STDERR_TAIL);

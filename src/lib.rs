@@ -22,6 +22,7 @@ pub mod protected;
 pub mod recover;
 pub mod redact;
 pub mod render;
+pub mod report;
 pub mod restore;
 pub mod rules;
 pub mod taskmd;

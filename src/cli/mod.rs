@@ -199,6 +199,17 @@ pub enum Command {
         "  2  usage or environment error"
     ))]
     Drill(drill::DrillArgs),
+    /// The plan's success metrics from the audit log, incidents and drills
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline report\n",
+        "  lifeline report --since 30d --format json\n",
+        "  lifeline report --format markdown >> \"$GITHUB_STEP_SUMMARY\"\n\n",
+        "Exit codes:\n",
+        "  0  printed\n",
+        "  2  usage, configuration or I/O error"
+    ))]
+    Report(drill::ReportArgs),
     /// List, show, annotate and resolve incident records
     #[command(subcommand)]
     Incident(recover::IncidentCommand),
@@ -356,6 +367,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Recover(args) => recover::run(&ws, &env, &out, args),
         Command::Incident(cmd) => recover::incident(&ws, &out, cmd),
         Command::Drill(args) => drill::run(&ws, &cwd, &env, &out, args),
+        Command::Report(args) => drill::report(&ws, &env, &out, args),
     }
 }
 

@@ -108,6 +108,26 @@ fn a_file_that_differs_is_kept_unless_force_and_the_others_are_written() {
     );
     assert!(stderr(&out).contains("pass --force"), "{}", stderr(&out));
     assert_eq!(repo.read(HEALTH), "name: ours\n");
+    // The audit trail says what was written, and that the run failed.
+    let month = std::fs::read_dir(repo.join("docs/audit"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .unwrap();
+    let last: serde_json::Value = serde_json::from_str(
+        std::fs::read_to_string(month)
+            .unwrap()
+            .lines()
+            .last()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(last["result"], "failure", "{last}");
+    assert_eq!(
+        last["files_affected"],
+        serde_json::json!([EMERGENCY]),
+        "{last}"
+    );
 
     let out = init(&repo, &["--dry-run", "--force"]).assert().code(0);
     assert!(

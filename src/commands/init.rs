@@ -151,13 +151,10 @@ pub fn run(ws: &Workspace, options: &InitOptions) -> Result<Vec<InitOutcome>> {
     let event = match &result {
         Ok(outcomes) => {
             let mut event = Event::new("lifeline", "init").detail("force", options.force);
-            let kept: Vec<String> = outcomes
-                .iter()
-                .filter(|o| o.action == Action::Kept)
-                .filter_map(|o| crate::paths::relative_to(&ws.root, &o.path))
-                .collect();
-            if !kept.is_empty() {
-                event = event.detail("kept", kept.join(", "));
+            // Files kept because they differ make the run a failure (exit
+            // 2), though the others were written.
+            if let Some(e) = kept_error(&ws.root, outcomes) {
+                event = event.failure(e.to_string());
             }
             for o in outcomes
                 .iter()

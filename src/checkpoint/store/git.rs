@@ -359,20 +359,9 @@ impl Store for GitStore {
             stream.extend_from_slice(format!("get-mark :{}\n", i + 1).as_bytes());
         }
         stream.extend_from_slice(b"done\n");
-        let out = self.git.run_bytes(
-            [
-                // Keep the (fsynced) pack even when it is small instead
-                // of spawning `unpack-objects` to write unsynced loose
-                // objects: faster, and durable before the ref exists.
-                // `git gc --auto` folds the small packs together.
-                "-c",
-                "fastimport.unpackLimit=0",
-                "fast-import",
-                "--quiet",
-                "--done",
-            ],
-            Some(&stream),
-        )?;
+        let out = self
+            .git
+            .run_bytes(["fast-import", "--quiet", "--done"], Some(&stream))?;
         let out = String::from_utf8_lossy(&out);
         let mut lines = out.lines();
         let commit = lines.next().unwrap_or_default().trim().to_string();

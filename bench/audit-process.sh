@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs="${RUNS:-300}"
 target_dir="${CARGO_TARGET_DIR:-target}"
-out="${OUT:-$target_dir/bench/audit-process.json}"
+out="$(realpath -m "${OUT:-$target_dir/bench/audit-process.json}")"
 command -v hyperfine >/dev/null || { echo "hyperfine is required (apt-get install hyperfine)" >&2; exit 2; }
 
 cargo build --release --locked --bin lifeline

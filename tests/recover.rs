@@ -510,3 +510,90 @@ fn sync_cascade_with_a_checkpoint_restores_it_too() {
             .exists()
     );
 }
+
+#[test]
+fn prune_keeps_checkpoints_an_open_incident_names() {
+    let (repo, _origin) = with_origin();
+    for op in ["one", "two", "three"] {
+        repo.lifeline()
+            .args([
+                "checkpoint",
+                "create",
+                "--type",
+                "task-sync",
+                "--operation",
+                op,
+            ])
+            .assert()
+            .code(0);
+    }
+    let list = repo
+        .lifeline()
+        .args(["checkpoint", "list", "--format", "json"])
+        .assert()
+        .code(0);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&list)).unwrap();
+    let oldest = doc["checkpoints"].as_array().unwrap().last().unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = repo
+        .lifeline()
+        .args([
+            "recover",
+            "sync-failure-cascade",
+            "--severity",
+            "P2",
+            "--checkpoint",
+            &oldest,
+        ])
+        .assert()
+        .code(0);
+    let id = incident_id(&stdout(&out));
+    let prune = repo
+        .lifeline()
+        .args([
+            "checkpoint",
+            "prune",
+            "--keep-last",
+            "1",
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .code(0);
+    let text = stdout(&prune);
+    let pruned = serde_json::from_str::<serde_json::Value>(&text).unwrap();
+    let decision = pruned["decisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["checkpoint"]["id"] == oldest.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(decision["keep"], true, "{decision}");
+    assert!(
+        decision["reasons"].to_string().contains("incident"),
+        "{decision}"
+    );
+    // Resolved, the incident no longer pins it.
+    repo.lifeline()
+        .args(["incident", "resolve", &id])
+        .assert()
+        .code(0);
+    let prune = repo
+        .lifeline()
+        .args([
+            "checkpoint",
+            "prune",
+            "--keep-last",
+            "1",
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .code(0);
+    assert!(!stdout(&prune).contains("incident"), "{}", stdout(&prune));
+}

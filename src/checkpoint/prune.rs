@@ -51,13 +51,31 @@ pub struct Decision {
     pub reasons: Vec<String>,
 }
 
-/// Checkpoints that must survive any prune because open incidents refer to
-/// them. Incidents arrive with the emergency-recovery issue; until then no
-/// checkpoint is pinned. This is the hook that issue fills in (reading
-/// `docs/incidents/` for open incidents and their checkpoint IDs).
+/// Checkpoints that must survive any prune because an open incident
+/// refers to them: its `checkpoint`, and every checkpoint ID its timeline
+/// names (the safety checkpoints a runbook took). A spec such as
+/// `latest-valid` pins nothing by itself; the IDs it resolved to appear in
+/// the timeline.
 pub fn pinned(ws: &Workspace) -> Result<BTreeSet<CheckpointId>> {
-    let _ = ws;
-    Ok(BTreeSet::new())
+    let mut ids = BTreeSet::new();
+    for (_, incident) in crate::incident::list(ws)? {
+        if incident.status == "resolved" {
+            continue;
+        }
+        let texts = incident
+            .checkpoint
+            .iter()
+            .cloned()
+            .chain(incident.timeline.iter().map(|s| s.text.clone()));
+        for text in texts {
+            for word in text.split(|c: char| c.is_whitespace() || "`(),;:".contains(c)) {
+                if let Ok(id) = word.parse::<CheckpointId>() {
+                    ids.insert(id);
+                }
+            }
+        }
+    }
+    Ok(ids)
 }
 
 /// Decides, newest first, which of `checkpoints` to keep.

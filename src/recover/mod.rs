@@ -234,7 +234,10 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RecoverOptions) -> Result<Re
     }
     {
         let incident = session.incident.as_mut().expect("not a dry run");
-        incident.finish(ws, &outcome, outcome == "recovered")?;
+        // While workflows stay disabled the incident stays open;
+        // `recover resume` resolves it.
+        let resolved = outcome == "recovered" && incident.disabled.is_empty();
+        incident.finish(ws, &outcome, resolved)?;
     }
     if options.follow_up_issue {
         follow_up = publish::follow_up_issue(&mut session, &outcome)?;
@@ -312,7 +315,13 @@ pub fn resume(
         steps.push(text);
     }
     incident.disabled.clear();
-    incident.save(ws)?;
+    if incident.outcome.as_deref() == Some("recovered") {
+        incident.status = "resolved".into();
+        incident.resolved_at = Some(jiff::Timestamp::now());
+        incident.step(ws, "automation re-enabled; incident resolved")?;
+    } else {
+        incident.save(ws)?;
+    }
     Ok(RecoverOutcome {
         incident: Some(incident.id.clone()),
         record: Some(incident.rel_path()),

@@ -72,7 +72,7 @@ dirstore="$scratch/dirstore"
 mkdir -p "$dirstore"
 cp -a "$big/docs" "$dirstore/docs"
 pristine="$scratch/pristine"
-cp -a "$big/docs" "$pristine"
+cp -a "$big/docs/sprint-archives" "$pristine"
 restic_repo="$scratch/restic-repo"
 restic init --quiet --repo "$restic_repo"
 restic --repo "$restic_repo" backup --quiet "$pristine"
@@ -84,10 +84,10 @@ restored="$scratch/restored"
 cd "$big"
 hyperfine -N --runs "$runs" --export-json "$out/restore-large.json" \
     --command-name "lifeline restore (git store)" \
-    --prepare "rm -rf $big/docs" \
+    --prepare "rm -rf $big/docs/sprint-archives" \
     "$bin restore $git_id --yes --quiet" \
     --command-name "lifeline restore (directory store)" \
-    --prepare "rm -rf $dirstore/docs" \
+    --prepare "rm -rf $dirstore/docs/sprint-archives" \
     "$bin --root $dirstore restore $dir_id --yes --quiet" \
     --command-name "restic restore" \
     --prepare "rm -rf $restored" \
@@ -95,7 +95,7 @@ hyperfine -N --runs "$runs" --export-json "$out/restore-large.json" \
     --command-name "cp -a" \
     --prepare "rm -rf $restored" \
     "cp -a $pristine $restored"
-diff -r "$pristine" "$big/docs" >/dev/null && diff -r "$pristine" "$dirstore/docs" >/dev/null
+diff -r "$pristine" "$big/docs/sprint-archives" && diff -r "$pristine" "$dirstore/docs/sprint-archives"
 echo "restored trees are identical to the originals"
 
 python3 - "$out" <<'PY'

@@ -14,7 +14,7 @@ use crate::error::{Error, IoContext, Result};
 /// The prefix of the temporary files a restore stages (the same as
 /// [`crate::atomic`]'s), removed from a directory before staging into it
 /// again so a killed restore leaves nothing behind for long.
-const TMP_PREFIX: &str = ".lifeline-tmp-";
+pub(crate) const TMP_PREFIX: &str = ".lifeline-tmp-";
 
 /// Writes and removes what `plan` says under `root`. Paths are checked
 /// again right before writing.

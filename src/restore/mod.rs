@@ -147,18 +147,55 @@ pub fn restore(
 ) -> Result<Report> {
     let store = checkpoint::open(ws)?;
     let store = store.as_ref();
-    let id = match &options.target {
-        Target::Spec(spec) => checkpoint::resolve(store, spec)?,
-        Target::LastSafety => last_safety(store)?,
+    // A full ID is read directly, without listing every checkpoint first.
+    let direct = match &options.target {
+        Target::Spec(spec) => spec
+            .trim()
+            .parse::<CheckpointId>()
+            .ok()
+            .and_then(|id| store.manifest(&id).ok()),
+        Target::LastSafety => None,
+    };
+    let id = match (&direct, &options.target) {
+        (Some(m), _) => m.id.clone(),
+        (None, Target::Spec(spec)) => checkpoint::resolve(store, spec)?,
+        (None, Target::LastSafety) => last_safety(store)?,
     };
     let _lock = lock(store)?;
-    let (manifest, files) = match load(store, &id) {
-        Ok(loaded) => loaded,
+    let manifest = match direct {
+        Some(m) => m,
+        None => match store.manifest(&id) {
+            Ok(m) => m,
+            Err(e) => return refused(ws, env, options, &id, vec![e.to_string()]),
+        },
+    };
+    // Which files have uncommitted changes (one git process) is asked while
+    // the checkpoint's files are read and verified.
+    let (files, dirty) = std::thread::scope(|scope| {
+        let dirty = scope.spawn(|| {
+            let specs: Vec<&str> = ws
+                .config
+                .protect
+                .iter()
+                .map(|p| p.path.as_str())
+                .chain(manifest.files.iter().map(|f| f.path.as_str()))
+                .collect();
+            plan::uncommitted(ws, &specs)
+        });
+        let files = verified_files(store, &manifest);
+        (
+            files,
+            dirty.join().expect("the git status thread does not panic"),
+        )
+    });
+    let files = match files {
+        Ok(files) => files,
         Err(problems) => return refused(ws, env, options, &id, problems),
     };
+    let dirty = dirty?;
     let only = (!options.only.is_empty()).then_some(options.only.as_slice());
     let mut unmatched = Vec::new();
-    let plan = match plan::build(ws, &manifest, files, only, &mut unmatched) {
+    let plan = match plan::build(ws, &manifest, files, only, &dirty, &mut unmatched) {
         Ok(plan) => plan,
         Err(plan::PlanError::Unsafe(why)) => return refused(ws, env, options, &id, vec![why]),
         Err(plan::PlanError::Other(e)) => return Err(e),
@@ -289,12 +326,11 @@ fn lock(store: &dyn Store) -> Result<std::fs::File> {
 /// A checkpoint's files with their bytes, each checked against its SHA-256.
 type VerifiedFiles = Vec<(FileEntry, Vec<u8>)>;
 
-/// The manifest and every file, verified; or every problem found.
-fn load(
+/// Every file of the checkpoint, verified; or every problem found.
+fn verified_files(
     store: &dyn Store,
-    id: &CheckpointId,
-) -> std::result::Result<(Manifest, VerifiedFiles), Vec<String>> {
-    let manifest = store.manifest(id).map_err(|e| vec![e.to_string()])?;
+    manifest: &Manifest,
+) -> std::result::Result<VerifiedFiles, Vec<String>> {
     let mut files = Vec::with_capacity(manifest.files.len());
     let mut problems = Vec::new();
     let visited = store.visit_files(&manifest, &mut |entry, bytes| match bytes
@@ -307,7 +343,7 @@ fn load(
         problems.push(e.to_string());
     }
     if problems.is_empty() {
-        Ok((manifest, files))
+        Ok(files)
     } else {
         Err(problems)
     }
@@ -393,7 +429,8 @@ fn put_back(ws: &Workspace, store: &dyn Store, safety: &Manifest, plan: &Plan) -
     let touched: Vec<String> = plan.touched().map(|c| c.path.clone()).collect();
     let files = checkpoint::read_files(store, safety)?;
     let mut unmatched = Vec::new();
-    let back = match plan::build(ws, safety, files, Some(&touched), &mut unmatched) {
+    let none = std::collections::HashSet::new();
+    let back = match plan::build(ws, safety, files, Some(&touched), &none, &mut unmatched) {
         Ok(p) => p,
         Err(plan::PlanError::Unsafe(why)) => return Err(Error::environment(why, None)),
         Err(plan::PlanError::Other(e)) => return Err(e),

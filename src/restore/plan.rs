@@ -4,7 +4,7 @@
 //! the root (through `..`, an absolute path, or a symlinked directory) is
 //! refused as a whole before the first byte moves.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 use serde::Serialize;
@@ -132,6 +132,7 @@ pub fn build(
     manifest: &Manifest,
     files: Vec<(FileEntry, Vec<u8>)>,
     only: Option<&[String]>,
+    uncommitted: &HashSet<String>,
     unmatched: &mut Vec<String>,
 ) -> std::result::Result<Plan, PlanError> {
     let mut wants: BTreeMap<String, Want<'_>> = BTreeMap::new();
@@ -149,6 +150,12 @@ pub fn build(
     // Protected files the checkpoint does not have (added since) go too.
     let set = crate::protected::ProtectedSet::new(&ws.config)?;
     for (path, validator) in set.files(&ws.root)? {
+        // A killed restore's staged file is litter, not a protected file;
+        // apply clears it from every directory it writes to.
+        let name = path.rsplit('/').next().unwrap_or_default();
+        if name.starts_with(super::apply::TMP_PREFIX) {
+            continue;
+        }
         wants.entry(path).or_insert(Want::Absent(validator));
     }
     if let Some(only) = only {
@@ -243,7 +250,9 @@ pub fn build(
         };
         plan.changes.push(change);
     }
-    mark_uncommitted(ws, &mut plan)?;
+    for change in &mut plan.changes {
+        change.uncommitted = change.touches() && uncommitted.contains(&change.path);
+    }
     Ok(plan)
 }
 
@@ -327,14 +336,15 @@ fn text(bytes: &[u8]) -> Option<&str> {
     std::str::from_utf8(bytes).ok()
 }
 
-/// Flags the paths the restore touches that have uncommitted changes.
-fn mark_uncommitted(ws: &Workspace, plan: &mut Plan) -> Result<()> {
+/// Paths among `pathspecs` (and under them) with uncommitted changes,
+/// untracked files included; empty outside git.
+pub fn uncommitted(ws: &Workspace, pathspecs: &[&str]) -> Result<HashSet<String>> {
+    let mut dirty = HashSet::new();
     let Some(git) = &ws.git else {
-        return Ok(());
+        return Ok(dirty);
     };
-    let paths: Vec<&str> = plan.touched().map(|c| c.path.as_str()).collect();
-    if paths.is_empty() {
-        return Ok(());
+    if pathspecs.is_empty() {
+        return Ok(dirty);
     }
     let mut args = vec![
         "status",
@@ -343,9 +353,8 @@ fn mark_uncommitted(ws: &Workspace, plan: &mut Plan) -> Result<()> {
         "--untracked-files=all",
         "--",
     ];
-    args.extend(paths);
+    args.extend(pathspecs);
     let out = git.run_bytes(&args, None)?;
-    let mut dirty = std::collections::HashSet::new();
     let mut records = out.split(|b| *b == 0).filter(|r| r.len() > 3);
     while let Some(record) = records.next() {
         dirty.insert(String::from_utf8_lossy(&record[3..]).into_owned());
@@ -353,10 +362,7 @@ fn mark_uncommitted(ws: &Workspace, plan: &mut Plan) -> Result<()> {
             records.next();
         }
     }
-    for change in &mut plan.changes {
-        change.uncommitted = change.touches() && dirty.contains(&change.path);
-    }
-    Ok(())
+    Ok(dirty)
 }
 
 #[cfg(test)]

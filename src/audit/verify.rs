@@ -550,6 +550,10 @@ impl Verifier {
 }
 
 /// What examining one line found, before it is linked into the chain.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "nearly every line is an entry; boxing would allocate once per line"
+)]
 enum Examined {
     /// An entry, and the `modified` message when its hash does not match.
     Entry(Fields, Option<String>),

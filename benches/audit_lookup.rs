@@ -94,6 +94,7 @@ fn generate(dir: &Path, entries: usize, months: usize) -> Vec<String> {
         }
     }
     let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
     let log = Log::at(dir.join("docs/audit"));
     let ctx = entry::Context::new("SES-bench", "github:bench-bot");
     let per_month = entries / months;

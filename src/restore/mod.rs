@@ -333,7 +333,7 @@ fn verified_files(
 ) -> std::result::Result<VerifiedFiles, Vec<String>> {
     let mut files = Vec::with_capacity(manifest.files.len());
     let mut problems = Vec::new();
-    let visited = store.visit_files(&manifest, &mut |entry, bytes| match bytes
+    let visited = store.visit_files(manifest, &mut |entry, bytes| match bytes
         .and_then(|b| checkpoint::verify::check_bytes(entry, &b).map(|()| b))
     {
         Ok(b) => files.push((entry.clone(), b)),

@@ -210,3 +210,30 @@ fn a_command_that_cannot_start_is_a_usage_error() {
         .code(2);
     assert!(common::stderr(&out).contains("cannot run `./no-such-script.sh`"));
 }
+
+#[test]
+fn in_github_actions_the_step_gets_outputs() {
+    let repo = Repo::sample();
+    let outputs = repo.join("github-output.txt");
+    repo.lifeline()
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &outputs)
+        .args([
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "echo 'HTTP 429 Too Many Requests' >&2; exit 2",
+        ])
+        .assert()
+        .code(2);
+    let text = std::fs::read_to_string(outputs).unwrap();
+    for line in [
+        "success=false",
+        "classification=rate-limit",
+        "severity=P3",
+        "rolled_back=false",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in {text}");
+    }
+}

@@ -1,6 +1,8 @@
 //! `lifeline run -- CMD`: parse, call [`crate::restore::guard::run`],
 //! render. The command owns stdout; lifeline's own text goes to stderr,
-//! and `--format json` prints the outcome object on stdout after it.
+//! and `--format json` prints the outcome object on stdout after it. In
+//! GitHub Actions the step also gets the outputs `success`, `checkpoint`,
+//! `classification`, `severity` and `rolled_back`.
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -75,6 +77,29 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RunArgs) ->
         quiet: false,
     };
     let report = guard::run(ws, env, &options)?;
+    if crate::ci::in_github_actions(env) {
+        crate::ci::set_outputs(
+            env,
+            &[
+                ("success", report.success.to_string()),
+                ("checkpoint", report.checkpoint.clone()),
+                (
+                    "classification",
+                    report
+                        .classification
+                        .map_or(String::new(), |p| p.to_string()),
+                ),
+                (
+                    "severity",
+                    report.severity.map_or(String::new(), |s| s.to_string()),
+                ),
+                (
+                    "rolled_back",
+                    (report.rollback == Rollback::RolledBack).to_string(),
+                ),
+            ],
+        )?;
+    }
     if args.format == Format::Json {
         let json = serde_json::to_string_pretty(&report).expect("reports serialize") + "\n";
         out.print(|w| w.write_all(json.as_bytes()))?;

@@ -81,7 +81,14 @@ impl ProtectedSet {
                             let path = e.path().unwrap_or(&dir).to_path_buf();
                             Error::io(path, e.into())
                         })?;
-                        if !item.file_type().is_file() {
+                        // Temporary files an interrupted atomic write left
+                        // behind are not part of the set.
+                        if !item.file_type().is_file()
+                            || item
+                                .file_name()
+                                .to_string_lossy()
+                                .starts_with(".lifeline-tmp-")
+                        {
                             continue;
                         }
                         let Some(rel) = crate::paths::relative_to(root, item.path()) else {
@@ -133,6 +140,7 @@ mod tests {
         std::fs::create_dir_all(root.join("docs/sprint-archives/S-1")).unwrap();
         std::fs::write(root.join("docs/sprint-archives/README.md"), "x").unwrap();
         std::fs::write(root.join("docs/sprint-archives/S-1/TASK-v1.md"), "x").unwrap();
+        std::fs::write(root.join("docs/sprint-archives/S-1/.lifeline-tmp-Ab12"), "x").unwrap();
         let set = ProtectedSet::new(&Config::default()).unwrap();
         let files: Vec<String> = set.files(root).unwrap().into_iter().map(|f| f.0).collect();
         assert_eq!(

@@ -68,13 +68,13 @@ fn text(r: &DrillReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<28} {:<48} {:>9} {:>10} {:>9} {:>10}",
+        "{:<28} {:<52} {:>9} {:>10} {:>9} {:>10}",
         "scenario", "detected by", "detect ms", "recover ms", "recovered", "bytes lost"
     );
     for sc in &r.scenarios {
         let _ = writeln!(
             s,
-            "{:<28} {:<48} {:>9} {:>10} {:>9} {:>10}",
+            "{:<28} {:<52} {:>9} {:>10} {:>9} {:>10}",
             sc.name,
             if sc.detected_by.is_empty() {
                 "-"

@@ -140,7 +140,11 @@ mod tests {
         std::fs::create_dir_all(root.join("docs/sprint-archives/S-1")).unwrap();
         std::fs::write(root.join("docs/sprint-archives/README.md"), "x").unwrap();
         std::fs::write(root.join("docs/sprint-archives/S-1/TASK-v1.md"), "x").unwrap();
-        std::fs::write(root.join("docs/sprint-archives/S-1/.lifeline-tmp-Ab12"), "x").unwrap();
+        std::fs::write(
+            root.join("docs/sprint-archives/S-1/.lifeline-tmp-Ab12"),
+            "x",
+        )
+        .unwrap();
         let set = ProtectedSet::new(&Config::default()).unwrap();
         let files: Vec<String> = set.files(root).unwrap().into_iter().map(|f| f.0).collect();
         assert_eq!(

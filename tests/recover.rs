@@ -597,3 +597,57 @@ fn prune_keeps_checkpoints_an_open_incident_names() {
         .code(0);
     assert!(!stdout(&prune).contains("incident"), "{}", stdout(&prune));
 }
+
+#[test]
+fn a_broken_branch_is_moved_back_only_with_yes() {
+    let (repo, _origin) = with_origin();
+    repo.lifeline()
+        .args([
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "baseline",
+        ])
+        .assert()
+        .code(0);
+    let good = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    // The branch now points at an object that does not exist, and its
+    // reflog is gone: only the checkpoint remembers where it was.
+    std::fs::write(
+        repo.join(".git/refs/heads/main"),
+        "1234567890123456789012345678901234567890\n",
+    )
+    .unwrap();
+    let _ = std::fs::remove_file(repo.join(".git/logs/refs/heads/main"));
+    let out = repo
+        .lifeline()
+        .args(["recover", "git-history-corruption", "--severity", "P0"])
+        .assert()
+        .code(1);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!(
+            "would move refs/heads/main back to {good} (the HEAD its newest checkpoint recorded)"
+        )),
+        "{text}"
+    );
+    let out = repo
+        .lifeline()
+        .args([
+            "recover",
+            "git-history-corruption",
+            "--severity",
+            "P0",
+            "--yes",
+        ])
+        .assert()
+        .code(0);
+    assert!(
+        stdout(&out).contains("git fsck --full is clean again"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(repo.git(&["rev-parse", "refs/heads/main"]).trim(), good);
+}

@@ -68,6 +68,8 @@ pub fn parse(text: &str, succeeded: bool) -> Vec<Problem> {
                 .next()
                 .unwrap_or_default();
             push(Problem::BrokenRef(name.to_string()));
+        } else if line.contains("invalid reflog entry") {
+            push(Problem::Other(line.to_string()));
         } else if let Some(rest) = line.strip_prefix("error: refs/") {
             push(Problem::BrokenRef(format!(
                 "refs/{}",
@@ -161,25 +163,44 @@ pub fn run(session: &mut Session<'_>) -> Result<String> {
     //    ref is destructive (commits after it become unreachable), so it
     //    needs --yes.
     let mut stopped = false;
+    let mut moved = false;
+    let head_is_symbolic = git(&root, &["symbolic-ref", "-q", "HEAD"]).is_ok();
     for problem in problems.clone() {
         let Problem::BrokenRef(name) = problem else {
             continue;
         };
+        // HEAD names a branch: repairing the branch repairs HEAD.
+        if name == "HEAD" && head_is_symbolic {
+            continue;
+        }
         let log = git(&root, &["reflog", "show", "--format=%H", &name]).unwrap_or_default();
-        let good = log
+        let intact =
+            |sha: &str| git(&root, &["cat-file", "-e", &format!("{sha}^{{commit}}")]).is_ok();
+        let from_reflog = log
             .lines()
-            .find(|sha| git(&root, &["cat-file", "-e", &format!("{sha}^{{commit}}")]).is_ok());
+            .find(|sha| intact(sha))
+            .map(|s| (s.to_string(), "its newest intact reflog entry"));
+        // Else the HEAD a checkpoint recorded while on this branch.
+        let good = from_reflog.or_else(|| {
+            checkpoint_head(session, &name)
+                .filter(|sha| intact(sha))
+                .map(|s| (s, "the HEAD its newest checkpoint recorded"))
+        });
+        let good = good.as_ref().map(|(sha, why)| (sha.as_str(), *why));
         match good {
-            Some(sha) if session.options.yes && !session.options.dry_run => {
+            Some((sha, why)) if session.options.yes && !session.options.dry_run => {
                 match git(&root, &["update-ref", &name, sha]) {
-                    Ok(_) => session.step(format!("moved {name} back to {sha}, its newest intact reflog entry"))?,
+                    Ok(_) => {
+                        moved = true;
+                        session.step(format!("moved {name} back to {sha}, {why}"))?
+                    }
                     Err(e) => session.step(format!("could not move {name}: {e}"))?,
                 }
             }
-            Some(sha) => {
+            Some((sha, why)) => {
                 stopped = true;
                 session.step(format!(
-                    "would move {name} back to {sha} (its newest intact reflog entry); this is destructive: rerun with --yes"
+                    "would move {name} back to {sha} ({why}); this is destructive: rerun with --yes"
                 ))?;
             }
             None => session.step(format!(
@@ -189,6 +210,24 @@ pub fn run(session: &mut Session<'_>) -> Result<String> {
     }
     if session.options.dry_run {
         return Ok("planned".into());
+    }
+    if moved {
+        // The reflogs still name the missing objects the refs pointed at;
+        // drop exactly those entries (--stale-fix) and keep every other.
+        let expire = [
+            "reflog",
+            "expire",
+            "--stale-fix",
+            "--expire=never",
+            "--expire-unreachable=never",
+            "--all",
+        ];
+        match git(&root, &expire) {
+            Ok(_) => session.step(
+                "removed reflog entries that name missing objects (git reflog expire --stale-fix)",
+            )?,
+            Err(e) => session.step(format!("could not clean the reflogs: {e}"))?,
+        }
     }
     let left = fsck(&root)?;
     if left.is_empty() {
@@ -208,6 +247,22 @@ pub fn run(session: &mut Session<'_>) -> Result<String> {
             "failed".into()
         })
     }
+}
+
+/// The HEAD commit the newest checkpoint taken on branch `refname`
+/// (`refs/heads/<branch>`) recorded.
+fn checkpoint_head(session: &Session<'_>, refname: &str) -> Option<String> {
+    let branch = refname.strip_prefix("refs/heads/")?;
+    let store = crate::checkpoint::open(session.ws).ok()?;
+    let mut listing = store.list().ok()?.checkpoints;
+    crate::checkpoint::manifest::sort_newest_first(&mut listing);
+    listing.iter().find_map(|summary| {
+        let manifest = store.manifest(&summary.id).ok()?;
+        let git = manifest.git?;
+        (git.branch.as_deref() == Some(branch))
+            .then_some(git.head)
+            .flatten()
+    })
 }
 
 #[cfg(test)]

@@ -6,13 +6,18 @@ points at https://api.github.com/resource?page=2 — a placeholder, not a
 page of the mock. lifeline rightly refuses to follow a pagination link to
 another host (its token must never leave the configured API), so this
 proxy drops `Link` from Prism's answers and passes everything else through
-unchanged. Usage: strip_link_proxy.py LISTEN_PORT UPSTREAM_PORT
+unchanged. Every exchange is appended to LOG as one line:
+`METHOD PATH STATUS VIOLATIONS` (VIOLATIONS is Prism's `sl-violations`
+header, `-` when absent), written before the answer goes back, so the
+check never depends on Prism flushing its own log.
+
+Usage: strip_link_proxy.py LISTEN_PORT UPSTREAM_PORT LOG
 """
 import http.client
 import http.server
 import sys
 
-LISTEN, UPSTREAM = int(sys.argv[1]), int(sys.argv[2])
+LISTEN, UPSTREAM, LOG = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 
 
 class Proxy(http.server.BaseHTTPRequestHandler):
@@ -33,6 +38,10 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        violations = resp.getheader("sl-violations") or "-"
+        if not self.path.startswith("/rate_limit"):
+            with open(LOG, "a", encoding="utf-8") as log:
+                log.write(f"{self.command} {self.path} {resp.status} {violations}\n")
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() not in ("link", "transfer-encoding", "connection", "content-length"):

@@ -11,7 +11,21 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$here/target/debug/lifeline}
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+# Two free loopback ports: Prism's and the proxy's.
+read -r prism_port proxy_port < <(python3 -c '
+import socket
+socks = [socket.socket() for _ in range(2)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in socks])
+')
+cleanup() {
+  kill $(jobs -p) 2>/dev/null || true
+  # npx starts Prism as a child that outlives npx itself.
+  pkill -f "prism mock .* -p $prism_port " 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 
 echo "conformance: installing @stoplight/prism-cli and @octokit/openapi"
 cd "$work"
@@ -19,21 +33,20 @@ npm init -y >/dev/null
 npm install --silent --no-audit --no-fund @stoplight/prism-cli@5 @octokit/openapi >/dev/null
 spec=node_modules/@octokit/openapi/generated/api.github.com.json
 
-npx prism mock --dynamic --errors -p 4010 "$spec" >prism.log 2>&1 &
-prism=$!
-python3 "$here/scripts/strip_link_proxy.py" 4011 4010 "$work/exchanges.log" &
+npx prism mock --dynamic --errors -p "$prism_port" "$spec" >prism.log 2>&1 &
+python3 "$here/scripts/strip_link_proxy.py" "$proxy_port" "$prism_port" "$work/exchanges.log" &
 echo "conformance: waiting for prism (it takes a while to load the description)"
 for _ in $(seq 1 180); do
-  if curl -sf -o /dev/null http://127.0.0.1:4011/rate_limit; then break; fi
+  if curl -sf -o /dev/null http://127.0.0.1:$proxy_port/rate_limit; then break; fi
   sleep 1
 done
-curl -sf -o /dev/null http://127.0.0.1:4011/rate_limit || { tail -20 prism.log; echo "prism did not start"; exit 1; }
+curl -sf -o /dev/null http://127.0.0.1:$proxy_port/rate_limit || { tail -20 prism.log; echo "prism did not start"; exit 1; }
 
 # A repository with the sample planning files.
 mkdir repo && cp -r "$here/examples/sample-repo/." repo/ && cd repo
 git init -q && git add -A && git -c user.name=ci -c user.email=ci@example.com commit -qm sample
 
-export GITHUB_API_URL=http://127.0.0.1:4011
+export GITHUB_API_URL=http://127.0.0.1:$proxy_port
 export GITHUB_TOKEN=ghp_conformanceConformanceConformance00
 export GITHUB_REPOSITORY=acme/planning
 status=0

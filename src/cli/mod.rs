@@ -23,9 +23,12 @@ mod run;
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  success (for validate: every file valid; warnings allowed)
-  1  the check found problems (invalid files)
-  2  usage, configuration or environment error";
+  0  success
+  1  the check found problems: invalid files, a corrupt checkpoint, a broken audit chain,
+     an unhealthy repository, a restore undone, a runbook or drill scenario that failed
+  2  usage, configuration or environment error
+
+Start with: lifeline drill --root examples/sample-repo   (in a clone of lifeline)";
 
 /// Makes repository automation recoverable: validate, checkpoint, restore,
 /// audit.

@@ -7,8 +7,8 @@
 //! Writing takes two git processes whatever the number of files:
 //! `git fast-import` writes the blobs, trees and the commit under a private
 //! temporary ref, then one `git update-ref --stdin` transaction creates the
-//! real ref (only if no checkpoint has the ID yet) and deletes the
-//! temporary one. That transaction is the last step, so a checkpoint is
+//! real ref (only if no checkpoint has the ID yet); the temporary one is
+//! deleted after, best effort. That creation is the last step, so a checkpoint is
 //! visible only when complete; a crash before it leaves unreachable objects
 //! (which `git gc` collects) and at worst a temporary ref that `prune`
 //! removes.
@@ -382,12 +382,21 @@ impl Store for GitStore {
             });
         }
         let refname = GitStore::refname(&manifest.id);
-        let script = format!("create {refname} {commit}\ndelete {tmp_ref} {commit}\n");
+        // Only a creation: deleting a ref takes packed-refs.lock, and a
+        // process killed while holding it leaves the lock behind, which
+        // would make every later create fail. The temporary ref goes in a
+        // separate, best-effort step (prune sweeps what is left).
+        let script = format!("create {refname} {commit}\n");
         match self
             .git
             .run_bytes(["update-ref", "--stdin"], Some(script.as_bytes()))
         {
-            Ok(_) => Ok(Written::Created { objects }),
+            Ok(_) => {
+                let _ = self
+                    .git
+                    .run_bytes(["update-ref", "-d", &tmp_ref, &commit], None);
+                Ok(Written::Created { objects })
+            }
             Err(e) => {
                 let _ = self
                     .git

@@ -10,6 +10,9 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$here/target/debug/lifeline}
+# The script changes directory; make the binary's path absolute.
+bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
+[ -x "$bin" ] || { echo "no lifeline binary at $bin (build it first)"; exit 1; }
 work=$(mktemp -d)
 # Two free loopback ports: Prism's and the proxy's.
 read -r prism_port proxy_port < <(python3 -c '
@@ -51,6 +54,11 @@ export GITHUB_TOKEN=ghp_conformanceConformanceConformance00
 export GITHUB_REPOSITORY=acme/planning
 status=0
 "$bin" health --alert github --format json >../health.json || status=$?
+# The runbook endpoints: disable a workflow, open the follow-up issue,
+# then re-enable what the incident disabled.
+"$bin" recover sync-failure-cascade --severity P2 --follow-up-issue --format json >../recover.json || status=$?
+incident=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["incident"])' ../recover.json)
+"$bin" recover resume "$incident" >/dev/null || status=$?
 cd ..
 if [ "$status" -ge 2 ]; then
   echo "lifeline health failed to run (exit $status)"; cat health.json; exit 1
@@ -69,6 +77,9 @@ if awk '$3 >= 400 || $4 != "-"' exchanges.log | grep -q .; then
 fi
 if grep -q '"github-api:' health.json; then
   echo "lifeline could not use a spec-valid answer:"; cat health.json; exit 1
+fi
+if grep -q 'through the API (' recover.json || ! grep -q '"outcome": "recovered"' recover.json; then
+  echo "the runbook could not use the API as described:"; cat recover.json; exit 1
 fi
 python3 - health.json <<'PY'
 import json, sys

@@ -28,7 +28,9 @@ impl Workspace {
     /// explicit `config` that does not exist is an error; a missing default
     /// one means the plan's defaults.
     pub fn discover(cwd: &Path, root: Option<&Path>, config: Option<&Path>) -> Result<Workspace> {
-        let root = match root {
+        // The git top level of the working directory is a git root by
+        // definition; only a --root needs asking (one git process less).
+        let (root, is_git_root) = match root {
             Some(dir) => {
                 let dir = cwd.join(dir);
                 if !dir.is_dir() {
@@ -37,18 +39,20 @@ impl Workspace {
                         Some("pass the directory of the repository lifeline should protect".into()),
                     ));
                 }
-                dir
+                let is_git_root = Git::toplevel_of(&dir).is_some_and(|top| same_dir(&top, &dir));
+                (dir, is_git_root)
             }
-            None => Git::toplevel_of(cwd).ok_or_else(|| {
-                Error::environment(
-                    format!("{} is not inside a git repository", cwd.display()),
-                    Some("run lifeline inside the repository, or pass --root DIR".into()),
-                )
-            })?,
+            None => {
+                let top = Git::toplevel_of(cwd).ok_or_else(|| {
+                    Error::environment(
+                        format!("{} is not inside a git repository", cwd.display()),
+                        Some("run lifeline inside the repository, or pass --root DIR".into()),
+                    )
+                })?;
+                (top, true)
+            }
         };
-        let git = Git::toplevel_of(&root)
-            .filter(|top| same_dir(top, &root))
-            .map(|_| Git::new(&root));
+        let git = is_git_root.then(|| Git::new(&root));
         let (config_path, explicit) = match config {
             Some(path) => (cwd.join(path), true),
             None => (root.join(config::FILE_NAME), false),

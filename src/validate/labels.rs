@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
 use super::data::{CharOffsets, yaml_error};
+use super::suggest::close;
 use crate::diagnostic::{Diagnostic, Source};
 use crate::rules::Rule;
 
@@ -402,26 +403,6 @@ fn unknown_key(
             "{}a label has only `name`, `color` and `description`; label sync ignores anything else",
             suggestion.unwrap_or_default()
         ))
-}
-
-/// Whether `a` is within two single-character edits of `b` (or differs
-/// only in case).
-fn close(a: &str, b: &str) -> bool {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    if a.len().abs_diff(b.len()) > 2 {
-        return false;
-    }
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()] <= 2
 }
 
 fn is_hex(s: &str) -> bool {

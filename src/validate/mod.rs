@@ -9,6 +9,7 @@
 pub mod data;
 pub mod labels;
 pub mod sprint_config;
+pub mod suggest;
 pub mod task_md;
 pub mod text;
 

@@ -19,6 +19,7 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::{Map, Value};
 
 use super::data::json_error;
+use super::suggest::close;
 use crate::diagnostic::{Diagnostic, Source};
 use crate::rules::Rule;
 
@@ -845,25 +846,6 @@ fn example(field: &str) -> &'static str {
         "target_points" => "20",
         _ => "21",
     }
-}
-
-/// Whether `a` is within two single-character edits of `b`.
-fn close(a: &str, b: &str) -> bool {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    if a.len().abs_diff(b.len()) > 2 {
-        return false;
-    }
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()] <= 2
 }
 
 #[cfg(test)]

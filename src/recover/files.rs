@@ -258,8 +258,8 @@ pub fn rebuild_sprint_config(task_md: &str) -> Option<String> {
     let number: u32 = number.parse().ok()?;
     let inner = rest.trim().strip_prefix('(')?.split(')').next()?;
     let (start, end) = inner.split_once(" to ")?;
-    let start = crate::validate::task_md::parse_date(start.trim()).ok()?;
-    let end = crate::validate::task_md::parse_date(end.trim()).ok()?;
+    let start = crate::validate::dates::parse_date(start.trim()).ok()?;
+    let end = crate::validate::dates::parse_date(end.trim()).ok()?;
     let days = (end - start).get_days();
     let value = serde_json::json!({
         "sprint_id": sprint_id,

@@ -7,6 +7,7 @@
 //! on top of it would only be noise.
 
 pub mod data;
+pub mod dates;
 pub mod labels;
 pub mod sprint_config;
 pub mod suggest;

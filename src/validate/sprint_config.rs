@@ -19,6 +19,7 @@ use jsonschema::error::ValidationErrorKind;
 use serde_json::{Map, Value};
 
 use super::data::json_error;
+use super::dates::{DateProblem, parse_date};
 use super::suggest::close;
 use crate::diagnostic::{Diagnostic, Source};
 use crate::rules::Rule;
@@ -738,48 +739,6 @@ const MONTHS: [&str; 12] = [
     "November",
     "December",
 ];
-
-#[derive(Debug, PartialEq, Eq)]
-enum DateProblem {
-    /// Not `DDDD-DD-DD`.
-    Shape,
-    Month(i8),
-    Day {
-        year: i16,
-        month: i8,
-        day: i8,
-        last: i8,
-    },
-}
-
-/// A strict `YYYY-MM-DD` calendar date.
-fn parse_date(text: &str) -> Result<Date, DateProblem> {
-    let b = text.as_bytes();
-    let shape = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    if !shape {
-        return Err(DateProblem::Shape);
-    }
-    let year: i16 = text[0..4].parse().map_err(|_| DateProblem::Shape)?;
-    let month: i8 = text[5..7].parse().map_err(|_| DateProblem::Shape)?;
-    let day: i8 = text[8..10].parse().map_err(|_| DateProblem::Shape)?;
-    if !(1..=12).contains(&month) {
-        return Err(DateProblem::Month(month));
-    }
-    let last = Date::new(year, month, 1)
-        .map_err(|_| DateProblem::Shape)?
-        .days_in_month();
-    Date::new(year, month, day).map_err(|_| DateProblem::Day {
-        year,
-        month,
-        day,
-        last,
-    })
-}
 
 /// A real date written loosely (`2025-7-6`, `2025/07/06`), for a help.
 fn loose_date(text: &str) -> Option<Date> {

@@ -411,7 +411,7 @@ fn check_cells(src: &Source, row: &Row<'_>, at: &ColumnIndex, out: &mut Vec<Diag
     }
     if let Some(eta) = cell(at.eta)
         && eta != "-"
-        && let Err(why) = parse_date(eta)
+        && let Err(why) = super::dates::parse_date(eta).map_err(|p| p.describe())
     {
         out.push(
             src.diag_at(Rule::TaskBadEta, eta, format!("ETA `{eta}` {why}"))
@@ -490,32 +490,6 @@ fn is_pr_link(s: &str) -> bool {
         return false;
     };
     !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && n == m
-}
-
-/// A strict `YYYY-MM-DD` that names a real day.
-pub fn parse_date(s: &str) -> std::result::Result<jiff::civil::Date, String> {
-    let b = s.as_bytes();
-    let shape = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    if !shape {
-        return Err("is not a date written YYYY-MM-DD".into());
-    }
-    let year: i16 = s[..4].parse().map_err(|_| "has a bad year".to_string())?;
-    let month: i8 = s[5..7].parse().map_err(|_| "has a bad month".to_string())?;
-    let day: i8 = s[8..].parse().map_err(|_| "has a bad day".to_string())?;
-    if !(1..=12).contains(&month) {
-        return Err(format!("is not a real date (there is no month {month})"));
-    }
-    jiff::civil::Date::new(year, month, day).map_err(|_| {
-        let days = jiff::civil::Date::new(year, month, 1)
-            .map(|d| d.days_in_month())
-            .unwrap_or(31);
-        format!("is not a real date ({year}-{month:02} has {days} days)")
-    })
 }
 
 /// The references in a `Depends On` cell, as slices of it.

@@ -157,7 +157,7 @@ impl Source {
     /// 1-based line and character column of file byte offset `at`; the BOM
     /// is not a column.
     pub fn line_col(&self, at: usize) -> (usize, usize) {
-        let at = floor_boundary(&self.text, at.min(self.text.len()));
+        let at = crate::paths::floor_char_boundary(&self.text, at.min(self.text.len()));
         let line_idx = match self.line_starts.binary_search(&at) {
             Ok(i) => i,
             Err(i) => i - 1,
@@ -224,13 +224,6 @@ impl Source {
             .unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
-}
-
-fn floor_boundary(text: &str, mut i: usize) -> usize {
-    while i > 0 && !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 #[cfg(test)]

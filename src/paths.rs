@@ -97,7 +97,8 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+/// The largest char boundary of `text` at or before byte `i`.
+pub fn floor_char_boundary(text: &str, mut i: usize) -> usize {
     while i > 0 && !text.is_char_boundary(i) {
         i -= 1;
     }

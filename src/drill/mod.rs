@@ -36,6 +36,21 @@ pub struct ScenarioResult {
     pub reason: Option<String>,
 }
 
+impl ScenarioResult {
+    /// A scenario that stopped with an error before it could finish.
+    fn failed(name: &str, reason: String) -> ScenarioResult {
+        ScenarioResult {
+            name: name.to_string(),
+            detected_by: String::new(),
+            detect_ms: 0,
+            recover_ms: 0,
+            recovered: false,
+            bytes_lost: 0,
+            reason: Some(reason),
+        }
+    }
+}
+
 /// The whole drill.
 #[derive(Debug, Clone, Serialize)]
 pub struct DrillReport {
@@ -272,24 +287,16 @@ pub fn run(
         .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name))
     {
         let result = match Scratch::new(source, break_store) {
-            Ok(scratch) => (scenario.run)(&scratch).unwrap_or_else(|e| ScenarioResult {
-                name: scenario.name.to_string(),
-                detected_by: String::new(),
-                detect_ms: 0,
-                recover_ms: 0,
-                recovered: false,
-                bytes_lost: 0,
-                reason: Some(crate::redact::redact(&e.to_string()).into_owned()),
+            Ok(scratch) => (scenario.run)(&scratch).unwrap_or_else(|e| {
+                ScenarioResult::failed(
+                    scenario.name,
+                    crate::redact::redact(&e.to_string()).into_owned(),
+                )
             }),
-            Err(e) => ScenarioResult {
-                name: scenario.name.to_string(),
-                detected_by: String::new(),
-                detect_ms: 0,
-                recover_ms: 0,
-                recovered: false,
-                bytes_lost: 0,
-                reason: Some(format!("could not set up the scratch repository: {e}")),
-            },
+            Err(e) => ScenarioResult::failed(
+                scenario.name,
+                format!("could not set up the scratch repository: {e}"),
+            ),
         };
         let mut event = crate::audit::Event::new("drill", scenario.name)
             .detail("detected_by", result.detected_by.clone())

@@ -19,34 +19,12 @@
 # directory for hyperfine's JSON, default target/bench), CARGO_TARGET_DIR.
 set -euo pipefail
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-files="${FILES:-2000}"
-mb="${MB:-100}"
-runs="${RUNS:-10}"
-target_dir="${CARGO_TARGET_DIR:-target}"
-out="${OUT:-$target_dir/bench}"
-for tool in hyperfine restic git python3; do
-    command -v "$tool" >/dev/null || { echo "$tool is required (apt-get install -y hyperfine restic)" >&2; exit 2; }
-done
-
-cargo build --release --locked --bin lifeline
-bin="$(pwd)/$target_dir/release/lifeline"
-mkdir -p "$out"
-out="$(cd "$out" && pwd)"
-scratch="$(mktemp -d)"
-trap 'rm -rf "$scratch"' EXIT
-export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com
-export GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
-export RESTIC_PASSWORD=bench RESTIC_CACHE_DIR="$scratch/restic-cache"
+# shellcheck source=bench/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 echo "== 1. restore on the sample repository"
 sample="$scratch/sample"
-cp -r examples/sample-repo "$sample"
-git -C "$sample" init -q -b main
-git -C "$sample" add -A
-git -C "$sample" commit -q -m sample
-git -C "$sample" config user.name bench
-find "$sample" -path "$sample/.git" -prune -o -type f -exec touch -d '1 hour ago' {} +
+make_sample "$sample"
 id=$(cd "$sample" && "$bin" checkpoint create --type task-sync --operation bench --quiet)
 (cd "$sample" && hyperfine -N --warmup 5 --runs 100 --export-json "$out/restore-sample.json" \
     --prepare "sh -c 'echo broken > planning/TASK.md && echo {} > planning/sprint.config.json'" \
@@ -55,19 +33,7 @@ git -C "$sample" diff --exit-code -- planning
 
 echo "== 2. $files files, $mb MB"
 big="$scratch/big"
-mkdir -p "$big"
-python3 - "$big/docs/sprint-archives" "$files" "$mb" <<'PY'
-import os, sys
-root, files, mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-size = mb * 1024 * 1024 // files
-for i in range(files):
-    d = os.path.join(root, f"Sprint-{i // 100:02d}")
-    os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, f"TASK-{i:04d}.md"), "wb") as f:
-        f.write(os.urandom(size))
-PY
-find "$big" -type f -exec touch -d '1 hour ago' {} +
-du -sh "$big/docs"
+make_large_set "$big"
 dirstore="$scratch/dirstore"
 mkdir -p "$dirstore"
 cp -a "$big/docs" "$dirstore/docs"

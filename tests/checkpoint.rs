@@ -12,24 +12,6 @@ use common::{Repo, stderr, stdout};
 use lifeline::checkpoint::{self, CheckpointId};
 use lifeline::workspace::Workspace;
 
-/// Creates a checkpoint and returns its ID.
-fn create(repo: &Repo, kind: &str, operation: &str) -> String {
-    let out = repo
-        .lifeline()
-        .args([
-            "checkpoint",
-            "create",
-            "--type",
-            kind,
-            "--operation",
-            operation,
-            "--quiet",
-        ])
-        .assert()
-        .code(0);
-    stdout(&out).trim().to_string()
-}
-
 fn list_json(repo: &Repo) -> serde_json::Value {
     let out = repo
         .lifeline()
@@ -236,7 +218,7 @@ fn manifest_records_the_working_tree_git_state_run_and_absent_files() {
 #[test]
 fn quiet_prints_the_id_alone_and_unknown_types_exit_2() {
     let repo = Repo::sample();
-    let id = create(&repo, "manual", "before a hand edit");
+    let id = repo.checkpoint("manual", "before a hand edit");
     assert!(id.starts_with("manual-") && !id.contains(' '), "{id}");
     let out = repo
         .lifeline()
@@ -255,7 +237,7 @@ fn quiet_prints_the_id_alone_and_unknown_types_exit_2() {
         "error: unknown checkpoint type `nightly`\n  help: use one of: task-sync, sprint-archive, emergency, manual, pre-restore (or add it to [checkpoint] types in lifeline.toml)\n"
     );
     repo.write("lifeline.toml", "[checkpoint]\ntypes = [\"nightly\"]\n");
-    assert!(create(&repo, "nightly", "x").starts_with("nightly-"));
+    assert!(repo.checkpoint("nightly", "x").starts_with("nightly-"));
 }
 
 #[test]
@@ -302,10 +284,10 @@ fn fifty_processes_in_one_second_get_fifty_ids() {
 #[test]
 fn ids_resolve_by_prefix_latest_and_latest_valid() {
     let repo = Repo::sample();
-    let good = create(&repo, "task-sync", "good");
+    let good = repo.checkpoint("task-sync", "good");
     repo.write("planning/sprint.config.json", "{ broken");
-    let bad = create(&repo, "manual", "bad");
-    let _safety = create(&repo, "pre-restore", "safety");
+    let bad = repo.checkpoint("manual", "bad");
+    let _safety = repo.checkpoint("pre-restore", "safety");
     let show = |spec: &str| {
         let out = repo
             .lifeline()
@@ -348,7 +330,7 @@ fn ids_resolve_by_prefix_latest_and_latest_valid() {
 #[test]
 fn verify_reports_a_missing_object_and_a_flipped_bit_with_the_path() {
     let repo = Repo::sample();
-    let id = create(&repo, "task-sync", "v");
+    let id = repo.checkpoint("task-sync", "v");
     repo.lifeline()
         .args(["checkpoint", "verify", &id])
         .assert()
@@ -388,7 +370,7 @@ fn verify_reports_a_missing_object_and_a_flipped_bit_with_the_path() {
 
     // A flipped bit in a stored object (a fresh blob, so a loose object).
     repo.write("planning/sprint.config.json", "{\"sprint_id\": \"flip\"}\n");
-    let other = create(&repo, "manual", "flip");
+    let other = repo.checkpoint("manual", "flip");
     explode_packs(&repo);
     let blob = repo.git(&[
         "rev-parse",
@@ -500,10 +482,10 @@ fn directory_store_outside_git_round_trips_and_detects_damage() {
 #[test]
 fn prune_keeps_by_policy_and_never_the_newest_valid() {
     let repo = Repo::sample();
-    let valid = create(&repo, "task-sync", "good");
+    let valid = repo.checkpoint("task-sync", "good");
     repo.write("planning/sprint.config.json", "{ broken");
     let broken: Vec<String> = (0..3)
-        .map(|i| create(&repo, "task-sync", &format!("bad {i}")))
+        .map(|i| repo.checkpoint("task-sync", &format!("bad {i}")))
         .collect();
     let out = repo
         .lifeline()
@@ -575,7 +557,7 @@ fn push_and_fetch_carry_checkpoints_between_clones() {
     )
     .trim()
     .to_string();
-    let later = create(&first, "manual", "pushed later");
+    let later = first.checkpoint("manual", "pushed later");
     let out = first
         .lifeline()
         .args(["checkpoint", "push"])
@@ -635,7 +617,7 @@ fn push_and_fetch_carry_checkpoints_between_clones() {
 #[test]
 fn push_to_a_missing_remote_is_exit_2_with_help() {
     let repo = Repo::sample();
-    create(&repo, "manual", "x");
+    repo.checkpoint("manual", "x");
     let out = repo
         .lifeline()
         .args(["checkpoint", "push", "--remote", "nowhere"])
@@ -666,10 +648,10 @@ fn unchanged_files_are_reused_from_the_stat_cache_and_changes_are_seen() {
             .set_modified(old)
             .unwrap();
     }
-    let first = create(&repo, "manual", "one");
-    let second = create(&repo, "manual", "two");
+    let first = repo.checkpoint("manual", "one");
+    let second = repo.checkpoint("manual", "two");
     repo.write("planning/sprint.config.json", "{ broken");
-    let third = create(&repo, "manual", "three");
+    let third = repo.checkpoint("manual", "three");
     let ws = workspace(&repo);
     let store = checkpoint::open(&ws).unwrap();
     let m = |id: &str| store.manifest(&id.parse().unwrap()).unwrap();

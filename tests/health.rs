@@ -34,17 +34,7 @@ fn run(id: u64, workflow: &str, conclusion: &str, minutes_ago: i64) -> Run {
 /// breaks is found.
 fn sample() -> Repo {
     let repo = Repo::sample();
-    repo.lifeline()
-        .args([
-            "checkpoint",
-            "create",
-            "--type",
-            "manual",
-            "--operation",
-            "baseline",
-        ])
-        .assert()
-        .code(0);
+    repo.checkpoint("manual", "baseline");
     repo
 }
 
@@ -454,17 +444,7 @@ fn no_recent_valid_checkpoint_is_p3() {
         "{}",
         stdout(&out)
     );
-    repo.lifeline()
-        .args([
-            "checkpoint",
-            "create",
-            "--type",
-            "manual",
-            "--operation",
-            "baseline",
-        ])
-        .assert()
-        .code(0);
+    repo.checkpoint("manual", "baseline");
     let out = repo
         .lifeline()
         .args(["health", "--offline"])

@@ -445,17 +445,7 @@ fn sprint_config_is_rebuilt_from_the_task_header_when_history_has_none() {
 fn task_file_corruption_restores_a_given_checkpoint() {
     let (repo, _origin) = with_origin();
     let good = repo.read("planning/TASK.md");
-    repo.lifeline()
-        .args([
-            "checkpoint",
-            "create",
-            "--type",
-            "task-sync",
-            "--operation",
-            "before sync",
-        ])
-        .assert()
-        .code(0);
+    repo.checkpoint("task-sync", "before sync");
     repo.corrupt("TASK.cycle.md", "planning/TASK.md");
     let out = repo
         .lifeline()
@@ -478,17 +468,7 @@ fn task_file_corruption_restores_a_given_checkpoint() {
 fn sync_cascade_with_a_checkpoint_restores_it_too() {
     let (repo, _origin) = with_origin();
     let good = repo.read("planning/sprint.config.json");
-    repo.lifeline()
-        .args([
-            "checkpoint",
-            "create",
-            "--type",
-            "task-sync",
-            "--operation",
-            "before sync",
-        ])
-        .assert()
-        .code(0);
+    repo.checkpoint("task-sync", "before sync");
     repo.corrupt(
         "sprint.config.bad-dates.json",
         "planning/sprint.config.json",
@@ -515,17 +495,7 @@ fn sync_cascade_with_a_checkpoint_restores_it_too() {
 fn prune_keeps_checkpoints_an_open_incident_names() {
     let (repo, _origin) = with_origin();
     for op in ["one", "two", "three"] {
-        repo.lifeline()
-            .args([
-                "checkpoint",
-                "create",
-                "--type",
-                "task-sync",
-                "--operation",
-                op,
-            ])
-            .assert()
-            .code(0);
+        repo.checkpoint("task-sync", op);
     }
     let list = repo
         .lifeline()
@@ -601,17 +571,7 @@ fn prune_keeps_checkpoints_an_open_incident_names() {
 #[test]
 fn a_broken_branch_is_moved_back_only_with_yes() {
     let (repo, _origin) = with_origin();
-    repo.lifeline()
-        .args([
-            "checkpoint",
-            "create",
-            "--type",
-            "manual",
-            "--operation",
-            "baseline",
-        ])
-        .assert()
-        .code(0);
+    repo.checkpoint("manual", "baseline");
     let good = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
     // The branch now points at an object that does not exist, and its
     // reflog is gone: only the checkpoint remembers where it was.

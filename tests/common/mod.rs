@@ -75,6 +75,24 @@ impl Repo {
         String::from_utf8(out.stdout).unwrap()
     }
 
+    /// Takes a checkpoint through the CLI and returns its ID.
+    pub fn checkpoint(&self, kind: &str, operation: &str) -> String {
+        let out = self
+            .lifeline()
+            .args([
+                "checkpoint",
+                "create",
+                "--type",
+                kind,
+                "--operation",
+                operation,
+                "--quiet",
+            ])
+            .assert()
+            .code(0);
+        stdout(&out).trim().to_string()
+    }
+
     /// The `lifeline` binary, run in the repository, with a clean
     /// environment (no GitHub Actions variables, no colour).
     pub fn lifeline(&self) -> assert_cmd::Command {

@@ -654,6 +654,23 @@ impl Config {
 
     /// Rules serde cannot express.
     fn check(&self, text: &str, path: &Path) -> Result<()> {
+        let remote = &self.checkpoint.remote;
+        if let Some(problem) = crate::git::remote_name_problem(remote) {
+            let (line, column) = text
+                .find(&format!("\"{remote}\""))
+                .or_else(|| text.find(&format!("'{remote}'")))
+                .map_or((1, 1), |at| crate::paths::line_col(text, at));
+            return Err(Error::Config {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: format!("checkpoint.remote `{remote}` is refused: {problem}"),
+                help: Some(
+                    "name a configured git remote (`git remote -v` lists them), such as `origin`"
+                        .into(),
+                ),
+            });
+        }
         for entry in &self.protect {
             // serde keeps no spans here; the quoted value locates the entry.
             let (line, column) = text
@@ -792,6 +809,27 @@ mod tests {
         let c = parse("[health]\nfailure_window = \"90m\"\n").unwrap();
         assert_eq!(c.health.failure_window.as_secs(), 5400);
         assert_eq!(c.health.failure_window.to_string(), "1h 30m");
+    }
+
+    #[test]
+    fn a_remote_that_is_not_a_plain_name_is_refused_with_its_line() {
+        for bad in ["--upload-pack=touch pwned", "../elsewhere.git", "/tmp/x.git", "git@host:x"] {
+            let text = format!("[checkpoint]\nstore = \"git\"\nremote = \"{bad}\"\n");
+            match parse(&text) {
+                Err(Error::Config { line, message, .. }) => {
+                    assert_eq!(line, 3, "{message}");
+                    assert!(message.contains("checkpoint.remote"), "{message}");
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            parse("[checkpoint]\nremote = \"backup\"\n")
+                .unwrap()
+                .checkpoint
+                .remote,
+            "backup"
+        );
     }
 
     #[test]

@@ -3,6 +3,24 @@
 //! lifeline uses the git CLI rather than a library: it is on every runner,
 //! it is the reference implementation of push and fetch (which gix does not
 //! yet do), and it keeps lifeline's cold build small.
+//!
+//! Every git process lifeline starts goes through [`base_command`], which
+//! holds the rules for all of them:
+//!
+//! - no hook runs (`core.hooksPath=/dev/null`), for lifeline's own commits
+//!   and pushes as well as for the commands that only read: a hook is code
+//!   someone put in the repository, and lifeline runs with a token;
+//! - no file-system monitor runs (`core.fsmonitor=false`), for the same
+//!   reason;
+//! - optional locks are off (`GIT_OPTIONAL_LOCKS=0`): a command that only
+//!   reads never takes `.git/index.lock` to refresh the index, so a
+//!   lifeline killed at any instruction leaves no lock behind. Commands
+//!   that write still take the locks they need; the variable only turns
+//!   off the opportunistic ones;
+//! - git never waits for a password or an editor.
+//!
+//! A remote is only ever a configured remote's name ([`Git::checked_remote`]),
+//! and the callers put `--` before it.
 
 use std::ffi::OsStr;
 use std::io::Write;
@@ -41,17 +59,9 @@ impl Git {
 
     /// The git top level containing `dir`, or `None` outside a repository.
     pub fn toplevel_of(dir: &Path) -> Option<PathBuf> {
-        let out = Command::new("git")
-            .arg("-C")
-            .arg(dir)
-            .args(["rev-parse", "--show-toplevel"])
-            .stderr(Stdio::null())
-            .output()
+        let text = Git::new(dir)
+            .run(["rev-parse", "--show-toplevel"])
             .ok()?;
-        if !out.status.success() {
-            return None;
-        }
-        let text = String::from_utf8(out.stdout).ok()?;
         let top = text.trim_end_matches(['\n', '\r']);
         (!top.is_empty()).then(|| PathBuf::from(top))
     }
@@ -61,16 +71,77 @@ impl Git {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        let mut cmd = Command::new("git");
-        cmd.arg("-C").arg(&self.work_tree);
-        // Never let git wait for a password or an editor: lifeline runs in CI.
-        cmd.env("GIT_TERMINAL_PROMPT", "0");
-        cmd.env("GIT_EDITOR", "true");
+        let mut cmd = base_command(&self.work_tree);
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
         cmd.args(args);
         cmd
+    }
+
+    /// Runs git and returns stdout and stderr together, whatever the exit
+    /// status (for reports such as `git fsck`'s), with whether it succeeded.
+    pub fn run_lossy<I, S>(&self, args: I) -> Result<(bool, String)>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let args: Vec<std::ffi::OsString> =
+            args.into_iter().map(|a| a.as_ref().to_owned()).collect();
+        let out = self
+            .command(&args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| Error::Git {
+                command: describe(&args),
+                message: format!("could not start git: {e}"),
+            })?;
+        let text = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok((out.status.success(), text))
+    }
+
+    /// Checks that `name` is a remote configured in this repository that
+    /// lifeline may fetch from and push to, and returns it. Refused: a
+    /// value that is not a plain remote name (a path, a URL, anything
+    /// starting with `-`, which git would read as an option such as
+    /// `--upload-pack=…`), a name with no `remote.<name>.url`, and a remote
+    /// whose URL is a directory inside this work tree (a bare repository
+    /// committed to the tree runs its own hooks when pushed to).
+    pub fn checked_remote<'a>(&self, name: &'a str) -> Result<&'a str> {
+        if let Some(problem) = remote_name_problem(name) {
+            return Err(Error::environment(
+                format!("remote `{name}` refused: {problem}"),
+                Some(REMOTE_HELP.into()),
+            ));
+        }
+        let Some(url) = self.config_value(&format!("remote.{name}.url")) else {
+            return Err(Error::environment(
+                format!("remote `{name}` is not configured in this repository"),
+                Some(REMOTE_HELP.into()),
+            ));
+        };
+        if let Some(dir) = local_path(&url) {
+            let dir = if dir.is_absolute() {
+                dir
+            } else {
+                self.work_tree.join(dir)
+            };
+            if let (Ok(dir), Ok(top)) = (dir.canonicalize(), self.work_tree.canonicalize())
+                && dir.starts_with(&top)
+            {
+                return Err(Error::environment(
+                    format!(
+                        "remote `{name}` points inside the working tree ({url}): lifeline never pushes to or fetches from a repository committed to the tree"
+                    ),
+                    Some(REMOTE_HELP.into()),
+                ));
+            }
+        }
+        Ok(name)
     }
 
     /// Runs git and returns its stdout; a non-zero exit is an error carrying
@@ -161,6 +232,64 @@ impl Git {
             .ok()
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
+    }
+}
+
+/// What to do about a refused remote.
+const REMOTE_HELP: &str = "name a remote listed by `git remote -v` (`[checkpoint] remote` in lifeline.toml, or --remote); add one with `git remote add NAME URL`";
+
+/// A `git` command for `dir` with the rules every git process lifeline
+/// starts follows (see the module documentation).
+pub fn base_command(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.args(["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false"]);
+    cmd.arg("-C").arg(dir);
+    cmd.env("GIT_OPTIONAL_LOCKS", "0");
+    // Never let git wait for a password or an editor: lifeline runs in CI.
+    cmd.env("GIT_TERMINAL_PROMPT", "0");
+    cmd.env("GIT_EDITOR", "true");
+    cmd
+}
+
+/// Why `name` cannot be a remote name lifeline uses, or `None`. Only plain
+/// names are accepted: letters, digits, `.`, `_` and `-`, not starting
+/// with `-` or `.`.
+pub fn remote_name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        return Some("it is empty");
+    }
+    if name.starts_with('-') {
+        return Some("it starts with `-`, so git would read it as an option");
+    }
+    if name.starts_with('.') || name.contains(['/', '\\']) {
+        return Some("it is a path, not a remote name");
+    }
+    if name.contains(':') {
+        return Some("it is a URL, not a remote name");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Some("a remote name holds only letters, digits, `.`, `_` and `-`");
+    }
+    None
+}
+
+/// The directory a remote URL names on this machine, or `None` for a
+/// network URL.
+fn local_path(url: &str) -> Option<PathBuf> {
+    if let Some(rest) = url.strip_prefix("file://") {
+        return Some(PathBuf::from(rest));
+    }
+    if url.contains("://") {
+        return None;
+    }
+    // scp-like `host:path`: a colon before any slash.
+    match (url.find(':'), url.find('/')) {
+        (Some(colon), Some(slash)) if colon < slash => None,
+        (Some(_), None) => None,
+        _ => Some(PathBuf::from(url)),
     }
 }
 

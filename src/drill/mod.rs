@@ -107,24 +107,7 @@ impl Scratch {
         let origin = dir.path().join("origin.git");
         copy_tree(source, &work)?;
         let git = |dir: &Path, args: &[&str]| -> Result<()> {
-            let out = std::process::Command::new("git")
-                .arg("-C")
-                .arg(dir)
-                .args(args)
-                .env("GIT_TERMINAL_PROMPT", "0")
-                .output()
-                .map_err(|e| Error::Git {
-                    command: args.first().copied().unwrap_or("git").into(),
-                    message: e.to_string(),
-                })?;
-            if out.status.success() {
-                Ok(())
-            } else {
-                Err(Error::Git {
-                    command: args.first().copied().unwrap_or("git").into(),
-                    message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-                })
-            }
+            crate::git::Git::new(dir).run(args).map(|_| ())
         };
         std::fs::create_dir_all(&origin).map_err(|e| Error::io(&origin, e))?;
         git(&origin, &["init", "-q", "--bare", "-b", "main"])?;
@@ -141,7 +124,7 @@ impl Scratch {
             &work,
             &["remote", "add", "origin", &origin.to_string_lossy()],
         )?;
-        git(&work, &["push", "-q", "origin", "main"])?;
+        git(&work, &["push", "-q", "--", "origin", "main"])?;
         let ws = Workspace::discover(&work, Some(&work), None)?;
         let env = MapEnv::default().with("USER", "drill");
         let store = crate::checkpoint::open(&ws)?;

@@ -287,21 +287,17 @@ fn sync_step_fails_mid_write(s: &Scratch) -> Result<ScenarioResult> {
 fn rejected_push(s: &Scratch) -> Result<ScenarioResult> {
     // Another runner pushes first.
     let other = tempfile::tempdir().map_err(|e| crate::Error::io(std::env::temp_dir(), e))?;
-    let git = |args: &[&str]| {
-        std::process::Command::new("git")
-            .current_dir(other.path())
-            .args(args)
-            .env("GIT_AUTHOR_NAME", "other")
-            .env("GIT_AUTHOR_EMAIL", "other@lifeline.invalid")
-            .env("GIT_COMMITTER_NAME", "other")
-            .env("GIT_COMMITTER_EMAIL", "other@lifeline.invalid")
-            .output()
-    };
-    let _ = git(&["clone", "-q", &s.origin.to_string_lossy(), "."]);
+    let other_git = crate::git::Git::new(other.path())
+        .with_env("GIT_AUTHOR_NAME", "other")
+        .with_env("GIT_AUTHOR_EMAIL", "other@lifeline.invalid")
+        .with_env("GIT_COMMITTER_NAME", "other")
+        .with_env("GIT_COMMITTER_EMAIL", "other@lifeline.invalid");
+    let git = |args: &[&str]| other_git.run(args);
+    let _ = git(&["clone", "-q", "--", &s.origin.to_string_lossy(), "."]);
     let _ = std::fs::write(other.path().join("NOTES.md"), "pushed by another runner\n");
     let _ = git(&["add", "NOTES.md"]);
     let _ = git(&["commit", "-q", "-m", "other runner"]);
-    let _ = git(&["push", "-q", "origin", "main"]);
+    let _ = git(&["push", "-q", "--", "origin", "main"]);
     let start = Instant::now();
     let report = guarded(
         s,

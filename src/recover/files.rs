@@ -39,8 +39,15 @@ pub struct GoodRevision {
     pub commit: String,
     pub summary: String,
     pub bytes: Vec<u8>,
-    /// Newer revisions that did not validate.
-    pub skipped: Vec<String>,
+    /// Newer revisions that did not validate, each with its error
+    /// findings (`CODE path:line`).
+    pub skipped: Vec<Skipped>,
+}
+
+/// A revision the walk back passed over, and why.
+pub struct Skipped {
+    pub commit: String,
+    pub findings: String,
 }
 
 /// The newest revision of `path` in history whose content validates.
@@ -74,7 +81,8 @@ pub fn newest_valid_revision(
             // The file was deleted in this commit.
             continue;
         };
-        if validate_bytes(path, &bytes, validator).valid {
+        let report = validate_bytes(path, &bytes, validator);
+        if report.valid {
             return Ok(Some(GoodRevision {
                 commit: sha.to_string(),
                 summary,
@@ -82,7 +90,10 @@ pub fn newest_valid_revision(
                 skipped,
             }));
         }
-        skipped.push(short.to_string());
+        skipped.push(Skipped {
+            commit: short.to_string(),
+            findings: super::findings(report.diagnostics.iter()),
+        });
     }
     Ok(None)
 }
@@ -170,7 +181,11 @@ fn repair_from_history(
                 session.step(format!(
                     "skipped {} newer revision(s) of {path} that do not validate either: {}",
                     good.skipped.len(),
-                    good.skipped.join(", ")
+                    good.skipped
+                        .iter()
+                        .map(|s| format!("{} ({})", s.commit, s.findings))
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 ))?;
             }
             session.step(format!(

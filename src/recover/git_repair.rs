@@ -4,10 +4,9 @@
 //! anything destructive (moving a ref back to its last good reflog entry)
 //! unless `--yes`. What could not be recovered is reported, not hidden.
 
-use std::process::Command;
-
 use super::Session;
 use crate::error::{Error, Result};
+use crate::git::Git;
 
 /// One problem `git fsck` reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,22 +31,9 @@ impl std::fmt::Display for Problem {
 
 /// Runs `git fsck` and parses what it reports.
 pub fn fsck(root: &std::path::Path) -> Result<Vec<Problem>> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(["fsck", "--full", "--no-dangling", "--no-progress"])
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .map_err(|e| Error::Git {
-            command: "fsck".into(),
-            message: format!("could not start git: {e}"),
-        })?;
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(parse(&text, out.status.success()))
+    let (succeeded, text) =
+        Git::new(root).run_lossy(["fsck", "--full", "--no-dangling", "--no-progress"])?;
+    Ok(parse(&text, succeeded))
 }
 
 /// Parses fsck's report (stdout and stderr together).
@@ -102,18 +88,10 @@ pub fn parse(text: &str, succeeded: bool) -> Vec<Problem> {
 }
 
 fn git(root: &std::path::Path, args: &[&str]) -> std::result::Result<String, String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(root)
-        .args(args)
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(crate::redact::redact(String::from_utf8_lossy(&out.stderr).trim()).into_owned())
-    }
+    Git::new(root).run(args).map_err(|e| match e {
+        Error::Git { message, .. } => message,
+        other => other.to_string(),
+    })
 }
 
 pub fn run(session: &mut Session<'_>) -> Result<String> {
@@ -147,10 +125,16 @@ pub fn run(session: &mut Session<'_>) -> Result<String> {
                 "would fetch every object again from {remote} (git fetch --refetch)"
             ))?;
         } else {
-            match git(
-                &root,
-                &["fetch", "--refetch", "--no-write-fetch-head", &remote],
-            ) {
+            let fetched = Git::new(&root)
+                .checked_remote(&remote)
+                .map_err(|e| e.to_string())
+                .and_then(|remote| {
+                    git(
+                        &root,
+                        &["fetch", "--refetch", "--no-write-fetch-head", "--", remote],
+                    )
+                });
+            match fetched {
                 Ok(_) => session.step(format!(
                     "fetched every object again from {remote} (git fetch --refetch)"
                 ))?,

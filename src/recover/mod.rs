@@ -123,6 +123,9 @@ pub struct Session<'a> {
     /// `None` in a dry run.
     pub incident: Option<Incident>,
     pub steps: Vec<String>,
+    /// lifeline's audit records before the runbook started: the commit
+    /// takes exactly the ones this run wrote.
+    pub records_before: publish::Records,
 }
 
 impl Session<'_> {
@@ -171,6 +174,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RecoverOptions) -> Result<Re
         )?;
         return Err(refusal);
     }
+    let records_before = publish::Records::snapshot(ws);
     let incident = if options.dry_run {
         None
     } else {
@@ -188,6 +192,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RecoverOptions) -> Result<Re
         options,
         incident,
         steps: Vec::new(),
+        records_before,
     };
     let result = match options.kind {
         RecoveryType::SyncFailureCascade => workflows::sync_failure_cascade(&mut session),
@@ -220,7 +225,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RecoverOptions) -> Result<Re
             follow_up_issue: None,
         });
     }
-    let valid = validate_all(&mut session)?;
+    let valid = validate_all(&mut session, "post-recovery")?;
     if !valid && outcome == "recovered" {
         outcome = "failed".into();
     }
@@ -255,14 +260,15 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RecoverOptions) -> Result<Re
     })
 }
 
-/// Validates the protected set after a runbook; records the verdict.
-fn validate_all(session: &mut Session<'_>) -> Result<bool> {
+/// Validates the protected set in the working tree (after a runbook, after
+/// a rebase); records the verdict, naming the findings when it fails.
+pub(crate) fn validate_all(session: &mut Session<'_>, when: &str) -> Result<bool> {
     let ws = session.ws;
     let targets = crate::validate::protected_targets(&ws.root, &ws.config)?;
     let report = crate::validate::validate_targets(&targets)?;
     if report.errors() == 0 {
         session.step(format!(
-            "post-recovery validation passed ({} files)",
+            "{when} validation passed ({} files)",
             report.files.len()
         ))?;
         Ok(true)
@@ -274,11 +280,37 @@ fn validate_all(session: &mut Session<'_>) -> Result<bool> {
             .map(|f| format!("{} ({} errors)", f.path, f.errors))
             .collect();
         session.step(format!(
-            "post-recovery validation FAILED: {}; run `lifeline validate` for the details",
-            bad.join(", ")
+            "{when} validation FAILED: {}: {}; run `lifeline validate` for the details",
+            bad.join(", "),
+            findings(report.diagnostics())
         ))?;
         Ok(false)
     }
+}
+
+/// The error findings as `CODE path:line`, the first few of them, with a
+/// count of the rest.
+pub(crate) fn findings<'d>(
+    diagnostics: impl Iterator<Item = &'d crate::diagnostic::Diagnostic>,
+) -> String {
+    const SHOWN: usize = 5;
+    let errors: Vec<String> = diagnostics
+        .filter(|d| d.level == crate::diagnostic::Level::Error)
+        .map(|d| match d.span {
+            Some(span) => format!("{} {}:{}", d.code, d.path, span.line),
+            None => format!("{} {}", d.code, d.path),
+        })
+        .collect();
+    let mut text = errors
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if errors.len() > SHOWN {
+        text.push_str(&format!(" and {} more", errors.len() - SHOWN));
+    }
+    text
 }
 
 /// `lifeline recover resume INC-…`: re-enables exactly what the incident

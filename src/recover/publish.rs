@@ -3,22 +3,70 @@
 //! a real conflict stops with the manual steps), and the post-incident
 //! follow-up issue.
 
-use std::process::Command;
+use std::collections::BTreeMap;
 
 use serde_json::json;
 
 use super::Session;
 use crate::error::{Error, Result};
+use crate::git::Git;
 
 /// Push attempts before giving up on a remote that keeps moving.
 const PUSH_ATTEMPTS: usize = 3;
 
-fn git(session: &Session<'_>, args: &[&str]) -> std::result::Result<String, String> {
-    let mut cmd = Command::new("git");
-    cmd.arg("-C").arg(&session.ws.root).args(args);
-    cmd.env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_EDITOR", "true");
-    // A runner has no identity configured; commit as the operator.
+/// lifeline's own records in the audit directory (month files and the
+/// signed-heads file) with their size and modification time: taken before
+/// a runbook starts, so the commit takes exactly the records it wrote.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Records(BTreeMap<String, (u64, Option<std::time::SystemTime>)>);
+
+impl Records {
+    /// The records as they are now. Only regular files with the names
+    /// lifeline gives its records count; anything else someone left in
+    /// the audit directory is never looked at, let alone committed.
+    pub fn snapshot(ws: &crate::workspace::Workspace) -> Records {
+        let dir_rel = ws.config.audit.dir.trim_end_matches('/');
+        let mut files = BTreeMap::new();
+        let Ok(dir) = crate::paths::safe_join(&ws.root, dir_rel) else {
+            return Records(files);
+        };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Records(files);
+        };
+        for entry in entries.flatten() {
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            let ours = crate::audit::store::parse_name(&name).is_some()
+                || name == crate::audit::signing::FILE_NAME;
+            let Ok(meta) = std::fs::symlink_metadata(entry.path()) else {
+                continue;
+            };
+            if ours && meta.file_type().is_file() {
+                files.insert(
+                    format!("{dir_rel}/{name}"),
+                    (meta.len(), meta.modified().ok()),
+                );
+            }
+        }
+        Records(files)
+    }
+
+    /// The records that are new or changed since `before`.
+    pub fn written_since(&self, before: &Records) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(path, now)| before.0.get(*path) != Some(now))
+            .map(|(path, _)| path.clone())
+            .collect()
+    }
+}
+
+/// The repository, with an identity for commits when the runner has none,
+/// and pathspecs taken literally (a file name such as `:(glob)**` names
+/// that one file, never a pattern).
+fn repo(session: &Session<'_>) -> Git {
+    let mut git = Git::new(&session.ws.root).with_env("GIT_LITERAL_PATHSPECS", "1");
     let has_identity = session
         .ws
         .git
@@ -30,29 +78,27 @@ fn git(session: &Session<'_>, args: &[&str]) -> std::result::Result<String, Stri
             .incident
             .as_ref()
             .map_or("lifeline".to_string(), |i| i.operator.clone());
-        cmd.env("GIT_AUTHOR_NAME", &name)
-            .env("GIT_COMMITTER_NAME", &name)
-            .env("GIT_AUTHOR_EMAIL", "lifeline@users.noreply.github.com")
-            .env("GIT_COMMITTER_EMAIL", "lifeline@users.noreply.github.com");
+        git = git
+            .with_env("GIT_AUTHOR_NAME", name.clone())
+            .with_env("GIT_COMMITTER_NAME", name)
+            .with_env("GIT_AUTHOR_EMAIL", "lifeline@users.noreply.github.com")
+            .with_env("GIT_COMMITTER_EMAIL", "lifeline@users.noreply.github.com");
     }
-    let out = cmd.output().map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-    } else {
-        Err(crate::redact::redact(
-            format!(
-                "{}{}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-            .trim(),
-        )
-        .into_owned())
-    }
+    git
 }
 
-/// Commits the runbook's changes and the incident record, nothing else.
-/// Returns the commit SHA.
+fn git(session: &Session<'_>, args: &[&str]) -> std::result::Result<String, String> {
+    repo(session)
+        .run(args)
+        .map(|s| s.trim().to_string())
+        .map_err(|e| match e {
+            Error::Git { message, .. } => message,
+            other => other.to_string(),
+        })
+}
+
+/// Commits the runbook's changes, the incident record and the audit
+/// records this run wrote — nothing else. Returns the commit SHA.
 pub fn commit(session: &mut Session<'_>) -> Result<Option<String>> {
     if session.ws.git.is_none() {
         session.step("not a git repository: nothing committed")?;
@@ -61,17 +107,6 @@ pub fn commit(session: &mut Session<'_>) -> Result<Option<String>> {
     let incident = session.incident.as_ref().expect("not a dry run");
     let mut paths = incident.changed.clone();
     paths.push(incident.rel_path());
-    // The audit entries of every step belong with the change they record.
-    let audit_dir = session
-        .ws
-        .config
-        .audit
-        .dir
-        .trim_end_matches('/')
-        .to_string();
-    if session.ws.root.join(&audit_dir).is_dir() {
-        paths.push(audit_dir);
-    }
     let message = format!(
         "emergency: recovery from {}\n\nIncident: {}\nSeverity: {}\nOperator: {}\nCheckpoint: {}\n\nRecovery completed: {}\n",
         incident.kind,
@@ -82,15 +117,21 @@ pub fn commit(session: &mut Session<'_>) -> Result<Option<String>> {
         jiff::Timestamp::now()
     );
     // The record must be in the commit with its final line, so write that
-    // step first.
-    session.step(format!("committing {}", paths.join(", ")))?;
+    // step first; its audit entry is among the records written.
+    let mut named = paths.clone();
+    named.push(format!(
+        "the audit records this run wrote ({})",
+        session.ws.config.audit.dir.trim_end_matches('/')
+    ));
+    session.step(format!("committing {}", named.join(", ")))?;
+    paths.extend(Records::snapshot(session.ws).written_since(&session.records_before));
     let mut add = vec!["add", "-A", "--"];
     add.extend(paths.iter().map(String::as_str));
     git(session, &add).map_err(|e| Error::Git {
         command: "add".into(),
         message: e,
     })?;
-    let mut commit = vec!["commit", "--no-verify", "-m", &message, "--"];
+    let mut commit = vec!["commit", "--no-verify", "-q", "-m", &message, "--"];
     commit.extend(paths.iter().map(String::as_str));
     git(session, &commit).map_err(|e| Error::Git {
         command: "commit".into(),
@@ -100,38 +141,83 @@ pub fn commit(session: &mut Session<'_>) -> Result<Option<String>> {
     Ok(Some(sha))
 }
 
-/// Pushes HEAD to the remote; a rejected push is retried after
-/// `pull --rebase`. Returns false when a conflict needs a person.
+/// Pushes HEAD to its branch on the remote. A rejected push is retried
+/// after fetching and rebasing onto the remote — and the result is
+/// validated after every rebase: what others pushed meanwhile may be
+/// broken, and lifeline never pushes files that do not validate. Returns
+/// false when a person must finish (a conflict, invalid files, a remote
+/// that keeps moving, a push that failed).
 pub fn push(session: &mut Session<'_>) -> Result<bool> {
-    let remote = session.ws.config.checkpoint.remote.clone();
-    let branch =
-        git(session, &["rev-parse", "--abbrev-ref", "HEAD"]).unwrap_or_else(|_| "HEAD".into());
+    let configured = session.ws.config.checkpoint.remote.clone();
+    let remote = match Git::new(&session.ws.root).checked_remote(&configured) {
+        Ok(r) => r.to_string(),
+        Err(e) => {
+            session.step(format!("not pushed: {e}"))?;
+            return Ok(false);
+        }
+    };
+    let Ok(branch) = git(session, &["symbolic-ref", "--quiet", "--short", "HEAD"]) else {
+        session.step(
+            "not pushed: HEAD is detached, so there is no branch to push to; push the commit by hand (`git push REMOTE HEAD:BRANCH`)",
+        )?;
+        return Ok(false);
+    };
+    let target = format!("HEAD:refs/heads/{branch}");
+    let tracking = format!("refs/remotes/{remote}/{branch}");
     for attempt in 1..=PUSH_ATTEMPTS {
-        match git(session, &["push", &remote, &format!("HEAD:{branch}")]) {
+        let e = match git(session, &["push", "--", &remote, &target]) {
             Ok(_) => {
                 session.step(format!("pushed to {remote}/{branch}"))?;
                 return Ok(true);
             }
-            Err(e) if rejected(&e) && attempt < PUSH_ATTEMPTS => {
-                session.step(format!(
-                    "push rejected ({remote}/{branch} moved on); fetching and rebasing (attempt {attempt})"
-                ))?;
-                if let Err(conflict) = git(
-                    session,
-                    &["pull", "--rebase", "--autostash", &remote, &branch],
-                ) {
-                    let _ = git(session, &["rebase", "--abort"]);
-                    session.step(format!(
-                        "rebase onto {remote}/{branch} conflicts; stopped without pushing. Manual steps: `git pull --rebase {remote} {branch}`, resolve the conflicts (keep the restored planning files, check them with `lifeline validate`), `git rebase --continue`, `git push {remote} HEAD:{branch}`. Git said: {}",
-                        first_line(&conflict)
-                    ))?;
-                    return Ok(false);
-                }
-            }
-            Err(e) => {
-                session.step(format!("push to {remote} failed: {}", first_line(&e)))?;
-                return Ok(false);
-            }
+            Err(e) => e,
+        };
+        if !rejected(&e) {
+            session.step(format!("push to {remote} failed: {}", first_line(&e)))?;
+            return Ok(false);
+        }
+        if attempt == PUSH_ATTEMPTS {
+            session.step(format!(
+                "push rejected {PUSH_ATTEMPTS} times ({remote}/{branch} keeps moving); stopped without pushing. Run `git pull --rebase {remote} {branch}`, `lifeline validate`, then `git push {remote} HEAD:{branch}`"
+            ))?;
+            return Ok(false);
+        }
+        session.step(format!(
+            "push rejected ({remote}/{branch} moved on); fetching and rebasing (attempt {attempt})"
+        ))?;
+        let fetched = git(
+            session,
+            &[
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--",
+                &remote,
+                &format!("+refs/heads/{branch}:{tracking}"),
+            ],
+        );
+        if let Err(e) = fetched {
+            session.step(format!(
+                "could not fetch {remote}/{branch}: {}; stopped without pushing",
+                first_line(&e)
+            ))?;
+            return Ok(false);
+        }
+        if let Err(conflict) = git(session, &["rebase", "--autostash", "--quiet", &tracking]) {
+            let _ = git(session, &["rebase", "--abort"]);
+            session.step(format!(
+                "rebase onto {remote}/{branch} conflicts; stopped without pushing. Manual steps: `git pull --rebase {remote} {branch}`, resolve the conflicts (keep the restored planning files, check them with `lifeline validate`), `git rebase --continue`, `git push {remote} HEAD:{branch}`. Git said: {}",
+                first_line(&conflict)
+            ))?;
+            return Ok(false);
+        }
+        let after = super::validate_all(session, &format!("after rebasing onto {remote}/{branch}"))?;
+        if !after {
+            let sha = git(session, &["rev-parse", "--short", "HEAD"]).unwrap_or_default();
+            session.step(format!(
+                "not pushed: what {remote}/{branch} received meanwhile leaves the protected files invalid once the recovery is rebased onto it. The rebased commit {sha} stays local. Run `lifeline validate` to see the findings, repair them (rerun this runbook, or `lifeline restore latest-valid`), commit, then `git push {remote} HEAD:{branch}`"
+            ))?;
+            return Ok(false);
         }
     }
     Ok(false)

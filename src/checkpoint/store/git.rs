@@ -424,6 +424,7 @@ impl Store for GitStore {
     }
 
     fn push(&self, remote: &str, ids: Option<&[CheckpointId]>) -> Result<SyncReport> {
+        let remote = self.git.checked_remote(remote)?;
         let refspecs: Vec<String> = match ids {
             Some(ids) => ids
                 .iter()
@@ -468,6 +469,7 @@ impl Store for GitStore {
     }
 
     fn fetch(&self, remote: &str) -> Result<SyncReport> {
+        let remote = self.git.checked_remote(remote)?;
         let before = self
             .git
             .run(["for-each-ref", "--format=%(refname)", REF_PREFIX])?;

@@ -276,6 +276,22 @@ pub fn remote_name_problem(name: &str) -> Option<&'static str> {
     None
 }
 
+/// True for a branch name lifeline may put into a refspec: what `git
+/// check-ref-format --branch` accepts, minus anything git could read as an
+/// option or a second refspec.
+pub fn branch_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && !name.starts_with(['-', '.', '/'])
+        && !name.ends_with(['/', '.'])
+        && !name.ends_with(".lock")
+        && !name.contains("..")
+        && !name.contains("//")
+        && !name.contains("@{")
+        && !name
+            .chars()
+            .any(|c| c.is_control() || matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\'))
+}
+
 /// The directory a remote URL names on this machine, or `None` for a
 /// network URL.
 fn local_path(url: &str) -> Option<PathBuf> {

@@ -72,7 +72,7 @@ fn sync_cascade_disables_through_the_api_and_resume_re_enables() {
     let mut cmd = repo.lifeline();
     api(&mut cmd);
     let out = cmd
-        .args(["recover", "sync-failure-cascade", "--severity", "P1"])
+        .args(["recover", "--yes", "sync-failure-cascade", "--severity", "P1"])
         .assert()
         .code(0);
     let text = stdout(&out);
@@ -94,7 +94,7 @@ fn sync_cascade_disables_through_the_api_and_resume_re_enables() {
     );
     let mut cmd = repo.lifeline();
     api(&mut cmd);
-    let out = cmd.args(["recover", "resume", &id]).assert().code(0);
+    let out = cmd.args(["recover", "--yes", "resume", &id]).assert().code(0);
     assert!(stdout(&out).contains("re-enabled task-sync.yml through the GitHub API"));
     assert_eq!(fake.with(|s| s.workflows[0].1.clone()), "active");
 }
@@ -104,7 +104,7 @@ fn without_a_token_workflows_are_renamed_and_renamed_back() {
     let (repo, _origin) = with_origin();
     let out = repo
         .lifeline()
-        .args(["recover", "sync-failure-cascade", "--severity", "P2"])
+        .args(["recover", "--yes", "sync-failure-cascade", "--severity", "P2"])
         .assert()
         .code(0);
     let id = incident_id(&stdout(&out));
@@ -114,7 +114,7 @@ fn without_a_token_workflows_are_renamed_and_renamed_back() {
             .exists()
     );
     repo.lifeline()
-        .args(["recover", "resume", &id])
+        .args(["recover", "--yes", "resume", &id])
         .assert()
         .code(0);
     assert!(repo.join(".github/workflows/task-sync.yml").exists());
@@ -132,7 +132,7 @@ fn complete_failure_commits_exactly_what_it_changed() {
     let out = repo
         .lifeline()
         .args([
-            "recover",
+            "recover", "--yes",
             "complete-automation-failure",
             "--severity",
             "P1",
@@ -187,7 +187,7 @@ fn a_rejected_push_is_retried_after_rebasing() {
     let out = repo
         .lifeline()
         .args([
-            "recover",
+            "recover", "--yes",
             "sync-failure-cascade",
             "--severity",
             "P2",
@@ -222,7 +222,7 @@ fn a_deleted_object_is_recovered_from_origin() {
     std::fs::remove_file(&object).unwrap();
     let out = repo
         .lifeline()
-        .args(["recover", "git-history-corruption", "--severity", "P0"])
+        .args(["recover", "--yes", "git-history-corruption", "--severity", "P0"])
         .assert()
         .code(0);
     let text = stdout(&out);
@@ -238,15 +238,18 @@ fn a_deleted_object_is_recovered_from_origin() {
 fn an_actor_without_authority_is_refused_and_audited() {
     let (repo, _origin) = with_origin();
     repo.write("lifeline.toml", "[severity.P1]\nauthority = [\"@lead\"]\n");
+    repo.git(&["add", "lifeline.toml"]);
+    repo.git(&["commit", "-q", "-m", "policy"]);
+    repo.git(&["push", "-q", "origin", "main"]);
     let out = repo
         .lifeline()
         .env("GITHUB_ACTOR", "intruder")
-        .args(["recover", "sync-failure-cascade", "--severity", "P1"])
+        .args(["recover", "--yes", "sync-failure-cascade", "--severity", "P1"])
         .assert()
         .code(2);
     assert!(
         stderr(&out)
-            .contains("github:intruder may not run P1 recovery: the severity policy allows @lead"),
+            .contains("github:intruder may not run P1 recovery: the severity policy in origin/main:lifeline.toml allows @lead"),
         "{}",
         stderr(&out)
     );
@@ -316,7 +319,7 @@ fn incidents_are_listed_noted_resolved_and_followed_up() {
         .env("GITHUB_TOKEN", TOKEN)
         .env("GITHUB_REPOSITORY", "acme/plan")
         .args([
-            "recover",
+            "recover", "--yes",
             "sync-failure-cascade",
             "--severity",
             "P2",
@@ -376,7 +379,7 @@ fn task_file_corruption_walks_back_to_the_newest_valid_revision() {
     let out = repo
         .lifeline()
         .args([
-            "recover",
+            "recover", "--yes",
             "task-file-corruption",
             "--severity",
             "P2",
@@ -413,7 +416,7 @@ fn sprint_config_is_rebuilt_from_the_task_header_when_history_has_none() {
     repo.corrupt("sprint.config.bad-json.json", "planning/sprint.config.json");
     let out = repo
         .lifeline()
-        .args(["recover", "sprint-config-corruption", "--severity", "P1"])
+        .args(["recover", "--yes", "sprint-config-corruption", "--severity", "P1"])
         .assert();
     let text = stdout(&out);
     // The sample's committed config is valid, so history wins here.
@@ -430,7 +433,7 @@ fn sprint_config_is_rebuilt_from_the_task_header_when_history_has_none() {
     fresh.git(&["init", "-q"]);
     let out = fresh
         .lifeline()
-        .args(["recover", "sprint-config-corruption", "--severity", "P1"])
+        .args(["recover", "--yes", "sprint-config-corruption", "--severity", "P1"])
         .assert()
         .code(0);
     let text = stdout(&out);
@@ -450,7 +453,7 @@ fn task_file_corruption_restores_a_given_checkpoint() {
     let out = repo
         .lifeline()
         .args([
-            "recover",
+            "recover", "--yes",
             "task-file-corruption",
             "--severity",
             "P2",
@@ -475,7 +478,7 @@ fn sync_cascade_with_a_checkpoint_restores_it_too() {
     );
     repo.lifeline()
         .args([
-            "recover",
+            "recover", "--yes",
             "sync-failure-cascade",
             "--severity",
             "P1",
@@ -510,7 +513,7 @@ fn prune_keeps_checkpoints_an_open_incident_names() {
     let out = repo
         .lifeline()
         .args([
-            "recover",
+            "recover", "--yes",
             "sync-failure-cascade",
             "--severity",
             "P2",
@@ -585,7 +588,24 @@ fn a_broken_branch_is_moved_back_only_with_yes() {
         .lifeline()
         .args(["recover", "git-history-corruption", "--severity", "P0"])
         .assert()
-        .code(1);
+        .code(2);
+    assert!(stderr(&out).contains("pass --yes"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(repo.join(".git/refs/heads/main")).unwrap(),
+        "1234567890123456789012345678901234567890\n",
+        "nothing changed without --yes"
+    );
+    let out = repo
+        .lifeline()
+        .args([
+            "recover",
+            "git-history-corruption",
+            "--severity",
+            "P0",
+            "--dry-run",
+        ])
+        .assert()
+        .code(0);
     let text = stdout(&out);
     assert!(
         text.contains(&format!(

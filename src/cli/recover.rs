@@ -1,6 +1,7 @@
 //! `lifeline recover` and `lifeline incident`: parse, call, render.
 
 use std::fmt::Write as _;
+use std::io::IsTerminal;
 
 use clap::{Args, Subcommand};
 
@@ -13,6 +14,9 @@ use crate::recover::{self, RecoverOptions, RecoverOutcome, RecoveryType};
 use crate::workspace::Workspace;
 
 #[derive(Debug, Args)]
+#[command(
+    override_usage = "lifeline recover <TYPE> --severity <P0-P3> [--checkpoint <ID>] [--commit [--push]] [--follow-up-issue] [--dry-run] [--yes]\n       lifeline recover resume <INC-ID> [--yes]"
+)]
 pub struct RecoverArgs {
     /// The runbook: task-file-corruption, sprint-config-corruption,
     /// sync-failure-cascade, git-history-corruption,
@@ -41,7 +45,8 @@ pub struct RecoverArgs {
     /// Say what would be done; change nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Allow destructive repairs (moving a broken ref back)
+    /// Do not ask (required without a terminal); also allows destructive
+    /// repairs (moving a broken ref back)
     #[arg(long, visible_alias = "force")]
     pub yes: bool,
     /// Repository `owner/name` for API calls
@@ -91,7 +96,38 @@ pub enum IncidentCommand {
     },
 }
 
+/// Like `restore`: a run that changes the repository needs `--yes` or a
+/// person at a terminal who says yes; without either nothing changes and
+/// the exit code is 2.
+fn confirm(args: &RecoverArgs) -> Result<bool> {
+    if args.dry_run || args.yes {
+        return Ok(true);
+    }
+    let what = if args.kind == "resume" {
+        format!(
+            "recover resume re-enables what incident {} disabled",
+            args.incident.as_deref().unwrap_or("?")
+        )
+    } else {
+        format!(
+            "recover {} changes the repository (and GitHub)",
+            args.kind
+        )
+    };
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(crate::Error::usage(
+            format!("{what} and there is no terminal to confirm: pass --yes (or --force)"),
+            Some("`--dry-run` shows the plan without changing anything".into()),
+        ));
+    }
+    super::restore::ask(&format!("{what}. Go ahead? [y/N] "))
+}
+
 pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RecoverArgs) -> Result<i32> {
+    if !confirm(&args)? {
+        out.print(|w| writeln!(w, "cancelled: nothing changed"))?;
+        return Ok(1);
+    }
     let outcome = if args.kind == "resume" {
         let id = args.incident.ok_or_else(|| {
             crate::Error::usage(
@@ -153,6 +189,11 @@ fn render(o: &RecoverOutcome) -> String {
     }
     for step in &o.steps {
         let _ = writeln!(s, "  - {step}");
+    }
+    if let Some(plan) = &o.plan {
+        let mut buf = Vec::new();
+        let _ = super::restore::write_plan(&mut buf, plan);
+        s.push_str(&String::from_utf8_lossy(&buf));
     }
     if let Some(record) = &o.record {
         let _ = writeln!(s, "record: {record}");

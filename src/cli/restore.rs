@@ -139,7 +139,7 @@ fn transaction(
 }
 
 /// Asks on the terminal (never stdin); anything but y/yes declines.
-fn ask(question: &str) -> Result<bool> {
+pub(super) fn ask(question: &str) -> Result<bool> {
     let mut stderr = std::io::stderr().lock();
     let _ = stderr.write_all(question.as_bytes());
     let _ = stderr.flush();
@@ -165,7 +165,7 @@ fn warn_uncommitted(out: &Output, plan: &Plan) {
     );
 }
 
-fn write_plan(w: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
+pub(super) fn write_plan(w: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {
     writeln!(
         w,
         "checkpoint {} ({}, {}{}): {}",

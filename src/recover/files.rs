@@ -37,7 +37,10 @@ pub fn target(session: &Session<'_>, validator: Validator) -> Result<String> {
 /// A revision of a file that validates.
 pub struct GoodRevision {
     pub commit: String,
+    /// `YYYY-MM-DD, subject`.
     pub summary: String,
+    pub date: String,
+    pub subject: String,
     pub bytes: Vec<u8>,
     /// Newer revisions that did not validate, each with its error
     /// findings (`CODE path:line`).
@@ -86,6 +89,8 @@ pub fn newest_valid_revision(
             return Ok(Some(GoodRevision {
                 commit: sha.to_string(),
                 summary,
+                date: date.to_string(),
+                subject: subject.unwrap_or_default().to_string(),
                 bytes,
                 skipped,
             }));
@@ -99,9 +104,27 @@ pub fn newest_valid_revision(
 }
 
 /// Takes the safety checkpoint, then writes `bytes` to `path` atomically.
-pub fn put_back(session: &mut Session<'_>, path: &str, bytes: &[u8], from: &str) -> Result<()> {
+pub fn put_back(session: &mut Session<'_>, path: &str, bytes: &[u8], from: &Source) -> Result<()> {
+    let validator = session
+        .ws
+        .config
+        .validator_for(path)
+        .unwrap_or_else(|| Validator::by_name(path));
+    let from_text = from.label.clone();
     if session.options.dry_run {
-        return session.step(format!("would restore {path} from {from}"));
+        let disk = crate::paths::safe_join(&session.ws.root, path)?;
+        let current = std::fs::read(&disk).ok();
+        let change = crate::restore::plan::rewrite(path, validator, current.as_deref(), bytes);
+        session.plan = Some(crate::restore::Plan {
+            checkpoint: from.label.clone(),
+            kind: from.kind.clone(),
+            operation: from.operation.clone(),
+            created_at: from.created_at.clone(),
+            checkpoint_valid: true,
+            changes: vec![change],
+            writes: Default::default(),
+        });
+        return session.step(format!("would restore {path} from {from_text}"));
     }
     let store = crate::checkpoint::open(session.ws)?;
     let safety = crate::checkpoint::capture(
@@ -123,7 +146,17 @@ pub fn put_back(session: &mut Session<'_>, path: &str, bytes: &[u8], from: &str)
         .ok();
     crate::atomic::write(&disk, bytes, mode)?;
     session.changed(path)?;
-    session.step(format!("restored {path} from {from}"))
+    session.step(format!("restored {path} from {from_text}"))
+}
+
+/// Where a repaired file's content comes from, for the step text and the
+/// dry run's plan.
+pub struct Source {
+    /// `commit 1a2b3c4d5e6f`, or what built the content.
+    pub label: String,
+    pub kind: String,
+    pub operation: String,
+    pub created_at: String,
 }
 
 pub fn task_file(session: &mut Session<'_>) -> Result<String> {
@@ -142,12 +175,13 @@ pub fn sprint_config(session: &mut Session<'_>) -> Result<String> {
     let text = std::fs::read_to_string(session.ws.root.join(&task)).unwrap_or_default();
     match rebuild_sprint_config(&text) {
         Some(json) => {
-            put_back(
-                session,
-                &path,
-                json.as_bytes(),
-                &format!("a template rebuilt from {task}'s sprint header"),
-            )?;
+            let source = Source {
+                label: format!("a template rebuilt from {task}'s sprint header"),
+                kind: "rebuilt".into(),
+                operation: format!("{path} rebuilt from {task}"),
+                created_at: jiff::Timestamp::now().to_string(),
+            };
+            put_back(session, &path, json.as_bytes(), &source)?;
             session.step(format!(
                 "check target_points and last_sprint_velocity in {path}: the sprint header does not say them (set to 0)"
             ))?;
@@ -193,8 +227,13 @@ fn repair_from_history(
                 &good.commit[..good.commit.len().min(12)],
                 good.summary
             ))?;
-            let from = format!("commit {}", &good.commit[..good.commit.len().min(12)]);
-            put_back(session, path, &good.bytes, &from)?;
+            let source = Source {
+                label: format!("commit {}", &good.commit[..good.commit.len().min(12)]),
+                kind: "git history".into(),
+                operation: good.subject.clone(),
+                created_at: good.date.clone(),
+            };
+            put_back(session, path, &good.bytes, &source)?;
             Ok(if session.options.dry_run {
                 "planned"
             } else {
@@ -222,6 +261,9 @@ pub fn restore_checkpoint(
     options.only = paths.to_vec();
     options.dry_run = session.options.dry_run;
     let report = crate::restore::restore(session.ws, session.env, &options, &mut |_| Ok(true))?;
+    if session.options.dry_run {
+        session.plan = report.plan.clone();
+    }
     let changed: Vec<String> = report
         .plan
         .as_ref()

@@ -103,6 +103,9 @@ pub struct RecoverOutcome {
     pub warnings: Vec<String>,
     pub commit: Option<String>,
     pub follow_up_issue: Option<u64>,
+    /// With --dry-run: what the runbook would write, with a diffstat.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::restore::Plan>,
 }
 
 impl RecoverOutcome {
@@ -126,6 +129,9 @@ pub struct Session<'a> {
     /// lifeline's audit records before the runbook started: the commit
     /// takes exactly the ones this run wrote.
     pub records_before: publish::Records,
+    /// In a dry run: the plan of the files the runbook would write, with
+    /// its diffstat (the same plan `restore --dry-run` shows).
+    pub plan: Option<crate::restore::Plan>,
 }
 
 impl Session<'_> {
@@ -193,6 +199,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RecoverOptions) -> Result<Re
         incident,
         steps: Vec::new(),
         records_before,
+        plan: None,
     };
     let result = match options.kind {
         RecoveryType::SyncFailureCascade => workflows::sync_failure_cascade(&mut session),
@@ -223,6 +230,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RecoverOptions) -> Result<Re
             warnings,
             commit: None,
             follow_up_issue: None,
+            plan: session.plan,
         });
     }
     let valid = validate_all(&mut session, "post-recovery")?;
@@ -257,6 +265,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RecoverOptions) -> Result<Re
         warnings,
         commit,
         follow_up_issue: follow_up,
+        plan: None,
     })
 }
 
@@ -363,5 +372,6 @@ pub fn resume(
         warnings: Vec::new(),
         commit: None,
         follow_up_issue: None,
+        plan: None,
     })
 }

@@ -256,6 +256,34 @@ pub fn build(
     Ok(plan)
 }
 
+/// The planned change that writes `new` over `current` (absent: `None`)
+/// at `path`, with its diffstat: for plans made outside a checkpoint, such
+/// as `recover`'s repair from an older revision.
+pub(crate) fn rewrite(
+    path: &str,
+    validator: Validator,
+    current: Option<&[u8]>,
+    new: &[u8],
+) -> Change {
+    let stat = diffstat(current.unwrap_or_default(), new);
+    let action = match current {
+        None => Action::Create,
+        Some(now) if now == new => Action::Unchanged,
+        Some(_) => Action::Restore,
+    };
+    Change {
+        path: path.to_string(),
+        action,
+        validator,
+        added: if action == Action::Unchanged { 0 } else { stat.added },
+        removed: if action == Action::Unchanged { 0 } else { stat.removed },
+        binary: stat.binary,
+        size_before: current.map(|c| c.len() as u64),
+        size_after: Some(new.len() as u64),
+        uncommitted: false,
+    }
+}
+
 /// True when the `--only` entry `only` names `path` or a directory above it.
 fn covers(only: &str, path: &str) -> bool {
     let only = only.trim_end_matches('/');

@@ -813,7 +813,12 @@ mod tests {
 
     #[test]
     fn a_remote_that_is_not_a_plain_name_is_refused_with_its_line() {
-        for bad in ["--upload-pack=touch pwned", "../elsewhere.git", "/tmp/x.git", "git@host:x"] {
+        for bad in [
+            "--upload-pack=touch pwned",
+            "../elsewhere.git",
+            "/tmp/x.git",
+            "git@host:x",
+        ] {
             let text = format!("[checkpoint]\nstore = \"git\"\nremote = \"{bad}\"\n");
             match parse(&text) {
                 Err(Error::Config { line, message, .. }) => {

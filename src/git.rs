@@ -59,9 +59,7 @@ impl Git {
 
     /// The git top level containing `dir`, or `None` outside a repository.
     pub fn toplevel_of(dir: &Path) -> Option<PathBuf> {
-        let text = Git::new(dir)
-            .run(["rev-parse", "--show-toplevel"])
-            .ok()?;
+        let text = Git::new(dir).run(["rev-parse", "--show-toplevel"]).ok()?;
         let top = text.trim_end_matches(['\n', '\r']);
         (!top.is_empty()).then(|| PathBuf::from(top))
     }
@@ -242,7 +240,12 @@ const REMOTE_HELP: &str = "name a remote listed by `git remote -v` (`[checkpoint
 /// starts follows (see the module documentation).
 pub fn base_command(dir: &Path) -> Command {
     let mut cmd = Command::new("git");
-    cmd.args(["-c", "core.hooksPath=/dev/null", "-c", "core.fsmonitor=false"]);
+    cmd.args([
+        "-c",
+        "core.hooksPath=/dev/null",
+        "-c",
+        "core.fsmonitor=false",
+    ]);
     cmd.arg("-C").arg(dir);
     cmd.env("GIT_OPTIONAL_LOCKS", "0");
     // Never let git wait for a password or an editor: lifeline runs in CI.
@@ -261,11 +264,11 @@ pub fn remote_name_problem(name: &str) -> Option<&'static str> {
     if name.starts_with('-') {
         return Some("it starts with `-`, so git would read it as an option");
     }
-    if name.starts_with('.') || name.contains(['/', '\\']) {
-        return Some("it is a path, not a remote name");
-    }
     if name.contains(':') {
         return Some("it is a URL, not a remote name");
+    }
+    if name.starts_with('.') || name.contains(['/', '\\']) {
+        return Some("it is a path, not a remote name");
     }
     if !name
         .chars()

@@ -72,7 +72,13 @@ fn sync_cascade_disables_through_the_api_and_resume_re_enables() {
     let mut cmd = repo.lifeline();
     api(&mut cmd);
     let out = cmd
-        .args(["recover", "--yes", "sync-failure-cascade", "--severity", "P1"])
+        .args([
+            "recover",
+            "--yes",
+            "sync-failure-cascade",
+            "--severity",
+            "P1",
+        ])
         .assert()
         .code(0);
     let text = stdout(&out);
@@ -94,7 +100,10 @@ fn sync_cascade_disables_through_the_api_and_resume_re_enables() {
     );
     let mut cmd = repo.lifeline();
     api(&mut cmd);
-    let out = cmd.args(["recover", "--yes", "resume", &id]).assert().code(0);
+    let out = cmd
+        .args(["recover", "--yes", "resume", &id])
+        .assert()
+        .code(0);
     assert!(stdout(&out).contains("re-enabled task-sync.yml through the GitHub API"));
     assert_eq!(fake.with(|s| s.workflows[0].1.clone()), "active");
 }
@@ -104,7 +113,13 @@ fn without_a_token_workflows_are_renamed_and_renamed_back() {
     let (repo, _origin) = with_origin();
     let out = repo
         .lifeline()
-        .args(["recover", "--yes", "sync-failure-cascade", "--severity", "P2"])
+        .args([
+            "recover",
+            "--yes",
+            "sync-failure-cascade",
+            "--severity",
+            "P2",
+        ])
         .assert()
         .code(0);
     let id = incident_id(&stdout(&out));
@@ -132,7 +147,8 @@ fn complete_failure_commits_exactly_what_it_changed() {
     let out = repo
         .lifeline()
         .args([
-            "recover", "--yes",
+            "recover",
+            "--yes",
             "complete-automation-failure",
             "--severity",
             "P1",
@@ -187,7 +203,8 @@ fn a_rejected_push_is_retried_after_rebasing() {
     let out = repo
         .lifeline()
         .args([
-            "recover", "--yes",
+            "recover",
+            "--yes",
             "sync-failure-cascade",
             "--severity",
             "P2",
@@ -222,7 +239,13 @@ fn a_deleted_object_is_recovered_from_origin() {
     std::fs::remove_file(&object).unwrap();
     let out = repo
         .lifeline()
-        .args(["recover", "--yes", "git-history-corruption", "--severity", "P0"])
+        .args([
+            "recover",
+            "--yes",
+            "git-history-corruption",
+            "--severity",
+            "P0",
+        ])
         .assert()
         .code(0);
     let text = stdout(&out);
@@ -244,7 +267,13 @@ fn an_actor_without_authority_is_refused_and_audited() {
     let out = repo
         .lifeline()
         .env("GITHUB_ACTOR", "intruder")
-        .args(["recover", "--yes", "sync-failure-cascade", "--severity", "P1"])
+        .args([
+            "recover",
+            "--yes",
+            "sync-failure-cascade",
+            "--severity",
+            "P1",
+        ])
         .assert()
         .code(2);
     assert!(
@@ -319,7 +348,8 @@ fn incidents_are_listed_noted_resolved_and_followed_up() {
         .env("GITHUB_TOKEN", TOKEN)
         .env("GITHUB_REPOSITORY", "acme/plan")
         .args([
-            "recover", "--yes",
+            "recover",
+            "--yes",
             "sync-failure-cascade",
             "--severity",
             "P2",
@@ -379,7 +409,8 @@ fn task_file_corruption_walks_back_to_the_newest_valid_revision() {
     let out = repo
         .lifeline()
         .args([
-            "recover", "--yes",
+            "recover",
+            "--yes",
             "task-file-corruption",
             "--severity",
             "P2",
@@ -399,6 +430,20 @@ fn task_file_corruption_walks_back_to_the_newest_valid_revision() {
         "{text}"
     );
     assert_eq!(repo.read("planning/TASK.md"), good);
+    // The record says why each newer revision was passed over: the rule
+    // and the line of its findings.
+    let id = incident_id(&text);
+    let record = repo.read(&format!("docs/incidents/{id}.md"));
+    let skipped = record
+        .lines()
+        .find(|l| l.contains("skipped 3 newer revision(s)"))
+        .unwrap_or_else(|| panic!("{record}"));
+    assert_eq!(
+        skipped.matches("planning/TASK.md:").count() >= 3,
+        true,
+        "{skipped}"
+    );
+    assert!(skipped.contains("(TASK0"), "{skipped}");
     let committed = repo.git(&["show", "--name-only", "--format=", "HEAD"]);
     assert!(committed.contains("planning/TASK.md"), "{committed}");
     // The broken state is kept for forensics.
@@ -416,7 +461,13 @@ fn sprint_config_is_rebuilt_from_the_task_header_when_history_has_none() {
     repo.corrupt("sprint.config.bad-json.json", "planning/sprint.config.json");
     let out = repo
         .lifeline()
-        .args(["recover", "--yes", "sprint-config-corruption", "--severity", "P1"])
+        .args([
+            "recover",
+            "--yes",
+            "sprint-config-corruption",
+            "--severity",
+            "P1",
+        ])
         .assert();
     let text = stdout(&out);
     // The sample's committed config is valid, so history wins here.
@@ -433,7 +484,13 @@ fn sprint_config_is_rebuilt_from_the_task_header_when_history_has_none() {
     fresh.git(&["init", "-q"]);
     let out = fresh
         .lifeline()
-        .args(["recover", "--yes", "sprint-config-corruption", "--severity", "P1"])
+        .args([
+            "recover",
+            "--yes",
+            "sprint-config-corruption",
+            "--severity",
+            "P1",
+        ])
         .assert()
         .code(0);
     let text = stdout(&out);
@@ -453,7 +510,8 @@ fn task_file_corruption_restores_a_given_checkpoint() {
     let out = repo
         .lifeline()
         .args([
-            "recover", "--yes",
+            "recover",
+            "--yes",
             "task-file-corruption",
             "--severity",
             "P2",
@@ -478,7 +536,8 @@ fn sync_cascade_with_a_checkpoint_restores_it_too() {
     );
     repo.lifeline()
         .args([
-            "recover", "--yes",
+            "recover",
+            "--yes",
             "sync-failure-cascade",
             "--severity",
             "P1",
@@ -513,7 +572,8 @@ fn prune_keeps_checkpoints_an_open_incident_names() {
     let out = repo
         .lifeline()
         .args([
-            "recover", "--yes",
+            "recover",
+            "--yes",
             "sync-failure-cascade",
             "--severity",
             "P2",
@@ -630,4 +690,233 @@ fn a_broken_branch_is_moved_back_only_with_yes() {
         stdout(&out)
     );
     assert_eq!(repo.git(&["rev-parse", "refs/heads/main"]).trim(), good);
+}
+
+#[test]
+fn a_rebase_onto_files_broken_meanwhile_is_validated_and_not_pushed() {
+    let (repo, origin) = with_origin();
+    // A bot keeps writing during the incident and breaks TASK.md.
+    let other = tempfile::tempdir().unwrap();
+    run_git(
+        other.path(),
+        &["clone", "-q", origin.path().to_str().unwrap(), "."],
+    );
+    std::fs::copy(
+        Path::new(common::FIXTURES).join("corrupt/TASK.duplicate-id.md"),
+        other.path().join("planning/TASK.md"),
+    )
+    .unwrap();
+    run_git(other.path(), &["commit", "-q", "-am", "bot: sync"]);
+    run_git(other.path(), &["push", "-q", "origin", "main"]);
+    let out = repo
+        .lifeline()
+        .args([
+            "recover",
+            "--yes",
+            "sync-failure-cascade",
+            "--severity",
+            "P2",
+            "--commit",
+            "--push",
+        ])
+        .assert()
+        .code(1);
+    let text = stdout(&out);
+    assert!(text.contains("push rejected"), "{text}");
+    assert!(
+        text.contains("after rebasing onto origin/main validation FAILED: planning/TASK.md"),
+        "{text}"
+    );
+    assert!(text.contains("planning/TASK.md:"), "findings named: {text}");
+    assert!(text.contains("not pushed"), "{text}");
+    assert!(!text.contains("pushed to origin"), "{text}");
+    let log = run_git(origin.path(), &["log", "--format=%s", "main"]);
+    assert!(log.starts_with("bot: sync\n"), "nothing pushed: {log}");
+    let id = incident_id(&text);
+    let record = repo.read(&format!("docs/incidents/{id}.md"));
+    assert!(record.contains("not pushed"), "{record}");
+}
+
+#[test]
+fn the_authority_policy_comes_from_the_default_branch_not_the_dispatched_ref() {
+    let (repo, origin) = with_origin();
+    repo.write("lifeline.toml", "[severity.P0]\nauthority = [\"@lead\"]\n");
+    repo.git(&["add", "lifeline.toml"]);
+    repo.git(&["commit", "-q", "-m", "policy"]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    // A branch that lets anyone in, pushed and dispatched on: checked out
+    // the way actions/checkout does it (shallow, that branch only).
+    repo.git(&["checkout", "-q", "-b", "open-door"]);
+    repo.write("lifeline.toml", "[severity.P0]\nauthority = []\n");
+    repo.git(&["commit", "-q", "-am", "anyone may recover"]);
+    repo.git(&["push", "-q", "origin", "open-door"]);
+    let ci = tempfile::tempdir().unwrap();
+    run_git(
+        ci.path(),
+        &[
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            "--branch",
+            "open-door",
+            &format!("file://{}", origin.path().display()),
+            ".",
+        ],
+    );
+    let run = |actor: &str| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_lifeline"));
+        cmd.current_dir(ci.path());
+        for (key, _) in std::env::vars() {
+            if key.starts_with("GITHUB_") || key == "GH_TOKEN" {
+                cmd.env_remove(key);
+            }
+        }
+        cmd.env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_ACTOR", actor)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .args([
+                "recover",
+                "--yes",
+                "git-history-corruption",
+                "--severity",
+                "P0",
+                "--dry-run",
+            ]);
+        assert_cmd::Command::from_std(cmd).assert()
+    };
+    let out = run("intruder").code(2);
+    assert!(
+        stderr(&out).contains(
+            "github:intruder may not run P0 recovery: the severity policy in origin/main:lifeline.toml allows @lead"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    run("lead").code(0);
+}
+
+#[test]
+fn a_re_run_by_someone_else_needs_their_authority_too() {
+    let (repo, _origin) = with_origin();
+    repo.write("lifeline.toml", "[severity.P1]\nauthority = [\"@lead\"]\n");
+    repo.git(&["add", "lifeline.toml"]);
+    repo.git(&["commit", "-q", "-m", "policy"]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    for (actor, triggering) in [("lead", "intruder"), ("intruder", "lead")] {
+        let out = repo
+            .lifeline()
+            .env("GITHUB_ACTOR", actor)
+            .env("GITHUB_TRIGGERING_ACTOR", triggering)
+            .args([
+                "recover",
+                "--yes",
+                "sync-failure-cascade",
+                "--severity",
+                "P1",
+            ])
+            .assert()
+            .code(2);
+        assert!(
+            stderr(&out).contains("github:intruder may not run P1 recovery"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(repo.join(".github/workflows/task-sync.yml").exists());
+    }
+    repo.lifeline()
+        .env("GITHUB_ACTOR", "lead")
+        .env("GITHUB_TRIGGERING_ACTOR", "lead")
+        .args([
+            "recover",
+            "sync-failure-cascade",
+            "--severity",
+            "P1",
+            "--dry-run",
+        ])
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn without_a_terminal_or_yes_recover_changes_nothing_and_exits_2() {
+    let (repo, _origin) = with_origin();
+    let before = repo.git(&["status", "--porcelain", "--ignored"]);
+    for args in [
+        &["recover", "complete-automation-failure", "--severity", "P1"][..],
+        &["recover", "resume", "INC-20261125T120700Z-7f3a"][..],
+    ] {
+        let out = repo.lifeline().args(args).assert().code(2);
+        assert!(
+            stderr(&out).contains("no terminal to confirm: pass --yes"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(repo.git(&["status", "--porcelain", "--ignored"]), before);
+    assert!(!repo.join("docs/incidents").exists());
+    let help = repo.lifeline().args(["recover", "--help"]).assert().code(0);
+    assert!(
+        stdout(&help).contains("Usage: lifeline recover <TYPE> --severity <P0-P3>"),
+        "{}",
+        stdout(&help)
+    );
+}
+
+#[test]
+fn dry_run_shows_the_plan_and_diffstat_restore_shows() {
+    let repo = Repo::sample();
+    let id = repo.checkpoint("manual", "baseline");
+    repo.corrupt("TASK.truncated.md", "planning/TASK.md");
+    repo.git(&["commit", "-q", "-am", "sync: truncated"]);
+    let broken = repo.read("planning/TASK.md");
+    let status = repo.git(&["status", "--porcelain", "--untracked-files=all"]);
+    let restore = repo
+        .lifeline()
+        .args(["restore", &id, "--only", "planning/TASK.md", "--dry-run"])
+        .assert()
+        .code(0);
+    let plan = stdout(&restore);
+    let diffstat = plan
+        .lines()
+        .find(|l| l.trim_start().starts_with("restore ") && l.contains("planning/TASK.md"))
+        .unwrap_or_else(|| panic!("{plan}"))
+        .to_string();
+    // With the checkpoint: the very plan restore prints.
+    let out = repo
+        .lifeline()
+        .args([
+            "recover",
+            "task-file-corruption",
+            "--severity",
+            "P2",
+            "--checkpoint",
+            &id,
+            "--dry-run",
+        ])
+        .assert()
+        .code(0);
+    let text = stdout(&out);
+    assert!(text.contains(&diffstat), "{diffstat}\n{text}");
+    assert!(text.contains("1 restore, 0 create, 0 delete"), "{text}");
+    // From history: the same form, naming the commit.
+    let out = repo
+        .lifeline()
+        .args([
+            "recover",
+            "task-file-corruption",
+            "--severity",
+            "P2",
+            "--dry-run",
+        ])
+        .assert()
+        .code(0);
+    let text = stdout(&out);
+    assert!(text.contains(&diffstat), "{diffstat}\n{text}");
+    assert!(text.contains("(git history, "), "{text}");
+    assert_eq!(repo.read("planning/TASK.md"), broken);
+    assert_eq!(
+        repo.git(&["status", "--porcelain", "--untracked-files=all"]),
+        status
+    );
 }

@@ -109,10 +109,7 @@ fn confirm(args: &RecoverArgs) -> Result<bool> {
             args.incident.as_deref().unwrap_or("?")
         )
     } else {
-        format!(
-            "recover {} changes the repository (and GitHub)",
-            args.kind
-        )
+        format!("recover {} changes the repository (and GitHub)", args.kind)
     };
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         return Err(crate::Error::usage(

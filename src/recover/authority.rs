@@ -168,7 +168,9 @@ fn default_branch(git: &Git, remote: &str) -> Option<String> {
         .ok()
         .and_then(|s| s.trim().strip_prefix(&prefix).map(str::to_string));
     let branch = local.or_else(|| {
-        let out = git.run(["ls-remote", "--symref", "--", remote, "HEAD"]).ok()?;
+        let out = git
+            .run(["ls-remote", "--symref", "--", remote, "HEAD"])
+            .ok()?;
         out.lines().find_map(|l| {
             l.strip_prefix("ref: refs/heads/")?
                 .split_once('\t')

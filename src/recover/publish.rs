@@ -125,6 +125,16 @@ pub fn commit(session: &mut Session<'_>) -> Result<Option<String>> {
     ));
     session.step(format!("committing {}", named.join(", ")))?;
     paths.extend(Records::snapshot(session.ws).written_since(&session.records_before));
+    // A path the runbook created and removed again (a workflow renamed
+    // away that was never committed) is neither here nor in the index:
+    // naming it would make git refuse the whole commit.
+    let mut ls = vec!["ls-files", "-z", "--"];
+    ls.extend(paths.iter().map(String::as_str));
+    let tracked = git(session, &ls).unwrap_or_default();
+    let tracked: Vec<&str> = tracked.split('\0').collect();
+    paths.retain(|p| {
+        tracked.contains(&p.as_str()) || std::fs::symlink_metadata(session.ws.root.join(p)).is_ok()
+    });
     let mut add = vec!["add", "-A", "--"];
     add.extend(paths.iter().map(String::as_str));
     git(session, &add).map_err(|e| Error::Git {
@@ -211,7 +221,8 @@ pub fn push(session: &mut Session<'_>) -> Result<bool> {
             ))?;
             return Ok(false);
         }
-        let after = super::validate_all(session, &format!("after rebasing onto {remote}/{branch}"))?;
+        let after =
+            super::validate_all(session, &format!("after rebasing onto {remote}/{branch}"))?;
         if !after {
             let sha = git(session, &["rev-parse", "--short", "HEAD"]).unwrap_or_default();
             session.step(format!(

@@ -275,8 +275,16 @@ pub(crate) fn rewrite(
         path: path.to_string(),
         action,
         validator,
-        added: if action == Action::Unchanged { 0 } else { stat.added },
-        removed: if action == Action::Unchanged { 0 } else { stat.removed },
+        added: if action == Action::Unchanged {
+            0
+        } else {
+            stat.added
+        },
+        removed: if action == Action::Unchanged {
+            0
+        } else {
+            stat.removed
+        },
         binary: stat.binary,
         size_before: current.map(|c| c.len() as u64),
         size_after: Some(new.len() as u64),

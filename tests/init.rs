@@ -376,7 +376,7 @@ fn adopted() -> (Repo, tempfile::TempDir) {
     repo.git(&["commit", "-q", "-m", "lifeline init"]);
     let origin = tempfile::tempdir().unwrap();
     let out = Command::new("git")
-        .args(["init", "-q", "--bare"])
+        .args(["init", "-q", "--bare", "-b", "main"])
         .arg(origin.path())
         .output()
         .unwrap();

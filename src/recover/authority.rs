@@ -104,7 +104,7 @@ fn policy(
         .git
         .as_ref()
         .ok_or_else(|| "this is not a git repository".to_string())
-        .and_then(|git| default_branch_policy(git, &ws.config.checkpoint.remote));
+        .and_then(|git| default_branch_policy(git, env, &ws.config.checkpoint.remote));
     match from_default {
         Ok(found) => Ok(found),
         Err(why) if crate::ci::in_github_actions(env) => Err(Error::environment(
@@ -127,10 +127,11 @@ fn policy(
 /// when it is not here yet.
 fn default_branch_policy(
     git: &Git,
+    env: &dyn Env,
     remote: &str,
 ) -> std::result::Result<(SeverityPolicy, String), String> {
     let remote = git.checked_remote(remote).map_err(|e| e.to_string())?;
-    let branch = default_branch(git, remote)
+    let branch = default_branch(git, env, remote)
         .ok_or_else(|| format!("the default branch of `{remote}` is unknown"))?;
     let tracking = format!("refs/remotes/{remote}/{branch}");
     if git.resolve_commit(&tracking).is_none() {
@@ -160,8 +161,9 @@ fn default_branch_policy(
 }
 
 /// `remote`'s default branch: its `refs/remotes/<remote>/HEAD`, else what
-/// the remote says its HEAD is.
-fn default_branch(git: &Git, remote: &str) -> Option<String> {
+/// the remote says its HEAD is, else what GitHub wrote in the workflow
+/// run's event (`repository.default_branch` in `$GITHUB_EVENT_PATH`).
+fn default_branch(git: &Git, env: &dyn Env, remote: &str) -> Option<String> {
     let prefix = format!("refs/remotes/{remote}/");
     let local = git
         .run(["symbolic-ref", "--quiet", &format!("{prefix}HEAD")])
@@ -177,6 +179,13 @@ fn default_branch(git: &Git, remote: &str) -> Option<String> {
                 .filter(|(_, name)| *name == "HEAD")
                 .map(|(b, _)| b.to_string())
         })
+    });
+    let branch = branch.or_else(|| {
+        let event = std::fs::read(env.var("GITHUB_EVENT_PATH")?).ok()?;
+        let event: serde_json::Value = serde_json::from_slice(&event).ok()?;
+        event["repository"]["default_branch"]
+            .as_str()
+            .map(str::to_string)
     })?;
     crate::git::branch_name_ok(&branch).then_some(branch)
 }

@@ -424,7 +424,10 @@ impl Store for GitStore {
     }
 
     fn push(&self, remote: &str, ids: Option<&[CheckpointId]>) -> Result<SyncReport> {
-        let remote = self.git.checked_remote(remote)?;
+        let remote = self
+            .git
+            .checked_remote(remote)
+            .map_err(|e| remote_error("push to", remote, e))?;
         let refspecs: Vec<String> = match ids {
             Some(ids) => ids
                 .iter()
@@ -469,7 +472,10 @@ impl Store for GitStore {
     }
 
     fn fetch(&self, remote: &str) -> Result<SyncReport> {
-        let remote = self.git.checked_remote(remote)?;
+        let remote = self
+            .git
+            .checked_remote(remote)
+            .map_err(|e| remote_error("fetch from", remote, e))?;
         let before = self
             .git
             .run(["for-each-ref", "--format=%(refname)", REF_PREFIX])?;

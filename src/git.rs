@@ -284,7 +284,7 @@ pub fn remote_name_problem(name: &str) -> Option<&'static str> {
 /// option or a second refspec.
 pub fn branch_name_ok(name: &str) -> bool {
     !name.is_empty()
-        && !name.starts_with(['-', '.', '/'])
+        && !name.starts_with(['-', '+', '.', '/'])
         && !name.ends_with(['/', '.'])
         && !name.ends_with(".lock")
         && !name.contains("..")
@@ -329,5 +329,83 @@ fn finish(name: String, out: std::process::Output) -> Result<Vec<u8>> {
             command: name,
             message: crate::redact::redact(stderr.trim()).into_owned(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_remote_names_pass() {
+        for ok in ["origin", "backup", "up-stream_2", "vault.git"] {
+            assert_eq!(remote_name_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "",
+            "-u",
+            "--upload-pack=touch x",
+            "../x",
+            ".hidden",
+            "a/b",
+            "a\\b",
+            "file:///x",
+            "git@host:x",
+            "a b",
+            "a\nb",
+        ] {
+            assert!(remote_name_problem(bad).is_some(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn local_remote_urls_are_told_from_network_ones() {
+        assert_eq!(
+            local_path("file:///srv/x.git"),
+            Some(PathBuf::from("/srv/x.git"))
+        );
+        assert_eq!(
+            local_path("./vault.git"),
+            Some(PathBuf::from("./vault.git"))
+        );
+        assert_eq!(local_path("/srv/x.git"), Some(PathBuf::from("/srv/x.git")));
+        assert_eq!(local_path("https://github.com/a/b"), None);
+        assert_eq!(local_path("git@github.com:a/b.git"), None);
+        assert_eq!(local_path("host:repo"), None);
+    }
+
+    #[test]
+    fn branch_names_that_could_be_options_or_refspecs_are_refused() {
+        for ok in ["main", "release/1.2", "feature-x"] {
+            assert!(branch_name_ok(ok), "{ok}");
+        }
+        for bad in [
+            "", "-f", "a:b", "a..b", "+main", "a b", "x.lock", "a^", "@{-1}",
+        ] {
+            assert!(!branch_name_ok(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_git_process_runs_without_hooks_fsmonitor_or_optional_locks() {
+        let cmd = base_command(Path::new("/nowhere"));
+        let args: Vec<String> = cmd
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            args[..4],
+            [
+                "-c",
+                "core.hooksPath=/dev/null",
+                "-c",
+                "core.fsmonitor=false"
+            ]
+        );
+        let locks = cmd
+            .get_envs()
+            .find(|(k, _)| *k == "GIT_OPTIONAL_LOCKS")
+            .and_then(|(_, v)| v);
+        assert_eq!(locks, Some(std::ffi::OsStr::new("0")));
     }
 }

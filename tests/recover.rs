@@ -823,6 +823,29 @@ fn a_re_run_by_someone_else_needs_their_authority_too() {
         );
         assert!(repo.join(".github/workflows/task-sync.yml").exists());
     }
+    // Allowed both ways, the incident names who re-ran it.
+    repo.write(
+        "lifeline.toml",
+        "[severity.P1]\nauthority = [\"@lead\", \"@second\"]\n",
+    );
+    repo.git(&["commit", "-q", "-am", "policy: two leads"]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    let out = repo
+        .lifeline()
+        .env("GITHUB_ACTOR", "lead")
+        .env("GITHUB_TRIGGERING_ACTOR", "second")
+        .args([
+            "recover",
+            "--yes",
+            "sync-failure-cascade",
+            "--severity",
+            "P1",
+        ])
+        .assert()
+        .code(0);
+    let id = incident_id(&stdout(&out));
+    let record = repo.read(&format!("docs/incidents/{id}.md"));
+    assert!(record.contains("operator: \"github:second\""), "{record}");
     repo.lifeline()
         .env("GITHUB_ACTOR", "lead")
         .env("GITHUB_TRIGGERING_ACTOR", "lead")
@@ -917,5 +940,72 @@ fn dry_run_shows_the_plan_and_diffstat_restore_shows() {
     assert_eq!(
         repo.git(&["status", "--porcelain", "--untracked-files=all"]),
         status
+    );
+}
+
+#[test]
+fn in_actions_the_default_branch_comes_from_the_event_or_the_run_stops() {
+    let (repo, origin) = with_origin();
+    repo.write("lifeline.toml", "[severity.P0]\nauthority = [\"@lead\"]\n");
+    repo.git(&["add", "lifeline.toml"]);
+    repo.git(&["commit", "-q", "-m", "policy"]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    // The remote's HEAD names a branch that does not exist, and the
+    // runner has no refs/remotes/origin/HEAD: only the event knows.
+    run_git(origin.path(), &["symbolic-ref", "HEAD", "refs/heads/gone"]);
+    repo.git(&["checkout", "-q", "-b", "open-door"]);
+    repo.write("lifeline.toml", "[severity.P0]\nauthority = []\n");
+    repo.git(&["commit", "-q", "-am", "anyone may recover"]);
+    let args = [
+        "recover",
+        "--yes",
+        "git-history-corruption",
+        "--severity",
+        "P0",
+        "--dry-run",
+    ];
+    let out = repo
+        .lifeline()
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_ACTOR", "intruder")
+        .args(args)
+        .assert()
+        .code(2);
+    assert!(
+        stderr(&out).contains("cannot read the authority policy from the default branch"),
+        "{}",
+        stderr(&out)
+    );
+    let event = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        event.path(),
+        r#"{"repository": {"default_branch": "main"}}"#,
+    )
+    .unwrap();
+    let out = repo
+        .lifeline()
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_EVENT_PATH", event.path())
+        .env("GITHUB_ACTOR", "intruder")
+        .args(args)
+        .assert()
+        .code(2);
+    assert!(
+        stderr(&out).contains("the severity policy in origin/main:lifeline.toml allows @lead"),
+        "{}",
+        stderr(&out)
+    );
+    // Outside Actions, a person's run falls back to the local file and
+    // says so.
+    let out = repo
+        .lifeline()
+        .env("GITHUB_ACTOR", "intruder")
+        .args(args)
+        .assert()
+        .code(0);
+    assert!(
+        stderr(&out).contains("the authority policy comes from the local lifeline.toml"),
+        "{}",
+        stderr(&out)
     );
 }

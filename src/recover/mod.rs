@@ -167,7 +167,13 @@ impl Session<'_> {
 
 /// Runs a runbook from authority check to follow-up issue.
 pub fn run(ws: &Workspace, env: &dyn Env, options: &RecoverOptions) -> Result<RecoverOutcome> {
-    let operator = crate::ci::actor(env, ws.git.as_ref());
+    // A re-run by someone else is that someone: the incident names them.
+    let operator = match (env.var("GITHUB_ACTOR"), env.var("GITHUB_TRIGGERING_ACTOR")) {
+        (Some(actor), Some(triggering)) if !actor.eq_ignore_ascii_case(&triggering) => {
+            format!("github:{triggering}")
+        }
+        _ => crate::ci::actor(env, ws.git.as_ref()),
+    };
     let mut warnings = Vec::new();
     if let Err(refusal) = authority::check(ws, env, options, &operator, &mut warnings) {
         crate::audit::record(

@@ -88,7 +88,10 @@ fn ran(marks: &Path) -> Vec<String> {
     names
 }
 
-const HOOKS: [&str; 10] = [
+const HOOKS: [&str; 13] = [
+    "post-index-change",
+    "post-merge",
+    "pre-merge-commit",
     "pre-commit",
     "prepare-commit-msg",
     "commit-msg",
@@ -106,6 +109,10 @@ fn no_git_hook_runs_for_lifelines_commits_pushes_rebases_or_reads() {
     let (repo, origin) = with_origin();
     let marks = tempfile::tempdir().unwrap();
     plant_hooks(&repo.join(".git/hooks"), marks.path(), &HOOKS);
+    // A file-system monitor is code too: git would run it on reads.
+    let fsmonitor = repo.join(".git/fsmonitor.sh");
+    plant_hooks(&repo.join(".git"), marks.path(), &["fsmonitor.sh"]);
+    repo.git(&["config", "core.fsmonitor", fsmonitor.to_str().unwrap()]);
     someone_else_pushes(origin.path(), "NOTES.md", b"meanwhile\n");
     let out = repo
         .lifeline()
@@ -138,7 +145,9 @@ fn no_git_hook_runs_for_lifelines_commits_pushes_rebases_or_reads() {
     assert_eq!(ran(marks.path()), Vec::<String>::new(), "hooks ran");
     // The hooks are live: git run by a person triggers them.
     repo.git(&["commit", "-q", "--allow-empty", "-m", "by hand"]);
-    assert!(ran(marks.path()).contains(&"post-commit".to_string()));
+    let live = ran(marks.path());
+    assert!(live.contains(&"post-commit".to_string()), "{live:?}");
+    assert!(live.contains(&"fsmonitor.sh".to_string()), "{live:?}");
 }
 
 #[test]

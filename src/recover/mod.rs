@@ -1,8 +1,8 @@
 //! `lifeline recover`: the emergency runbooks, each recorded as an incident
 //! with a timeline written step by step, an audit entry per step, and the
 //! same ending: validate everything, then optionally commit exactly what
-//! changed, push (retrying a rejected push by rebasing), and open the
-//! post-incident follow-up issue.
+//! changed, push (retrying a rejected push by rebasing, and validating
+//! again after every rebase), and open the post-incident follow-up issue.
 
 pub mod authority;
 pub mod files;

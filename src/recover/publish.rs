@@ -1,7 +1,8 @@
-//! The end of a runbook: commit exactly what it changed plus the incident
-//! record, push (a rejected push is retried after fetching and rebasing;
-//! a real conflict stops with the manual steps), and the post-incident
-//! follow-up issue.
+//! The end of a runbook: commit exactly what it changed, the incident
+//! record and the audit records it wrote; push (a rejected push is retried
+//! after fetching and rebasing, and the result validated again before it
+//! is pushed; a conflict or invalid files stop with the manual steps); and
+//! the post-incident follow-up issue.
 
 use std::collections::BTreeMap;
 

@@ -97,7 +97,7 @@ pub fn in_github_actions(env: &dyn Env) -> bool {
 /// Appends Markdown to `$GITHUB_STEP_SUMMARY` when it is set.
 pub fn append_step_summary(env: &dyn Env, markdown: &str) -> Result<()> {
     if let Some(path) = env.var("GITHUB_STEP_SUMMARY") {
-        append(Path::new(&path), markdown.as_bytes())?;
+        append(Path::new(&path), crate::redact::redact(markdown).as_bytes())?;
     }
     Ok(())
 }
@@ -121,7 +121,7 @@ pub fn set_outputs(env: &dyn Env, outputs: &[(&str, String)]) -> Result<()> {
             text.push_str(&format!("{name}={value}\n"));
         }
     }
-    append(Path::new(&path), text.as_bytes())
+    append(Path::new(&path), crate::redact::redact(&text).as_bytes())
 }
 
 fn append(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -56,13 +56,7 @@ impl Context {
                 ))
             })
             .unwrap_or_else(process_session);
-        let mut secrets: Vec<String> = ["GITHUB_TOKEN", "GH_TOKEN", "LIFELINE_AUDIT_KEY"]
-            .iter()
-            .map(|k| k.to_string())
-            .chain(ws.config.audit.secret_env.iter().cloned())
-            .filter_map(|k| env.var(&k))
-            .collect();
-        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        let secrets = crate::redact::env_secrets(env, &ws.config.audit.secret_env);
         Context {
             session_id,
             git_commit: head_commit(ws),

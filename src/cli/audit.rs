@@ -530,7 +530,10 @@ fn show(ws: &Workspace, out: &Output, args: ShowArgs) -> Result<i32> {
     let index_dir = query::index_dir(&ws.root, &log);
     let Some(found) = query::find_by_id(&log, Some(&index_dir), &args.audit_id)? else {
         if !out.quiet {
-            eprintln!("error: no entry {} in {}", args.audit_id, log.rel_dir);
+            super::eprint_line(format_args!(
+                "error: no entry {} in {}",
+                args.audit_id, log.rel_dir
+            ));
         }
         return Ok(1);
     };
@@ -551,10 +554,10 @@ fn show(ws: &Workspace, out: &Output, args: ShowArgs) -> Result<i32> {
     })?;
     if !found.hash_ok {
         if !out.quiet {
-            eprintln!(
+            super::eprint_line(format_args!(
                 "error: entry {} in {} does not match its hash: it was modified; run `lifeline audit verify`",
                 args.audit_id, found.file
-            );
+            ));
         }
         return Ok(1);
     }

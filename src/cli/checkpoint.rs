@@ -270,7 +270,7 @@ fn list(ws: &Workspace, out: &Output, args: ListArgs) -> Result<i32> {
     }
     for d in &listing.damaged {
         if !out.quiet {
-            eprintln!("warning: {} is damaged: {}", d.name, d.reason);
+            super::eprint_line(format_args!("warning: {} is damaged: {}", d.name, d.reason));
         }
     }
     let now = jiff::Timestamp::now();

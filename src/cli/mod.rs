@@ -337,6 +337,9 @@ fn print_error(e: &Error) {
 fn run(cli: Cli) -> Result<i32> {
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
     let env = ProcessEnv;
+    // Secrets are redacted from everything printed or written from here
+    // on; the configured `secret_env` ones join once the config is read.
+    crate::redact::register_env_secrets(&env, &[]);
     if let Command::Init(args) = &cli.command
         && args.print_example
     {
@@ -348,6 +351,7 @@ fn run(cli: Cli) -> Result<i32> {
         cli.global.root.as_deref(),
         cli.global.config.as_deref(),
     )?;
+    crate::redact::register_env_secrets(&env, &ws.config.audit.secret_env);
     let color = match cli.global.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -374,6 +378,13 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
+/// Prints one line to stderr, secrets redacted.
+pub(crate) fn eprint_line(text: std::fmt::Arguments<'_>) {
+    let text = text.to_string();
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{}", crate::redact::redact(&text));
+}
+
 /// How the command prints: `--quiet`, colour.
 pub(crate) struct Output {
     pub(crate) quiet: bool,
@@ -381,7 +392,8 @@ pub(crate) struct Output {
 }
 
 impl Output {
-    /// Writes to stdout unless quiet. A closed pipe is not an error.
+    /// Writes to stdout unless quiet, secrets redacted. A closed pipe is
+    /// not an error.
     pub(crate) fn print(
         &self,
         f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
@@ -390,8 +402,8 @@ impl Output {
             return Ok(());
         }
         let stdout = std::io::stdout();
-        let mut lock = stdout.lock();
-        match f(&mut lock).and_then(|()| lock.flush()) {
+        let mut lock = crate::redact::RedactingWriter::new(stdout.lock());
+        match f(&mut lock).and_then(|()| lock.finish().map(drop)) {
             Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("<stdout>", e)),
             _ => Ok(()),
         }

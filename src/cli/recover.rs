@@ -159,7 +159,7 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RecoverArgs
     };
     if !out.quiet {
         for w in &outcome.warnings {
-            eprintln!("warning: {w}");
+            super::eprint_line(format_args!("warning: {w}"));
         }
     }
     let text = if args.format == "json" {

@@ -159,10 +159,10 @@ fn warn_uncommitted(out: &Output, plan: &Plan) {
     if out.quiet || dirty.is_empty() {
         return;
     }
-    eprintln!(
+    super::eprint_line(format_args!(
         "warning: uncommitted changes will be overwritten: {} (the pre-restore checkpoint keeps them; `lifeline undo` brings them back)",
         dirty.join(", ")
-    );
+    ));
 }
 
 pub(super) fn write_plan(w: &mut dyn Write, plan: &Plan) -> std::io::Result<()> {

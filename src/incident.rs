@@ -125,10 +125,14 @@ impl Incident {
         self.step(ws, &format!("runbook finished: {outcome}"))
     }
 
-    /// Writes the record atomically.
+    /// Writes the record atomically, secrets redacted.
     pub fn save(&self, ws: &Workspace) -> Result<()> {
         let path = crate::paths::safe_join(&ws.root, &self.rel_path())?;
-        crate::atomic::write(&path, self.render().as_bytes(), None)
+        crate::atomic::write(
+            &path,
+            crate::redact::redact(&self.render()).as_bytes(),
+            None,
+        )
     }
 
     /// The Markdown record.

@@ -155,11 +155,12 @@ impl Manifest {
         Ok(manifest)
     }
 
-    /// The manifest as pretty JSON with a final newline.
+    /// The manifest as pretty JSON with a final newline, secrets redacted
+    /// (a commit subject or an operation may carry one).
     pub fn to_json(&self) -> Vec<u8> {
         let mut bytes = serde_json::to_vec_pretty(self).expect("a manifest serializes");
         bytes.push(b'\n');
-        bytes
+        crate::redact::redact_bytes(&bytes).into_owned()
     }
 
     /// Structural checks beyond the types: safe paths, no duplicates,

@@ -255,7 +255,11 @@ impl Client {
             if let Some(entry) = &cached {
                 req = req.header("If-None-Match", entry.etag.as_str());
             }
-            let payload = body.map(|b| b.to_string()).unwrap_or_default();
+            // Every body lifeline sends (alert issues, comments) is redacted
+            // here, whoever built it.
+            let payload = body
+                .map(|b| crate::redact::redact(&b.to_string()).into_owned())
+                .unwrap_or_default();
             if body.is_some() {
                 req = req.header("Content-Type", "application/json");
             }

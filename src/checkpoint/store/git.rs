@@ -142,7 +142,8 @@ fn git_dir_of(root: &Path) -> Option<PathBuf> {
 /// git process however many checkpoints there are.
 fn message(manifest: &Manifest) -> String {
     let summary = serde_json::to_string(&manifest.summary()).expect("a summary serializes");
-    format!("{MESSAGE_TITLE} {}\n\n{summary}\n", manifest.id)
+    let message = format!("{MESSAGE_TITLE} {}\n\n{summary}\n", manifest.id);
+    crate::redact::redact(&message).into_owned()
 }
 
 fn parse_summary(name: &str, body: &str) -> std::result::Result<Summary, String> {

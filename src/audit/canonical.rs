@@ -13,6 +13,21 @@ use sha2::{Digest, Sha256};
 /// as integers; beyond it they are doubles like any other number.
 pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
+/// The deepest nesting of objects and arrays an entry may have (the entry
+/// object itself is level 1). `audit log` refuses deeper details and
+/// verify reports deeper lines, so no input can exhaust the stack and
+/// nesting can never make two verifiers disagree.
+pub const MAX_DEPTH: usize = 64;
+
+/// How deeply `value` nests objects and arrays (a scalar is 0).
+pub fn depth(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+        Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 /// The JCS serialization of `value`.
 pub fn to_string(value: &Value) -> String {
     let mut out = String::with_capacity(256);
@@ -118,37 +133,16 @@ fn write_number(out: &mut String, n: &serde_json::Number) {
     }
 }
 
-/// ECMAScript `Number.prototype.toString` for a finite double (JCS §3.2.2.3).
+/// ECMAScript `Number.prototype.toString` for a finite double (JCS §3.2.2.3):
+/// the shortest digits that round-trip, ties broken to the even digit the
+/// way ECMAScript requires (`ryu-js` implements exactly that; Rust's own
+/// formatting breaks some ties the other way). Negative zero is `0`.
 pub fn es_number(x: f64) -> String {
     if x == 0.0 || !x.is_finite() {
         // JSON has no NaN or infinity; serde_json never produces them.
         return "0".to_string();
     }
-    if x < 0.0 {
-        return format!("-{}", es_number(-x));
-    }
-    // Rust's `{:e}` prints the shortest digits that round-trip.
-    let sci = format!("{x:e}");
-    let (mantissa, exp) = sci.split_once('e').expect("`{:e}` always has an exponent");
-    let exp: i32 = exp.parse().expect("`{:e}` exponent is an integer");
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let k = digits.len() as i32;
-    let n = exp + 1;
-    if k <= n && n <= 21 {
-        format!("{digits}{}", "0".repeat((n - k) as usize))
-    } else if 0 < n && n <= 21 {
-        format!("{}.{}", &digits[..n as usize], &digits[n as usize..])
-    } else if -6 < n && n <= 0 {
-        format!("0.{}{digits}", "0".repeat((-n) as usize))
-    } else {
-        let sign = if n - 1 < 0 { '-' } else { '+' };
-        let e = (n - 1).abs();
-        if k == 1 {
-            format!("{digits}e{sign}{e}")
-        } else {
-            format!("{}.{}e{sign}{e}", &digits[..1], &digits[1..])
-        }
-    }
+    ryu_js::Buffer::new().format_finite(x).to_string()
 }
 
 #[cfg(test)]
@@ -178,6 +172,8 @@ mod tests {
             (4.5, "4.5"),
             (0.002, "0.002"),
             (333333333.3333333, "333333333.3333333"),
+            // A tie: ECMAScript (and Python) write ...06.2, not ...06.3.
+            (1882383255828106.25, "1882383255828106.2"),
         ];
         for (x, want) in cases {
             assert_eq!(es_number(x), want, "{x:e}");
@@ -236,7 +232,11 @@ pub struct CanonicalLine<'a> {
 /// this one accepts.
 pub fn canonical_line(line: &[u8]) -> Option<CanonicalLine<'_>> {
     std::str::from_utf8(line).ok()?;
-    let mut scan = Scanner { s: line, i: 0 };
+    let mut scan = Scanner {
+        s: line,
+        i: 0,
+        depth: 0,
+    };
     let members = scan.top_object()?;
     if scan.i != line.len() {
         return None;
@@ -272,6 +272,9 @@ pub fn canonical_line(line: &[u8]) -> Option<CanonicalLine<'_>> {
 struct Scanner<'a> {
     s: &'a [u8],
     i: usize,
+    /// Objects and arrays open at `i`; past [`MAX_DEPTH`] the line goes
+    /// to the general path, which reports it.
+    depth: usize,
 }
 
 impl<'a> Scanner<'a> {
@@ -289,9 +292,16 @@ impl<'a> Scanner<'a> {
         Some(members)
     }
 
+    fn enter(&mut self) -> Option<()> {
+        self.depth += 1;
+        (self.depth <= MAX_DEPTH).then_some(())
+    }
+
     fn object(&mut self, mut out: Option<&mut Vec<(&'a str, &'a [u8])>>) -> Option<()> {
         self.eat(b'{')?;
+        self.enter()?;
         if self.eat(b'}').is_some() {
+            self.depth -= 1;
             return Some(());
         }
         let mut last: Option<&[u8]> = None;
@@ -314,6 +324,7 @@ impl<'a> Scanner<'a> {
                 b',' => self.i += 1,
                 b'}' => {
                     self.i += 1;
+                    self.depth -= 1;
                     return Some(());
                 }
                 _ => return None,
@@ -326,7 +337,9 @@ impl<'a> Scanner<'a> {
             b'{' => self.object(None),
             b'[' => {
                 self.i += 1;
+                self.enter()?;
                 if self.eat(b']').is_some() {
+                    self.depth -= 1;
                     return Some(());
                 }
                 loop {
@@ -335,6 +348,7 @@ impl<'a> Scanner<'a> {
                         b',' => self.i += 1,
                         b']' => {
                             self.i += 1;
+                            self.depth -= 1;
                             return Some(());
                         }
                         _ => return None,
@@ -454,6 +468,30 @@ mod line_tests {
             let got = canonical_line(line.as_bytes()).unwrap_or_else(|| panic!("{line}"));
             assert_eq!(got.hash, slow(line), "{line}");
         }
+    }
+
+    #[test]
+    fn deep_nesting_leaves_the_fast_path_without_exhausting_the_stack() {
+        let deep = format!(
+            "{{\"a\":{}1{},\"hash\":\"x\"}}",
+            "[".repeat(200_000),
+            "]".repeat(200_000)
+        );
+        assert!(canonical_line(deep.as_bytes()).is_none());
+        let ok = format!(
+            "{{\"a\":{}1{},\"hash\":\"x\"}}",
+            "[".repeat(MAX_DEPTH - 1),
+            "]".repeat(MAX_DEPTH - 1)
+        );
+        assert!(canonical_line(ok.as_bytes()).is_some());
+        let over = format!(
+            "{{\"a\":{}1{},\"hash\":\"x\"}}",
+            "[".repeat(MAX_DEPTH),
+            "]".repeat(MAX_DEPTH)
+        );
+        assert!(canonical_line(over.as_bytes()).is_none());
+        let v: Value = serde_json::from_str(&ok).unwrap();
+        assert_eq!(depth(&v), MAX_DEPTH);
     }
 
     proptest! {

@@ -297,6 +297,16 @@ pub fn body(
     entry.insert("environment".into(), environment);
     let mut value = Value::Object(entry);
     check_numbers(&value)?;
+    let depth = super::canonical::depth(&value);
+    if depth > super::canonical::MAX_DEPTH {
+        return Err(Error::usage(
+            format!(
+                "the entry would nest {depth} levels deep; `lifeline audit verify` accepts at most {}",
+                super::canonical::MAX_DEPTH
+            ),
+            Some("flatten the details (nested values can be passed as strings)".into()),
+        ));
+    }
     redact_value(ctx, &mut value, false);
     match value {
         Value::Object(map) => Ok(map),

@@ -11,6 +11,7 @@
 //! - [`store`]: month files, the locked, fsynced append.
 //! - [`verify`]: the chain check and the integrity report.
 //! - [`query`]: filters, lookup by ID, and the on-disk index.
+//! - [`repair`]: ending lines torn by an interrupted write, audited.
 //! - [`retention`]: compressing months past the retention period.
 //! - [`signing`]: ed25519 signatures over the heads.
 
@@ -23,6 +24,7 @@ use crate::workspace::Workspace;
 pub mod canonical;
 pub mod entry;
 pub mod query;
+pub mod repair;
 pub mod retention;
 pub mod signing;
 pub mod store;
@@ -104,6 +106,54 @@ pub fn record(ws: &Workspace, env: &dyn Env, event: &Event) -> Result<String> {
         .next()
         .map(|a| a.audit_id)
         .unwrap_or_default())
+}
+
+/// Checks, before a command changes anything, that its audit entry can be
+/// written: the audit directory can be locked, the month file opened, the
+/// clock is not behind the log, and there is room on the file system. A
+/// command that changes files calls this first, so it refuses up front
+/// rather than changing files it then cannot record.
+pub fn preflight(ws: &Workspace) -> Result<()> {
+    Log::of(ws)?.preflight(jiff::Timestamp::now())
+}
+
+/// Records `event` for a command that already changed `changed` (repo
+/// paths). If the entry cannot be written, the error says exactly what
+/// changed and which safety checkpoint holds the old state, so nothing
+/// happens unrecorded and unexplained.
+pub fn record_after_change(
+    ws: &Workspace,
+    env: &dyn Env,
+    event: &Event,
+    changed: &[String],
+    safety_checkpoint: Option<&str>,
+) -> Result<String> {
+    record(ws, env, event).map_err(|e| {
+        let what = if changed.is_empty() {
+            "no files".to_string()
+        } else {
+            changed.join(", ")
+        };
+        let (held, help) = match safety_checkpoint {
+            Some(id) => (
+                format!("; the safety checkpoint {id} holds their previous state"),
+                format!(
+                    "fix the cause, then record what happened with `lifeline audit log`; `lifeline restore {id}` puts the previous state back"
+                ),
+            ),
+            None => (
+                String::new(),
+                "fix the cause, then record what happened with `lifeline audit log`".to_string(),
+            ),
+        };
+        crate::Error::environment(
+            format!(
+                "{} {} changed {what}, but its audit entry could not be written ({e}){held}",
+                event.component, event.operation
+            ),
+            Some(help),
+        )
+    })
 }
 
 /// Appends several events under one lock and one fsync per month file

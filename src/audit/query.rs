@@ -35,6 +35,23 @@ pub struct Filter {
     pub until: Option<String>,
 }
 
+/// Checks a `--since`/`--until` value and puts it in the form entries'
+/// timestamps are compared with: a date stays `YYYY-MM-DD`, a time becomes
+/// UTC with microseconds (the entry timestamp format).
+pub fn parse_bound(text: &str) -> std::result::Result<String, String> {
+    if let Ok(date) = text.parse::<jiff::civil::Date>()
+        && text.len() == 10
+    {
+        return Ok(date.to_string());
+    }
+    match text.parse::<jiff::Timestamp>() {
+        Ok(t) => Ok(super::entry::timestamp(t)),
+        Err(_) => Err(format!(
+            "{text:?} is not a date (YYYY-MM-DD) or an RFC 3339 time (2026-11-01T09:30:00Z)"
+        )),
+    }
+}
+
 /// One entry found, with where it is and whether its hash still matches.
 #[derive(Debug, Clone)]
 pub struct Found {
@@ -102,8 +119,7 @@ impl Filter {
             .since
             .as_deref()
             .is_none_or(|s| month >= s.get(..7).unwrap_or(s));
-        // Entries may sit in a later file than their timestamp's month
-        // (a clock behind the newest file), never an earlier one.
+        // Entries sit in their timestamp's month file (verify checks it).
         since_ok
     }
 }

@@ -105,8 +105,23 @@ impl Log {
         bodies: Vec<Map<String, Value>>,
         joins: Option<Vec<String>>,
     ) -> Result<Vec<Appended>> {
+        let _lock = self.lock()?;
+        self.append_locked(bodies, joins)
+    }
+
+    /// Creates the directory and takes the exclusive lock every writer
+    /// holds; released when the guard is dropped.
+    pub(super) fn lock(&self) -> Result<DirLock> {
         std::fs::create_dir_all(&self.dir).at(&self.dir)?;
-        let _lock = DirLock::acquire(&self.dir)?;
+        DirLock::acquire(&self.dir)
+    }
+
+    /// [`Log::append`] for a caller that holds [`Log::lock`].
+    pub(super) fn append_locked(
+        &self,
+        bodies: Vec<Map<String, Value>>,
+        joins: Option<Vec<String>>,
+    ) -> Result<Vec<Appended>> {
         let files = self.month_files()?;
         let newest = files.iter().rfind(|f| !f.compressed).or(files.last());
         let mut tip = match newest {
@@ -125,11 +140,12 @@ impl Log {
                 .unwrap_or("0000-00")
                 .to_string();
             // Never append to a month older than the newest file: a clock
-            // that went back must not put an entry before its predecessor.
-            let month = match &newest_month {
-                Some(m) if *m > stamp_month => m.clone(),
-                _ => stamp_month,
-            };
+            // that went back must not put an entry before its predecessor,
+            // and an entry must sit in its own month's file.
+            if let Some(newest) = newest_month.as_ref().filter(|m| **m > stamp_month) {
+                return Err(clock_behind(&stamp_month, newest));
+            }
+            let month = stamp_month;
             let seq = tip.as_ref().map_or(1, |t| t.seq + 1);
             entry.insert("seq".into(), seq.into());
             entry.insert(
@@ -164,22 +180,56 @@ impl Log {
             });
             tip = Some(Tip { hash, seq });
         }
+        let mut done: Vec<(File, u64)> = Vec::new();
         for (month, text) in groups {
             let path = self.dir.join(file_name(&month));
-            let created = !path.exists();
-            let mut file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&path)
-                .at(&path)?;
-            ensure_line_start(&mut file, &path)?;
-            file.write_all(text.as_bytes()).at(&path)?;
-            file.sync_data().at(&path)?;
-            if created {
-                crate::atomic::sync_dir(&self.dir)?;
+            match append_whole(&path, text.as_bytes()) {
+                Ok(written) => done.push(written),
+                Err(failure) => {
+                    // All or nothing: the groups already written go too.
+                    for (file, before) in done {
+                        let _ = file.set_len(before).and_then(|()| file.sync_data());
+                    }
+                    return Err(failure.into_error(self));
+                }
             }
         }
         Ok(appended)
+    }
+
+    /// Checks that an entry stamped `now` can be written, without writing
+    /// one: the directory exists or can be created and locked, the month
+    /// file can be opened for appending (or created), the clock is not
+    /// behind the newest month file, and the file system has at least
+    /// [`PREFLIGHT_SPACE`] bytes free.
+    pub fn preflight(&self, now: jiff::Timestamp) -> Result<()> {
+        let _lock = self.lock()?;
+        let files = self.month_files()?;
+        let month = super::entry::timestamp(now)[..7].to_string();
+        if let Some(newest) = files.last().filter(|f| f.month > month) {
+            return Err(clock_behind(&month, &newest.month));
+        }
+        let path = self.dir.join(file_name(&month));
+        if path.exists() {
+            OpenOptions::new().append(true).open(&path).at(&path)?;
+        } else {
+            tempfile::Builder::new()
+                .prefix(".lifeline-preflight-")
+                .tempfile_in(&self.dir)
+                .at(&self.dir)?;
+        }
+        if let Some(free) = free_space(&self.dir)
+            && free < PREFLIGHT_SPACE
+        {
+            return Err(Error::environment(
+                format!(
+                    "only {free} bytes are free for the audit trail in {}: an entry might not fit",
+                    self.rel_dir
+                ),
+                Some("free disk space and run the command again".to_string()),
+            ));
+        }
+        Ok(())
     }
 
     /// The newest readable entry: the last line of the newest month file
@@ -199,6 +249,114 @@ impl Log {
         }
         Ok(None)
     }
+}
+
+/// The free space [`Log::preflight`] asks for: far more than any entry,
+/// so the entry and whatever the command writes before it fit.
+pub const PREFLIGHT_SPACE: u64 = 1 << 20;
+
+/// Bytes available to an unprivileged writer on the file system of `dir`.
+#[cfg(unix)]
+fn free_space(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a NUL-terminated path and `stat` is written by the
+    // call before it is read (only when it returns 0).
+    let stat = unsafe {
+        if libc::statvfs(c.as_ptr(), stat.as_mut_ptr()) != 0 {
+            return None;
+        }
+        stat.assume_init()
+    };
+    Some(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
+}
+
+#[cfg(not(unix))]
+fn free_space(_dir: &Path) -> Option<u64> {
+    None
+}
+
+fn clock_behind(stamp_month: &str, newest: &str) -> Error {
+    Error::environment(
+        format!(
+            "the clock says {stamp_month}, but the audit trail already has {}: an entry must sit in its own month's file, after its predecessor",
+            file_name(newest)
+        ),
+        Some("fix the system clock (UTC) and run the command again".to_string()),
+    )
+}
+
+/// Why one month file could not take its lines.
+struct AppendFailure {
+    path: PathBuf,
+    error: std::io::Error,
+    /// The length the file had, and whether it is back at it.
+    before: u64,
+    restored: bool,
+}
+
+impl AppendFailure {
+    fn into_error(self, log: &Log) -> Error {
+        let name = self
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let shown = log.display(&name);
+        let state = if self.restored {
+            format!(
+                "{shown} was truncated back to its previous {} bytes: nothing was recorded",
+                self.before
+            )
+        } else {
+            format!(
+                "{shown} could not be truncated back to its previous {} bytes; `lifeline audit verify` shows the torn line and `lifeline audit repair` ends it",
+                self.before
+            )
+        };
+        Error::environment(
+            format!("could not append to {shown}: {}; {state}", self.error),
+            Some("free disk space (or fix the device) and run the command again".to_string()),
+        )
+    }
+}
+
+/// Appends `bytes` (whole lines) to `path` and fsyncs, or leaves the file
+/// as it was: on a failed or short write (ENOSPC, EIO, a file size limit)
+/// the file is truncated back to its previous length. Returns the open
+/// file and that length, so a later failure can undo this one too.
+fn append_whole(path: &Path, bytes: &[u8]) -> std::result::Result<(File, u64), AppendFailure> {
+    let fail = |error: std::io::Error, before: u64, restored: bool| AppendFailure {
+        path: path.to_path_buf(),
+        error,
+        before,
+        restored,
+    };
+    let created = !path.exists();
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| fail(e, 0, true))?;
+    let before = file.metadata().map_err(|e| fail(e, 0, true))?.len();
+    let written = ensure_line_start(&mut file, path, before)
+        .and_then(|()| file.write_all(bytes))
+        .and_then(|()| file.sync_data())
+        .and_then(|()| match path.parent() {
+            Some(dir) if created => {
+                crate::atomic::sync_dir(dir).map_err(|e| std::io::Error::other(e.to_string()))
+            }
+            _ => Ok(()),
+        });
+    if let Err(error) = written {
+        let restored = file.set_len(before).and_then(|()| file.sync_data()).is_ok();
+        if created && restored {
+            let _ = std::fs::remove_file(path);
+        }
+        return Err(fail(error, before, restored));
+    }
+    Ok((file, before))
 }
 
 /// `audit-YYYY-MM.jsonl` for `YYYY-MM`.
@@ -272,25 +430,25 @@ fn last_entry(path: &Path) -> Result<Option<Tip>> {
 }
 
 /// After an interrupted write the file may end mid-line; start the next
-/// entry on a line of its own so the torn one stays visible to verify.
-fn ensure_line_start(file: &mut File, path: &Path) -> Result<()> {
-    let len = file.metadata().at(path)?.len();
+/// entry on a line of its own so the torn one stays visible to verify
+/// (and `lifeline audit repair` can end it).
+fn ensure_line_start(file: &mut File, path: &Path, len: u64) -> std::io::Result<()> {
     if len == 0 {
         return Ok(());
     }
-    let mut reader = File::open(path).at(path)?;
-    reader.seek(SeekFrom::Start(len - 1)).at(path)?;
+    let mut reader = File::open(path)?;
+    reader.seek(SeekFrom::Start(len - 1))?;
     let mut last = [0u8; 1];
-    reader.read_exact(&mut last).at(path)?;
+    reader.read_exact(&mut last)?;
     if last[0] != b'\n' {
-        file.write_all(b"\n").at(path)?;
+        file.write_all(b"\n")?;
     }
     Ok(())
 }
 
 /// An exclusive lock on the audit directory, held for one append and
 /// released when dropped (or when the process dies).
-struct DirLock {
+pub(super) struct DirLock {
     _file: File,
 }
 

@@ -112,6 +112,12 @@ pub enum FindingKind {
     BadSignature,
     /// The file could not be read.
     Unreadable,
+    /// A line cut short by an interrupted write; `lifeline audit repair`
+    /// ends it with an audited repair entry.
+    Torn,
+    /// An entry whose timestamp is not in its month file's month: moved
+    /// from another month's file, or the file was renamed.
+    WrongMonth,
 }
 
 impl Report {
@@ -149,6 +155,7 @@ pub fn verify(log: &Log, options: &Options) -> Result<Report> {
             );
         }
         v.file_names.push(shown.clone());
+        v.file_months.push(f.month.clone());
         match read(f, &mut buffer) {
             Ok(()) => v.check_file(index as u32, &buffer),
             Err(e) => {
@@ -192,6 +199,8 @@ struct Verifier {
     /// the end (a later entry means reordering, none a deletion).
     unresolved: Vec<(u32, [u8; 32])>,
     file_names: Vec<String>,
+    /// `YYYY-MM` of each file, from its name.
+    file_months: Vec<String>,
     files: Vec<FileReport>,
     findings: Vec<Finding>,
     components: BTreeMap<String, usize>,
@@ -243,6 +252,13 @@ impl Verifier {
                 self.finding(name, Some(line), FindingKind::Malformed, what);
                 return false;
             }
+            Examined::Torn(bytes) => {
+                let msg = format!(
+                    "this line ({bytes} bytes) was cut short by an interrupted write; run `lifeline audit repair --yes` to take it out and record its bytes in an audited repair entry"
+                );
+                self.finding(name, Some(line), FindingKind::Torn, msg);
+                return false;
+            }
             Examined::Entry(fields, None) => fields,
             Examined::Entry(fields, Some(modified)) => {
                 self.finding(name, Some(line), FindingKind::Modified, modified);
@@ -251,6 +267,14 @@ impl Verifier {
         };
         *self.components.entry(fields.component).or_default() += 1;
         let ts = fields.timestamp;
+        let month = &self.file_months[file as usize];
+        if ts.get(..7) != Some(month.as_str()) {
+            let msg = format!(
+                "entry {} is stamped {ts:?}, which is not in {month}: it was moved from another month's file, or the file was renamed",
+                fields.audit_id
+            );
+            self.finding(name, Some(line), FindingKind::WrongMonth, msg);
+        }
         if self.date_range.earliest.as_ref().is_none_or(|e| ts < *e) {
             self.date_range.earliest = Some(ts.clone());
         }
@@ -559,6 +583,8 @@ enum Examined {
     Entry(Fields, Option<String>),
     /// Not an entry: the malformed message.
     NotEntry(String),
+    /// A line cut short by an interrupted write (its length in bytes).
+    Torn(usize),
 }
 
 /// Examines every line of a month file: on several threads for a large
@@ -627,14 +653,22 @@ fn examine(bytes: &[u8]) -> Examined {
     {
         return Examined::Entry(fields, None);
     }
+    if is_torn(bytes) {
+        return Examined::Torn(bytes.len());
+    }
     let value: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
         Err(e) => {
-            return Examined::NotEntry(format!(
-                "not a JSON entry ({e}): the line was edited or cut short"
-            ));
+            return Examined::NotEntry(format!("not a JSON entry ({e}): the line was edited"));
         }
     };
+    let depth = canonical::depth(&value);
+    if depth > canonical::MAX_DEPTH {
+        return Examined::NotEntry(format!(
+            "nested {depth} levels deep, more than the {} an entry may have",
+            canonical::MAX_DEPTH
+        ));
+    }
     let Value::Object(map) = value else {
         return Examined::NotEntry("not a JSON object".into());
     };
@@ -652,6 +686,27 @@ fn examine(bytes: &[u8]) -> Examined {
         )
     });
     Examined::Entry(fields, modified)
+}
+
+/// Whether `line` is the beginning of a JSON text cut short: its UTF-8 is
+/// valid except for an incomplete character at the very end, or the
+/// parser ran out of input before the value was complete. Anything else
+/// that does not parse was edited, not torn.
+pub fn is_torn(line: &[u8]) -> bool {
+    let text = match std::str::from_utf8(line) {
+        Ok(text) => text,
+        Err(e) if e.error_len().is_none() => {
+            // Cut inside a character: the complete prefix must itself be
+            // an unfinished JSON text.
+            return line.first() == Some(&b'{')
+                && std::str::from_utf8(&line[..e.valid_up_to()]).is_ok_and(|t| {
+                    serde_json::from_str::<serde::de::IgnoredAny>(t).is_err_and(|e| e.is_eof())
+                });
+        }
+        Err(_) => return false,
+    };
+    text.starts_with('{')
+        && serde_json::from_str::<serde::de::IgnoredAny>(text).is_err_and(|e| e.is_eof())
 }
 
 /// The chain fields of one entry, checked.
@@ -872,6 +927,7 @@ mod tests {
             all.into_iter()
                 .map(|e| match e {
                     Examined::NotEntry(m) => m.chars().take(12).collect(),
+                    Examined::Torn(n) => format!("torn {n}"),
                     Examined::Entry(..) => "entry".into(),
                 })
                 .collect()

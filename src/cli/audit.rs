@@ -88,6 +88,18 @@ pub enum AuditCommand {
         "  2  configuration or I/O error"
     ))]
     Retention(RetentionArgs),
+    /// End lines torn by an interrupted write, with an audited repair entry
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline audit repair          # lists the torn lines it would take out\n",
+        "  lifeline audit repair --yes\n\n",
+        "Only lines cut short by an interrupted write (verify reports them as `torn`) are\n",
+        "taken out; their bytes, length and SHA-256 go into an audit/repair entry first.\n\n",
+        "Exit codes:\n",
+        "  0  repaired, or nothing to repair\n",
+        "  2  torn lines found but --yes not given, or a usage or I/O error"
+    ))]
+    Repair(RepairArgs),
     /// Print the ed25519 public key of LIFELINE_AUDIT_KEY (for verify --public-key)
     #[command(after_help = concat!(
         "Examples:\n",
@@ -108,6 +120,16 @@ pub enum Format {
 
 #[derive(Debug, Args)]
 pub struct FormatArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct RepairArgs {
+    /// Take the torn lines out (without it, only list them)
+    #[arg(long)]
+    pub yes: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -189,10 +211,10 @@ pub struct QueryArgs {
     #[arg(long, value_name = "PATH")]
     pub file: Option<String>,
     /// From this time or date (RFC 3339, or YYYY-MM-DD), inclusive
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", value_parser = audit::query::parse_bound)]
     pub since: Option<String>,
     /// Up to this time or date, inclusive
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", value_parser = audit::query::parse_bound)]
     pub until: Option<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = QueryFormat::Text)]
@@ -232,6 +254,7 @@ pub(crate) fn run(
         AuditCommand::Query(args) => query_cmd(ws, out, args),
         AuditCommand::Show(args) => show(ws, out, args),
         AuditCommand::Retention(args) => retention_cmd(ws, env, out, args),
+        AuditCommand::Repair(args) => repair_cmd(ws, env, out, args),
         AuditCommand::PublicKey => {
             let key = signing::key_from_env(env)?.ok_or_else(|| {
                 Error::environment(
@@ -327,6 +350,56 @@ fn log(ws: &Workspace, cwd: &Path, env: &dyn Env, out: &Output, args: LogArgs) -
                 "file": appended.file,
             }),
         ),
+    })?;
+    Ok(0)
+}
+
+fn repair_cmd(ws: &Workspace, env: &dyn Env, out: &Output, args: RepairArgs) -> Result<i32> {
+    if !args.yes {
+        let torn = audit::repair::find(&audit::Log::of(ws)?)?;
+        if torn.is_empty() {
+            out.print(|w| match args.format {
+                Format::Json => json_line(w, &serde_json::json!({"torn": [], "repaired": false})),
+                Format::Text => writeln!(w, "no torn lines: nothing to repair"),
+            })?;
+            return Ok(0);
+        }
+        let list: Vec<String> = torn
+            .iter()
+            .map(|t| format!("{}:{} ({} bytes)", t.file, t.line, t.bytes))
+            .collect();
+        return Err(Error::usage(
+            format!("torn lines to take out: {}", list.join(", ")),
+            Some("run `lifeline audit repair --yes` to take them out and record their bytes in an audit/repair entry".to_string()),
+        ));
+    }
+    audit::preflight(ws)?;
+    let repaired = audit::repair::repair(ws, env)?;
+    out.print(|w| match args.format {
+        Format::Json => json_line(
+            w,
+            &serde_json::json!({
+                "torn": repaired.torn,
+                "repaired": repaired.appended.is_some(),
+                "audit_id": repaired.appended.as_ref().map(|a| a.audit_id.clone()),
+            }),
+        ),
+        Format::Text => match &repaired.appended {
+            None => writeln!(w, "no torn lines: nothing to repair"),
+            Some(a) => {
+                for t in &repaired.torn {
+                    writeln!(
+                        w,
+                        "took out {}:{} ({} bytes, sha256 {})",
+                        t.file,
+                        t.line,
+                        t.bytes,
+                        verify::short(&t.sha256)
+                    )?;
+                }
+                writeln!(w, "recorded in {} ({})", a.audit_id, a.file)
+            }
+        },
     })?;
     Ok(0)
 }

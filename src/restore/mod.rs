@@ -224,6 +224,9 @@ pub fn restore(
         report.plan = Some(plan);
         return Ok(report);
     }
+    // Refuse before touching anything when the audit entry could not be
+    // written afterwards.
+    audit::preflight(ws)?;
     let capture = CaptureOptions {
         kind: PRE_RESTORE.into(),
         operation: format!("{} {id}", options.operation),
@@ -287,7 +290,8 @@ pub fn restore(
     if let Some(sha) = &report.commit {
         event = event.detail("commit", sha.as_str());
     }
-    audit::record(ws, env, &event)?;
+    let changed: Vec<String> = plan.touched().map(|c| c.path.clone()).collect();
+    audit::record_after_change(ws, env, &event, &changed, Some(safety.id.as_str()))?;
     report.status = Status::Restored;
     report.plan = Some(plan);
     Ok(report)

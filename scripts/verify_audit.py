@@ -7,7 +7,9 @@ Python 3.8+ standard library only. Usage:
 
 Prints one line per finding as FILE:LINE: message and exits 1 if there is
 any, 0 when the chain is intact (forks from merged clones are reported but
-are not findings), 2 on usage errors.
+are not findings), 2 on usage errors. Damage of any kind (a bad .gz, a
+directory named like a month file, bad UTF-8, JSON nested too deeply) is a
+finding, never a traceback.
 """
 import gzip
 import hashlib
@@ -15,9 +17,52 @@ import json
 import os
 import re
 import sys
+import zlib
 
 NAME = re.compile(r"^audit-(\d{4})-(0[1-9]|1[0-2])\.jsonl(\.gz)?$")
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
+MAX_DEPTH = 64  # objects and arrays, the entry itself being level 1
+
+
+def depth(v):
+    if isinstance(v, dict):
+        return 1 + max((depth(x) for x in v.values()), default=0)
+    if isinstance(v, list):
+        return 1 + max((depth(x) for x in v), default=0)
+    return 0
+
+
+def torn(raw):
+    """A line cut short by an interrupted write (not an edited one)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.end < len(raw) or e.reason != "unexpected end of data":
+            return False
+        text = raw[:e.start].decode("utf-8")
+    if not text.startswith("{"):
+        return False
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as e:
+        rest = text[e.pos:]
+        return (e.pos >= len(text) or e.msg.startswith("Unterminated string")
+                or any(w.startswith(rest) for w in ("true", "false", "null")))
+    except RecursionError:
+        return False
+    return False
+
+
+def read(where, gz):
+    """The bytes of a month file, or None and a finding."""
+    try:
+        if gz:
+            with gzip.open(where, "rb") as f:
+                return f.read(), None
+        with open(where, "rb") as f:
+            return f.read(), None
+    except (OSError, EOFError, zlib.error) as e:
+        return None, f"{where}: unreadable: {e}"
 
 
 def es_number(x):
@@ -78,7 +123,7 @@ def main(argv):
     if not os.path.isdir(root):
         print(f"{root}: not a directory", file=sys.stderr)
         return 2
-    files = sorted((m.group(1) + m.group(2), bool(m.group(3)), n)
+    files = sorted((m.group(1) + "-" + m.group(2), bool(m.group(3)), n)
                    for n in os.listdir(root) if (m := NAME.match(n)))
     findings, nodes, index, children = [], [], {}, {}
     months = {}
@@ -87,21 +132,34 @@ def main(argv):
         if month in months:
             findings.append(f"{where}: holds the same month as {months[month]}")
         months[month] = where
-        data = (gzip.open if gz else open)(where, "rb").read()
+        data, problem = read(where, gz)
+        if problem:
+            findings.append(problem)
+            continue
         lines = data[:-1].split(b"\n") if data.endswith(b"\n") else data.split(b"\n")
         for no, raw in enumerate(lines if data else [], 1):
             at = f"{where}:{no}"
+            if torn(raw):
+                findings.append(f"{at}: torn: cut short by an interrupted write "
+                                "(`lifeline audit repair --yes` ends it)")
+                continue
             try:
                 e = json.loads(raw.decode("utf-8"))
+                assert depth(e) <= MAX_DEPTH
                 assert isinstance(e, dict) and e.get("schema") == 1
                 h, prev, seq = e["hash"], e["prev"], e["seq"]
                 joins = e.get("joins", [])
                 assert HEX64.match(h) and (prev is None or HEX64.match(prev))
                 assert type(seq) is int and seq >= 1 and all(HEX64.match(j) for j in joins)
                 assert e["audit_id"].startswith("AUD-") and e["result"] in ("success", "failure")
+                stamp = e["timestamp"]
+                assert isinstance(stamp, str)
             except Exception:
                 findings.append(f"{at}: malformed entry")
                 continue
+            if stamp[:7] != month:
+                findings.append(f"{at}: stamped {stamp}, not in {month} "
+                                "(moved from another month's file, or the file was renamed)")
             if entry_hash(e) != h:
                 findings.append(f"{at}: modified: content does not match its hash")
             if prev is None and seq != 1:
@@ -149,4 +207,8 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except Exception as e:  # a last resort: damage nobody foresaw is a finding
+        print(f"cannot verify: {type(e).__name__}: {e}")
+        sys.exit(1)

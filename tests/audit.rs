@@ -963,3 +963,510 @@ fn init_adds_the_union_merge_line_once_and_is_audited() {
             .contains("already exists")
     );
 }
+
+// ---- Trust II: secrets at every sink -------------------------------------
+
+const PLAIN_SECRET: &str = "plain-looking-secret-42";
+const ENCODED_TOKEN: &str = "x-access-token%3Aghp_0123456789abcdefghijABCDEFGHIJ%40github.com";
+
+fn assert_no_secret(what: &str, text: &str) {
+    for leak in [PLAIN_SECRET, "ghp_0123456789", "s3cr3t-configured"] {
+        assert!(!text.contains(leak), "{leak} leaked into {what}:\n{text}");
+    }
+}
+
+#[test]
+fn secrets_never_reach_manifests_ref_messages_stdout_or_the_step_summary() {
+    let repo = Repo::sample();
+    repo.write("lifeline.toml", "[audit]\nsecret_env = [\"DEPLOY_KEY\"]\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&[
+        "commit",
+        "-q",
+        "-m",
+        &format!("deploy {PLAIN_SECRET} via https://{ENCODED_TOKEN} s3cr3t-configured"),
+    ]);
+    let secrets = [
+        ("GITHUB_TOKEN", PLAIN_SECRET),
+        ("DEPLOY_KEY", "s3cr3t-configured"),
+    ];
+    let mut create = repo.lifeline();
+    create.args([
+        "checkpoint",
+        "create",
+        "--type",
+        "manual",
+        "--operation",
+        &format!("before {PLAIN_SECRET}"),
+        "--format",
+        "json",
+    ]);
+    for (k, v) in secrets {
+        create.env(k, v);
+    }
+    let out = create.assert().code(0);
+    assert_no_secret("checkpoint create stdout", &stdout(&out));
+    let created: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let id = created["id"].as_str().unwrap().to_string();
+    // The manifest and the commit message of the checkpoint ref.
+    let refs = repo.git(&["for-each-ref", "--format=%(refname)", "refs/lifeline/"]);
+    let reference = refs.lines().next().expect("a checkpoint ref");
+    let message = repo.git(&["log", "-1", "--format=%B", reference]);
+    assert_no_secret("the ref message", &message);
+    let manifest = repo.git(&["show", &format!("{reference}:manifest.json")]);
+    assert_no_secret("the manifest", &manifest);
+    assert!(
+        manifest.contains("[REDACTED]"),
+        "the commit subject is in the manifest, redacted:\n{manifest}"
+    );
+    // What `checkpoint show` prints.
+    let mut show = repo.lifeline();
+    show.args(["checkpoint", "show", &id, "--format", "json"]);
+    for (k, v) in secrets {
+        show.env(k, v);
+    }
+    assert_no_secret("checkpoint show", &stdout(&show.assert().code(0)));
+    // validate: every format, and the step summary in GitHub Actions.
+    let task = repo.read("planning/TASK.md").replace(
+        "| T-004 | Label audit | Check labels.yml against repo | Medium |",
+        &format!("| T-004 | Label {PLAIN_SECRET} {ENCODED_TOKEN} | Check | Urgent |"),
+    );
+    repo.write("planning/TASK.md", task);
+    let summary = repo.join("summary.md");
+    for format in ["text", "json", "github", "sarif"] {
+        let mut validate = repo.lifeline();
+        validate
+            .args(["validate", "--format", format])
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_STEP_SUMMARY", &summary);
+        for (k, v) in secrets {
+            validate.env(k, v);
+        }
+        let out = validate.assert().code(1);
+        if format == "text" {
+            assert!(
+                stdout(&out).contains("[REDACTED]"),
+                "the snippet shows the line, redacted:\n{}",
+                stdout(&out)
+            );
+        }
+        assert_no_secret(&format!("validate --format {format}"), &stdout(&out));
+    }
+    assert_no_secret(
+        "the step summary",
+        &std::fs::read_to_string(&summary).unwrap(),
+    );
+}
+
+// ---- Trust II: the audit trail survives bad days --------------------------
+
+/// Runs `lifeline args...` with a file size limit of `limit` bytes, so a
+/// write past it fails in the kernel (EFBIG) the way a full disk does —
+/// no root privileges or special file system needed.
+#[cfg(unix)]
+fn lifeline_with_file_limit(
+    repo: &Repo,
+    limit: u64,
+    args: &[String],
+) -> assert_cmd::assert::Assert {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lifeline"));
+    cmd.current_dir(repo.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .args(args);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let lim = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    assert_cmd::Command::from_std(cmd).assert()
+}
+
+#[cfg(unix)]
+#[test]
+fn an_append_that_runs_out_of_room_leaves_the_file_as_it_was() {
+    let repo = repo_with(2);
+    let file = log_file(&repo);
+    let before = std::fs::read(repo.join(&file)).unwrap();
+    // Room for part of the new line, not all of it: the write is short.
+    let args: Vec<String> = ["audit", "log", "--component", "c", "--operation", "too-big"]
+        .into_iter()
+        .map(String::from)
+        .chain(["--detail".into(), format!("pad={}", "x".repeat(4000))])
+        .collect();
+    let out = lifeline_with_file_limit(&repo, before.len() as u64 + 100, &args).code(2);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("could not append to {file}")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "truncated back to its previous {} bytes: nothing was recorded",
+            before.len()
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(repo.join(&file)).unwrap(),
+        before,
+        "not one byte of the failed entry stays"
+    );
+    repo.lifeline().args(["audit", "verify"]).assert().code(0);
+    log(&repo, "after");
+    repo.lifeline().args(["audit", "verify"]).assert().code(0);
+}
+
+#[test]
+fn a_torn_tail_is_a_finding_and_repair_ends_it_with_an_audited_entry() {
+    let repo = repo_with(3);
+    let file = log_file(&repo);
+    let mut l = lines(&repo, &file);
+    // A crash mid-write: the fourth line stops halfway, no newline.
+    let whole = l.pop().unwrap();
+    let torn = whole[..whole.len() / 2].to_string();
+    repo.write(&file, l.join("\n") + "\n" + &whole + "\n" + &torn);
+    let out = repo.lifeline().args(["audit", "verify"]).assert().code(1);
+    let text = stdout(&out);
+    assert!(text.contains(&format!("error[torn]: {file}:4:")), "{text}");
+    assert!(text.contains("lifeline audit repair --yes"), "{text}");
+    let (code, py) = python_verify(&repo, &[]);
+    assert_eq!(code, 1, "{py}");
+    assert!(py.contains("torn"), "{py}");
+    // The next entry starts on a line of its own; the torn one stays a finding.
+    log(&repo, "after-crash");
+    let out = repo.lifeline().args(["audit", "verify"]).assert().code(1);
+    assert!(stdout(&out).contains(&format!("error[torn]: {file}:4:")));
+    // Without --yes repair only lists what it would take out.
+    let out = repo.lifeline().args(["audit", "repair"]).assert().code(2);
+    assert!(
+        stderr(&out).contains(&format!("{file}:4")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(lines(&repo, &file).contains(&torn), "nothing taken out yet");
+    repo.lifeline()
+        .args(["audit", "repair", "--yes"])
+        .assert()
+        .code(0);
+    repo.lifeline().args(["audit", "verify"]).assert().code(0);
+    assert_eq!(python_verify(&repo, &[]).0, 0);
+    let all = entries(&repo, &file);
+    assert_eq!(all.len(), 5, "3 + after-crash + the repair entry");
+    let repair = all.last().unwrap();
+    assert_eq!(
+        (repair["component"].as_str(), repair["operation"].as_str()),
+        (Some("audit"), Some("repair"))
+    );
+    let removed = &repair["details"]["removed"][0];
+    assert_eq!(removed["file"], file.as_str());
+    assert_eq!(removed["line"], 4);
+    assert_eq!(removed["bytes"], torn.len());
+    assert_eq!(
+        removed["sha256"],
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(torn.as_bytes()))
+    );
+    assert_eq!(
+        removed["text"],
+        torn.as_str(),
+        "the bytes are kept, not lost"
+    );
+    // Nothing left to repair.
+    repo.lifeline()
+        .args(["audit", "repair", "--yes"])
+        .assert()
+        .code(0)
+        .stdout(predicates::str::contains("nothing to repair"));
+}
+
+#[test]
+fn an_entry_in_the_wrong_month_file_is_caught() {
+    // A renamed month file.
+    let repo = Repo::sample();
+    write_months(&repo, &["2026-08", "2026-09"]);
+    std::fs::rename(
+        repo.join("docs/audit/audit-2026-09.jsonl"),
+        repo.join("docs/audit/audit-2026-10.jsonl"),
+    )
+    .unwrap();
+    assert_caught(
+        &repo,
+        "wrong-month",
+        "docs/audit/audit-2026-10.jsonl:1",
+        &[],
+    );
+    // An entry moved into the month file before it.
+    let repo = Repo::sample();
+    write_months(&repo, &["2026-08", "2026-09"]);
+    let sep = repo.read("docs/audit/audit-2026-09.jsonl");
+    let aug = repo.read("docs/audit/audit-2026-08.jsonl");
+    repo.write("docs/audit/audit-2026-08.jsonl", aug + &sep);
+    std::fs::remove_file(repo.join("docs/audit/audit-2026-09.jsonl")).unwrap();
+    assert_caught(
+        &repo,
+        "wrong-month",
+        "docs/audit/audit-2026-08.jsonl:2",
+        &[],
+    );
+}
+
+#[test]
+fn a_clock_behind_the_newest_month_is_refused_not_misfiled() {
+    let repo = Repo::sample();
+    write_months(&repo, &["2026-09"]);
+    let log = Log::at(repo.join(MONTH_DIR));
+    let ctx = entry::Context::new("SES-test", "user:test");
+    let at: jiff::Timestamp = "2026-08-31T23:59:00Z".parse().unwrap();
+    let body = entry::body(repo.path(), &ctx, &Event::new("c", "o"), at).unwrap();
+    let err = log.append(vec![body], None).unwrap_err().to_string();
+    assert!(err.contains("the clock says 2026-08"), "{err}");
+    assert_eq!(
+        self::entries(&repo, "docs/audit/audit-2026-09.jsonl").len(),
+        1
+    );
+    assert!(log.preflight(at).is_err());
+}
+
+fn nested(depth: usize) -> String {
+    format!("{}1{}", "[".repeat(depth), "]".repeat(depth))
+}
+
+#[test]
+fn no_nesting_crashes_verify_and_log_refuses_what_verify_would_not_accept() {
+    let repo = repo_with(2);
+    let file = log_file(&repo);
+    // Deeper than any parser's stack: a finding, not a crash.
+    let mut l = lines(&repo, &file);
+    l.push(format!(
+        "{{\"a\":{},\"hash\":\"{}\"}}",
+        nested(300_000),
+        "0".repeat(64)
+    ));
+    write_lines(&repo, &file, &l);
+    let out = repo.lifeline().args(["audit", "verify"]).assert().code(1);
+    assert!(
+        stdout(&out).contains(&format!("error[malformed]: {file}:3")),
+        "{}",
+        stdout(&out)
+    );
+    let (code, py) = python_verify(&repo, &[]);
+    assert_eq!(code, 1, "{py}");
+    assert!(
+        py.contains(&format!("{}:3: malformed", repo.join(&file).display())),
+        "{py}"
+    );
+    // Within serde's limit but past MAX_DEPTH: refused by log and by verify.
+    l.pop();
+    write_lines(&repo, &file, &l);
+    let too_deep = format!("{{\"x\":{}}}", nested(canonical::MAX_DEPTH));
+    repo.lifeline()
+        .args(["audit", "log", "--component", "c", "--operation", "o"])
+        .args(["--details-json", &too_deep])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("levels deep"));
+    let ok = format!("{{\"x\":{}}}", nested(canonical::MAX_DEPTH - 3));
+    repo.lifeline()
+        .args(["audit", "log", "--component", "c", "--operation", "o"])
+        .args(["--details-json", &ok])
+        .assert()
+        .code(0);
+    repo.lifeline().args(["audit", "verify"]).assert().code(0);
+    assert_eq!(python_verify(&repo, &[]).0, 0);
+}
+
+#[test]
+fn damaged_files_are_findings_for_both_verifiers_never_a_traceback() {
+    let damage: [(&str, &dyn Fn(&Repo)); 4] = [
+        ("a bad .gz", &|r: &Repo| {
+            r.write(
+                "docs/audit/audit-2019-01.jsonl.gz",
+                b"\x1f\x8b\x08\x00garbage",
+            );
+        }),
+        ("a directory named like a month file", &|r: &Repo| {
+            std::fs::create_dir_all(r.join("docs/audit/audit-2019-02.jsonl")).unwrap();
+        }),
+        ("bad UTF-8 in a line", &|r: &Repo| {
+            let file = log_file(r);
+            let mut bytes = std::fs::read(r.join(&file)).unwrap();
+            bytes.extend_from_slice(b"{\"a\":\"\xff\xfe\",\"hash\":\"x\"}\n");
+            std::fs::write(r.join(&file), bytes).unwrap();
+        }),
+        ("deep JSON", &|r: &Repo| {
+            let file = log_file(r);
+            let mut text = r.read(&file);
+            text.push_str(&nested(50_000));
+            text.push('\n');
+            r.write(&file, text);
+        }),
+    ];
+    for (what, damage) in damage {
+        let repo = repo_with(2);
+        damage(&repo);
+        let out = repo.lifeline().args(["audit", "verify"]).assert().code(1);
+        assert!(stdout(&out).contains("audit trail invalid"), "{what}");
+        let out = Command::new("python3")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/verify_audit.py"))
+            .arg(repo.join(MONTH_DIR))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{what}: {err}");
+        assert!(!err.contains("Traceback"), "{what}: {err}");
+    }
+}
+
+#[test]
+fn query_since_and_until_must_be_dates_or_times() {
+    let repo = repo_with(1);
+    for bad in ["yesterday", "2026-13-01", "2026-11-01x", ""] {
+        repo.lifeline()
+            .args(["audit", "query", "--since", bad])
+            .assert()
+            .code(2);
+        repo.lifeline()
+            .args(["audit", "query", "--until", bad])
+            .assert()
+            .code(2);
+    }
+    let out = repo
+        .lifeline()
+        .args([
+            "audit",
+            "query",
+            "--since",
+            "2000-01-01",
+            "--format",
+            "jsonl",
+        ])
+        .assert()
+        .code(0);
+    assert_eq!(stdout(&out).lines().count(), 1);
+    // A time with an offset is compared in UTC.
+    let out = repo
+        .lifeline()
+        .args(["audit", "query", "--until", "2000-01-01T00:00:00+01:00"])
+        .args(["--format", "jsonl"])
+        .assert()
+        .code(0);
+    assert_eq!(stdout(&out).lines().count(), 0);
+}
+
+fn read_number_table(name: &str) -> Vec<(f64, String)> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/numbers")
+        .join(name);
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (bits, want) = l.split_once(' ').unwrap();
+            let x = f64::from_bits(u64::from_str_radix(bits, 16).unwrap());
+            (x, want.to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn numbers_print_exactly_as_javascript_prints_them() {
+    let sample = read_number_table("es-doubles.txt");
+    assert!(sample.len() > 19_000);
+    let appendix_b = read_number_table("rfc8785-appendix-b.txt");
+    for (x, want) in sample.iter().chain(&appendix_b) {
+        assert_eq!(&canonical::es_number(*x), want, "{:016x}", x.to_bits());
+        // What a verifier reads back is the same double.
+        assert_eq!(want.parse::<f64>().unwrap().to_bits(), (*x + 0.0).to_bits());
+        let read: f64 = serde_json::from_str(want).unwrap();
+        assert_eq!(
+            read.to_bits(),
+            (*x + 0.0).to_bits(),
+            "serde_json reads {want}"
+        );
+        let v = Value::from(*x);
+        assert_eq!(&canonical::to_string(&v), want);
+    }
+    // The tie from the issue, end to end: lifeline and the Python verifier agree.
+    let repo = Repo::sample();
+    repo.lifeline()
+        .args(["audit", "log", "--component", "c", "--operation", "o"])
+        .args(["--details-json", "{\"x\":1882383255828106.25}"])
+        .assert()
+        .code(0);
+    assert!(
+        repo.read(&log_file(&repo))
+            .contains("\"x\":1882383255828106.2}")
+    );
+    repo.lifeline().args(["audit", "verify"]).assert().code(0);
+    assert_eq!(python_verify(&repo, &[]).0, 0);
+}
+
+#[test]
+fn a_command_refuses_before_changing_files_when_its_entry_could_not_be_written() {
+    let repo = Repo::sample();
+    let id = repo.checkpoint("manual", "good state");
+    repo.corrupt("TASK.truncated.md", "planning/TASK.md");
+    let broken = repo.read("planning/TASK.md");
+    // The audit directory cannot be created: a file is in its place.
+    let _ = std::fs::remove_dir_all(repo.join("docs/audit"));
+    repo.write("docs/audit", "not a directory");
+    let out = repo
+        .lifeline()
+        .args(["restore", &id, "--yes"])
+        .assert()
+        .code(2);
+    assert!(stderr(&out).contains("docs/audit"), "{}", stderr(&out));
+    assert_eq!(repo.read("planning/TASK.md"), broken, "nothing was changed");
+    let refs = repo.git(&["for-each-ref", "refs/lifeline/"]);
+    assert_eq!(
+        refs.lines().count(),
+        1,
+        "not even a safety checkpoint:\n{refs}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn when_the_entry_fails_after_the_change_the_error_names_the_files_and_the_checkpoint() {
+    let repo = Repo::sample();
+    let id = repo.checkpoint("manual", "good state");
+    repo.corrupt("TASK.truncated.md", "planning/TASK.md");
+    // A month file already past the file size limit: preflight passes
+    // (the file opens, the disk has room), the append itself fails.
+    let log = Log::at(repo.join(MONTH_DIR));
+    let ctx = entry::Context::new("SES-test", "user:test");
+    let event = Event::new("c", "o").detail("pad", "x".repeat(300_000));
+    let body = entry::body(repo.path(), &ctx, &event, jiff::Timestamp::now()).unwrap();
+    log.append(vec![body], None).unwrap();
+    let args: Vec<String> = vec!["restore".into(), id.clone(), "--yes".into()];
+    let out = lifeline_with_file_limit(&repo, 200_000, &args).code(2);
+    let err = stderr(&out);
+    assert!(err.contains("changed planning/TASK.md"), "{err}");
+    assert!(
+        err.contains("its audit entry could not be written"),
+        "{err}"
+    );
+    let safety = repo.git(&[
+        "for-each-ref",
+        "--format=%(refname:short)",
+        "refs/lifeline/",
+    ]);
+    let safety_id = safety
+        .lines()
+        .map(|r| r.rsplit('/').next().unwrap().to_string())
+        .find(|r| *r != id)
+        .expect("a safety checkpoint");
+    assert!(
+        err.contains(&format!("safety checkpoint {safety_id}")),
+        "{err}"
+    );
+}

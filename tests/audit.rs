@@ -1470,3 +1470,38 @@ fn when_the_entry_fails_after_the_change_the_error_names_the_files_and_the_check
         "{err}"
     );
 }
+
+#[test]
+fn incident_files_and_github_request_bodies_are_redacted() {
+    lifeline::redact::register_secrets(["registered-value-77".to_string()]);
+    let token = "ghp_0123456789abcdefghijABCDEFGHIJ";
+    let repo = Repo::sample();
+    let ws = lifeline::workspace::Workspace::discover(repo.path(), None, None).unwrap();
+    let incident = lifeline::incident::Incident::open(
+        &ws,
+        lifeline::config::Severity::P1,
+        "rollback",
+        &format!("oncall registered-value-77 %3A{token}"),
+        None,
+    )
+    .unwrap();
+    let record = repo.read(&incident.rel_path());
+    assert!(record.contains("oncall [REDACTED] %3A[REDACTED]"), "{record}");
+    let fake = lifeline::github::fake::FakeGitHub::start().unwrap();
+    let client = lifeline::github::Client::new(lifeline::github::ClientOptions {
+        api_url: fake.url().to_string(),
+        ..lifeline::github::ClientOptions::default()
+    });
+    let body = serde_json::json!({
+        "title": "Alert",
+        "body": format!("push failed: https://x-access-token%3A{token}@github.com registered-value-77"),
+    });
+    client
+        .send("POST", "repos/acme/plan/issues", Some(&body))
+        .unwrap();
+    let sent = fake.with(|s| s.issues[0]["body"].clone());
+    assert_eq!(
+        sent,
+        "push failed: https://x-access-token%3A[REDACTED]@github.com [REDACTED]"
+    );
+}

@@ -1284,9 +1284,11 @@ fn no_nesting_crashes_verify_and_log_refuses_what_verify_would_not_accept() {
     assert_eq!(python_verify(&repo, &[]).0, 0);
 }
 
+type Damage = dyn Fn(&Repo);
+
 #[test]
 fn damaged_files_are_findings_for_both_verifiers_never_a_traceback() {
-    let damage: [(&str, &dyn Fn(&Repo)); 4] = [
+    let damage: [(&str, &Damage); 4] = [
         ("a bad .gz", &|r: &Repo| {
             r.write(
                 "docs/audit/audit-2019-01.jsonl.gz",
@@ -1486,7 +1488,10 @@ fn incident_files_and_github_request_bodies_are_redacted() {
     )
     .unwrap();
     let record = repo.read(&incident.rel_path());
-    assert!(record.contains("oncall [REDACTED] %3A[REDACTED]"), "{record}");
+    assert!(
+        record.contains("oncall [REDACTED] %3A[REDACTED]"),
+        "{record}"
+    );
     let fake = lifeline::github::fake::FakeGitHub::start().unwrap();
     let client = lifeline::github::Client::new(lifeline::github::ClientOptions {
         api_url: fake.url().to_string(),

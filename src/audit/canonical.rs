@@ -172,8 +172,9 @@ mod tests {
             (4.5, "4.5"),
             (0.002, "0.002"),
             (333333333.3333333, "333333333.3333333"),
-            // A tie: ECMAScript (and Python) write ...06.2, not ...06.3.
-            (1882383255828106.25, "1882383255828106.2"),
+            // 1882383255828106.25, a tie: ECMAScript (and Python) write
+            // ...06.2, not ...06.3.
+            (f64::from_bits(0x431a_c012_052d_da29), "1882383255828106.2"),
         ];
         for (x, want) in cases {
             assert_eq!(es_number(x), want, "{x:e}");

@@ -269,7 +269,12 @@ fn free_space(dir: &Path) -> Option<u64> {
         }
         stat.assume_init()
     };
-    Some(u64::from(stat.f_bavail).saturating_mul(u64::from(stat.f_frsize)))
+    #[allow(
+        clippy::useless_conversion,
+        reason = "fsblkcnt_t and c_ulong are narrower than u64 on some platforms"
+    )]
+    let (available, block) = (u64::from(stat.f_bavail), u64::from(stat.f_frsize));
+    Some(available.saturating_mul(block))
 }
 
 #[cfg(not(unix))]

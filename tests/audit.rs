@@ -1056,6 +1056,20 @@ fn secrets_never_reach_manifests_ref_messages_stdout_or_the_step_summary() {
         "the step summary",
         &std::fs::read_to_string(&summary).unwrap(),
     );
+    // Errors on stderr.
+    let out = repo
+        .lifeline()
+        .args(["audit", "log", "--component", "c", "--operation", "o"])
+        .args(["--file", &format!("/{PLAIN_SECRET}")])
+        .env("GITHUB_TOKEN", PLAIN_SECRET)
+        .assert()
+        .code(2);
+    assert!(
+        stderr(&out).contains("--file /[REDACTED]"),
+        "{}",
+        stderr(&out)
+    );
+    assert_no_secret("stderr", &stderr(&out));
 }
 
 // ---- Trust II: the audit trail survives bad days --------------------------

@@ -1278,6 +1278,15 @@ fn no_nesting_crashes_verify_and_log_refuses_what_verify_would_not_accept() {
         py.contains(&format!("{}:3: malformed", repo.join(&file).display())),
         "{py}"
     );
+    // Reading paths skip it; none crashes.
+    repo.lifeline()
+        .args(["audit", "query", "--format", "jsonl"])
+        .assert()
+        .code(0);
+    repo.lifeline()
+        .args(["audit", "show", "AUD-019ab3c4-5d6e-7f80-9a1b-2c3d4e5f6071"])
+        .assert()
+        .code(1);
     // Within serde's limit but past MAX_DEPTH: refused by log and by verify.
     l.pop();
     write_lines(&repo, &file, &l);

@@ -222,18 +222,22 @@ fn redact_authorization(text: &[u8]) -> Vec<u8> {
     out
 }
 
-/// Lines longer than this are redacted and passed on in pieces; a piece
-/// ends where a token cannot continue, so a token shape is never split.
+/// Partial lines longer than this are redacted and passed on in pieces,
+/// cut where no token or secret can be split ([`safe_cut`]).
 const MAX_LINE: usize = 64 * 1024;
 
 /// A writer that redacts what goes through it, line by line: each complete
 /// line is redacted and written; the rest waits for its newline, for
-/// [`RedactingWriter::finish`], or (a line longer than 64 KiB) is cut at
-/// a byte that cannot be part of a token. Bytes need not be UTF-8.
+/// [`RedactingWriter::finish`], or (a line longer than 64 KiB) is cut
+/// where no token or secret can be split, so the output is exactly what
+/// redacting the whole input at once would give. Bytes need not be UTF-8.
+/// [`Write::flush`] flushes complete lines only.
 pub struct RedactingWriter<W: Write> {
     /// Always `Some` until [`RedactingWriter::finish`] takes it.
     inner: Option<W>,
     pending: Vec<u8>,
+    /// The length `pending` must reach before a cut is tried again.
+    next_cut: usize,
 }
 
 impl<W: Write> RedactingWriter<W> {
@@ -241,6 +245,7 @@ impl<W: Write> RedactingWriter<W> {
         RedactingWriter {
             inner: Some(inner),
             pending: Vec::new(),
+            next_cut: MAX_LINE,
         }
     }
 
@@ -268,35 +273,71 @@ impl<W: Write> RedactingWriter<W> {
         Ok(())
     }
 
-    fn emit_lines(&mut self) -> std::io::Result<()> {
-        if let Some(last_nl) = memchr::memrchr(b'\n', &self.pending) {
-            let rest = self.pending.split_off(last_nl + 1);
-            let lines = std::mem::replace(&mut self.pending, rest);
-            self.put(&lines)?;
+    /// Takes `buf`: complete lines are redacted and written, the rest
+    /// waits; a long partial line is cut where that is safe. Each byte is
+    /// scanned a bounded number of times, however the input is chunked.
+    fn take(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match memchr::memrchr(b'\n', buf) {
+            Some(last_nl) => {
+                let mut lines = std::mem::take(&mut self.pending);
+                lines.extend_from_slice(&buf[..=last_nl]);
+                self.pending.extend_from_slice(&buf[last_nl + 1..]);
+                self.next_cut = MAX_LINE;
+                self.put(&lines)?;
+            }
+            None => self.pending.extend_from_slice(buf),
         }
-        if self.pending.len() > MAX_LINE {
-            let longest = with_registered(|s| s.first().map_or(0, String::len));
-            // Cut where no token or registered secret can straddle: after
-            // a byte that is no token character, leaving at least the
-            // longest secret's length behind.
-            let limit = self.pending.len().saturating_sub(longest.max(256));
-            if let Some(cut) = self.pending[..limit]
-                .iter()
-                .rposition(|b| !is_token_byte(*b))
-            {
-                let rest = self.pending.split_off(cut + 1);
-                let piece = std::mem::replace(&mut self.pending, rest);
-                self.put(&piece)?;
+        if self.pending.len() > self.next_cut {
+            match with_registered(|secrets| safe_cut(&self.pending, secrets)) {
+                Some(cut) => {
+                    let rest = self.pending.split_off(cut);
+                    let piece = std::mem::replace(&mut self.pending, rest);
+                    self.next_cut = self.pending.len() + MAX_LINE;
+                    self.put(&piece)?;
+                }
+                None => self.next_cut = self.pending.len() * 2,
             }
         }
         Ok(())
     }
 }
 
+/// Where a long line may be cut so that redacting the two pieces apart
+/// redacts exactly what redacting the line whole would: after a byte that
+/// is no token character, not inside an occurrence of a registered secret,
+/// and at least 256 bytes (and the longest secret) before the end, where
+/// more input may complete a secret. `None` (keep buffering) when there is
+/// no such place, or when the line holds an `Authorization:` value, which
+/// runs to the end of the line.
+fn safe_cut(buf: &[u8], secrets: &[String]) -> Option<usize> {
+    let longest = secrets.first().map_or(0, String::len);
+    if contains_ignore_ascii_case(buf, b"authorization:") {
+        return None;
+    }
+    let mut end = buf.len().checked_sub(longest.max(256))?;
+    loop {
+        let cut = buf[..end].iter().rposition(|b| !is_token_byte(*b))? + 1;
+        let spanning = secrets
+            .iter()
+            .filter_map(|s| {
+                let len = s.len();
+                let from = cut.saturating_sub(len - 1);
+                let to = (cut + len - 1).min(buf.len());
+                memchr::memmem::find_iter(&buf[from..to], s.as_bytes())
+                    .map(|i| from + i)
+                    .find(|&at| at < cut && cut < at + len)
+            })
+            .min();
+        match spanning {
+            None => return Some(cut),
+            Some(at) => end = at,
+        }
+    }
+}
+
 impl<W: Write> Write for RedactingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.pending.extend_from_slice(buf);
-        self.emit_lines()?;
+        self.take(buf)?;
         Ok(buf.len())
     }
 
@@ -405,6 +446,30 @@ mod tests {
         w.write_all(token.as_bytes()).unwrap();
         let out = w.finish().unwrap();
         assert_eq!(out, b"one [REDACTED] two\n\xffthree [REDACTED]".to_vec());
+    }
+
+    #[test]
+    fn long_lines_cut_in_pieces_redact_as_the_whole_line_would() {
+        register_secrets(["se-cr-et-value-9".to_string()]);
+        let mut line = Vec::new();
+        let mut n = 0u32;
+        while line.len() < 4 * MAX_LINE {
+            n = n.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            match n % 5 {
+                0 => line.extend_from_slice(b"se-cr-et-value-9"),
+                1 => line.extend_from_slice(b"ghp_0123456789abcdefghijKLMN"),
+                2 => line.extend_from_slice(b"-"),
+                _ => line.extend_from_slice(b"word "),
+            }
+        }
+        let whole = redact_bytes(&line).into_owned();
+        for chunk in [7, 1000, 65_537] {
+            let mut w = RedactingWriter::new(Vec::new());
+            for piece in line.chunks(chunk) {
+                w.write_all(piece).unwrap();
+            }
+            assert!(w.finish().unwrap() == whole, "chunks of {chunk}");
+        }
     }
 
     #[test]

@@ -117,19 +117,20 @@ fn a_zero_exit_that_leaves_invalid_files_exits_1() {
 fn rate_limits_are_retried_after_a_rollback_honouring_retry_after() {
     let repo = Repo::sample();
     let counter = tempfile::tempdir().unwrap();
+    // The step reports the response it got, as `curl -D` writes it.
     let script = format!(
         "n=$(cat {dir}/n 2>/dev/null || echo 0); n=$((n+1)); echo $n > {dir}/n
-         grep -q 'T-001' planning/TASK.md || exit 99
+         grep -q 'partial' planning/TASK.md && exit 99
          if [ $n -lt 3 ]; then
-           echo broken > planning/TASK.md
-           echo 'API rate limit exceeded for installation' >&2
-           echo 'Retry-After: 0' >&2
+           echo '<!-- partial -->' >> planning/TASK.md
+           printf 'HTTP/2 429\r\nretry-after: 0\r\n' > \"$LIFELINE_STEP_STATUS\"
            exit 1
          fi
          echo fine",
         dir = counter.path().display()
     );
-    let report = run_json(&repo, &["--retries", "3", "--backoff", "0s"], &script, 0);
+    let retry = ["--retries", "3", "--idempotent", "--backoff", "0s"];
+    let report = run_json(&repo, &retry, &script, 0);
     assert_eq!(report["attempts"], 3, "{report}");
     assert_eq!(report["success"], true);
     let ops = audit_operations(&repo);
@@ -142,27 +143,65 @@ fn rate_limits_are_retried_after_a_rollback_honouring_retry_after() {
     // Out of retries: the command's code, classified and rolled back.
     std::fs::write(counter.path().join("n"), "-10").unwrap();
     let before = repo.read("planning/TASK.md");
-    let report = run_json(&repo, &["--retries", "1", "--backoff", "0s"], &script, 1);
+    let retry = ["--retries", "1", "--idempotent", "--backoff", "0s"];
+    let report = run_json(&repo, &retry, &script, 1);
     assert_eq!(report["attempts"], 2);
     assert_eq!(report["classification"], "rate-limit");
+    assert_eq!(report["reported"], "rate-limit");
     assert_eq!(report["severity"], "P3");
     assert_eq!(repo.read("planning/TASK.md"), before);
 }
 
 #[test]
-fn other_failures_are_not_retried_and_severity_follows_the_policy() {
+fn retries_need_the_idempotent_opt_in() {
     let repo = Repo::sample();
-    repo.write("lifeline.toml", "[patterns]\nauth = \"P0\"\n");
+    let out = repo
+        .lifeline()
+        .args(["run", "--retries", "3", "--", "sh", "-c", "touch ran"])
+        .assert()
+        .code(2);
+    assert!(common::stderr(&out).contains("--idempotent"));
+    assert!(!repo.join("ran").exists(), "the step must not run");
+}
+
+#[test]
+fn words_in_the_output_do_not_classify_a_failure() {
+    let repo = Repo::sample();
+    // An issue title echoed by the step is not a rate limit, and the
+    // emptied TASK.md is corruption (P0), never a milder class; it is not
+    // retried either, though retries were allowed.
     let report = run_json(
         &repo,
-        &["--retries", "5", "--backoff", "0s"],
-        "echo 'gh: Bad credentials (HTTP 401)' >&2; exit 4",
-        4,
+        &["--retries", "3", "--idempotent", "--backoff", "0s"],
+        ": > planning/TASK.md
+         echo 'syncing #4290: API rate limit exceeded (HTTP 429), merge conflict' >&2
+         exit 1",
+        1,
     );
-    assert_eq!(report["attempts"], 1);
-    assert_eq!(report["classification"], "auth");
+    assert_eq!(report["attempts"], 1, "{report}");
+    assert_eq!(report["classification"], "corruption", "{report}");
     assert_eq!(report["severity"], "P0");
-    assert_eq!(report["rollback"], "unchanged");
+
+    // With the files valid, words alone say nothing.
+    let report = run_json(
+        &repo,
+        &[],
+        "echo 'CONFLICT: Bad credentials (HTTP 401), rate limit' >&2; exit 1",
+        1,
+    );
+    assert_eq!(report["classification"], "unknown", "{report}");
+
+    // A step that says it was rate limited but left TASK.md invalid is
+    // classified by the findings.
+    let report = run_json(
+        &repo,
+        &[],
+        "echo garbage > planning/TASK.md; echo 'status: 429' > \"$LIFELINE_STEP_STATUS\"; exit 1",
+        1,
+    );
+    assert_eq!(report["reported"], "rate-limit");
+    assert_ne!(report["classification"], "rate-limit", "{report}");
+    assert_ne!(report["severity"], "P3", "{report}");
 }
 
 #[test]
@@ -223,7 +262,7 @@ fn in_github_actions_the_step_gets_outputs() {
             "--",
             "sh",
             "-c",
-            "echo 'HTTP 429 Too Many Requests' >&2; exit 2",
+            "echo 'status: 429' > \"$LIFELINE_STEP_STATUS\"; exit 2",
         ])
         .assert()
         .code(2);
@@ -236,4 +275,193 @@ fn in_github_actions_the_step_gets_outputs() {
     ] {
         assert!(text.lines().any(|l| l == line), "{line} in {text}");
     }
+}
+
+/// The audit entries, oldest first.
+fn audit_entries(repo: &Repo) -> Vec<serde_json::Value> {
+    let out = repo
+        .lifeline()
+        .args(["audit", "query", "--format", "json"])
+        .assert()
+        .code(0);
+    let value: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    value
+        .as_array()
+        .or_else(|| value["entries"].as_array())
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A detail of an entry (a failure keeps them under `context`).
+fn detail<'a>(entry: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
+    let details = &entry["details"];
+    if details[key].is_null() {
+        &details["context"][key]
+    } else {
+        &details[key]
+    }
+}
+
+fn last_outcome(repo: &Repo) -> serde_json::Value {
+    audit_entries(repo)
+        .into_iter()
+        .rfind(|e| e["component"] == "run" && e["operation"] == "outcome")
+        .expect("a run/outcome entry")
+}
+
+/// `lifeline run` as a real process with its stdout and stderr piped.
+fn spawn(repo: &Repo, args: &[&str], script: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_lifeline"))
+        .current_dir(repo.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .arg("run")
+        .args(args)
+        .args(["--", "sh", "-c", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn term(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn a_step_that_leaves_an_invalid_file_says_which_findings() {
+    let repo = Repo::sample();
+    let conflict = std::fs::read(format!("{}/corrupt/TASK.conflict.md", common::FIXTURES)).unwrap();
+    std::fs::write(repo.join("conflict.md"), conflict).unwrap();
+    let out = repo
+        .lifeline()
+        .args(["run", "--", "sh", "-c", "cp conflict.md planning/TASK.md"])
+        .assert()
+        .code(1);
+    let text = common::stderr(&out);
+    assert!(
+        text.contains("the step exited 0 but left planning/TASK.md invalid"),
+        "{text}"
+    );
+    assert!(!text.contains("failed: it exited 0"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.trim_start().starts_with("planning/TASK.md:") && l.contains("FILE004")),
+        "a file:line and rule code: {text}"
+    );
+    let entry = last_outcome(&repo);
+    let findings = detail(&entry, "findings").as_array().expect("findings");
+    assert!(
+        findings.iter().any(|f| f["code"] == "FILE004"
+            && f["path"] == "planning/TASK.md"
+            && f["line"].is_u64()),
+        "{entry}"
+    );
+    assert_eq!(
+        entry["files_affected"],
+        serde_json::json!(["planning/TASK.md"]),
+        "{entry}"
+    );
+}
+
+#[test]
+fn the_steps_output_is_passed_through_redacted() {
+    let repo = Repo::sample();
+    let shape = format!("ghp_{}", "Z9".repeat(18));
+    let script = format!(
+        "printf 'token %s\\n' \"$GITHUB_TOKEN\"; printf 'bin\\377\\376\\000 {shape}\\n'; echo \"err $GITHUB_TOKEN\" >&2"
+    );
+    let out = repo
+        .lifeline()
+        .env("GITHUB_TOKEN", "plain-looking-secret-42")
+        .args(["run", "--", "sh", "-c", &script])
+        .assert()
+        .code(0);
+    let output = out.get_output();
+    assert_eq!(
+        output.stdout,
+        b"token [REDACTED]\nbin\xff\xfe\x00 [REDACTED]\n".to_vec()
+    );
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("err [REDACTED]"), "{err}");
+    assert!(!err.contains("plain-looking-secret-42"), "{err}");
+
+    // --raw-output is the opt-out for a step whose bytes must stay as is.
+    let out = repo
+        .lifeline()
+        .env("GITHUB_TOKEN", "plain-looking-secret-42")
+        .args(["run", "--raw-output", "--", "sh", "-c", &script])
+        .assert()
+        .code(0);
+    let raw = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(raw.contains("token plain-looking-secret-42"), "{raw}");
+}
+
+#[test]
+fn sigterm_during_a_retry_wait_stops_at_once_and_records_the_outcome() {
+    let repo = Repo::sample();
+    let before = repo.read("planning/TASK.md");
+    let mut child = spawn(
+        &repo,
+        &[
+            "--retries",
+            "1",
+            "--idempotent",
+            "--max-backoff",
+            "1m",
+            "--format",
+            "json",
+        ],
+        "echo '<!-- partial -->' >> planning/TASK.md
+         printf 'status: 429\\nretry-after: 60\\n' > \"$LIFELINE_STEP_STATUS\"
+         exit 1",
+    );
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert_ne!(err.read_line(&mut line).unwrap(), 0, "no retry announced");
+        if line.contains("retrying in") {
+            break;
+        }
+    }
+    term(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(128 + 15));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["attempts"], 1, "{report}");
+    assert_eq!(report["stopped_by"], 15, "{report}");
+    assert_eq!(repo.read("planning/TASK.md"), before);
+    let entry = last_outcome(&repo);
+    assert_eq!(detail(&entry, "stopped_by"), 15, "{entry}");
+}
+
+#[test]
+fn signals_reach_the_steps_whole_process_group() {
+    let repo = Repo::sample();
+    let scratch = tempfile::tempdir().unwrap();
+    let record = scratch.path().join("sleep.txt");
+    // The step waits for a child of its own; only a signal sent to the
+    // whole group ends that child early (exit 143 instead of 0).
+    let script = format!(
+        "trap 'wait $g; echo \"sleep ended: $?\" > {record}; exit 7' TERM
+         sleep 30 & g=$!
+         echo ready
+         wait $g",
+        record = record.display()
+    );
+    let mut child = spawn(&repo, &[], &script);
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "ready");
+    term(&child);
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(7));
+    assert_eq!(
+        std::fs::read_to_string(&record).unwrap(),
+        "sleep ended: 143\n"
+    );
 }

@@ -41,15 +41,27 @@ pub struct RunArgs {
     /// What to do when the command fails or leaves invalid files
     #[arg(long, value_enum, default_value_t = OnFailureArg::Rollback)]
     pub on_failure: OnFailureArg,
-    /// Retry a rate-limited command up to N times (rolled back before each)
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Retry a rate-limited command up to N times (rolled back before
+    /// each); needs --idempotent
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "idempotent")]
     pub retries: u32,
+    /// Running the command twice is safe (a rollback restores only the
+    /// protected files, not what the command did elsewhere)
+    #[arg(long)]
+    pub idempotent: bool,
     /// The first retry's wait, doubled each time with jitter
     #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
     pub backoff: HumanDuration,
     /// The longest wait between retries (a Retry-After included)
     #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
     pub max_backoff: HumanDuration,
+    /// How long to wait for another guarded step in this repository
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub wait: HumanDuration,
+    /// Pass the command's stdout and stderr through byte for byte,
+    /// without redacting secrets (for a step that writes binary data)
+    #[arg(long)]
+    pub raw_output: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// The command and its arguments
@@ -70,11 +82,14 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RunArgs) ->
             OnFailureArg::Keep => OnFailure::Keep,
         },
         retries: args.retries,
+        idempotent: args.idempotent,
         backoff: args.backoff.as_duration(),
         max_backoff: args.max_backoff.as_duration(),
+        wait: args.wait.as_duration(),
         command: args.command,
         dir: None,
         quiet: false,
+        raw_output: args.raw_output,
     };
     let report = guard::run(ws, env, &options)?;
     if crate::ci::in_github_actions(env) {
@@ -109,12 +124,6 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RunArgs) ->
         return Ok(report.exit);
     }
     let mut e = std::io::stderr().lock();
-    let how = match (report.exit_code, report.signal) {
-        (Some(0), _) => "exited 0".to_string(),
-        (Some(code), _) => format!("exited {code}"),
-        (None, Some(sig)) => format!("was ended by signal {sig}"),
-        (None, None) => "ended".to_string(),
-    };
     if report.success {
         let _ = writeln!(
             e,
@@ -124,19 +133,22 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RunArgs) ->
         return Ok(0);
     }
     let class = match (report.classification, report.severity) {
-        (Some(p), Some(s)) => format!("{p} ({s})"),
-        _ => "unknown".to_string(),
+        (Some(p), Some(s)) => format!("; classified as {p} ({s})"),
+        _ => String::new(),
     };
     let _ = writeln!(
         e,
-        "lifeline: `{}` failed: it {how}; classified as {class}",
-        report.command
+        "lifeline: `{}` failed: {}{class}",
+        report.command,
+        report.what_happened()
     );
-    if !report.invalid_files.is_empty() {
+    for finding in &report.findings {
         let _ = writeln!(
             e,
-            "  invalid after the run: {}",
-            report.invalid_files.join(", ")
+            "  {}: {} {}",
+            finding.location(),
+            finding.code,
+            finding.message
         );
     }
     let _ = match report.rollback {

@@ -228,8 +228,10 @@ fn guarded(s: &Scratch, script: &str) -> Result<crate::restore::guard::RunReport
         operation: Some("drill: sync step".into()),
         on_failure: crate::restore::guard::OnFailure::Rollback,
         retries: 0,
+        idempotent: false,
         backoff: Duration::from_millis(100),
         max_backoff: Duration::from_secs(1),
+        wait: Duration::from_secs(60),
         command: vec![
             OsString::from("sh"),
             OsString::from("-c"),
@@ -239,6 +241,7 @@ fn guarded(s: &Scratch, script: &str) -> Result<crate::restore::guard::RunReport
         dir: Some(s.root().to_path_buf()),
         // The step's own output is the drill's noise; keep it out of the table.
         quiet: true,
+        raw_output: false,
     };
     crate::restore::guard::run(&s.ws, &s.env, &options)
 }
@@ -301,7 +304,7 @@ fn rejected_push(s: &Scratch) -> Result<ScenarioResult> {
     let start = Instant::now();
     let report = guarded(
         s,
-        "printf '\\n' >> planning/TASK.md && git commit -q -am 'sync: update tasks' && git push -q origin HEAD:main",
+        "printf '\\n' >> planning/TASK.md && git commit -q -am 'sync: update tasks' && { git push -q origin HEAD:main || { echo 'pattern: merge-conflict' > \"$LIFELINE_STEP_STATUS\"; exit 1; }; }",
     )?;
     run_result(s, "rejected-push", &report, ms(start))
 }

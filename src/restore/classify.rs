@@ -1,143 +1,183 @@
-//! Naming what went wrong in a guarded run, from the command's exit
-//! status, what it printed on stderr, and the validation of the protected
-//! files afterwards — the plan's failure patterns, so the configured
-//! severity policy applies — and how long to wait before retrying a rate
-//! limit.
+//! Naming what went wrong in a guarded run — the plan's failure patterns,
+//! so the configured severity policy applies — and how long to wait before
+//! retrying a rate limit.
+//!
+//! Only structured signals count: the validation of the protected files
+//! afterwards, and what the step itself reports in its status file
+//! ([`StepStatus`]). Words in the step's output never do: that output
+//! carries text other people wrote (an issue titled "#4290 conflict" must
+//! not turn an emptied TASK.md into a P3 rate limit or a merge conflict).
 
 use std::time::Duration;
 
-use crate::config::Pattern;
+use crate::config::{Config, Pattern, Severity};
 
-/// What a finished command left to go on.
+/// The environment variable naming the status file a step may write.
+pub const STATUS_ENV: &str = "LIFELINE_STEP_STATUS";
+
+/// The most of a status file lifeline reads.
+const STATUS_LIMIT: u64 = 64 * 1024;
+
+/// What a step reported about its own failure in the file named by
+/// `$LIFELINE_STEP_STATUS`: `key: value` (or `key=value`) lines, as HTTP
+/// response headers are written, so `curl -D "$LIFELINE_STEP_STATUS"`
+/// works as is. Keys, case-insensitive, the last one winning:
+///
+/// - an `HTTP/1.1 429 ...` status line, or `status: 429`;
+/// - `retry-after: 30` (seconds or an HTTP date), `x-ratelimit-remaining`,
+///   `x-ratelimit-reset` (epoch seconds);
+/// - `pattern: merge-conflict` — the failure pattern outright, for what
+///   HTTP does not say (a rejected `git push`).
+///
+/// Anything else is ignored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepStatus {
+    pub http_status: Option<u16>,
+    pub pattern: Option<Pattern>,
+    pub retry_after: Option<String>,
+    pub ratelimit_remaining: Option<u64>,
+    pub ratelimit_reset: Option<i64>,
+}
+
+impl StepStatus {
+    /// Reads the status file; a missing or unreadable one reports nothing.
+    pub fn read(path: &std::path::Path) -> StepStatus {
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        let read =
+            std::fs::File::open(path).and_then(|f| f.take(STATUS_LIMIT).read_to_end(&mut bytes));
+        match read {
+            Ok(_) => StepStatus::parse(&String::from_utf8_lossy(&bytes)),
+            Err(_) => StepStatus::default(),
+        }
+    }
+
+    pub fn parse(text: &str) -> StepStatus {
+        let mut status = StepStatus::default();
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(rest) = line.strip_prefix("HTTP/") {
+                if let Some(code) = rest.split_whitespace().nth(1).and_then(|c| c.parse().ok()) {
+                    status.http_status = Some(code);
+                }
+                continue;
+            }
+            let Some((key, value)) = line.split_once([':', '=']) else {
+                continue;
+            };
+            let value = value.trim();
+            match key.trim().to_ascii_lowercase().as_str() {
+                "status" => {
+                    if let Ok(code) = value.parse() {
+                        status.http_status = Some(code);
+                    }
+                }
+                "pattern" => {
+                    if let Some(p) = Pattern::ALL.into_iter().find(|p| p.as_str() == value) {
+                        status.pattern = Some(p);
+                    }
+                }
+                "retry-after" => status.retry_after = Some(value.to_string()),
+                "x-ratelimit-remaining" => status.ratelimit_remaining = value.parse().ok(),
+                "x-ratelimit-reset" => status.ratelimit_reset = value.parse().ok(),
+                _ => {}
+            }
+        }
+        status
+    }
+
+    /// The pattern the report names: an explicit `pattern`, else the HTTP
+    /// status — 429, or 403 with no requests left or a `retry-after`, is a
+    /// rate limit (GitHub answers both ways); 401 and other 403s are
+    /// credentials; 409 is a conflict.
+    pub fn reported(&self) -> Option<Pattern> {
+        if self.pattern.is_some() {
+            return self.pattern;
+        }
+        match self.http_status? {
+            429 => Some(Pattern::RateLimit),
+            403 if self.ratelimit_remaining == Some(0) || self.retry_after.is_some() => {
+                Some(Pattern::RateLimit)
+            }
+            401 | 403 => Some(Pattern::Auth),
+            409 => Some(Pattern::MergeConflict),
+            _ => None,
+        }
+    }
+
+    /// The wait the report asks for: `retry-after` (seconds or an HTTP
+    /// date), else an `x-ratelimit-reset` epoch second.
+    pub fn retry_hint(&self, now: jiff::Timestamp) -> Option<Duration> {
+        if let Some(value) = &self.retry_after {
+            if let Ok(secs) = value.parse::<u64>() {
+                return Some(Duration::from_secs(secs));
+            }
+            if let Some(at) = http_date(value) {
+                return Some(until(now, at));
+            }
+        }
+        let at = jiff::Timestamp::from_second(self.ratelimit_reset?).ok()?;
+        Some(until(now, at))
+    }
+}
+
+/// What a finished step left to go on.
 #[derive(Debug, Clone, Default)]
 pub struct Evidence<'a> {
-    /// The exit code (`None` when a signal ended it).
-    pub exit_code: Option<i32>,
-    /// The tail of its stderr.
-    pub stderr: &'a str,
+    /// What the step reported in its status file.
+    pub reported: Option<Pattern>,
     /// The error rule codes of each protected file left invalid.
     pub invalid: Vec<Vec<&'a str>>,
 }
 
-/// The failure pattern of a failed run. Rate limits, credentials and
-/// merge conflicts are named by what the command printed (they are causes;
-/// a file they truncated is a symptom); then the broken files say what
-/// kind of damage it is; then stderr's words for parse errors and
-/// corruption; else `unknown`.
-pub fn classify(evidence: &Evidence<'_>) -> Pattern {
-    let text = evidence.stderr.to_ascii_lowercase();
-    let has = |needles: &[&str]| needles.iter().any(|n| text.contains(n));
-    if has(&[
-        "rate limit",
-        "rate-limit",
-        "ratelimit",
-        "secondary rate",
-        "too many requests",
-        "429",
-        "x-ratelimit-remaining: 0",
-        "abuse detection",
-    ]) {
-        return Pattern::RateLimit;
+/// A failure's pattern and severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Classified {
+    pub pattern: Pattern,
+    pub severity: Severity,
+}
+
+/// The pattern the validation findings name, like `health`'s file
+/// detector: conflict markers, then damage to the file as a whole, then
+/// the sprint configuration, else a parse error; `None` when every file
+/// is valid.
+pub fn from_findings(invalid: &[Vec<&str>]) -> Option<Pattern> {
+    if invalid.is_empty() {
+        return None;
     }
-    if has(&[
-        "401",
-        "bad credentials",
-        "requires authentication",
-        "authentication failed",
-        "invalid token",
-        "token expired",
-        "expired token",
-        "permission denied (publickey)",
-        "resource not accessible by integration",
-        "403",
-    ]) {
-        return Pattern::Auth;
-    }
-    if has(&[
-        "conflict",
-        "non-fast-forward",
-        "rejected",
-        "fetch first",
-        "unmerged",
-    ]) {
-        return Pattern::MergeConflict;
-    }
-    let codes = || evidence.invalid.iter().flatten();
-    if codes().any(|c| *c == "FILE004") {
-        return Pattern::MergeConflict;
-    }
-    if codes().any(|c| {
+    let codes = || invalid.iter().flatten();
+    Some(if codes().any(|c| *c == "FILE004") {
+        Pattern::MergeConflict
+    } else if codes().any(|c| {
         matches!(
             *c,
             "FILE001" | "FILE002" | "FILE003" | "FILE005" | "TASK006"
         )
     }) {
-        return Pattern::Corruption;
-    }
-    if codes().any(|c| c.starts_with("SPRINT")) {
-        return Pattern::SprintConfigCorruption;
-    }
-    if !evidence.invalid.is_empty() {
-        return Pattern::ParseError;
-    }
-    if has(&[
-        "parse error",
-        "failed to parse",
-        "could not parse",
-        "syntax error",
-        "jsondecodeerror",
-        "unexpected token",
-        "invalid json",
-        "invalid yaml",
-        "yaml.scanner",
-    ]) {
-        return Pattern::ParseError;
-    }
-    if has(&[
-        "corrupt",
-        "truncated",
-        "no space left",
-        "input/output error",
-    ]) {
-        return Pattern::Corruption;
-    }
-    Pattern::Unknown
+        Pattern::Corruption
+    } else if codes().any(|c| c.starts_with("SPRINT")) {
+        Pattern::SprintConfigCorruption
+    } else {
+        Pattern::ParseError
+    })
 }
 
-/// The wait a rate-limited command asked for: a `Retry-After: N` (seconds
-/// or an HTTP date), "retry after N seconds", or an `x-ratelimit-reset`
-/// epoch second. The last one printed wins; `None` when there is none.
-pub fn retry_hint(stderr: &str, now: jiff::Timestamp) -> Option<Duration> {
-    let mut hint = None;
-    for line in stderr.lines() {
-        let lower = line.to_ascii_lowercase();
-        if let Some(rest) = after(&lower, &["retry-after:", "retry after", "retry-after"]) {
-            let rest = rest.trim_start_matches([' ', ':', '=']);
-            if let Some(secs) = leading_number(rest) {
-                hint = Some(Duration::from_secs(secs));
-            } else if let Some(at) = http_date(line.split_once(':').map_or("", |(_, v)| v)) {
-                hint = Some(until(now, at));
-            }
-        } else if let Some(rest) = after(&lower, &["x-ratelimit-reset:", "x-ratelimit-reset"]) {
-            let rest = rest.trim_start_matches([' ', ':', '=']);
-            if let Some(epoch) = leading_number(rest)
-                && let Ok(at) = jiff::Timestamp::from_second(epoch as i64)
-            {
-                hint = Some(until(now, at));
-            }
-        }
+/// The failure of a failed run. Files left invalid are classified by the
+/// findings and never get a milder severity than the findings' pattern has
+/// (the step's own report wins only when it is stricter); otherwise the
+/// step's report; else `unknown`.
+pub fn classify(evidence: &Evidence<'_>, config: &Config) -> Classified {
+    let of = |pattern| Classified {
+        pattern,
+        severity: crate::health::detect::severity_of(config, pattern),
+    };
+    let reported = evidence.reported.map(of);
+    match (from_findings(&evidence.invalid).map(of), reported) {
+        (Some(found), Some(said)) if said.severity < found.severity => said,
+        (Some(found), _) => found,
+        (None, Some(said)) => said,
+        (None, None) => of(Pattern::Unknown),
     }
-    hint
-}
-
-fn after<'a>(text: &'a str, keys: &[&str]) -> Option<&'a str> {
-    keys.iter()
-        .find_map(|k| text.find(k).map(|i| &text[i + k.len()..]))
-}
-
-fn leading_number(text: &str) -> Option<u64> {
-    let digits: String = text.chars().take_while(|c| c.is_ascii_digit()).collect();
-    digits.parse().ok()
 }
 
 fn http_date(text: &str) -> Option<jiff::Timestamp> {
@@ -184,103 +224,84 @@ fn random_unit() -> f64 {
 mod tests {
     use super::*;
 
-    fn from_stderr(stderr: &str) -> Pattern {
-        classify(&Evidence {
-            exit_code: Some(1),
-            stderr,
-            invalid: vec![],
-        })
+    fn classified(reported: Option<Pattern>, codes: Vec<&'static str>) -> Classified {
+        let invalid = if codes.is_empty() {
+            vec![]
+        } else {
+            vec![codes]
+        };
+        classify(&Evidence { reported, invalid }, &Config::default())
     }
 
     #[test]
-    fn github_and_git_messages_are_classified() {
+    fn the_status_file_names_the_cause() {
         let cases = [
             (
-                "gh: API rate limit exceeded for installation ID 123. (HTTP 403)",
-                Pattern::RateLimit,
+                "HTTP/2 429\r\nretry-after: 30\r\n",
+                Some(Pattern::RateLimit),
             ),
             (
-                "You have exceeded a secondary rate limit. Please wait a few minutes",
-                Pattern::RateLimit,
-            ),
-            ("HTTP 429: Too Many Requests", Pattern::RateLimit),
-            ("gh: Bad credentials (HTTP 401)", Pattern::Auth),
-            (
-                "HTTP 403: Resource not accessible by integration",
-                Pattern::Auth,
+                "HTTP/1.1 403 Forbidden\nx-ratelimit-remaining: 0\n",
+                Some(Pattern::RateLimit),
             ),
             (
-                "remote: Invalid username or token.\nfatal: Authentication failed for 'https://github.com/o/r/'",
-                Pattern::Auth,
+                "HTTP/1.1 403 Forbidden\nx-ratelimit-remaining: 12\n",
+                Some(Pattern::Auth),
             ),
+            ("status=401", Some(Pattern::Auth)),
+            ("status: 409", Some(Pattern::MergeConflict)),
             (
-                "CONFLICT (content): Merge conflict in planning/TASK.md",
-                Pattern::MergeConflict,
+                "status: 429\npattern: merge-conflict",
+                Some(Pattern::MergeConflict),
             ),
-            (
-                " ! [rejected]        main -> main (non-fast-forward)",
-                Pattern::MergeConflict,
-            ),
-            (
-                "json.decoder.JSONDecodeError: Expecting value: line 1 column 1",
-                Pattern::ParseError,
-            ),
-            (
-                "Error: failed to parse TASK.md table at line 12",
-                Pattern::ParseError,
-            ),
-            ("write error: No space left on device", Pattern::Corruption),
-            ("something odd happened", Pattern::Unknown),
-            ("", Pattern::Unknown),
+            ("status: 500", None),
+            ("pattern: no-such-pattern", None),
+            ("", None),
         ];
         for (text, want) in cases {
-            assert_eq!(from_stderr(text), want, "{text}");
+            assert_eq!(StepStatus::parse(text).reported(), want, "{text:?}");
         }
     }
 
     #[test]
-    fn broken_files_name_the_damage_when_stderr_does_not() {
-        let evidence = |codes: Vec<&'static str>| Evidence {
-            exit_code: Some(0),
-            stderr: "done",
-            invalid: vec![codes],
-        };
-        assert_eq!(classify(&evidence(vec!["FILE004"])), Pattern::MergeConflict);
-        assert_eq!(classify(&evidence(vec!["FILE002"])), Pattern::Corruption);
-        assert_eq!(
-            classify(&evidence(vec!["SPRINT001"])),
-            Pattern::SprintConfigCorruption
-        );
-        assert_eq!(classify(&evidence(vec!["TASK011"])), Pattern::ParseError);
-        let mut rate = evidence(vec!["FILE002"]);
-        rate.stderr = "rate limit exceeded";
-        assert_eq!(classify(&rate), Pattern::RateLimit, "the cause wins");
+    fn words_are_not_signals() {
+        // What the step printed is not evidence at all: only its report
+        // and the files are.
+        assert_eq!(classified(None, vec![]).pattern, Pattern::Unknown);
+        let said = StepStatus::parse("#4290 rate limit conflict 429 HTTP 401").reported();
+        assert_eq!(said, None);
     }
 
     #[test]
-    fn retry_hints_are_read_from_headers_and_messages() {
+    fn invalid_files_are_never_classified_milder_than_their_findings() {
+        // A step that says "rate limited" but emptied TASK.md is
+        // corruption (P0), not a P3 rate limit.
+        let c = classified(Some(Pattern::RateLimit), vec!["FILE002"]);
+        assert_eq!((c.pattern, c.severity), (Pattern::Corruption, Severity::P0));
+        let c = classified(None, vec!["FILE004"]);
+        assert_eq!(c.pattern, Pattern::MergeConflict);
+        let c = classified(None, vec!["SPRINT001"]);
+        assert_eq!(c.pattern, Pattern::SprintConfigCorruption);
+        let c = classified(Some(Pattern::Unknown), vec!["TASK011"]);
+        assert_eq!((c.pattern, c.severity), (Pattern::ParseError, Severity::P2));
+        // A stricter report wins: credentials (P1) over a parse error (P2).
+        let c = classified(Some(Pattern::Auth), vec!["TASK011"]);
+        assert_eq!((c.pattern, c.severity), (Pattern::Auth, Severity::P1));
+        let c = classified(Some(Pattern::RateLimit), vec![]);
+        assert_eq!((c.pattern, c.severity), (Pattern::RateLimit, Severity::P3));
+    }
+
+    #[test]
+    fn retry_hints_are_read_from_the_status_file() {
         let now: jiff::Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
         let secs = |s: u64| Some(Duration::from_secs(s));
-        assert_eq!(retry_hint("< Retry-After: 30\n", now), secs(30));
-        assert_eq!(
-            retry_hint("secondary rate limit; retry after 7 seconds", now),
-            secs(7)
-        );
+        let hint = |text: &str| StepStatus::parse(text).retry_hint(now);
+        assert_eq!(hint("HTTP/2 429\nRetry-After: 30\n"), secs(30));
         let reset = now.as_second() + 90;
-        assert_eq!(
-            retry_hint(&format!("x-ratelimit-reset: {reset}"), now),
-            secs(90)
-        );
-        assert_eq!(
-            retry_hint("Retry-After: Wed, 25 Nov 2026 12:01:00 GMT", now),
-            secs(60)
-        );
-        assert_eq!(
-            retry_hint("x-ratelimit-reset: 1", now),
-            secs(0),
-            "already past"
-        );
-        assert_eq!(retry_hint("no hint here", now), None);
+        assert_eq!(hint(&format!("x-ratelimit-reset: {reset}")), secs(90));
+        assert_eq!(hint("Retry-After: Wed, 25 Nov 2026 12:01:00 GMT"), secs(60));
+        assert_eq!(hint("x-ratelimit-reset: 1"), secs(0), "already past");
+        assert_eq!(hint("status: 429"), None);
     }
 
     #[test]

@@ -1,28 +1,42 @@
-//! `lifeline run`: one automation step wrapped in checkpoint → run →
-//! validate → keep or roll back. The command runs with lifeline's stdin
-//! and stdout; its stderr is passed through and also kept (the tail) to
-//! classify a failure. SIGINT and SIGTERM sent to lifeline by another
-//! process (a CI runner cancelling the job) are forwarded to the command,
-//! and lifeline still rolls back once it has stopped.
+//! `lifeline run`: one automation step wrapped in lock → checkpoint → run
+//! → validate → keep or roll back.
+//!
+//! - One guarded step at a time per repository ([`super::step_lock`]): a
+//!   failing step's rollback can then only undo its own work.
+//! - The step gets lifeline's stdin; its stdout and stderr pass through
+//!   with secrets redacted ([`super::passthrough`]) unless the caller asks
+//!   for raw bytes.
+//! - A failure is classified from structured signals only
+//!   ([`super::classify`]): the validation findings, and what the step
+//!   wrote to the file `$LIFELINE_STEP_STATUS` names.
+//! - SIGINT and SIGTERM stop the run at any stage ([`super::stop`]): the
+//!   step's process group gets the signal, the files are rolled back, the
+//!   outcome is recorded, and lifeline exits 128 + N.
 
 use std::ffi::OsString;
-use std::io::{Read, Write};
+use std::io::IsTerminal;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::classify::{self, Evidence};
+use super::classify::{self, Evidence, StepStatus};
+use super::step_lock::{self, Acquired};
+use super::stop::{self, Stop};
 use super::{Options as RestoreOptions, Status, Target};
+use crate::audit::entry::Context;
 use crate::audit::{self, Event};
 use crate::checkpoint::{self, CaptureOptions, Manifest};
 use crate::ci::Env;
-use crate::config::Pattern;
+use crate::config::{Pattern, Severity};
 use crate::error::{Error, Result};
 use crate::workspace::Workspace;
 
-/// How much of the command's stderr is kept for classification.
-const STDERR_TAIL: usize = 64 * 1024;
+/// The most findings a run report and its audit entry carry.
+const MAX_FINDINGS: usize = 50;
 
 /// What to do when the command fails or leaves invalid files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -42,17 +56,25 @@ pub struct RunOptions {
     pub on_failure: OnFailure,
     /// Retries of a rate-limited command.
     pub retries: u32,
+    /// The caller's word that the step may run twice (required for
+    /// retries: a rollback restores the protected files, not what the
+    /// step did elsewhere).
+    pub idempotent: bool,
     /// The first retry's wait (doubled each time, with jitter).
     pub backoff: Duration,
     /// The longest wait, a `Retry-After` included.
     pub max_backoff: Duration,
+    /// How long to wait for another guarded step to finish.
+    pub wait: Duration,
     /// The command and its arguments.
     pub command: Vec<OsString>,
     /// The directory the command runs in [default: lifeline's own].
     pub dir: Option<std::path::PathBuf>,
-    /// Keep the command's output off the terminal (stdout discarded,
-    /// stderr only kept for classification); `lifeline drill` uses it.
+    /// Keep the command's output off the terminal (stdout and stderr
+    /// discarded); `lifeline drill` uses it.
     pub quiet: bool,
+    /// Pass the command's output through byte for byte, secrets included.
+    pub raw_output: bool,
 }
 
 /// What happened to the protected files after a failure.
@@ -69,26 +91,55 @@ pub enum Rollback {
     Kept,
 }
 
+/// One validation finding in a file the step left invalid.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub code: String,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl Finding {
+    /// `file:line`, or the file alone.
+    pub fn location(&self) -> String {
+        match self.line {
+            Some(line) => format!("{}:{line}", self.path),
+            None => self.path.clone(),
+        }
+    }
+}
+
 /// The outcome of a guarded run (`--format json` prints it).
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     /// The command line (secrets redacted).
     pub command: String,
-    /// The checkpoint taken before the first attempt.
+    /// The checkpoint taken before the first attempt (empty when the run
+    /// stopped before taking one).
     pub checkpoint: String,
     pub attempts: u32,
     /// The last attempt's exit code (`None` when a signal ended it).
     pub exit_code: Option<i32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signal: Option<i32>,
+    /// The SIGINT or SIGTERM that stopped lifeline, if one did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_by: Option<i32>,
     /// Protected files the command left invalid.
     pub invalid_files: Vec<String>,
+    /// Their error findings (at most 50).
+    pub findings: Vec<Finding>,
     pub success: bool,
     /// The failure pattern and its configured severity.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub classification: Option<Pattern>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub severity: Option<crate::config::Severity>,
+    pub severity: Option<Severity>,
+    /// What the step reported in its status file, if anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reported: Option<Pattern>,
     pub rollback: Rollback,
     /// The `pre-restore` checkpoint holding what the command left, when
     /// rolled back.
@@ -99,11 +150,47 @@ pub struct RunReport {
     pub exit: i32,
 }
 
+impl RunReport {
+    /// "the step exited 0 but left planning/TASK.md invalid": what
+    /// happened, in words that do not contradict each other.
+    pub fn what_happened(&self) -> String {
+        let how = match (self.exit_code, self.signal) {
+            _ if self.attempts == 0 => "did not run".to_string(),
+            (Some(code), _) => format!("exited {code}"),
+            (None, Some(sig)) => format!("was ended by signal {sig}"),
+            (None, None) => "ended".to_string(),
+        };
+        let left = if self.invalid_files.is_empty() {
+            String::new()
+        } else {
+            let files = self.invalid_files.join(", ");
+            let and = if self.exit_code == Some(0) {
+                "but"
+            } else {
+                "and"
+            };
+            format!(" {and} left {files} invalid")
+        };
+        let stopped = self
+            .stopped_by
+            .map_or(String::new(), |sig| format!(" (lifeline got signal {sig})"));
+        format!("the step {how}{left}{stopped}")
+    }
+}
+
+/// A protected file the step left invalid.
+struct Broken {
+    path: String,
+    /// Its error rule codes.
+    codes: Vec<String>,
+    findings: Vec<Finding>,
+}
+
 /// One finished attempt.
 struct Attempt {
     exit_code: Option<i32>,
     signal: Option<i32>,
-    stderr: String,
+    status: StepStatus,
 }
 
 /// Runs the guarded step; see the module docs.
@@ -114,11 +201,59 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             Some("put it after `--`: lifeline run -- ./scripts/sync-tasks.sh".to_string()),
         ));
     }
-    let command_line = crate::redact::redact(&shell_words(&options.command)).into_owned();
+    if options.retries > 0 && !options.idempotent {
+        return Err(Error::usage(
+            "--retries runs the step again, but a rollback restores only the protected files, not what the step did elsewhere (comments, pushes, API calls)",
+            Some("add --idempotent if running the step twice is safe".to_string()),
+        ));
+    }
+    let ctx = Arc::new(Context::from_env(ws, env));
+    let command_line = ctx.redact(&shell_words(&options.command)).into_owned();
     let operation = options
         .operation
         .clone()
         .unwrap_or_else(|| command_line.clone());
+    let mut report = RunReport {
+        command: command_line,
+        checkpoint: String::new(),
+        attempts: 0,
+        exit_code: None,
+        signal: None,
+        stopped_by: None,
+        invalid_files: Vec::new(),
+        findings: Vec::new(),
+        success: false,
+        classification: None,
+        severity: None,
+        reported: None,
+        rollback: Rollback::NotNeeded,
+        failed_state: None,
+        exit: 0,
+    };
+    let stop = Stop::install()?;
+    let lock_path = step_lock::path(ws)?;
+    let acquired = step_lock::acquire(&lock_path, options.wait, &stop, &mut |holder| {
+        eprintln!(
+            "lifeline: another guarded step{} is running in this repository; waiting up to {} for it to finish (--wait)",
+            holder.map_or(String::new(), |pid| format!(" (pid {pid})")),
+            crate::config::HumanDuration::from_secs(options.wait.as_secs()),
+        );
+    })?;
+    let _lock = match acquired {
+        Acquired::Held(lock) => lock,
+        Acquired::Stopped(signal) => {
+            report.stopped_by = Some(signal);
+            report.exit = 128 + signal;
+            let event = Event::new("run", "outcome")
+                .detail("command", report.command.as_str())
+                .detail("stopped_by", signal)
+                .failure(format!(
+                    "stopped by signal {signal} while waiting for another guarded step; the step did not run"
+                ));
+            audit::record(ws, env, &event)?;
+            return Ok(report);
+        }
+    };
     let capture = CaptureOptions {
         kind: options.kind.clone(),
         operation: operation.clone(),
@@ -129,18 +264,19 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
         Ok(m) => m,
         Err(e) => {
             let event = Event::new("run", "start")
-                .detail("command", command_line.as_str())
+                .detail("command", report.command.as_str())
                 .detail("type", options.kind.as_str())
                 .failure(format!("the checkpoint failed: {e}"));
             audit::record(ws, env, &event)?;
             return Err(e);
         }
     };
+    report.checkpoint = manifest.id.to_string();
     audit::record(
         ws,
         env,
         &Event::new("run", "start")
-            .detail("command", command_line.as_str())
+            .detail("command", report.command.as_str())
             .detail("operation", operation.as_str())
             .detail("checkpoint", manifest.id.as_str())
             .detail(
@@ -149,23 +285,20 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             )
             .detail("retries", options.retries),
     )?;
-    let mut report = RunReport {
-        command: command_line,
-        checkpoint: manifest.id.to_string(),
-        attempts: 0,
-        exit_code: None,
-        signal: None,
-        invalid_files: Vec::new(),
-        success: false,
-        classification: None,
-        severity: None,
-        rollback: Rollback::NotNeeded,
-        failed_state: None,
-        exit: 0,
-    };
+    let status_dir = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let status_path = status_dir.path().join("status");
+    let redactor = (!options.raw_output).then(|| Arc::clone(&ctx));
+    // A signal that came while no step ran: the last exit code is stale.
+    let mut stopped_between = None;
     loop {
+        if let Some(signal) = stop.signal() {
+            report.stopped_by = Some(signal);
+            stopped_between = Some(signal);
+            break;
+        }
         report.attempts += 1;
-        let attempt = match execute(&options.command, options.dir.as_deref(), options.quiet) {
+        let _ = std::fs::remove_file(&status_path);
+        let attempt = match execute(options, &stop, &status_path, redactor.clone()) {
             Ok(a) => a,
             Err(e) => {
                 let event = Event::new("run", "outcome")
@@ -176,32 +309,41 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
                 return Err(e);
             }
         };
-        let invalid = broken_files(ws, &manifest)?;
+        let broken = broken_files(ws, &manifest, &ctx)?;
         report.exit_code = attempt.exit_code;
         report.signal = attempt.signal;
-        report.invalid_files = invalid.iter().map(|(p, _)| p.clone()).collect();
-        report.success = attempt.exit_code == Some(0) && invalid.is_empty();
+        report.reported = attempt.status.reported();
+        report.invalid_files = broken.iter().map(|b| b.path.clone()).collect();
+        report.findings = broken
+            .iter()
+            .flat_map(|b| b.findings.iter().cloned())
+            .take(MAX_FINDINGS)
+            .collect();
+        report.success = attempt.exit_code == Some(0) && broken.is_empty();
         if report.success {
             report.classification = None;
             report.severity = None;
             break;
         }
         let evidence = Evidence {
-            exit_code: attempt.exit_code,
-            stderr: &attempt.stderr,
-            invalid: invalid
+            reported: report.reported,
+            invalid: broken
                 .iter()
-                .map(|(_, codes)| codes.iter().map(String::as_str).collect())
+                .map(|b| b.codes.iter().map(String::as_str).collect())
                 .collect(),
         };
-        let pattern = classify::classify(&evidence);
-        report.classification = Some(pattern);
-        report.severity = Some(crate::health::detect::severity_of(&ws.config, pattern));
-        if pattern != Pattern::RateLimit || report.attempts > options.retries {
+        let classified = classify::classify(&evidence, &ws.config);
+        report.classification = Some(classified.pattern);
+        report.severity = Some(classified.severity);
+        if let Some(signal) = stop.signal() {
+            report.stopped_by = Some(signal);
+            break;
+        }
+        if classified.pattern != Pattern::RateLimit || report.attempts > options.retries {
             break;
         }
         let rolled = roll_back(ws, env, &manifest)?;
-        let hint = classify::retry_hint(&attempt.stderr, jiff::Timestamp::now());
+        let hint = attempt.status.retry_hint(jiff::Timestamp::now());
         let wait = classify::backoff(report.attempts, options.backoff, options.max_backoff, hint);
         audit::record(
             ws,
@@ -209,7 +351,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             &Event::new("run", "retry")
                 .detail("checkpoint", report.checkpoint.as_str())
                 .detail("attempt", report.attempts)
-                .detail("classification", pattern.as_str())
+                .detail("classification", classified.pattern.as_str())
                 .detail("exit_code", attempt.exit_code)
                 .detail("rolled_back", rolled.is_some())
                 .detail("wait_ms", wait.as_millis() as u64),
@@ -220,7 +362,11 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             options.retries + 1,
             wait.as_secs_f64()
         );
-        std::thread::sleep(wait);
+        if let Some(signal) = stop.wait(wait) {
+            report.stopped_by = Some(signal);
+            stopped_between = Some(signal);
+            break;
+        }
     }
     if !report.success {
         report.rollback = match options.on_failure {
@@ -234,12 +380,16 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             },
         };
     }
-    report.exit = match (report.success, report.exit_code, report.signal) {
-        (true, _, _) => 0,
-        (false, Some(0), _) => 1,
-        (false, Some(code), _) => code,
-        (false, None, Some(sig)) => 128 + sig,
-        (false, None, None) => 1,
+    report.exit = if report.success {
+        0
+    } else if let Some(signal) = stopped_between {
+        128 + signal
+    } else {
+        match (report.exit_code, report.signal) {
+            (Some(code), _) if code != 0 => code,
+            (_, Some(sig)) => 128 + sig,
+            (_, None) => report.stopped_by.map_or(1, |sig| 128 + sig),
+        }
     };
     let mut event = Event::new("run", "outcome")
         .detail("command", report.command.as_str())
@@ -248,19 +398,32 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
         .detail("exit_code", report.exit_code)
         .detail("invalid_files", report.invalid_files.clone())
         .detail(
+            "findings",
+            serde_json::to_value(&report.findings).unwrap_or_default(),
+        )
+        .detail(
             "rollback",
             serde_json::to_value(report.rollback).unwrap_or_default(),
         );
+    for file in &report.invalid_files {
+        event = event.file(file.as_str());
+    }
+    if let Some(signal) = report.stopped_by {
+        event = event.detail("stopped_by", signal);
+    }
+    if let Some(reported) = report.reported {
+        event = event.detail("reported", reported.as_str());
+    }
     if let (Some(pattern), Some(severity)) = (report.classification, report.severity) {
         event = event
             .detail("classification", pattern.as_str())
-            .detail("severity", severity.as_str())
-            .failure(match (report.exit_code, report.signal) {
-                (Some(0), _) => format!("the command left invalid files ({})", pattern),
-                (Some(code), _) => format!("the command exited with {code} ({pattern})"),
-                (None, Some(sig)) => format!("the command was ended by signal {sig} ({pattern})"),
-                (None, None) => format!("the command failed ({pattern})"),
-            });
+            .detail("severity", severity.as_str());
+    }
+    if !report.success {
+        let class = report
+            .classification
+            .map_or(String::new(), |p| format!(" ({p})"));
+        event = event.failure(format!("{}{class}", report.what_happened()));
         if report.rollback == Rollback::RolledBack {
             event = event.recovery_action(format!("rolled back to {}", report.checkpoint));
         }
@@ -295,9 +458,10 @@ fn roll_back(ws: &Workspace, env: &dyn Env, manifest: &Manifest) -> Result<Optio
     }
 }
 
-/// Protected files invalid now that the command broke: valid (or absent)
-/// at the checkpoint, invalid now. Each with its error codes.
-fn broken_files(ws: &Workspace, manifest: &Manifest) -> Result<Vec<(String, Vec<String>)>> {
+/// Protected files invalid now that the command broke them: valid (or
+/// absent) at the checkpoint, invalid now. Each with its error codes and
+/// its error findings (messages redacted: they may quote the file).
+fn broken_files(ws: &Workspace, manifest: &Manifest, ctx: &Context) -> Result<Vec<Broken>> {
     let targets = crate::validate::protected_targets(&ws.root, &ws.config)?;
     let report = crate::validate::validate_targets(&targets)?;
     Ok(report
@@ -312,117 +476,107 @@ fn broken_files(ws: &Workspace, manifest: &Manifest) -> Result<Vec<(String, Vec<
             }
         })
         .map(|f| {
-            let codes = f
+            let errors: Vec<_> = f
                 .diagnostics
                 .iter()
                 .filter(|d| d.level == crate::diagnostic::Level::Error)
-                .map(|d| d.code.to_string())
                 .collect();
-            (f.path.clone(), codes)
+            let codes = errors.iter().map(|d| d.code.to_string()).collect();
+            let findings = errors
+                .iter()
+                .map(|d| Finding {
+                    code: d.code.to_string(),
+                    path: d.path.clone(),
+                    line: d.span.map(|s| s.line),
+                    message: ctx.redact(&d.message).into_owned(),
+                })
+                .collect();
+            Broken {
+                path: f.path.clone(),
+                codes,
+                findings,
+            }
         })
         .collect())
 }
 
-/// Runs the command to completion: inherited stdin and stdout, stderr
-/// teed, SIGINT/SIGTERM from other processes forwarded.
-fn execute(command: &[OsString], dir: Option<&std::path::Path>, quiet: bool) -> Result<Attempt> {
-    #[cfg(unix)]
-    let mut signals = {
-        use signal_hook::consts::{SIGINT, SIGTERM};
-        signal_hook::iterator::SignalsInfo::<signal_hook::iterator::exfiltrator::WithOrigin>::new([
-            SIGINT, SIGTERM,
-        ])
-        .map_err(|e| Error::io("<signals>", e))?
-    };
+/// Runs the command to completion with the status file named in its
+/// environment. The step leads a process group of its own (so a signal
+/// reaches everything it started) unless it shares lifeline's terminal,
+/// which only the foreground group may read.
+fn execute(
+    options: &RunOptions,
+    stop: &Stop,
+    status_path: &Path,
+    redactor: Option<Arc<Context>>,
+) -> Result<Attempt> {
+    let command = &options.command;
     let shown = command[0].to_string_lossy().into_owned();
     let mut builder = Command::new(&command[0]);
-    if let Some(dir) = dir {
+    if let Some(dir) = &options.dir {
         builder.current_dir(dir);
     }
+    let own_group = options.quiet || !std::io::stdin().is_terminal();
+    if own_group {
+        builder.process_group(0);
+    }
+    let output = || {
+        if options.quiet {
+            Stdio::null()
+        } else if redactor.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        }
+    };
     let spawned = builder
         .args(&command[1..])
-        .stdin(if quiet {
+        .env(classify::STATUS_ENV, status_path)
+        .stdin(if options.quiet {
             Stdio::null()
         } else {
             Stdio::inherit()
         })
-        .stdout(if quiet {
-            Stdio::null()
-        } else {
-            Stdio::inherit()
-        })
-        .stderr(Stdio::piped())
+        .stdout(output())
+        .stderr(output())
         .spawn();
-    let mut child = match spawned {
-        Ok(c) => c,
-        Err(e) => {
-            #[cfg(unix)]
-            signals.handle().close();
-            return Err(Error::usage(
-                format!("cannot run `{shown}`: {e}"),
-                Some("check the command's path and that it is executable".to_string()),
-            ));
+    let mut child = spawned.map_err(|e| {
+        Error::usage(
+            format!("cannot run `{shown}`: {e}"),
+            Some("check the command's path and that it is executable".to_string()),
+        )
+    })?;
+    let pid = child.id() as i32;
+    stop.set_child(Some(if own_group {
+        stop::Target::Group(pid)
+    } else {
+        stop::Target::Process(pid)
+    }));
+    let mut pumps = Vec::new();
+    if let Some(ctx) = &redactor {
+        if let Some(out) = child.stdout.take() {
+            let ctx = Arc::clone(ctx);
+            pumps.push(std::thread::spawn(move || {
+                super::passthrough::pump(out, std::io::stdout(), &|s| ctx.redact(s));
+            }));
         }
-    };
-    #[cfg(unix)]
-    let handle = signals.handle();
-    #[cfg(unix)]
-    let forwarder = {
-        let pid = child.id() as libc::pid_t;
-        std::thread::spawn(move || {
-            for origin in signals.forever() {
-                // The terminal sends Ctrl-C to the whole foreground group,
-                // the command included; only a signal another process sent
-                // to lifeline alone needs passing on.
-                if origin.process.is_some() {
-                    // SAFETY: kill(2) with a valid signal number has no
-                    // memory-safety preconditions.
-                    unsafe {
-                        libc::kill(pid, origin.signal);
-                    }
-                }
-            }
-        })
-    };
-    let mut pipe = child.stderr.take().expect("stderr is piped");
-    let tee = std::thread::spawn(move || {
-        let mut tail: Vec<u8> = Vec::new();
-        let mut buf = [0u8; 8192];
-        let mut stderr = std::io::stderr();
-        loop {
-            match pipe.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    if !quiet {
-                        let _ = stderr.write_all(&buf[..n]);
-                    }
-                    tail.extend_from_slice(&buf[..n]);
-                    if tail.len() > 2 * STDERR_TAIL {
-                        tail.drain(..tail.len() - STDERR_TAIL);
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => break,
-            }
+        if let Some(err) = child.stderr.take() {
+            let ctx = Arc::clone(ctx);
+            pumps.push(std::thread::spawn(move || {
+                super::passthrough::pump(err, std::io::stderr(), &|s| ctx.redact(s));
+            }));
         }
-        tail
-    });
+    }
     let status = child.wait().map_err(|e| Error::io(&shown, e));
-    let tail = tee.join().unwrap_or_default();
-    #[cfg(unix)]
-    {
-        handle.close();
-        let _ = forwarder.join();
+    stop.set_child(None);
+    for pump in pumps {
+        let _ = pump.join();
     }
     let status = status?;
-    #[cfg(unix)]
-    let signal = std::os::unix::process::ExitStatusExt::signal(&status);
-    #[cfg(not(unix))]
-    let signal = None;
     Ok(Attempt {
         exit_code: status.code(),
-        signal,
-        stderr: String::from_utf8_lossy(&tail).into_owned(),
+        signal: status.signal(),
+        status: StepStatus::read(status_path),
     })
 }
 

@@ -160,16 +160,23 @@ pub enum Command {
     #[command(after_help = concat!(
         "Examples:\n",
         "  lifeline run --type task-sync -- ./scripts/sync-tasks.sh\n",
-        "  lifeline run --retries 3 --operation \"label sync\" -- gh label sync\n",
+        "  lifeline run --retries 3 --idempotent --operation \"label sync\" -- gh label sync\n",
         "  lifeline run --on-failure keep --format json -- python3 rotate.py\n\n",
+        "One guarded step runs at a time per repository; another waits (--wait).\n",
         "A failure is classified as rate-limit, auth, merge-conflict, parse-error,\n",
-        "corruption or unknown, with the severity [patterns] configures. Only\n",
-        "rate-limit is retried (--retries), honouring a Retry-After it printed.\n\n",
+        "corruption or unknown, with the severity [patterns] configures, from the\n",
+        "files' validation and what the step writes to $LIFELINE_STEP_STATUS\n",
+        "(`curl -D \"$LIFELINE_STEP_STATUS\"`, or `status: 429`, `retry-after: 30`,\n",
+        "`pattern: merge-conflict`), never from words it prints. Only rate-limit\n",
+        "is retried (--retries with --idempotent). Its output is passed through\n",
+        "with secrets redacted (--raw-output for raw bytes).\n\n",
         "Exit codes:\n",
         "  0  the command succeeded and the protected files are valid\n",
-        "  N  the command's own non-zero exit code (128+N for signal N)\n",
+        "  N  the command's own non-zero exit code (128+N for signal N, also when\n",
+        "     SIGINT or SIGTERM stopped lifeline while no command ran)\n",
         "  1  the command succeeded but left invalid protected files\n",
-        "  2  usage error, the checkpoint failed, or the command could not start"
+        "  2  usage error, the checkpoint failed, the command could not start,\n",
+        "     or another guarded step held the lock longer than --wait"
     ))]
     Run(run::RunArgs),
     /// Run an emergency runbook and record the incident

@@ -5,7 +5,8 @@
 //! UTF-8 in a line goes through the redactor (token shapes,
 //! `Authorization:` values, the token and key values in the environment)
 //! and every other byte passes unchanged, so binary output stays
-//! byte-exact apart from the secrets. A line with no newline is cut at
+//! byte-exact apart from the secrets. A carriage return ends a line too
+//! (progress bars show as they go); a line with neither is cut at
 //! [`MAX_LINE`] bytes so memory stays bounded.
 
 use std::borrow::Cow;
@@ -29,7 +30,7 @@ pub fn pump(mut from: impl Read, mut to: impl Write, redact: &dyn Fn(&str) -> Co
             Err(_) => break,
         };
         pending.extend_from_slice(&buf[..n]);
-        let cut = match memchr::memrchr(b'\n', &pending) {
+        let cut = match memchr::memrchr2(b'\n', b'\r', &pending) {
             Some(i) => i + 1,
             None if pending.len() >= MAX_LINE => pending.len(),
             None => continue,

@@ -23,6 +23,29 @@ fn spawn(repo: &Repo, args: &[&str], script: &str) -> Child {
         .unwrap()
 }
 
+/// Kills the given processes: at the end of a test, or when an assertion
+/// fails first (a step blocked on its FIFO must not outlive the test).
+struct Reap(Vec<u32>);
+
+impl Reap {
+    fn now(&mut self) {
+        for pid in self.0.drain(..) {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.now();
+        }
+    }
+}
+
 fn mkfifo(path: &Path) {
     assert!(Command::new("mkfifo").arg(path).status().unwrap().success());
 }
@@ -83,7 +106,8 @@ fn eight_concurrent_steps_one_failing_lose_no_work() {
     let scratch = tempfile::tempdir().unwrap();
     let go = scratch.path().join("go");
     mkfifo(&go);
-    let (failing, _) = hold(&repo, &go, "failing step", true);
+    let (failing, step) = hold(&repo, &go, "failing step", true);
+    let _reap = Reap(vec![failing.id(), step]);
     let mut others: Vec<(Child, BufReader<ChildStderr>)> = (0..7)
         .map(|i| {
             let mut child = spawn(
@@ -105,7 +129,10 @@ fn eight_concurrent_steps_one_failing_lose_no_work() {
     }
     let task = repo.read("planning/TASK.md");
     for i in 0..7 {
-        assert!(task.contains(&format!("<!-- step {i} -->")), "step {i} lost:\n{task}");
+        assert!(
+            task.contains(&format!("<!-- step {i} -->")),
+            "step {i} lost:\n{task}"
+        );
     }
     assert!(!task.contains("failing step"), "{task}");
     assert!(!task.contains("garbage"), "{task}");
@@ -118,7 +145,8 @@ fn a_step_waits_no_longer_than_its_limit() {
     let scratch = tempfile::tempdir().unwrap();
     let go = scratch.path().join("go");
     mkfifo(&go);
-    let (holder, _) = hold(&repo, &go, "holder", false);
+    let (holder, step) = hold(&repo, &go, "holder", false);
+    let _reap = Reap(vec![holder.id(), step]);
     let out = repo
         .lifeline()
         .args(["run", "--wait", "0s", "--", "sh", "-c", "touch ran"])
@@ -138,7 +166,8 @@ fn a_signal_while_waiting_stops_before_the_step_runs() {
     let scratch = tempfile::tempdir().unwrap();
     let go = scratch.path().join("go");
     mkfifo(&go);
-    let (holder, _) = hold(&repo, &go, "holder", false);
+    let (holder, step) = hold(&repo, &go, "holder", false);
+    let _reap = Reap(vec![holder.id(), step]);
     let mut waiter = spawn(&repo, &[], "touch ran");
     let mut err = BufReader::new(waiter.stderr.take().unwrap());
     until_waiting(&mut err);
@@ -170,6 +199,7 @@ fn a_lock_held_by_a_killed_step_is_not_stale() {
     let go = scratch.path().join("go");
     mkfifo(&go);
     let (mut holder, step) = hold(&repo, &go, "killed", false);
+    let mut reap = Reap(vec![step]);
     holder.kill().unwrap();
     holder.wait().unwrap();
     // The step itself is still running: it must not have inherited the
@@ -178,13 +208,7 @@ fn a_lock_held_by_a_killed_step_is_not_stale() {
         .args(["run", "--wait", "0s", "--", "sh", "-c", "true"])
         .assert()
         .code(0);
-    assert!(
-        Command::new("kill")
-            .args(["-KILL", &step.to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    reap.now();
 }
 
 #[test]

@@ -233,3 +233,21 @@ fn a_symlink_at_the_lock_path_is_never_followed() {
     assert!(!outside.path().join("absent").exists());
     assert_eq!(repo.read("planning/TASK.md"), before);
 }
+
+#[test]
+fn a_fifo_at_the_lock_path_is_refused_without_hanging() {
+    let repo = Repo::sample();
+    mkfifo(&repo.join(".git/lifeline-run.lock"));
+    let before = repo.read("planning/TASK.md");
+    let out = repo
+        .lifeline()
+        .args(["run", "--", "sh", "-c", "echo x >> planning/TASK.md"])
+        .assert()
+        .code(2);
+    assert!(
+        crate::common::stderr(&out).contains("not a regular file"),
+        "{}",
+        crate::common::stderr(&out)
+    );
+    assert_eq!(repo.read("planning/TASK.md"), before);
+}

@@ -264,6 +264,18 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_or_oversized_status_file_reports_what_it_can() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("status");
+        assert_eq!(StepStatus::read(&path), StepStatus::default());
+        let mut text = "status: 429\n".to_string();
+        text.push_str(&"x".repeat(STATUS_LIMIT as usize));
+        text.push_str("\nstatus: 401\n");
+        std::fs::write(&path, text).unwrap();
+        assert_eq!(StepStatus::read(&path).reported(), Some(Pattern::RateLimit));
+    }
+
+    #[test]
     fn words_are_not_signals() {
         // What the step printed is not evidence at all: only its report
         // and the files are.

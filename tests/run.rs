@@ -366,6 +366,26 @@ fn a_step_that_leaves_an_invalid_file_says_which_findings() {
         serde_json::json!(["planning/TASK.md"]),
         "{entry}"
     );
+
+    // Many findings: the first 50 are kept, and the rest are counted.
+    let out = repo
+        .lifeline()
+        .args(["run", "--", "sh", "-c"])
+        .arg(
+            "for i in $(seq 100 170); do echo \"| T-$i | x |\"; done > rows.txt
+             sed -i '/^| T-007/r rows.txt' planning/TASK.md",
+        )
+        .assert()
+        .code(1);
+    let text = common::stderr(&out);
+    let entry = last_outcome(&repo);
+    assert_eq!(detail(&entry, "findings").as_array().unwrap().len(), 50);
+    let total = detail(&entry, "findings_total").as_u64().unwrap();
+    assert!(total >= 71, "one finding per broken row at least: {entry}");
+    assert!(
+        text.contains(&format!("… and {} more", total - 50)),
+        "{text}"
+    );
 }
 
 #[test]

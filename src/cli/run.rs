@@ -151,6 +151,13 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RunArgs) ->
             finding.message
         );
     }
+    if report.findings_total > report.findings.len() {
+        let _ = writeln!(
+            e,
+            "  … and {} more",
+            report.findings_total - report.findings.len()
+        );
+    }
     let _ = match report.rollback {
         Rollback::RolledBack => writeln!(
             e,

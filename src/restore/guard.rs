@@ -129,8 +129,10 @@ pub struct RunReport {
     pub stopped_by: Option<i32>,
     /// Protected files the command left invalid.
     pub invalid_files: Vec<String>,
-    /// Their error findings (at most 50).
+    /// Their error findings (the first 50).
     pub findings: Vec<Finding>,
+    /// How many error findings there were in all.
+    pub findings_total: usize,
     pub success: bool,
     /// The failure pattern and its configured severity.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -222,6 +224,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
         stopped_by: None,
         invalid_files: Vec::new(),
         findings: Vec::new(),
+        findings_total: 0,
         success: false,
         classification: None,
         severity: None,
@@ -314,6 +317,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
         report.signal = attempt.signal;
         report.reported = attempt.status.reported();
         report.invalid_files = broken.iter().map(|b| b.path.clone()).collect();
+        report.findings_total = broken.iter().map(|b| b.findings.len()).sum();
         report.findings = broken
             .iter()
             .flat_map(|b| b.findings.iter().cloned())
@@ -391,6 +395,13 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             (_, None) => report.stopped_by.map_or(1, |sig| 128 + sig),
         }
     };
+    audit::record(ws, env, &outcome_event(&report))?;
+    Ok(report)
+}
+
+/// The `run`/`outcome` entry: what happened, the findings and the files
+/// the step left invalid, the class, and what was done about it.
+fn outcome_event(report: &RunReport) -> Event {
     let mut event = Event::new("run", "outcome")
         .detail("command", report.command.as_str())
         .detail("checkpoint", report.checkpoint.as_str())
@@ -401,6 +412,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             "findings",
             serde_json::to_value(&report.findings).unwrap_or_default(),
         )
+        .detail("findings_total", report.findings_total)
         .detail(
             "rollback",
             serde_json::to_value(report.rollback).unwrap_or_default(),
@@ -428,8 +440,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             event = event.recovery_action(format!("rolled back to {}", report.checkpoint));
         }
     }
-    audit::record(ws, env, &event)?;
-    Ok(report)
+    event
 }
 
 /// Restores the run's checkpoint without validating it (it is the state

@@ -138,7 +138,7 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RunArgs) ->
     };
     let _ = writeln!(
         e,
-        "lifeline: `{}` failed: {}{class}",
+        "lifeline: `{}`: {}{class}",
         report.command,
         report.what_happened()
     );

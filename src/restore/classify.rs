@@ -40,12 +40,24 @@ pub struct StepStatus {
 }
 
 impl StepStatus {
-    /// Reads the status file; a missing or unreadable one reports nothing.
+    /// Reads the status file; a missing or unreadable one, or anything
+    /// but a regular file there (a FIFO is never waited on), reports
+    /// nothing.
     pub fn read(path: &std::path::Path) -> StepStatus {
         use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
         let mut bytes = Vec::new();
-        let read =
-            std::fs::File::open(path).and_then(|f| f.take(STATUS_LIMIT).read_to_end(&mut bytes));
+        let read = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+            .open(path)
+            .and_then(|f| {
+                if f.metadata()?.is_file() {
+                    f.take(STATUS_LIMIT).read_to_end(&mut bytes)
+                } else {
+                    Err(std::io::ErrorKind::InvalidInput.into())
+                }
+            });
         match read {
             Ok(_) => StepStatus::parse(&String::from_utf8_lossy(&bytes)),
             Err(_) => StepStatus::default(),
@@ -273,6 +285,13 @@ mod tests {
         text.push_str("\nstatus: 401\n");
         std::fs::write(&path, text).unwrap();
         assert_eq!(StepStatus::read(&path).reported(), Some(Pattern::RateLimit));
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        assert_eq!(StepStatus::read(&fifo), StepStatus::default());
     }
 
     #[test]

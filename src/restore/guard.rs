@@ -257,6 +257,8 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             return Ok(report);
         }
     };
+    let status_dir = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let status_path = status_dir.path().join("status");
     let capture = CaptureOptions {
         kind: options.kind.clone(),
         operation: operation.clone(),
@@ -288,8 +290,6 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             )
             .detail("retries", options.retries),
     )?;
-    let status_dir = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    let status_path = status_dir.path().join("status");
     let redactor = (!options.raw_output).then(|| Arc::clone(&ctx));
     // A signal that came while no step ran: the last exit code is stale.
     let mut stopped_between = None;
@@ -301,8 +301,10 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
         }
         report.attempts += 1;
         let _ = std::fs::remove_file(&status_path);
-        let attempt = match execute(options, &stop, &status_path, redactor.clone()) {
-            Ok(a) => a,
+        let ran = execute(options, &stop, &status_path, redactor.clone())
+            .and_then(|attempt| Ok((broken_files(ws, &manifest, &ctx)?, attempt)));
+        let (broken, attempt) = match ran {
+            Ok(r) => r,
             Err(e) => {
                 let event = Event::new("run", "outcome")
                     .detail("command", report.command.as_str())
@@ -312,7 +314,6 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
                 return Err(e);
             }
         };
-        let broken = broken_files(ws, &manifest, &ctx)?;
         report.exit_code = attempt.exit_code;
         report.signal = attempt.signal;
         report.reported = attempt.status.reported();

@@ -532,6 +532,25 @@ fn execute(
     if own_group {
         builder.process_group(0);
     }
+    #[cfg(target_os = "linux")]
+    {
+        // If lifeline itself is killed (SIGKILL cannot be caught), the step
+        // must not go on writing unguarded: the kernel sends it SIGTERM.
+        let parent = std::process::id() as libc::pid_t;
+        // SAFETY: prctl(2) and getppid(2) are async-signal-safe system
+        // calls; the closure allocates nothing and touches no locks.
+        unsafe {
+            builder.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::getppid() != parent {
+                    libc::raise(libc::SIGTERM);
+                }
+                Ok(())
+            });
+        }
+    }
     let output = || {
         if options.quiet {
             Stdio::null()

@@ -91,6 +91,35 @@ fn until_waiting(err: &mut BufReader<ChildStderr>) {
     }
 }
 
+/// On Linux the kernel stops a step whose lifeline was killed, so it does
+/// not go on writing unguarded.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_step_does_not_outlive_a_killed_lifeline() {
+    let repo = Repo::sample();
+    let scratch = tempfile::tempdir().unwrap();
+    let said = scratch.path().join("said");
+    mkfifo(&said);
+    // The step reports on the FIFO how its wait ended: "term" when it got
+    // SIGTERM, "natural" when nothing stopped it.
+    let script = format!(
+        "trap 'kill $s; echo term > {said}; exit 0' TERM
+         sleep 30 & s=$!
+         echo ready
+         wait $s
+         echo natural > {said}",
+        said = said.display()
+    );
+    let mut child = spawn(&repo, &[], &script);
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(std::fs::read_to_string(&said).unwrap(), "term\n");
+}
+
 fn release(go: &Path) {
     std::fs::OpenOptions::new()
         .write(true)
@@ -198,7 +227,20 @@ fn a_lock_held_by_a_killed_step_is_not_stale() {
     let scratch = tempfile::tempdir().unwrap();
     let go = scratch.path().join("go");
     mkfifo(&go);
-    let (mut holder, step) = hold(&repo, &go, "killed", false);
+    // The step ignores the SIGTERM a dying lifeline has the kernel send
+    // it, and lives on.
+    let mut holder = spawn(
+        &repo,
+        &[],
+        &format!("trap '' TERM; {}", holder_script(&go, "killed", false)),
+    );
+    let mut out = BufReader::new(holder.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    let step: u32 = line.trim().parse().unwrap();
     let mut reap = Reap(vec![step]);
     holder.kill().unwrap();
     holder.wait().unwrap();

@@ -4,7 +4,8 @@
 //! - One guarded step at a time per repository ([`super::step_lock`]): a
 //!   failing step's rollback can then only undo its own work.
 //! - The step gets lifeline's stdin; its stdout and stderr pass through
-//!   with secrets redacted ([`super::passthrough`]) unless the caller asks
+//!   line by line with secrets redacted ([`crate::redact::RedactingWriter`],
+//!   binary-safe) unless the caller asks
 //!   for raw bytes.
 //! - A failure is classified from structured signals only
 //!   ([`super::classify`]): the validation findings, and what the step
@@ -14,11 +15,10 @@
 //!   outcome is recorded, and lifeline exits 128 + N.
 
 use std::ffi::OsString;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -33,6 +33,7 @@ use crate::checkpoint::{self, CaptureOptions, Manifest};
 use crate::ci::Env;
 use crate::config::{Pattern, Severity};
 use crate::error::{Error, Result};
+use crate::redact::RedactingWriter;
 use crate::workspace::Workspace;
 
 /// The most findings a run report and its audit entry carry.
@@ -209,7 +210,9 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             Some("add --idempotent if running the step twice is safe".to_string()),
         ));
     }
-    let ctx = Arc::new(Context::from_env(ws, env));
+    // The step's output is redacted with the process's registered secrets.
+    crate::redact::register_env_secrets(env, &ws.config.audit.secret_env);
+    let ctx = Context::from_env(ws, env);
     let command_line = ctx.redact(&shell_words(&options.command)).into_owned();
     let operation = options
         .operation
@@ -290,7 +293,6 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             )
             .detail("retries", options.retries),
     )?;
-    let redactor = (!options.raw_output).then(|| Arc::clone(&ctx));
     // A signal that came while no step ran: the last exit code is stale.
     let mut stopped_between = None;
     loop {
@@ -301,7 +303,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
         }
         report.attempts += 1;
         let _ = std::fs::remove_file(&status_path);
-        let ran = execute(options, &stop, &status_path, redactor.clone())
+        let ran = execute(options, &stop, &status_path)
             .and_then(|attempt| Ok((broken_files(ws, &manifest, &ctx)?, attempt)));
         let (broken, attempt) = match ran {
             Ok(r) => r,
@@ -516,12 +518,7 @@ fn broken_files(ws: &Workspace, manifest: &Manifest, ctx: &Context) -> Result<Ve
 /// environment. The step leads a process group of its own (so a signal
 /// reaches everything it started) unless it shares lifeline's terminal,
 /// which only the foreground group may read.
-fn execute(
-    options: &RunOptions,
-    stop: &Stop,
-    status_path: &Path,
-    redactor: Option<Arc<Context>>,
-) -> Result<Attempt> {
+fn execute(options: &RunOptions, stop: &Stop, status_path: &Path) -> Result<Attempt> {
     let command = &options.command;
     let shown = command[0].to_string_lossy().into_owned();
     let mut builder = Command::new(&command[0]);
@@ -554,7 +551,7 @@ fn execute(
     let output = || {
         if options.quiet {
             Stdio::null()
-        } else if redactor.is_some() {
+        } else if !options.raw_output {
             Stdio::piped()
         } else {
             Stdio::inherit()
@@ -584,19 +581,15 @@ fn execute(
         stop::Target::Process(pid)
     }));
     let mut pumps = Vec::new();
-    if let Some(ctx) = &redactor {
-        if let Some(out) = child.stdout.take() {
-            let ctx = Arc::clone(ctx);
-            pumps.push(std::thread::spawn(move || {
-                super::passthrough::pump(out, std::io::stdout(), &|s| ctx.redact(s));
-            }));
-        }
-        if let Some(err) = child.stderr.take() {
-            let ctx = Arc::clone(ctx);
-            pumps.push(std::thread::spawn(move || {
-                super::passthrough::pump(err, std::io::stderr(), &|s| ctx.redact(s));
-            }));
-        }
+    if let Some(out) = child.stdout.take() {
+        pumps.push(std::thread::spawn(move || {
+            pass_through(out, std::io::stdout())
+        }));
+    }
+    if let Some(err) = child.stderr.take() {
+        pumps.push(std::thread::spawn(move || {
+            pass_through(err, std::io::stderr())
+        }));
     }
     let status = child.wait().map_err(|e| Error::io(&shown, e));
     stop.set_child(None);
@@ -609,6 +602,32 @@ fn execute(
         signal: status.signal(),
         status: StepStatus::read(status_path),
     })
+}
+
+/// Copies a step's output stream to lifeline's, redacted line by line.
+/// A failing writer (a closed terminal) stops the writing, not the
+/// reading, so the step never blocks on a full pipe.
+fn pass_through(mut from: impl Read, to: impl Write) {
+    let mut writer = RedactingWriter::new(to);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut writing = true;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        if writing {
+            writing = writer
+                .write_all(&buf[..n])
+                .and_then(|()| writer.flush())
+                .is_ok();
+        }
+    }
+    if writing {
+        let _ = writer.finish();
+    }
 }
 
 /// The command line as a person would type it.

@@ -12,7 +12,6 @@
 pub mod apply;
 pub mod classify;
 pub mod guard;
-pub mod passthrough;
 pub mod plan;
 pub mod step_lock;
 pub mod stop;

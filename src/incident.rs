@@ -47,7 +47,10 @@ pub struct Incident {
     pub kind: String,
     pub operator: String,
     pub checkpoint: Option<String>,
-    pub detected_at: Timestamp,
+    /// When the problem was detected (the finding or alert that reported
+    /// it), when known; `null` in the record otherwise. Never the moment
+    /// the runbook opened: that is `started_at`.
+    pub detected_at: Option<Timestamp>,
     pub started_at: Timestamp,
     pub resolved_at: Option<Timestamp>,
     /// `recovered`, `failed`, `stopped`, or none while running.
@@ -76,7 +79,7 @@ impl Incident {
             kind: kind.to_string(),
             operator: operator.to_string(),
             checkpoint: checkpoint.map(str::to_string),
-            detected_at: now,
+            detected_at: None,
             started_at: now,
             resolved_at: None,
             outcome: None,
@@ -148,7 +151,10 @@ impl Incident {
         out.push_str(&format!("runbook: {}\n", q(&self.kind)));
         out.push_str(&format!("operator: {}\n", q(&self.operator)));
         out.push_str(&format!("checkpoint: {}\n", opt(self.checkpoint.clone())));
-        out.push_str(&format!("detected_at: {}\n", t(&self.detected_at)));
+        out.push_str(&format!(
+            "detected_at: {}\n",
+            opt(self.detected_at.map(|d| d.to_string()))
+        ));
         out.push_str(&format!("started_at: {}\n", t(&self.started_at)));
         out.push_str(&format!(
             "resolved_at: {}\n",
@@ -169,7 +175,7 @@ impl Incident {
         }
         out.push_str("---\n\n");
         out.push_str(&format!("# 🚨 Incident {}\n\n", self.id));
-        out.push_str(&format!("**Timestamp**: {}  \n", self.detected_at));
+        out.push_str(&format!("**Timestamp**: {}  \n", self.started_at));
         out.push_str(&format!("**Severity**: {}  \n", self.severity));
         out.push_str(&format!("**Type**: {}  \n", self.kind));
         out.push_str(&format!("**Operator**: {}  \n", self.operator));
@@ -320,7 +326,7 @@ fn parse(text: &str) -> std::result::Result<Incident, String> {
         kind: req("type")?,
         operator: req("operator")?,
         checkpoint: s("checkpoint"),
-        detected_at: ts("detected_at").ok_or("`detected_at` missing")?,
+        detected_at: ts("detected_at"),
         started_at: ts("started_at").ok_or("`started_at` missing")?,
         resolved_at: ts("resolved_at"),
         outcome: s("outcome"),
@@ -345,7 +351,7 @@ mod tests {
             kind: "sync-failure-cascade".into(),
             operator: "github:on-call \"lead\"".into(),
             checkpoint: Some("task-sync-20261125T115900Z-ab12".into()),
-            detected_at: now,
+            detected_at: Some(now),
             started_at: now,
             resolved_at: None,
             outcome: None,

@@ -117,6 +117,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &HealthOptions) -> Result<Hea
     let stats = client.stats();
     report.requests = stats.requests;
     report.not_modified = stats.not_modified;
+    report.rate_limit_waits = stats.rate_limit_waits;
     if report
         .alerts
         .iter()
@@ -129,6 +130,20 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &HealthOptions) -> Result<Hea
             "alerts",
             serde_json::to_value(&report.alerts).unwrap_or_default(),
         );
+        // The instants `lifeline report` measures time to detect with.
+        let detections: Vec<serde_json::Value> = report
+            .findings
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "fingerprint": f.fingerprint,
+                    "severity": f.severity.as_str(),
+                    "failed_at": f.failed_at.map(|t| t.to_string()),
+                    "detected_at": now.to_string(),
+                })
+            })
+            .collect();
+        event = event.detail("detections", detections);
         crate::audit::record(ws, env, &event)?;
     }
     Ok(report)

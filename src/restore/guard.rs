@@ -97,6 +97,17 @@ pub struct RunReport {
     /// What lifeline exits with: the command's code, 1 when only
     /// validation failed, 128 + N for signal N.
     pub exit: i32,
+    /// Links the run's `start`, `retry` and `outcome` audit entries (audit
+    /// coverage is counted per operation).
+    pub operation_id: String,
+    /// When the step started: the earliest the failure can have happened.
+    pub started_at: jiff::Timestamp,
+    /// When lifeline saw the failure (exit code and validation checked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detected_at: Option<jiff::Timestamp>,
+    /// When the rollback had put the checkpoint's bytes back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered_at: Option<jiff::Timestamp>,
 }
 
 /// One finished attempt.
@@ -123,12 +134,15 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
         kind: options.kind.clone(),
         operation: operation.clone(),
     };
+    let operation_id = format!("OP-{}", uuid::Uuid::now_v7());
+    let started_at = jiff::Timestamp::now();
     let manifest = match checkpoint::open(ws)
         .and_then(|store| checkpoint::capture(ws, env, store.as_ref(), &capture))
     {
         Ok(m) => m,
         Err(e) => {
             let event = Event::new("run", "start")
+                .detail("operation_id", operation_id.as_str())
                 .detail("command", command_line.as_str())
                 .detail("type", options.kind.as_str())
                 .failure(format!("the checkpoint failed: {e}"));
@@ -140,6 +154,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
         ws,
         env,
         &Event::new("run", "start")
+            .detail("operation_id", operation_id.as_str())
             .detail("command", command_line.as_str())
             .detail("operation", operation.as_str())
             .detail("checkpoint", manifest.id.as_str())
@@ -162,6 +177,10 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
         rollback: Rollback::NotNeeded,
         failed_state: None,
         exit: 0,
+        operation_id: operation_id.clone(),
+        started_at,
+        detected_at: None,
+        recovered_at: None,
     };
     loop {
         report.attempts += 1;
@@ -169,6 +188,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             Ok(a) => a,
             Err(e) => {
                 let event = Event::new("run", "outcome")
+                    .detail("operation_id", operation_id.as_str())
                     .detail("command", report.command.as_str())
                     .detail("checkpoint", report.checkpoint.as_str())
                     .failure(e.to_string());
@@ -181,6 +201,9 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
         report.signal = attempt.signal;
         report.invalid_files = invalid.iter().map(|(p, _)| p.clone()).collect();
         report.success = attempt.exit_code == Some(0) && invalid.is_empty();
+        if !report.success && report.detected_at.is_none() {
+            report.detected_at = Some(jiff::Timestamp::now());
+        }
         if report.success {
             report.classification = None;
             report.severity = None;
@@ -207,6 +230,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             ws,
             env,
             &Event::new("run", "retry")
+                .detail("operation_id", operation_id.as_str())
                 .detail("checkpoint", report.checkpoint.as_str())
                 .detail("attempt", report.attempts)
                 .detail("classification", pattern.as_str())
@@ -228,6 +252,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             OnFailure::Rollback => match roll_back(ws, env, &manifest)? {
                 Some(failed_state) => {
                     report.failed_state = Some(failed_state);
+                    report.recovered_at = Some(jiff::Timestamp::now());
                     Rollback::RolledBack
                 }
                 None => Rollback::Unchanged,
@@ -241,9 +266,14 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
         (false, None, Some(sig)) => 128 + sig,
         (false, None, None) => 1,
     };
+    let instant = |t: Option<jiff::Timestamp>| t.map(|t| t.to_string());
     let mut event = Event::new("run", "outcome")
+        .detail("operation_id", operation_id.as_str())
         .detail("command", report.command.as_str())
         .detail("checkpoint", report.checkpoint.as_str())
+        .detail("started_at", report.started_at.to_string())
+        .detail("detected_at", instant(report.detected_at))
+        .detail("recovered_at", instant(report.recovered_at))
         .detail("attempts", report.attempts)
         .detail("exit_code", report.exit_code)
         .detail("invalid_files", report.invalid_files.clone())

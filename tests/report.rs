@@ -1,18 +1,23 @@
-//! `lifeline report` against a hand-built audit log and incidents.
+//! `lifeline report` against hand-built records and against real drills
+//! and guarded runs.
 
 mod common;
 
 use common::{Repo, stdout};
+use serde_json::Value;
 
+#[allow(clippy::too_many_arguments)]
 fn incident(
     repo: &Repo,
     id: &str,
     severity: &str,
+    operator: &str,
+    detected: Option<&str>,
     started: &str,
     resolved: Option<&str>,
     outcome: &str,
 ) {
-    let resolved_at = resolved.map_or("null".to_string(), |r| format!("\"{r}\""));
+    let q = |v: Option<&str>| v.map_or("null".to_string(), |r| format!("\"{r}\""));
     let status = if resolved.is_some() {
         "resolved"
     } else {
@@ -21,7 +26,9 @@ fn incident(
     repo.write(
         &format!("docs/incidents/{id}.md"),
         format!(
-            "---\nid: \"{id}\"\nstatus: \"{status}\"\nseverity: \"{severity}\"\ntype: \"task-file-corruption\"\nrunbook: \"task-file-corruption\"\noperator: \"user:test\"\ncheckpoint: null\ndetected_at: \"{started}\"\nstarted_at: \"{started}\"\nresolved_at: {resolved_at}\noutcome: \"{outcome}\"\ndisabled:\nchanged:\n---\n\n# Incident {id}\n\n## Timeline\n\n"
+            "---\nid: \"{id}\"\nstatus: \"{status}\"\nseverity: \"{severity}\"\ntype: \"task-file-corruption\"\nrunbook: \"task-file-corruption\"\noperator: \"{operator}\"\ncheckpoint: null\ndetected_at: {}\nstarted_at: \"{started}\"\nresolved_at: {}\noutcome: \"{outcome}\"\ndisabled:\nchanged:\n---\n\n# Incident {id}\n\n## Timeline\n\n",
+            q(detected),
+            q(resolved)
         ),
     );
 }
@@ -43,31 +50,59 @@ fn log(repo: &Repo, session: &str, component: &str, operation: &str, details: &s
         .code(0);
 }
 
+fn report(repo: &Repo) -> Value {
+    let out = repo
+        .lifeline()
+        .args(["report", "--format", "json"])
+        .assert()
+        .code(0);
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
 #[test]
 fn metrics_match_the_records() {
     let repo = Repo::sample();
-    // P1: resolved in 1 h (target 2 h) and in 3 h.
+    // P1, detected 10 min before a person started the runbook; recovered
+    // 1 h and 3 h after detection (the plan's target: 2 h).
     incident(
         &repo,
         "INC-20261101T100000Z-aaaa",
         "P1",
+        "user:test",
+        Some("2026-11-01T09:50:00Z"),
         "2026-11-01T10:00:00Z",
-        Some("2026-11-01T11:00:00Z"),
+        Some("2026-11-01T10:50:00Z"),
         "recovered",
     );
     incident(
         &repo,
         "INC-20261102T100000Z-bbbb",
         "P1",
+        "user:test",
+        Some("2026-11-02T09:50:00Z"),
         "2026-11-02T10:00:00Z",
-        Some("2026-11-02T13:00:00Z"),
+        Some("2026-11-02T12:50:00Z"),
         "recovered",
     );
-    // P2 recovered, P3 failed.
+    // P1 with no recorded detection: neither acknowledgement nor recovery
+    // can be measured, and the report says so.
+    incident(
+        &repo,
+        "INC-20261102T110000Z-eeee",
+        "P1",
+        "user:test",
+        None,
+        "2026-11-02T11:00:00Z",
+        Some("2026-11-02T11:30:00Z"),
+        "recovered",
+    );
+    // P2 recovered by automation; P3 failed in automation; P2 a person ran.
     incident(
         &repo,
         "INC-20261103T100000Z-cccc",
         "P2",
+        "github:github-actions[bot]",
+        Some("2026-11-03T09:59:00Z"),
         "2026-11-03T10:00:00Z",
         Some("2026-11-03T10:30:00Z"),
         "recovered",
@@ -76,64 +111,193 @@ fn metrics_match_the_records() {
         &repo,
         "INC-20261104T100000Z-dddd",
         "P3",
+        "github:github-actions[bot]",
+        None,
         "2026-11-04T10:00:00Z",
         None,
         "failed",
     );
-    // Drills: one P2 recovered, one P0 not.
-    log(
+    incident(
         &repo,
-        "d1",
-        "drill",
-        "rejected-push",
-        r#"{"severity":"P2","recovered":true,"detect_ms":40,"recover_ms":0}"#,
-    );
-    log(
-        &repo,
-        "d1",
-        "drill",
-        "truncated-task-md",
-        r#"{"severity":"P0","recovered":false,"detect_ms":2,"recover_ms":90}"#,
+        "INC-20261105T100000Z-ffff",
+        "P2",
+        "user:test",
+        None,
+        "2026-11-05T10:00:00Z",
+        Some("2026-11-05T11:00:00Z"),
+        "recovered",
     );
     // Guarded steps: one with start and outcome, one with a start only.
     log(&repo, "s1", "run", "start", "{}");
     log(&repo, "s1", "run", "outcome", "{}");
     log(&repo, "s2", "run", "start", "{}");
 
-    let out = repo
-        .lifeline()
-        .args(["report", "--format", "json"])
-        .assert()
-        .code(0);
-    let r: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let r = report(&repo);
     let p1 = &r["severities"][1];
     assert_eq!(p1["severity"], "P1");
-    assert_eq!(p1["incidents"], 2);
-    assert_eq!(p1["within_target"], 1);
-    assert_eq!(p1["median_recover_secs"], 10800);
-    let p0 = &r["severities"][0];
-    assert_eq!(p0["drill_scenarios"], 1);
-    assert_eq!(p0["drill_median_recover_ms"], 90);
-    // P2/P3: incident P2 ok, incident P3 failed, drill P2 ok.
-    assert_eq!(r["automated_recovery_p2_p3"]["total"], 3);
-    assert_eq!(r["automated_recovery_p2_p3"]["succeeded"], 2);
+    assert_eq!(p1["incidents"], 3);
+    // The true median of 1 h and 3 h is 2 h, within the 2 h target.
+    assert_eq!(p1["recover"]["median_secs"], 7200.0);
+    assert_eq!(p1["recover"]["target_secs"], 7200);
+    assert_eq!(p1["recover"]["measured"], 2);
+    assert_eq!(p1["recover"]["within_target"], 1);
+    assert_eq!(p1["recover"]["unknown"], 1);
+    // Acknowledged 10 min after detection; the response target is 2 h.
+    assert_eq!(p1["acknowledge"]["median_secs"], 600.0);
+    assert_eq!(p1["acknowledge"]["within_target"], 2);
+    assert_eq!(p1["acknowledge"]["unknown"], 1);
+    // P2/P3: the automation's recovery counts; its failure and the
+    // incident a person handled count against.
+    let auto = &r["automated_recovery_p2_p3"];
+    assert_eq!(auto["incidents"]["total"], 3);
+    assert_eq!(auto["incidents"]["succeeded"], 1);
+    assert_eq!(auto["rate"]["total"], 3);
     assert_eq!(r["audit"]["coverage"]["total"], 2);
     assert_eq!(r["audit"]["coverage"]["succeeded"], 1);
+    assert_eq!(r["audit"]["uncovered"][0]["session_id"], "s2");
     assert_eq!(r["audit"]["integrity"], "valid");
-    assert_eq!(r["audit"]["entries"], 5);
+    assert_eq!(r["audit"]["entries"], 3);
     assert!(r["audit"]["retrieval_ms"].as_f64().is_some());
-    assert_eq!(r["drills"]["total"], 2);
-    assert_eq!(r["drills"]["succeeded"], 1);
-    assert!(r["last_drill"].is_string());
 
     let md = repo
         .lifeline()
         .args(["report", "--format", "markdown"])
         .assert()
         .code(0);
+    let md = stdout(&md);
     assert!(
-        stdout(&md).contains("| Automated recovery, P2/P3 | 66.7% (2/3) | > 95% |"),
-        "{}",
-        stdout(&md)
+        md.contains("| Automated recovery, P2/P3 | 33.3% (1/3) | > 95% |"),
+        "{md}"
     );
+    assert!(md.contains("2.0 h (n=2), 1/2 ≤ 2.0 h, 1 unknown"), "{md}");
+}
+
+#[test]
+fn a_drill_with_failures_shows_its_failures_in_the_report() {
+    let repo = Repo::sample();
+    let scenarios = [
+        "--scenario",
+        "merge-conflict-markers",
+        "--scenario",
+        "rejected-push",
+        "--scenario",
+        "api-rate-limit",
+    ];
+    repo.lifeline()
+        .arg("drill")
+        .args(scenarios)
+        .assert()
+        .code(0);
+    let before = report(&repo);
+    assert_eq!(before["automated_recovery_p2_p3"]["drills"]["total"], 3);
+    assert_eq!(before["automated_recovery_p2_p3"]["drills"]["succeeded"], 3);
+
+    repo.lifeline()
+        .args(["drill", "--break", "store"])
+        .args(scenarios)
+        .assert()
+        .code(1);
+    let after = report(&repo);
+    let auto = &after["automated_recovery_p2_p3"];
+    // The two scenarios that restore a checkpoint failed; the retry did not.
+    assert_eq!(auto["drills"]["total"], 6);
+    assert_eq!(auto["drills"]["succeeded"], 4);
+    assert_eq!(after["drills"]["failed"], 2);
+    assert_eq!(
+        after["drills"]["failed_scenarios"],
+        serde_json::json!(["merge-conflict-markers", "rejected-push"])
+    );
+    let p2 = &after["severities"][2];
+    assert_eq!(p2["drill"]["scenarios"], 4);
+    assert_eq!(p2["drill"]["passed"], 2);
+    let text = stdout(&repo.lifeline().arg("report").assert().code(0));
+    assert!(
+        text.contains("| Automated recovery, P2/P3 | 66.7% (4/6) | > 95% |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("4/6 passed, 2 failed (merge-conflict-markers, rejected-push)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn coverage_counts_each_operation_inside_one_actions_run() {
+    let repo = Repo::sample();
+    let step = |operation: &str| {
+        repo.lifeline()
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_RUN_ID", "4242")
+            .env("GITHUB_RUN_ATTEMPT", "1")
+            .env("GITHUB_WORKFLOW", "task-sync")
+            .args([
+                "audit",
+                "log",
+                "--component",
+                "task-sync",
+                "--operation",
+                operation,
+            ])
+            .assert()
+            .code(0);
+    };
+    // Step 1 logs its start and its outcome; step 2 only its start.
+    step("workflow_start");
+    step("workflow_complete");
+    step("workflow_start");
+    let r = report(&repo);
+    assert_eq!(r["audit"]["coverage"]["total"], 2, "{r}");
+    assert_eq!(r["audit"]["coverage"]["succeeded"], 1, "{r}");
+    let missing = &r["audit"]["uncovered"][0];
+    assert_eq!(missing["session_id"], "gh-4242-1");
+    assert_eq!(missing["component"], "task-sync");
+}
+
+#[test]
+fn a_run_that_rolled_back_is_an_automated_recovery_and_a_kept_one_is_not() {
+    let repo = Repo::sample();
+    let break_it = "printf 'not a task file\\n' > planning/TASK.md";
+    repo.lifeline()
+        .args(["run", "--", "sh", "-c", break_it])
+        .assert()
+        .code(1);
+    let r = report(&repo);
+    let runs = &r["automated_recovery_p2_p3"]["run_rollbacks"];
+    assert_eq!(runs["total"], 1, "{r}");
+    assert_eq!(runs["succeeded"], 1, "{r}");
+    // `run` recorded when it saw the failure and when the rollback was done.
+    let p2 = &r["severities"][2];
+    assert_eq!(p2["detect"]["measured"], 1, "{p2}");
+    assert_eq!(p2["recover"]["measured"], 1, "{p2}");
+    // Every run logged its start and its outcome.
+    assert_eq!(r["audit"]["coverage"]["total"], r["audit"]["coverage"]["succeeded"]);
+
+    repo.lifeline()
+        .args(["run", "--on-failure", "keep", "--", "sh", "-c", break_it])
+        .assert()
+        .code(1);
+    let r = report(&repo);
+    let runs = &r["automated_recovery_p2_p3"]["run_rollbacks"];
+    assert_eq!(runs["total"], 2, "{r}");
+    assert_eq!(runs["succeeded"], 1, "{r}");
+}
+
+#[test]
+fn an_old_record_whose_detection_is_its_runbook_start_is_unknown() {
+    let repo = Repo::sample();
+    incident(
+        &repo,
+        "INC-20261101T100000Z-aaaa",
+        "P1",
+        "user:test",
+        Some("2026-11-01T10:00:00Z"),
+        "2026-11-01T10:00:00Z",
+        Some("2026-11-01T11:00:00Z"),
+        "recovered",
+    );
+    let r = report(&repo);
+    let p1 = &r["severities"][1];
+    assert_eq!(p1["recover"]["measured"], 0);
+    assert_eq!(p1["recover"]["unknown"], 1);
+    assert!(p1["recover"]["median_secs"].is_null());
 }

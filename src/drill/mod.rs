@@ -414,3 +414,76 @@ pub fn judge(
 pub fn ms(start: Instant) -> u64 {
     start.elapsed().as_millis() as u64
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Scratch {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sample-repo");
+        Scratch::new(&source, &[]).expect("scratch repository")
+    }
+
+    fn scenario(name: &str) -> &'static scenarios::Scenario {
+        scenarios::ALL.iter().find(|s| s.name == name).unwrap()
+    }
+
+    fn detected_and_recovered(detector: &str) -> Observed {
+        Observed {
+            detectors: vec![detector.to_string()],
+            detected_by: detector.to_string(),
+            detect_ms: Some(1),
+            recovered: true,
+            recover_ms: Some(1),
+            why_not: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_recovery_that_loses_bytes_fails_even_when_the_files_validate() {
+        let s = sample();
+        let sc = scenario("merge-conflict-markers");
+        // What a recovery to an older version would leave: valid, not equal.
+        let mut bytes = s.read("planning/TASK.md");
+        bytes.extend_from_slice(b"\n");
+        s.write("planning/TASK.md", &bytes).unwrap();
+        assert!(s.valid().unwrap());
+        let record = judge(sc, &s, detected_and_recovered(sc.detector)).unwrap();
+        assert_eq!(record.verdict, Verdict::Failed);
+        assert_eq!(record.bytes_lost, 1);
+        assert!(!record.recovered);
+        assert!(record.recover_ms.is_none());
+        let reason = record.reason.unwrap();
+        assert!(reason.contains("1 protected bytes differ"), "{reason}");
+        assert!(reason.contains("validate:FILE004"), "{reason}");
+    }
+
+    #[test]
+    fn a_fault_found_by_another_detector_is_not_a_pass() {
+        let s = sample();
+        let sc = scenario("corrupted-bytes");
+        let record = judge(sc, &s, detected_and_recovered("validate:TASK006")).unwrap();
+        assert_eq!(record.verdict, Verdict::Failed);
+        assert!(!record.detected);
+        let clean = judge(sc, &s, detected_and_recovered(sc.detector)).unwrap();
+        assert_eq!(clean.verdict, Verdict::Passed);
+    }
+
+    #[test]
+    fn a_failed_record_reads_back_from_its_audit_entry() {
+        let s = sample();
+        let sc = scenario("truncated-task-md");
+        let mut observed = detected_and_recovered(sc.detector);
+        observed.recovered = false;
+        observed.why_not = "restore ended Refused".into();
+        let record = judge(sc, &s, observed).unwrap();
+        assert_eq!(record.verdict, Verdict::Failed);
+        crate::audit::record(&s.ws, &s.env, &record.event()).unwrap();
+        let log = crate::audit::store::Log::of(&s.ws).unwrap();
+        let entries = crate::audit::query::query(&log, None, &Default::default()).unwrap();
+        let entry = &entries.last().unwrap().entry;
+        assert_eq!(entry["result"], "failure");
+        assert!(entry["details"]["context"].is_object(), "{entry}");
+        assert_eq!(ScenarioRecord::from_entry(entry), Some(record));
+    }
+}

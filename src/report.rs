@@ -314,7 +314,10 @@ pub fn compute(
     let mut runs: Vec<RunOutcome> = Vec::new();
     let mut detections: BTreeMap<(String, Option<Timestamp>), Detection> = BTreeMap::new();
     for e in entries {
-        match (text_of(e, "component").as_str(), text_of(e, "operation").as_str()) {
+        match (
+            text_of(e, "component").as_str(),
+            text_of(e, "operation").as_str(),
+        ) {
             ("drill", _) => {
                 drills.last = drills.last.max(Some(text_of(e, "timestamp")));
                 match ScenarioRecord::from_entry(e) {
@@ -367,11 +370,11 @@ pub fn compute(
             .filter(|d| d.severity == sev)
             .map(|d| d.failed_at.map(|f| secs_between(f, d.detected_at)))
             .collect();
-        detect.extend(
-            sev_runs
-                .iter()
-                .map(|r| r.started_at.zip(r.detected_at).map(|(s, d)| secs_between(s, d))),
-        );
+        detect.extend(sev_runs.iter().map(|r| {
+            r.started_at
+                .zip(r.detected_at)
+                .map(|(s, d)| secs_between(s, d))
+        }));
         let acknowledge: Vec<Option<f64>> = mine
             .iter()
             .map(|i| {
@@ -414,9 +417,8 @@ pub fn compute(
                     .add(by_automation && i.outcome.as_deref() == Some("recovered"));
             }
             for s in &sev_drills {
-                auto.drills.add(
-                    s.recovery == Recovery::Automated && s.verdict == Verdict::Passed,
-                );
+                auto.drills
+                    .add(s.recovery == Recovery::Automated && s.verdict == Verdict::Passed);
             }
         }
 
@@ -523,7 +525,11 @@ fn coverage(entries: &[Value], incidents: &[Incident]) -> (Rate, Vec<Uncovered>)
             .map(str::to_string)
             .or_else(|| {
                 (component == "recover")
-                    .then(|| details["incident"].as_str().map(|i| format!("incident:{i}")))
+                    .then(|| {
+                        details["incident"]
+                            .as_str()
+                            .map(|i| format!("incident:{i}"))
+                    })
                     .flatten()
             });
         match id {
@@ -609,7 +615,11 @@ fn timing(t: &Timing) -> String {
     if let (Some(within), Some(target)) = (t.within_target, t.target_secs)
         && t.measured > 0
     {
-        s.push_str(&format!(", {within}/{} ≤ {}", t.measured, human(target as f64)));
+        s.push_str(&format!(
+            ", {within}/{} ≤ {}",
+            t.measured,
+            human(target as f64)
+        ));
     }
     if t.unknown > 0 {
         s.push_str(&format!(", {} unknown", t.unknown));

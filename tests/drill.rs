@@ -90,7 +90,10 @@ fn text_output_says_what_passed_and_what_a_person_must_do() {
         ),
         "{text}"
     );
-    assert!(text.contains("detected, manual recovery required"), "{text}");
+    assert!(
+        text.contains("detected, manual recovery required"),
+        "{text}"
+    );
 }
 
 #[test]

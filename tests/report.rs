@@ -270,7 +270,10 @@ fn a_run_that_rolled_back_is_an_automated_recovery_and_a_kept_one_is_not() {
     assert_eq!(p2["detect"]["measured"], 1, "{p2}");
     assert_eq!(p2["recover"]["measured"], 1, "{p2}");
     // Every run logged its start and its outcome.
-    assert_eq!(r["audit"]["coverage"]["total"], r["audit"]["coverage"]["succeeded"]);
+    assert_eq!(
+        r["audit"]["coverage"]["total"],
+        r["audit"]["coverage"]["succeeded"]
+    );
 
     repo.lifeline()
         .args(["run", "--on-failure", "keep", "--", "sh", "-c", break_it])

@@ -86,9 +86,7 @@ fn summary(r: &DrillReport) -> String {
         r.scenarios.len()
     );
     if manual > 0 {
-        s.push_str(&format!(
-            "; {manual} detected, manual recovery required"
-        ));
+        s.push_str(&format!("; {manual} detected, manual recovery required"));
     }
     if failed > 0 {
         s.push_str(&format!("; {failed} FAILED — the drill FAILED"));
@@ -113,8 +111,8 @@ fn text(r: &DrillReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<28} {:<3} {:<44} {:>9} {:>10} {:>10}  {}",
-        "scenario", "sev", "detected by", "detect ms", "recover ms", "bytes lost", "verdict"
+        "{:<28} {:<3} {:<44} {:>9} {:>10} {:>10}  verdict",
+        "scenario", "sev", "detected by", "detect ms", "recover ms", "bytes lost"
     );
     for sc in &r.scenarios {
         let _ = writeln!(

@@ -221,8 +221,11 @@ fn break_store(ws: &Workspace, store: &dyn crate::checkpoint::Store) -> Result<(
     if block.is_dir() {
         std::fs::remove_dir_all(&block).map_err(|e| Error::io(&block, e))?;
     }
-    std::fs::write(&block, "broken on purpose by `lifeline drill --break store`\n")
-        .map_err(|e| Error::io(&block, e))
+    std::fs::write(
+        &block,
+        "broken on purpose by `lifeline drill --break store`\n",
+    )
+    .map_err(|e| Error::io(&block, e))
 }
 
 /// Bytes of `old` not found at the same place in `new`, plus the length

@@ -151,11 +151,7 @@ fn restore_latest_valid(s: &Scratch, observed: &mut Observed) {
     }
 }
 
-fn file_fault(
-    s: &Scratch,
-    path: &str,
-    fault: impl FnOnce(Vec<u8>) -> Vec<u8>,
-) -> Result<Observed> {
+fn file_fault(s: &Scratch, path: &str, fault: impl FnOnce(Vec<u8>) -> Vec<u8>) -> Result<Observed> {
     let bytes = fault(s.read(path));
     s.write(path, &bytes)?;
     let mut observed = detect_by_validate(s)?;
@@ -481,11 +477,7 @@ fn disable_and_resume(s: &Scratch, kind: RecoveryType, watched: &[&str]) -> Resu
 }
 
 fn sync_failure_cascade(s: &Scratch) -> Result<Observed> {
-    disable_and_resume(
-        s,
-        RecoveryType::SyncFailureCascade,
-        &["task-sync.yml"],
-    )
+    disable_and_resume(s, RecoveryType::SyncFailureCascade, &["task-sync.yml"])
 }
 
 fn complete_automation_failure(s: &Scratch) -> Result<Observed> {

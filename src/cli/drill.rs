@@ -111,13 +111,13 @@ fn text(r: &DrillReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<28} {:<3} {:<44} {:>9} {:>10} {:>10}  verdict",
+        "{:<28} {:<3} {:<52} {:>9} {:>10} {:>10}  verdict",
         "scenario", "sev", "detected by", "detect ms", "recover ms", "bytes lost"
     );
     for sc in &r.scenarios {
         let _ = writeln!(
             s,
-            "{:<28} {:<3} {:<44} {:>9} {:>10} {:>10}  {}",
+            "{:<28} {:<3} {:<52} {:>9} {:>10} {:>10}  {}",
             sc.name,
             sc.severity,
             if sc.detected_by.is_empty() {

@@ -231,6 +231,32 @@ impl Incident {
     }
 }
 
+/// The variable a workflow sets to the moment the problem was detected
+/// (the alert's or finding's time) when it starts a runbook.
+pub const DETECTED_AT_ENV: &str = "LIFELINE_DETECTED_AT";
+
+/// The detection instant from [`DETECTED_AT_ENV`]: `None` when unset; an
+/// error when it is not an RFC 3339 time or lies in the future.
+pub fn detected_at_from_env(env: &dyn crate::ci::Env) -> Result<Option<Timestamp>> {
+    let Some(value) = env.var(DETECTED_AT_ENV) else {
+        return Ok(None);
+    };
+    let hint = Some(format!(
+        "set {DETECTED_AT_ENV} to the time the problem was detected, e.g. 2026-11-25T11:46:53Z, or leave it unset (the record then says the detection time is unknown)"
+    ));
+    match value.trim().parse::<Timestamp>() {
+        Ok(at) if at <= Timestamp::now() => Ok(Some(at)),
+        Ok(_) => Err(Error::usage(
+            format!("{DETECTED_AT_ENV}={value}: a detection cannot lie in the future"),
+            hint,
+        )),
+        Err(_) => Err(Error::usage(
+            format!("{DETECTED_AT_ENV}={value}: not an RFC 3339 time"),
+            hint,
+        )),
+    }
+}
+
 /// Every incident record, oldest first. Unreadable files are skipped.
 pub fn list(ws: &Workspace) -> Result<Vec<(PathBuf, Incident)>> {
     let dir = ws.root.join(DIR);

@@ -304,3 +304,36 @@ fn an_old_record_whose_detection_is_its_runbook_start_is_unknown() {
     assert_eq!(p1["recover"]["unknown"], 1);
     assert!(p1["recover"]["median_secs"].is_null());
 }
+
+#[test]
+fn a_runbook_records_the_detection_time_it_is_given_and_refuses_a_bad_one() {
+    let repo = Repo::sample();
+    let detected = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(10);
+    repo.lifeline()
+        .env("LIFELINE_DETECTED_AT", detected.to_string())
+        .args(["recover", "sync-failure-cascade", "--severity", "P2"])
+        .assert()
+        .code(0);
+    let r = report(&repo);
+    let p2 = &r["severities"][2];
+    assert_eq!(p2["incidents"], 1);
+    // A person started the runbook ten minutes after the detection.
+    assert_eq!(p2["acknowledge"]["measured"], 1, "{p2}");
+    let ack = p2["acknowledge"]["median_secs"].as_f64().unwrap();
+    assert!((600.0..3600.0).contains(&ack), "{p2}");
+    // Not resolved yet (the workflows are still disabled): unknown.
+    assert_eq!(p2["recover"]["unknown"], 1, "{p2}");
+    // A person ran it: a P2 failure that needed a person.
+    assert_eq!(r["automated_recovery_p2_p3"]["incidents"]["total"], 1);
+    assert_eq!(r["automated_recovery_p2_p3"]["incidents"]["succeeded"], 0);
+
+    let bad = repo
+        .lifeline()
+        .env("LIFELINE_DETECTED_AT", "yesterday-ish")
+        .args(["recover", "sync-failure-cascade", "--severity", "P2"])
+        .assert()
+        .code(2);
+    assert!(
+        common::stderr(&bad).contains("LIFELINE_DETECTED_AT=yesterday-ish: not an RFC 3339 time")
+    );
+}

@@ -337,3 +337,90 @@ fn a_runbook_records_the_detection_time_it_is_given_and_refuses_a_bad_one() {
         common::stderr(&bad).contains("LIFELINE_DETECTED_AT=yesterday-ish: not an RFC 3339 time")
     );
 }
+
+fn minutes_ago(minutes: i64) -> jiff::Timestamp {
+    (jiff::Timestamp::now() - jiff::SignedDuration::from_mins(minutes))
+        .round(jiff::Unit::Second)
+        .unwrap()
+}
+
+#[test]
+fn time_to_detect_runs_from_the_failure_to_the_finding_that_reported_it() {
+    use lifeline::github::fake::{FakeGitHub, Run};
+    let repo = Repo::sample();
+    // A bot committed a broken TASK.md 40 minutes ago.
+    let broke = minutes_ago(40);
+    repo.write("planning/TASK.md", "# Tasks\n\nnot a task table any more\n");
+    let out = std::process::Command::new("git")
+        .current_dir(repo.path())
+        .args(["commit", "-q", "-am", "sync: rewrite tasks"])
+        .env("GIT_AUTHOR_NAME", "bot")
+        .env("GIT_AUTHOR_EMAIL", "bot@example.com")
+        .env("GIT_COMMITTER_NAME", "bot")
+        .env("GIT_COMMITTER_EMAIL", "bot@example.com")
+        .env("GIT_COMMITTER_DATE", broke.to_string())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    // And the sync workflow has failed three times, the first 30 min ago.
+    let first_failure = minutes_ago(30);
+    let fake = FakeGitHub::start().unwrap();
+    fake.with(|s| {
+        for (id, minutes) in [(1u64, 10i64), (2, 20), (3, 30)] {
+            s.runs.push(Run {
+                id,
+                workflow: "task-sync.yml".into(),
+                status: "completed".into(),
+                conclusion: "failure".into(),
+                created_at: (first_failure + jiff::SignedDuration::from_mins(30 - minutes))
+                    .to_string(),
+                head_sha: format!("{id:040x}"),
+                failed_jobs: vec!["sync".into()],
+            });
+        }
+    });
+    let out = repo
+        .lifeline()
+        .env("GITHUB_API_URL", fake.url())
+        .env("GITHUB_TOKEN", "ghs_0123456789abcdefghijABCDEFGHIJ0123")
+        .env("GITHUB_REPOSITORY", "acme/plan")
+        .args(["health", "--alert", "github", "--format", "json"])
+        .assert()
+        .code(1);
+    let health: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let finding = |prefix: &str| {
+        health["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["fingerprint"].as_str().unwrap().starts_with(prefix))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {prefix} finding in {health}"))
+    };
+    assert_eq!(
+        finding("invalid-file:planning/TASK.md")["failed_at"],
+        broke.to_string()
+    );
+    assert_eq!(
+        finding("workflow-failure:task-sync.yml")["failed_at"],
+        first_failure.to_string()
+    );
+
+    let r = report(&repo);
+    let p1 = &r["severities"][1];
+    // 30 minutes from the first failing run to the finding: over the
+    // plan's 15 minutes.
+    assert_eq!(p1["detect"]["measured"], 1, "{p1}");
+    assert_eq!(p1["detect"]["within_target"], 0, "{p1}");
+    let secs = p1["detect"]["median_secs"].as_f64().unwrap();
+    assert!((1700.0..2400.0).contains(&secs), "{p1}");
+    // Every finding's detection is on record; the missing-labels one
+    // cannot tell when its failure began.
+    let unknown: u64 = r["severities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["detect"]["unknown"].as_u64().unwrap())
+        .sum();
+    assert!(unknown >= 1, "{r}");
+}

@@ -654,7 +654,8 @@ pub fn markdown(r: &Report) -> String {
         "\nTargets: detect within 15 min (P0/P1) and recover within 2 h (P1) / 8 h (P2), from the plan; \
          acknowledge within the policy's response time. \"unknown\": a record lacks one of the two instants \
          (a finding that cannot tell when the failure began, an incident with no recorded detection, \
-         one no person has acted on yet).\n",
+         one no person has acted on yet). Acknowledgement is measured on incident records; a person's \
+         action on an alert issue is on GitHub, not in these records.\n",
     );
     let a = &r.automated_recovery_p2_p3;
     let d = &r.drills;
@@ -669,11 +670,24 @@ pub fn markdown(r: &Report) -> String {
             ));
         }
         if d.failed > 0 {
-            t.push_str(&format!(
-                ", {} failed ({})",
-                d.failed,
-                d.failed_scenarios.join(", ")
-            ));
+            let mut names: Vec<(&str, usize)> = Vec::new();
+            for name in &d.failed_scenarios {
+                match names.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, count)) => *count += 1,
+                    None => names.push((name, 1)),
+                }
+            }
+            let names: Vec<String> = names
+                .into_iter()
+                .map(|(n, c)| {
+                    if c == 1 {
+                        n.to_string()
+                    } else {
+                        format!("{n} ×{c}")
+                    }
+                })
+                .collect();
+            t.push_str(&format!(", {} failed ({})", d.failed, names.join(", ")));
         }
         if d.unreadable > 0 {
             t.push_str(&format!(", {} unreadable", d.unreadable));

@@ -119,8 +119,10 @@ impl Rate {
 pub struct AutomatedRecovery {
     /// Everything below together.
     pub rate: Rate,
-    /// `run` steps that failed at P2/P3: rolled back, or (`--on-failure
-    /// keep`) left for a person.
+    /// `run` steps that failed at P2/P3: rolled back, or not (the rollback
+    /// failed, or `--on-failure keep` left the files for a person). A step
+    /// that failed without changing a protected file had nothing to
+    /// recover and is not counted.
     pub run_rollbacks: Rate,
     /// P2/P3 incidents: a runbook automation ran and recovered succeeds; one
     /// a person ran, or that failed, does not.
@@ -407,7 +409,7 @@ pub fn compute(
             for r in &sev_runs {
                 match r.rollback.as_deref() {
                     Some("rolled-back") => auto.run_rollbacks.add(true),
-                    Some("kept") => auto.run_rollbacks.add(false),
+                    Some("kept" | "failed") => auto.run_rollbacks.add(false),
                     _ => {}
                 }
             }

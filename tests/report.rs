@@ -424,3 +424,29 @@ fn time_to_detect_runs_from_the_failure_to_the_finding_that_reported_it() {
         .sum();
     assert!(unknown >= 1, "{r}");
 }
+
+#[test]
+fn a_run_whose_rollback_fails_counts_against_the_rate() {
+    let repo = Repo::sample();
+    // The step breaks TASK.md and takes the checkpoint refs with it.
+    let out = repo
+        .lifeline()
+        .args([
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "rm -rf .git/refs/lifeline && printf 'not a task file\\n' > planning/TASK.md",
+        ])
+        .assert();
+    assert_ne!(out.get_output().status.code(), Some(0));
+    let r = report(&repo);
+    let runs = &r["automated_recovery_p2_p3"]["run_rollbacks"];
+    assert_eq!(runs["total"], 1, "{r}");
+    assert_eq!(runs["succeeded"], 0, "{r}");
+    // Its start has an outcome: the failed rollback.
+    assert_eq!(
+        r["audit"]["coverage"]["total"], r["audit"]["coverage"]["succeeded"],
+        "{r}"
+    );
+}

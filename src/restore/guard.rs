@@ -249,13 +249,30 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
     if !report.success {
         report.rollback = match options.on_failure {
             OnFailure::Keep => Rollback::Kept,
-            OnFailure::Rollback => match roll_back(ws, env, &manifest)? {
-                Some(failed_state) => {
+            OnFailure::Rollback => match roll_back(ws, env, &manifest) {
+                Ok(Some(failed_state)) => {
                     report.failed_state = Some(failed_state);
                     report.recovered_at = Some(jiff::Timestamp::now());
                     Rollback::RolledBack
                 }
-                None => Rollback::Unchanged,
+                Ok(None) => Rollback::Unchanged,
+                Err(e) => {
+                    // The operation's outcome is on record even so: a
+                    // failed automatic recovery counts against the rate.
+                    let mut event = Event::new("run", "outcome")
+                        .detail("operation_id", operation_id.as_str())
+                        .detail("command", report.command.as_str())
+                        .detail("checkpoint", report.checkpoint.as_str())
+                        .detail("started_at", report.started_at.to_string())
+                        .detail("detected_at", report.detected_at.map(|t| t.to_string()))
+                        .detail("rollback", "failed")
+                        .failure(format!("the rollback failed: {e}"));
+                    if let Some(severity) = report.severity {
+                        event = event.detail("severity", severity.as_str());
+                    }
+                    audit::record(ws, env, &event)?;
+                    return Err(e);
+                }
             },
         };
     }

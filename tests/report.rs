@@ -406,6 +406,20 @@ fn time_to_detect_runs_from_the_failure_to_the_finding_that_reported_it() {
         first_failure.to_string()
     );
 
+    // The alert issue says when the failure began, and how to hand the
+    // detection time to a runbook.
+    let issues = fake.with(|s| s.issues.clone());
+    let issue = issues
+        .iter()
+        .find(|i| i["title"].as_str().unwrap().contains("task-sync.yml"))
+        .unwrap();
+    let body = issue["body"].as_str().unwrap();
+    assert!(
+        body.contains(&format!("**Failure began**: {first_failure}")),
+        "{body}"
+    );
+    assert!(body.contains("LIFELINE_DETECTED_AT="), "{body}");
+
     let r = report(&repo);
     let p1 = &r["severities"][1];
     // 30 minutes from the first failing run to the finding: over the

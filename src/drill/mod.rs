@@ -3,9 +3,11 @@
 //! holding a copy of the source repository's files and a baseline
 //! checkpoint; it injects one fault, detects it the way production would
 //! (`validate`, `health`, a `run`-wrapped step), recovers the way
-//! production would (`run` rollback, `restore`, `recover`), and checks that
-//! the protected files validate and equal the pre-fault bytes. The user's
-//! working tree and remote are never touched.
+//! production would (`run` rollback, `restore`, `recover`). A scenario
+//! passes only when the detector the plan names reported the fault, the
+//! product recovered it, and the protected files validate and equal the
+//! pre-fault bytes ([`judge`]). The user's working tree and remote are
+//! never touched.
 
 pub mod record;
 pub mod scenarios;

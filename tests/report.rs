@@ -311,7 +311,13 @@ fn a_runbook_records_the_detection_time_it_is_given_and_refuses_a_bad_one() {
     let detected = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(10);
     repo.lifeline()
         .env("LIFELINE_DETECTED_AT", detected.to_string())
-        .args(["recover", "sync-failure-cascade", "--severity", "P2"])
+        .args([
+            "recover",
+            "sync-failure-cascade",
+            "--severity",
+            "P2",
+            "--yes",
+        ])
         .assert()
         .code(0);
     let r = report(&repo);
@@ -330,7 +336,13 @@ fn a_runbook_records_the_detection_time_it_is_given_and_refuses_a_bad_one() {
     let bad = repo
         .lifeline()
         .env("LIFELINE_DETECTED_AT", "yesterday-ish")
-        .args(["recover", "sync-failure-cascade", "--severity", "P2"])
+        .args([
+            "recover",
+            "sync-failure-cascade",
+            "--severity",
+            "P2",
+            "--yes",
+        ])
         .assert()
         .code(2);
     assert!(

@@ -88,11 +88,23 @@ fn an_incident_with_a_hostile_detection_time_is_refused_or_unknown() {
     assert_eq!(p2["incidents"], 1);
     assert_eq!(p2["recover"]["unknown"], 1, "{p2}");
     // A runbook told the detection happened in the future refuses to start.
-    repo.lifeline()
+    let refused = repo
+        .lifeline()
         .env("LIFELINE_DETECTED_AT", "2999-01-01T00:00:00Z")
-        .args(["recover", "sync-failure-cascade", "--severity", "P2"])
+        .args([
+            "recover",
+            "sync-failure-cascade",
+            "--severity",
+            "P2",
+            "--yes",
+        ])
         .assert()
         .code(2);
+    assert!(
+        crate::common::stderr(&refused).contains("a detection cannot lie in the future"),
+        "{}",
+        crate::common::stderr(&refused)
+    );
     assert!(
         !repo
             .join(".github/workflows/task-sync.yml.disabled")

@@ -47,7 +47,10 @@ pub struct Incident {
     pub kind: String,
     pub operator: String,
     pub checkpoint: Option<String>,
-    pub detected_at: Timestamp,
+    /// When the problem was detected (the finding or alert that reported
+    /// it), when known; `null` in the record otherwise. Never the moment
+    /// the runbook opened: that is `started_at`.
+    pub detected_at: Option<Timestamp>,
     pub started_at: Timestamp,
     pub resolved_at: Option<Timestamp>,
     /// `recovered`, `failed`, `stopped`, or none while running.
@@ -76,7 +79,7 @@ impl Incident {
             kind: kind.to_string(),
             operator: operator.to_string(),
             checkpoint: checkpoint.map(str::to_string),
-            detected_at: now,
+            detected_at: None,
             started_at: now,
             resolved_at: None,
             outcome: None,
@@ -148,7 +151,10 @@ impl Incident {
         out.push_str(&format!("runbook: {}\n", q(&self.kind)));
         out.push_str(&format!("operator: {}\n", q(&self.operator)));
         out.push_str(&format!("checkpoint: {}\n", opt(self.checkpoint.clone())));
-        out.push_str(&format!("detected_at: {}\n", t(&self.detected_at)));
+        out.push_str(&format!(
+            "detected_at: {}\n",
+            opt(self.detected_at.map(|d| d.to_string()))
+        ));
         out.push_str(&format!("started_at: {}\n", t(&self.started_at)));
         out.push_str(&format!(
             "resolved_at: {}\n",
@@ -169,7 +175,7 @@ impl Incident {
         }
         out.push_str("---\n\n");
         out.push_str(&format!("# 🚨 Incident {}\n\n", self.id));
-        out.push_str(&format!("**Timestamp**: {}  \n", self.detected_at));
+        out.push_str(&format!("**Timestamp**: {}  \n", self.started_at));
         out.push_str(&format!("**Severity**: {}  \n", self.severity));
         out.push_str(&format!("**Type**: {}  \n", self.kind));
         out.push_str(&format!("**Operator**: {}  \n", self.operator));
@@ -222,6 +228,32 @@ impl Incident {
                 Some("give more of the ID".into()),
             )),
         }
+    }
+}
+
+/// The variable a workflow sets to the moment the problem was detected
+/// (the alert's or finding's time) when it starts a runbook.
+pub const DETECTED_AT_ENV: &str = "LIFELINE_DETECTED_AT";
+
+/// The detection instant from [`DETECTED_AT_ENV`]: `None` when unset; an
+/// error when it is not an RFC 3339 time or lies in the future.
+pub fn detected_at_from_env(env: &dyn crate::ci::Env) -> Result<Option<Timestamp>> {
+    let Some(value) = env.var(DETECTED_AT_ENV) else {
+        return Ok(None);
+    };
+    let hint = Some(format!(
+        "set {DETECTED_AT_ENV} to the time the problem was detected, e.g. 2026-11-25T11:46:53Z, or leave it unset (the record then says the detection time is unknown)"
+    ));
+    match value.trim().parse::<Timestamp>() {
+        Ok(at) if at <= Timestamp::now() => Ok(Some(at)),
+        Ok(_) => Err(Error::usage(
+            format!("{DETECTED_AT_ENV}={value}: a detection cannot lie in the future"),
+            hint,
+        )),
+        Err(_) => Err(Error::usage(
+            format!("{DETECTED_AT_ENV}={value}: not an RFC 3339 time"),
+            hint,
+        )),
     }
 }
 
@@ -320,7 +352,7 @@ fn parse(text: &str) -> std::result::Result<Incident, String> {
         kind: req("type")?,
         operator: req("operator")?,
         checkpoint: s("checkpoint"),
-        detected_at: ts("detected_at").ok_or("`detected_at` missing")?,
+        detected_at: ts("detected_at"),
         started_at: ts("started_at").ok_or("`started_at` missing")?,
         resolved_at: ts("resolved_at"),
         outcome: s("outcome"),
@@ -345,7 +377,7 @@ mod tests {
             kind: "sync-failure-cascade".into(),
             operator: "github:on-call \"lead\"".into(),
             checkpoint: Some("task-sync-20261125T115900Z-ab12".into()),
-            detected_at: now,
+            detected_at: Some(now),
             started_at: now,
             resolved_at: None,
             outcome: None,

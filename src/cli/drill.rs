@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 
 use super::Output;
 use crate::ci::{self, Env};
-use crate::drill::{self, DrillReport};
+use crate::drill::{self, DrillReport, Verdict};
 use crate::error::{Error, Result};
 use crate::workspace::Workspace;
 
@@ -22,7 +22,12 @@ pub struct DrillArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = DrillFormat::Text)]
     pub format: DrillFormat,
-    /// Self-test of the drill: remove the baseline checkpoints so recovery must fail
+    /// Self-test: break PART on purpose (repeatable); every scenario that
+    /// depends on it must then fail. `store`: no checkpoint can be read or
+    /// written; `detection`: the detectors' reports are discarded
+    #[arg(long = "break", value_enum, value_name = "PART")]
+    pub faults: Vec<drill::Fault>,
+    /// The same as `--break store`
     #[arg(long, hide = true)]
     pub break_store: bool,
 }
@@ -51,7 +56,11 @@ pub(crate) fn run(
             None,
         ));
     }
-    let report = drill::run(ws, env, &source, &args.scenarios, args.break_store)?;
+    let mut faults = args.faults.clone();
+    if args.break_store && !faults.contains(&drill::Fault::Store) {
+        faults.push(drill::Fault::Store);
+    }
+    let report = drill::run(ws, env, &source, &args.scenarios, &faults)?;
     let text = match args.format {
         DrillFormat::Text => text(&report),
         DrillFormat::Json => serde_json::to_string_pretty(&report).expect("serializes") + "\n",
@@ -64,67 +73,99 @@ pub(crate) fn run(
     Ok(if report.passed() { 0 } else { 1 })
 }
 
+fn ms(v: Option<u64>) -> String {
+    v.map_or("-".to_string(), |v| v.to_string())
+}
+
+fn summary(r: &DrillReport) -> String {
+    let manual = r.count(Verdict::ManualRecoveryRequired);
+    let failed = r.count(Verdict::Failed);
+    let mut s = format!(
+        "{}/{} scenarios passed (detected by the expected detector, recovered by lifeline, no data lost)",
+        r.count(Verdict::Passed),
+        r.scenarios.len()
+    );
+    if manual > 0 {
+        s.push_str(&format!("; {manual} detected, manual recovery required"));
+    }
+    if failed > 0 {
+        s.push_str(&format!("; {failed} FAILED — the drill FAILED"));
+    }
+    if !r.broken.is_empty() {
+        let parts: Vec<String> = r
+            .broken
+            .iter()
+            .map(|f| {
+                serde_json::to_value(f)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            })
+            .collect();
+        s.push_str(&format!(" [broken on purpose: {}]", parts.join(", ")));
+    }
+    s
+}
+
 fn text(r: &DrillReport) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<28} {:<52} {:>9} {:>10} {:>9} {:>10}",
-        "scenario", "detected by", "detect ms", "recover ms", "recovered", "bytes lost"
+        "{:<28} {:<3} {:<52} {:>9} {:>10} {:>10}  verdict",
+        "scenario", "sev", "detected by", "detect ms", "recover ms", "bytes lost"
     );
     for sc in &r.scenarios {
         let _ = writeln!(
             s,
-            "{:<28} {:<52} {:>9} {:>10} {:>9} {:>10}",
+            "{:<28} {:<3} {:<52} {:>9} {:>10} {:>10}  {}",
             sc.name,
+            sc.severity,
             if sc.detected_by.is_empty() {
                 "-"
             } else {
                 &sc.detected_by
             },
-            sc.detect_ms,
-            sc.recover_ms,
-            if sc.recovered { "yes" } else { "NO" },
-            sc.bytes_lost
+            ms(sc.detect_ms),
+            ms(sc.recover_ms),
+            sc.bytes_lost,
+            sc.verdict.as_str()
         );
         if let Some(reason) = &sc.reason {
             let _ = writeln!(s, "    ^ {reason}");
         }
     }
-    let ok = r
-        .scenarios
-        .iter()
-        .filter(|s| s.recovered && s.bytes_lost == 0)
-        .count();
-    let _ = writeln!(
-        s,
-        "\n{ok}/{} scenarios recovered with no data lost{}",
-        r.scenarios.len(),
-        if r.passed() {
-            ""
-        } else {
-            " — the drill FAILED"
-        }
-    );
+    let _ = writeln!(s, "\n{}", summary(r));
     s
 }
 
 fn markdown(r: &DrillReport) -> String {
     let mut s = String::from(
-        "## lifeline drill\n\n| Scenario | Detected by | Detect ms | Recover ms | Recovered | Bytes lost |\n|---|---|---:|---:|---|---:|\n",
+        "## lifeline drill\n\n| Scenario | Severity | Expected detector | Detected by | Detect ms | Recover ms | Bytes lost | Verdict |\n|---|---|---|---|---:|---:|---:|---|\n",
     );
+    let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
     for sc in &r.scenarios {
+        let verdict = match sc.verdict {
+            Verdict::Passed => "✅ passed".to_string(),
+            Verdict::ManualRecoveryRequired => "⚠️ detected, manual recovery required".to_string(),
+            Verdict::Failed => format!(
+                "❌ failed: {}",
+                cell(sc.reason.as_deref().unwrap_or_default())
+            ),
+        };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | `{}` | {} | {} | {} | {} | {} |",
             sc.name,
-            sc.detected_by.replace('|', "\\|"),
-            sc.detect_ms,
-            sc.recover_ms,
-            if sc.recovered { "✅" } else { "❌" },
-            sc.bytes_lost
+            sc.severity,
+            sc.expected_detector,
+            cell(&sc.detected_by),
+            ms(sc.detect_ms),
+            ms(sc.recover_ms),
+            sc.bytes_lost,
+            verdict
         );
     }
-    s.push('\n');
+    let _ = writeln!(s, "\n{}", summary(r));
     s
 }
 

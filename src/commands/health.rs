@@ -37,10 +37,60 @@ pub fn cache_dir(ws: &Workspace) -> PathBuf {
         .unwrap_or_else(|| ws.root.join(".lifeline/cache/github"))
 }
 
+/// Revisions of a file looked at to find when it broke.
+const BROKEN_SINCE_REVISIONS: usize = 50;
+
+/// When an invalid file broke, where git can tell: the file is committed
+/// as it is on disk, and history holds a valid revision; the failure began
+/// with the commit after it (its committer time). `None` otherwise (an
+/// uncommitted change, no valid revision within reach, no git): unknown,
+/// not guessed.
+fn broken_since(ws: &Workspace, path: &str) -> Option<Timestamp> {
+    let git = ws.git.as_ref()?;
+    let validator = crate::validate::protected_targets(&ws.root, &ws.config)
+        .ok()?
+        .into_iter()
+        .find(|t| t.path == path)?
+        .validator;
+    let spec = format!(":(literal){path}");
+    let dirty = git
+        .run(["status", "--porcelain", "--", spec.as_str()])
+        .ok()?;
+    if !dirty.trim().is_empty() {
+        return None;
+    }
+    let log = git
+        .run([
+            "log",
+            &format!("--max-count={BROKEN_SINCE_REVISIONS}"),
+            "--format=%H %cI",
+            "--",
+            spec.as_str(),
+        ])
+        .ok()?;
+    let mut oldest_broken: Option<Timestamp> = None;
+    for line in log.lines() {
+        let (sha, time) = line.split_once(' ')?;
+        let valid = git
+            .run_bytes(["show", &format!("{sha}:{path}")], None)
+            .is_ok_and(|bytes| crate::validate::validate_bytes(path, &bytes, validator).valid);
+        if valid {
+            return oldest_broken;
+        }
+        oldest_broken = Some(time.parse().ok()?);
+    }
+    None
+}
+
 pub fn run(ws: &Workspace, env: &dyn Env, options: &HealthOptions) -> Result<HealthReport> {
     let mut report = HealthReport::default();
     let config = &ws.config;
     report.coverage.files = detect::files(&ws.root, config, &mut report.findings);
+    for f in report.findings.iter_mut() {
+        if let Some(path) = f.fingerprint.strip_prefix("invalid-file:") {
+            f.failed_at = broken_since(ws, path);
+        }
+    }
     report.coverage.audit = detect::audit(ws, &mut report.findings);
     report.coverage.checkpoints = detect::checkpoints(ws, Timestamp::now(), &mut report.findings);
     if options.offline {
@@ -117,6 +167,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &HealthOptions) -> Result<Hea
     let stats = client.stats();
     report.requests = stats.requests;
     report.not_modified = stats.not_modified;
+    report.rate_limit_waits = stats.rate_limit_waits;
     if report
         .alerts
         .iter()
@@ -129,6 +180,20 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &HealthOptions) -> Result<Hea
             "alerts",
             serde_json::to_value(&report.alerts).unwrap_or_default(),
         );
+        // The instants `lifeline report` measures time to detect with.
+        let detections: Vec<serde_json::Value> = report
+            .findings
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "fingerprint": f.fingerprint,
+                    "severity": f.severity.as_str(),
+                    "failed_at": f.failed_at.map(|t| t.to_string()),
+                    "detected_at": now.to_string(),
+                })
+            })
+            .collect();
+        event = event.detail("detections", detections);
         crate::audit::record(ws, env, &event)?;
     }
     Ok(report)

@@ -3,10 +3,13 @@
 //! holding a copy of the source repository's files and a baseline
 //! checkpoint; it injects one fault, detects it the way production would
 //! (`validate`, `health`, a `run`-wrapped step), recovers the way
-//! production would (`run` rollback, `restore`, `recover`), and checks that
-//! the protected files validate and equal the pre-fault bytes. The user's
-//! working tree and remote are never touched.
+//! production would (`run` rollback, `restore`, `recover`). A scenario
+//! passes only when the detector the plan names reported the fault, the
+//! product recovered it, and the protected files validate and equal the
+//! pre-fault bytes ([`judge`]). The user's working tree and remote are
+//! never touched.
 
+pub mod record;
 pub mod scenarios;
 
 use std::collections::BTreeMap;
@@ -15,40 +18,40 @@ use std::time::Instant;
 
 use serde::Serialize;
 
+pub use record::{Recovery, ScenarioRecord, Verdict};
+
 use crate::ci::Env;
 use crate::error::{Error, Result};
 use crate::workspace::Workspace;
 
-/// One scenario's outcome.
-#[derive(Debug, Clone, Serialize)]
-pub struct ScenarioResult {
-    pub name: String,
-    /// What noticed the fault (`validate: FILE004`, `run: exit 3`, …);
-    /// empty when nothing did.
-    pub detected_by: String,
-    pub detect_ms: u64,
-    pub recover_ms: u64,
-    pub recovered: bool,
-    /// Protected bytes that differ from the pre-fault state afterwards.
-    pub bytes_lost: u64,
-    /// Why the scenario failed, when it did.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+/// A part the drill can break on purpose (`--break PART`), to prove that
+/// the scenarios depending on it fail, and say why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// The checkpoint store: the baseline checkpoints are removed and no
+    /// new checkpoint can be written (rollbacks, restores and the safety
+    /// checkpoints of runbooks fail).
+    Store,
+    /// Detection: what the product's detectors report is discarded, so no
+    /// scenario can pass.
+    Detection,
 }
 
-impl ScenarioResult {
-    /// A scenario that stopped with an error before it could finish.
-    fn failed(name: &str, reason: String) -> ScenarioResult {
-        ScenarioResult {
-            name: name.to_string(),
-            detected_by: String::new(),
-            detect_ms: 0,
-            recover_ms: 0,
-            recovered: false,
-            bytes_lost: 0,
-            reason: Some(reason),
-        }
-    }
+/// What the product did in one scenario, before the verdict.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    /// Detector ids that reported the fault (`validate:FILE004`, …).
+    pub detectors: Vec<String>,
+    /// The same, in words, for the table.
+    pub detected_by: String,
+    pub detect_ms: Option<u64>,
+    /// The product reports the recovery as done (the drill then checks the
+    /// bytes and validity itself).
+    pub recovered: bool,
+    pub recover_ms: Option<u64>,
+    /// Why the recovery is not done, when it is not.
+    pub why_not: String,
 }
 
 /// The whole drill.
@@ -56,14 +59,22 @@ impl ScenarioResult {
 pub struct DrillReport {
     pub repo: String,
     pub started_at: String,
-    pub scenarios: Vec<ScenarioResult>,
+    /// The parts broken on purpose.
+    pub broken: Vec<Fault>,
+    pub scenarios: Vec<ScenarioRecord>,
 }
 
 impl DrillReport {
+    /// True when no scenario failed.
     pub fn passed(&self) -> bool {
+        self.scenarios.iter().all(|s| s.verdict != Verdict::Failed)
+    }
+
+    pub fn count(&self, verdict: Verdict) -> usize {
         self.scenarios
             .iter()
-            .all(|s| s.recovered && s.bytes_lost == 0)
+            .filter(|s| s.verdict == verdict)
+            .count()
     }
 }
 
@@ -90,6 +101,8 @@ pub struct Scratch {
     pub ws: Workspace,
     pub origin: PathBuf,
     pub env: MapEnv,
+    /// The parts broken on purpose.
+    pub faults: Vec<Fault>,
     /// The protected files before the fault.
     pub before: BTreeMap<String, Vec<u8>>,
 }
@@ -98,7 +111,7 @@ impl Scratch {
     /// Copies `source`'s files (not its `.git`, audit log or incidents)
     /// into a new repository with a bare origin, commits, pushes, and takes
     /// a baseline checkpoint.
-    pub fn new(source: &Path, break_store: bool) -> Result<Scratch> {
+    pub fn new(source: &Path, faults: &[Fault]) -> Result<Scratch> {
         let dir = tempfile::Builder::new()
             .prefix("lifeline-drill-")
             .tempdir()
@@ -137,18 +150,8 @@ impl Scratch {
                 operation: "drill baseline".into(),
             },
         )?;
-        if break_store {
-            // The drill's self-test: with no checkpoint to go back to, the
-            // scenarios that restore one must fail, and say why.
-            for id in store
-                .list()?
-                .checkpoints
-                .iter()
-                .map(|c| c.id.clone())
-                .collect::<Vec<_>>()
-            {
-                store.remove(&[id])?;
-            }
+        if faults.contains(&Fault::Store) {
+            break_store(&ws, store.as_ref())?;
         }
         let before = protected_bytes(&ws)?;
         Ok(Scratch {
@@ -156,6 +159,7 @@ impl Scratch {
             ws,
             origin,
             env,
+            faults: faults.to_vec(),
             before,
         })
     }
@@ -198,6 +202,32 @@ impl Scratch {
         let targets = crate::validate::protected_targets(&self.ws.root, &self.ws.config)?;
         Ok(crate::validate::validate_targets(&targets)?.errors() == 0)
     }
+}
+
+/// The drill's self-test of the store: removes every checkpoint and puts
+/// a file where the store keeps new ones, so no checkpoint can be read or
+/// written in the scratch repository.
+fn break_store(ws: &Workspace, store: &dyn crate::checkpoint::Store) -> Result<()> {
+    let ids: Vec<_> = store
+        .list()?
+        .checkpoints
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
+    store.remove(&ids)?;
+    let block = if store.name() == "git" {
+        ws.root.join(".git/refs/lifeline")
+    } else {
+        ws.root.join(crate::checkpoint::store::dir::STORE_DIR)
+    };
+    if block.is_dir() {
+        std::fs::remove_dir_all(&block).map_err(|e| Error::io(&block, e))?;
+    }
+    std::fs::write(
+        &block,
+        "broken on purpose by `lifeline drill --break store`\n",
+    )
+    .map_err(|e| Error::io(&block, e))
 }
 
 /// Bytes of `old` not found at the same place in `new`, plus the length
@@ -249,7 +279,7 @@ pub fn run(
     env: &dyn Env,
     source: &Path,
     names: &[String],
-    break_store: bool,
+    faults: &[Fault],
 ) -> Result<DrillReport> {
     let all = scenarios::ALL;
     for name in names {
@@ -269,41 +299,196 @@ pub fn run(
         .iter()
         .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name))
     {
-        let result = match Scratch::new(source, break_store) {
-            Ok(scratch) => (scenario.run)(&scratch).unwrap_or_else(|e| {
-                ScenarioResult::failed(
-                    scenario.name,
-                    crate::redact::redact(&e.to_string()).into_owned(),
-                )
-            }),
-            Err(e) => ScenarioResult::failed(
-                scenario.name,
+        let record = match Scratch::new(source, faults) {
+            Ok(scratch) => match (scenario.run)(&scratch) {
+                Ok(observed) => judge(scenario, &scratch, observed)?,
+                Err(e) => stopped(
+                    scenario,
+                    format!(
+                        "the scenario stopped: {}",
+                        crate::redact::redact(&e.to_string())
+                    ),
+                ),
+            },
+            Err(e) => stopped(
+                scenario,
                 format!("could not set up the scratch repository: {e}"),
             ),
         };
-        let mut event = crate::audit::Event::new("drill", scenario.name)
-            .detail("detected_by", result.detected_by.clone())
-            .detail("detect_ms", result.detect_ms)
-            .detail("recover_ms", result.recover_ms)
-            .detail("recovered", result.recovered)
-            .detail("bytes_lost", result.bytes_lost)
-            .detail("severity", scenario.severity);
-        if let Some(reason) = &result.reason {
-            event = event.failure(reason.clone());
-        } else if !result.recovered || result.bytes_lost > 0 {
-            event = event.failure("not recovered");
-        }
-        crate::audit::record(ws, env, &event)?;
-        results.push(result);
+        crate::audit::record(ws, env, &record.event())?;
+        results.push(record);
     }
     Ok(DrillReport {
         repo: source.display().to_string(),
         started_at,
+        broken: faults.to_vec(),
         scenarios: results,
+    })
+}
+
+/// A scenario that stopped with an error before it could finish.
+fn stopped(scenario: &scenarios::Scenario, reason: String) -> ScenarioRecord {
+    ScenarioRecord {
+        name: scenario.name.to_string(),
+        severity: scenario.severity,
+        recovery: scenario.recovery,
+        expected_detector: scenario.detector.to_string(),
+        detected_by: String::new(),
+        detected: false,
+        detect_ms: None,
+        recover_ms: None,
+        recovered: false,
+        bytes_lost: 0,
+        verdict: Verdict::Failed,
+        reason: Some(format!(
+            "{reason} (expected detector: {})",
+            scenario.detector
+        )),
+    }
+}
+
+/// The verdict: the expected detector reported the fault, and (for an
+/// automated recovery) the product recovered it, the protected files
+/// validate and no byte differs from before the fault.
+pub fn judge(
+    scenario: &scenarios::Scenario,
+    s: &Scratch,
+    mut observed: Observed,
+) -> Result<ScenarioRecord> {
+    if s.faults.contains(&Fault::Detection) {
+        observed.detectors.clear();
+        observed.detected_by.clear();
+        observed.detect_ms = None;
+    }
+    let bytes_lost = s.bytes_lost()?;
+    let valid = s.valid()?;
+    let detected = observed.detectors.iter().any(|d| d == scenario.detector);
+    let recovered = observed.recovered && valid && bytes_lost == 0;
+    let reported = match (observed.detected_by.is_empty(), observed.why_not.is_empty()) {
+        (false, _) => format!("reported: {}", observed.detected_by),
+        (true, true) => "nothing reported it".to_string(),
+        (true, false) => format!("nothing reported it; {}", observed.why_not),
+    };
+    let failure = if !detected {
+        Some(format!(
+            "the expected detector `{}` did not report the fault ({reported})",
+            scenario.detector
+        ))
+    } else if scenario.recovery == Recovery::Manual {
+        (bytes_lost > 0).then(|| format!("{bytes_lost} protected bytes changed"))
+    } else if !observed.recovered {
+        Some(format!(
+            "not recovered: {} (detected by `{}`)",
+            observed.why_not, scenario.detector
+        ))
+    } else if !valid {
+        Some(format!(
+            "the protected files do not validate after recovery (detected by `{}`)",
+            scenario.detector
+        ))
+    } else if bytes_lost > 0 {
+        Some(format!(
+            "{bytes_lost} protected bytes differ from the state before the fault (detected by `{}`)",
+            scenario.detector
+        ))
+    } else {
+        None
+    };
+    let verdict = match (&failure, scenario.recovery) {
+        (Some(_), _) => Verdict::Failed,
+        (None, Recovery::Manual) => Verdict::ManualRecoveryRequired,
+        (None, Recovery::Automated) => Verdict::Passed,
+    };
+    Ok(ScenarioRecord {
+        name: scenario.name.to_string(),
+        severity: scenario.severity,
+        recovery: scenario.recovery,
+        expected_detector: scenario.detector.to_string(),
+        detected_by: observed.detected_by,
+        detected,
+        detect_ms: observed.detect_ms,
+        recover_ms: if recovered { observed.recover_ms } else { None },
+        recovered: scenario.recovery == Recovery::Automated && recovered,
+        bytes_lost,
+        verdict,
+        reason: failure,
     })
 }
 
 /// Milliseconds since `start`.
 pub fn ms(start: Instant) -> u64 {
     start.elapsed().as_millis() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Scratch {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sample-repo");
+        Scratch::new(&source, &[]).expect("scratch repository")
+    }
+
+    fn scenario(name: &str) -> &'static scenarios::Scenario {
+        scenarios::ALL.iter().find(|s| s.name == name).unwrap()
+    }
+
+    fn detected_and_recovered(detector: &str) -> Observed {
+        Observed {
+            detectors: vec![detector.to_string()],
+            detected_by: detector.to_string(),
+            detect_ms: Some(1),
+            recovered: true,
+            recover_ms: Some(1),
+            why_not: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_recovery_that_loses_bytes_fails_even_when_the_files_validate() {
+        let s = sample();
+        let sc = scenario("merge-conflict-markers");
+        // What a recovery to an older version would leave: valid, not equal.
+        let mut bytes = s.read("planning/TASK.md");
+        bytes.extend_from_slice(b"\n");
+        s.write("planning/TASK.md", &bytes).unwrap();
+        assert!(s.valid().unwrap());
+        let record = judge(sc, &s, detected_and_recovered(sc.detector)).unwrap();
+        assert_eq!(record.verdict, Verdict::Failed);
+        assert_eq!(record.bytes_lost, 1);
+        assert!(!record.recovered);
+        assert!(record.recover_ms.is_none());
+        let reason = record.reason.unwrap();
+        assert!(reason.contains("1 protected bytes differ"), "{reason}");
+        assert!(reason.contains("validate:FILE004"), "{reason}");
+    }
+
+    #[test]
+    fn a_fault_found_by_another_detector_is_not_a_pass() {
+        let s = sample();
+        let sc = scenario("corrupted-bytes");
+        let record = judge(sc, &s, detected_and_recovered("validate:TASK006")).unwrap();
+        assert_eq!(record.verdict, Verdict::Failed);
+        assert!(!record.detected);
+        let clean = judge(sc, &s, detected_and_recovered(sc.detector)).unwrap();
+        assert_eq!(clean.verdict, Verdict::Passed);
+    }
+
+    #[test]
+    fn a_failed_record_reads_back_from_its_audit_entry() {
+        let s = sample();
+        let sc = scenario("truncated-task-md");
+        let mut observed = detected_and_recovered(sc.detector);
+        observed.recovered = false;
+        observed.why_not = "restore ended Refused".into();
+        let record = judge(sc, &s, observed).unwrap();
+        assert_eq!(record.verdict, Verdict::Failed);
+        crate::audit::record(&s.ws, &s.env, &record.event()).unwrap();
+        let log = crate::audit::store::Log::of(&s.ws).unwrap();
+        let entries = crate::audit::query::query(&log, None, &Default::default()).unwrap();
+        let entry = &entries.last().unwrap().entry;
+        assert_eq!(entry["result"], "failure");
+        assert!(entry["details"]["context"].is_object(), "{entry}");
+        assert_eq!(ScenarioRecord::from_entry(entry), Some(record));
+    }
 }

@@ -1,152 +1,166 @@
 //! The scenarios, from the plan's failure matrix. Each injects its fault
-//! into a [`Scratch`] repository, detects and recovers as production does,
-//! and reports what happened.
+//! into a [`Scratch`] repository, lets the product detect and recover as
+//! production does, and reports what the product did ([`Observed`]); the
+//! verdict is [`super::judge`]'s. Nothing here repairs a fault itself or
+//! reads the fake GitHub's own log to decide what the product saw.
 
 use std::ffi::OsString;
 use std::time::{Duration, Instant};
 
-use super::{ScenarioResult, Scratch, ms};
+use super::{Observed, Recovery, Scratch, ms};
 use crate::config::Severity;
 use crate::error::Result;
 use crate::github::fake::{Failure, FakeGitHub, Run};
 use crate::recover::{RecoverOptions, RecoveryType};
 
-/// A scenario: its name, the severity the plan gives it, and its body.
+/// A scenario: its name, the plan's severity and recovery, the detector
+/// that must report it, and its body.
 pub struct Scenario {
     pub name: &'static str,
-    pub severity: &'static str,
-    pub run: fn(&Scratch) -> Result<ScenarioResult>,
+    pub severity: Severity,
+    pub recovery: Recovery,
+    /// See [`super::ScenarioRecord::expected_detector`].
+    pub detector: &'static str,
+    pub run: fn(&Scratch) -> Result<Observed>,
+}
+
+const fn automated(
+    name: &'static str,
+    severity: Severity,
+    detector: &'static str,
+    run: fn(&Scratch) -> Result<Observed>,
+) -> Scenario {
+    Scenario {
+        name,
+        severity,
+        recovery: Recovery::Automated,
+        detector,
+        run,
+    }
 }
 
 pub const ALL: &[Scenario] = &[
-    Scenario {
-        name: "merge-conflict-markers",
-        severity: "P2",
-        run: merge_conflict_markers,
-    },
-    Scenario {
-        name: "truncated-task-md",
-        severity: "P0",
-        run: truncated_task_md,
-    },
-    Scenario {
-        name: "corrupted-bytes",
-        severity: "P0",
-        run: corrupted_bytes,
-    },
-    Scenario {
-        name: "sprint-config-corruption",
-        severity: "P1",
-        run: sprint_config_corruption,
-    },
-    Scenario {
-        name: "sync-step-fails-mid-write",
-        severity: "P2",
-        run: sync_step_fails_mid_write,
-    },
-    Scenario {
-        name: "rejected-push",
-        severity: "P2",
-        run: rejected_push,
-    },
-    Scenario {
-        name: "api-rate-limit",
-        severity: "P3",
-        run: api_rate_limit,
-    },
+    automated(
+        "merge-conflict-markers",
+        Severity::P2,
+        "validate:FILE004",
+        merge_conflict_markers,
+    ),
+    automated(
+        "truncated-task-md",
+        Severity::P0,
+        "validate:TASK006",
+        truncated_task_md,
+    ),
+    automated(
+        "corrupted-bytes",
+        Severity::P0,
+        "validate:FILE002",
+        corrupted_bytes,
+    ),
+    automated(
+        "sprint-config-corruption",
+        Severity::P1,
+        "validate:SPRINT001",
+        sprint_config_corruption,
+    ),
+    automated(
+        "sync-step-fails-mid-write",
+        Severity::P2,
+        "run:parse-error",
+        sync_step_fails_mid_write,
+    ),
+    automated(
+        "rejected-push",
+        Severity::P2,
+        "run:merge-conflict",
+        rejected_push,
+    ),
+    automated(
+        "api-rate-limit",
+        Severity::P3,
+        "health:rate-limit-wait",
+        api_rate_limit,
+    ),
     Scenario {
         name: "token-expiry",
-        severity: "P1",
+        severity: Severity::P1,
+        recovery: Recovery::Manual,
+        detector: "health:github-api:auth",
         run: token_expiry,
     },
-    Scenario {
-        name: "sync-failure-cascade",
-        severity: "P1",
-        run: sync_failure_cascade,
-    },
-    Scenario {
-        name: "complete-automation-failure",
-        severity: "P1",
-        run: complete_automation_failure,
-    },
+    automated(
+        "sync-failure-cascade",
+        Severity::P1,
+        "health:workflow-failure",
+        sync_failure_cascade,
+    ),
+    automated(
+        "complete-automation-failure",
+        Severity::P1,
+        "health:workflow-failure",
+        complete_automation_failure,
+    ),
 ];
 
 const TASK: &str = "planning/TASK.md";
 const SPRINT: &str = "planning/sprint.config.json";
 
-fn result(
-    s: &Scratch,
-    name: &str,
-    detected_by: String,
-    detect_ms: u64,
-    recover_ms: u64,
-    ok: bool,
-    why: &str,
-) -> Result<ScenarioResult> {
-    let bytes_lost = s.bytes_lost()?;
-    let valid = s.valid()?;
-    let recovered = ok && valid && bytes_lost == 0;
-    let reason = if recovered {
-        None
-    } else if detected_by.is_empty() {
-        Some("the fault was not detected".to_string())
-    } else if !ok {
-        Some(why.to_string())
-    } else if !valid {
-        Some("the protected files do not validate after recovery".to_string())
-    } else {
-        Some(format!(
-            "{bytes_lost} protected bytes differ from the state before the fault"
-        ))
-    };
-    Ok(ScenarioResult {
-        name: name.to_string(),
-        detected_by,
-        detect_ms,
-        recover_ms,
-        recovered,
-        bytes_lost,
-        reason,
-    })
-}
-
 /// Detection as CI does it: `lifeline validate` over the protected set.
-fn detect_by_validate(s: &Scratch) -> Result<(String, u64)> {
+/// Every error rule reported is a detector id (`validate:FILE004`).
+fn detect_by_validate(s: &Scratch) -> Result<Observed> {
     let start = Instant::now();
     let targets = crate::validate::protected_targets(&s.ws.root, &s.ws.config)?;
     let report = crate::validate::validate_targets(&targets)?;
-    let first = report
+    let detect_ms = ms(start);
+    let mut detectors: Vec<String> = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    for d in report
         .diagnostics()
-        .find(|d| d.level == crate::diagnostic::Level::Error)
-        .map(|d| format!("validate: {} in {}", d.code, d.path))
-        .unwrap_or_default();
-    Ok((first, ms(start)))
+        .filter(|d| d.level == crate::diagnostic::Level::Error)
+    {
+        let id = format!("validate:{}", d.code);
+        if !detectors.contains(&id) {
+            words.push(format!("validate: {} in {}", d.code, d.path));
+            detectors.push(id);
+        }
+    }
+    Ok(Observed {
+        detect_ms: (!detectors.is_empty()).then_some(detect_ms),
+        detectors,
+        detected_by: words.join(", "),
+        ..Observed::default()
+    })
 }
 
 /// Recovery as the on-call does it: `lifeline restore latest-valid --yes`.
-fn restore_latest_valid(s: &Scratch) -> Result<(bool, u64, String)> {
+/// An error (no checkpoint to go back to) is a failed recovery, not a
+/// stopped scenario: the detection stays on the record.
+fn restore_latest_valid(s: &Scratch, observed: &mut Observed) {
     let start = Instant::now();
     let options = crate::restore::Options::new(crate::restore::Target::Spec("latest-valid".into()));
-    let report = crate::restore::restore(&s.ws, &s.env, &options, &mut |_| Ok(true))?;
-    let ok = report.status == crate::restore::Status::Restored;
-    Ok((ok, ms(start), format!("restore ended {:?}", report.status)))
+    match crate::restore::restore(&s.ws, &s.env, &options, &mut |_| Ok(true)) {
+        Ok(report) if report.status == crate::restore::Status::Restored => {
+            observed.recovered = true;
+            observed.recover_ms = Some(ms(start));
+        }
+        Ok(report) => observed.why_not = format!("restore ended {:?}", report.status),
+        Err(e) => {
+            observed.why_not = format!("restore failed: {}", crate::redact::redact(&e.to_string()))
+        }
+    }
 }
 
-fn file_fault(
-    s: &Scratch,
-    name: &str,
-    path: &str,
-    fault: impl FnOnce(Vec<u8>) -> Vec<u8>,
-) -> Result<ScenarioResult> {
+fn file_fault(s: &Scratch, path: &str, fault: impl FnOnce(Vec<u8>) -> Vec<u8>) -> Result<Observed> {
     let bytes = fault(s.read(path));
     s.write(path, &bytes)?;
-    let (detected, detect_ms) = detect_by_validate(s)?;
-    let (ok, recover_ms, why) = restore_latest_valid(s)?;
-    result(s, name, detected, detect_ms, recover_ms, ok, &why)
+    let mut observed = detect_by_validate(s)?;
+    restore_latest_valid(s, &mut observed);
+    Ok(observed)
 }
 
-fn merge_conflict_markers(s: &Scratch) -> Result<ScenarioResult> {
-    file_fault(s, "merge-conflict-markers", TASK, |bytes| {
+fn merge_conflict_markers(s: &Scratch) -> Result<Observed> {
+    file_fault(s, TASK, |bytes| {
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let mut out = String::new();
         let mut done = false;
@@ -166,15 +180,15 @@ fn merge_conflict_markers(s: &Scratch) -> Result<ScenarioResult> {
     })
 }
 
-fn truncated_task_md(s: &Scratch) -> Result<ScenarioResult> {
-    file_fault(s, "truncated-task-md", TASK, |mut bytes| {
+fn truncated_task_md(s: &Scratch) -> Result<Observed> {
+    file_fault(s, TASK, |mut bytes| {
         bytes.truncate(bytes.len() * 2 / 3);
         bytes
     })
 }
 
-fn corrupted_bytes(s: &Scratch) -> Result<ScenarioResult> {
-    file_fault(s, "corrupted-bytes", TASK, |mut bytes| {
+fn corrupted_bytes(s: &Scratch) -> Result<Observed> {
+    file_fault(s, TASK, |mut bytes| {
         let at = bytes.len() / 2;
         for (i, b) in [0xFFu8, 0xFE, 0x00].into_iter().enumerate() {
             if let Some(slot) = bytes.get_mut(at + i) {
@@ -199,27 +213,32 @@ fn recover_options(kind: RecoveryType, severity: Severity) -> RecoverOptions {
     }
 }
 
-fn sprint_config_corruption(s: &Scratch) -> Result<ScenarioResult> {
+fn sprint_config_corruption(s: &Scratch) -> Result<Observed> {
     let mut bytes = s.read(SPRINT);
     bytes.truncate(bytes.len() * 3 / 5);
     s.write(SPRINT, &bytes)?;
-    let (detected, detect_ms) = detect_by_validate(s)?;
+    let mut observed = detect_by_validate(s)?;
     let start = Instant::now();
-    let outcome = crate::recover::run(
+    match crate::recover::run(
         &s.ws,
         &s.env,
         &recover_options(RecoveryType::SprintConfigCorruption, Severity::P1),
-    )?;
-    let recover_ms = ms(start);
-    result(
-        s,
-        "sprint-config-corruption",
-        detected,
-        detect_ms,
-        recover_ms,
-        outcome.outcome == "recovered",
-        &format!("recover sprint-config-corruption ended {}", outcome.outcome),
-    )
+    ) {
+        Ok(outcome) if outcome.outcome == "recovered" => {
+            observed.recovered = true;
+            observed.recover_ms = Some(ms(start));
+        }
+        Ok(outcome) => {
+            observed.why_not = format!("recover sprint-config-corruption ended {}", outcome.outcome)
+        }
+        Err(e) => {
+            observed.why_not = format!(
+                "recover sprint-config-corruption failed: {}",
+                crate::redact::redact(&e.to_string())
+            )
+        }
+    }
+    Ok(observed)
 }
 
 fn guarded(s: &Scratch, script: &str) -> Result<crate::restore::guard::RunReport> {
@@ -246,48 +265,63 @@ fn guarded(s: &Scratch, script: &str) -> Result<crate::restore::guard::RunReport
     crate::restore::guard::run(&s.ws, &s.env, &options)
 }
 
-fn run_result(
-    s: &Scratch,
-    name: &str,
-    report: &crate::restore::guard::RunReport,
-    total_ms: u64,
-) -> Result<ScenarioResult> {
-    let detected = if report.success {
-        String::new()
-    } else {
+/// What a guarded step showed: `run` detects through the exit code and
+/// validation and names the failure pattern (`run:corruption`); it
+/// recovers by rolling back, and reports both instants.
+fn run_observed(report: &crate::restore::guard::RunReport) -> Observed {
+    let mut observed = Observed::default();
+    if !report.success {
         let class = report
             .classification
             .map(|c| c.to_string())
             .unwrap_or_else(|| "unknown".into());
+        observed.detectors.push(format!("run:{class}"));
         let invalid = if report.invalid_files.is_empty() {
             String::new()
         } else {
             format!(", {} invalid", report.invalid_files.join(", "))
         };
-        format!("run: exit {}{invalid} ({class})", report.exit)
+        observed.detected_by = format!("run: exit {}{invalid} ({class})", report.exit);
+    }
+    let between = |from: jiff::Timestamp, to: jiff::Timestamp| {
+        to.duration_since(from).as_millis().max(0) as u64
     };
-    let ok = report.rollback == crate::restore::guard::Rollback::RolledBack;
-    result(
-        s,
-        name,
-        detected,
-        total_ms,
-        0,
-        ok,
-        &format!("rollback: {:?}", report.rollback),
-    )
+    observed.detect_ms = report.detected_at.map(|d| between(report.started_at, d));
+    if report.rollback == crate::restore::guard::Rollback::RolledBack {
+        observed.recovered = true;
+        observed.recover_ms = report
+            .detected_at
+            .zip(report.recovered_at)
+            .map(|(d, r)| between(d, r));
+    } else {
+        observed.why_not = format!("rollback: {:?}", report.rollback);
+    }
+    observed
 }
 
-fn sync_step_fails_mid_write(s: &Scratch) -> Result<ScenarioResult> {
-    let start = Instant::now();
-    let report = guarded(
+/// A guarded step that `run` refused to start (no checkpoint could be
+/// taken) detected nothing and recovered nothing; say why.
+fn guarded_observed(s: &Scratch, script: &str) -> Observed {
+    match guarded(s, script) {
+        Ok(report) => run_observed(&report),
+        Err(e) => Observed {
+            why_not: format!(
+                "`lifeline run` did not run the step: {}",
+                crate::redact::redact(&e.to_string())
+            ),
+            ..Observed::default()
+        },
+    }
+}
+
+fn sync_step_fails_mid_write(s: &Scratch) -> Result<Observed> {
+    Ok(guarded_observed(
         s,
         "head -c 900 planning/TASK.md > .sync.tmp && mv .sync.tmp planning/TASK.md && echo 'sync: connection reset by peer' >&2 && exit 3",
-    )?;
-    run_result(s, "sync-step-fails-mid-write", &report, ms(start))
+    ))
 }
 
-fn rejected_push(s: &Scratch) -> Result<ScenarioResult> {
+fn rejected_push(s: &Scratch) -> Result<Observed> {
     // Another runner pushes first.
     let other = tempfile::tempdir().map_err(|e| crate::Error::io(std::env::temp_dir(), e))?;
     let other_git = crate::git::Git::new(other.path())
@@ -301,12 +335,10 @@ fn rejected_push(s: &Scratch) -> Result<ScenarioResult> {
     let _ = git(&["add", "NOTES.md"]);
     let _ = git(&["commit", "-q", "-m", "other runner"]);
     let _ = git(&["push", "-q", "--", "origin", "main"]);
-    let start = Instant::now();
-    let report = guarded(
+    Ok(guarded_observed(
         s,
         "printf '\\n' >> planning/TASK.md && git commit -q -am 'sync: update tasks' && { git push -q origin HEAD:main || { echo 'pattern: merge-conflict' > \"$LIFELINE_STEP_STATUS\"; exit 1; }; }",
-    )?;
-    run_result(s, "rejected-push", &report, ms(start))
+    ))
 }
 
 fn api_env(s: &Scratch, fake: &FakeGitHub) -> super::MapEnv {
@@ -334,58 +366,49 @@ fn has(report: &crate::health::HealthReport, fingerprint: &str) -> bool {
         .any(|f| f.fingerprint.starts_with(fingerprint))
 }
 
-fn api_rate_limit(s: &Scratch) -> Result<ScenarioResult> {
+fn api_rate_limit(s: &Scratch) -> Result<Observed> {
     let fake = FakeGitHub::start().map_err(|e| crate::Error::io("fake GitHub", e))?;
     fake.with(|st| st.failures.push_back(Failure::RetryAfter(1)));
     let env = api_env(s, &fake);
     let start = Instant::now();
     let report = health(s, &env)?;
     let elapsed = ms(start);
-    let limited = fake.log().iter().any(|l| l.status == 429);
-    let detected = if limited {
-        "health: 429 Retry-After, retried".to_string()
+    let mut observed = Observed::default();
+    if report.rate_limit_waits > 0 {
+        observed.detectors.push("health:rate-limit-wait".into());
+        observed.detected_by = format!(
+            "health: rate limited, waited {} time(s)",
+            report.rate_limit_waits
+        );
+    }
+    // The client recovers by waiting and retrying inside the same call; it
+    // does not report when it first saw the limit, so only the whole call
+    // is measured (as the recovery time, an upper bound).
+    if !has(&report, "github-api") && report.coverage.workflows {
+        observed.recovered = true;
+        observed.recover_ms = Some(elapsed);
     } else {
-        String::new()
-    };
-    let ok = limited && !has(&report, "github-api") && report.coverage.workflows;
-    result(
-        s,
-        "api-rate-limit",
-        detected,
-        elapsed,
-        0,
-        ok,
-        "the rate-limited request did not succeed on retry",
-    )
+        observed.why_not = "the rate-limited request did not succeed on retry".into();
+    }
+    Ok(observed)
 }
 
-fn token_expiry(s: &Scratch) -> Result<ScenarioResult> {
+fn token_expiry(s: &Scratch) -> Result<Observed> {
     let fake = FakeGitHub::start().map_err(|e| crate::Error::io("fake GitHub", e))?;
     fake.with(|st| st.token_expired = true);
     let env = api_env(s, &fake);
     let start = Instant::now();
     let report = health(s, &env)?;
     let detect_ms = ms(start);
-    let detected = if has(&report, "github-api:auth") {
-        "health: auth (401)".to_string()
-    } else {
-        String::new()
-    };
-    // The fix is a person's: renew the token. Then health is clean.
-    fake.with(|st| st.token_expired = false);
-    let start = Instant::now();
-    let after = health(s, &env)?;
-    let recover_ms = ms(start);
-    let ok = !has(&after, "github-api") && after.coverage.workflows;
-    result(
-        s,
-        "token-expiry",
-        detected,
-        detect_ms,
-        recover_ms,
-        ok,
-        "health still fails after the token was renewed",
-    )
+    let mut observed = Observed::default();
+    if has(&report, "github-api:auth") {
+        observed.detectors.push("health:github-api:auth".into());
+        observed.detected_by = "health: auth (401)".into();
+        observed.detect_ms = Some(detect_ms);
+    }
+    // The fix is a person's (renew the token): the drill does not fake it.
+    observed.why_not = "manual by the plan: refresh the token".into();
+    Ok(observed)
 }
 
 fn failing_runs(fake: &FakeGitHub, workflows: &[&str]) {
@@ -408,28 +431,33 @@ fn failing_runs(fake: &FakeGitHub, workflows: &[&str]) {
     });
 }
 
-fn disable_and_resume(
-    s: &Scratch,
-    name: &str,
-    kind: RecoveryType,
-    watched: &[&str],
-) -> Result<ScenarioResult> {
+fn disable_and_resume(s: &Scratch, kind: RecoveryType, watched: &[&str]) -> Result<Observed> {
     let fake = FakeGitHub::start().map_err(|e| crate::Error::io("fake GitHub", e))?;
     failing_runs(&fake, watched);
     let env = api_env(s, &fake);
     let start = Instant::now();
     let report = health(s, &env)?;
     let detect_ms = ms(start);
-    let detected = if has(&report, "workflow-failure") {
-        format!(
+    let mut observed = Observed::default();
+    if has(&report, "workflow-failure") {
+        observed.detectors.push("health:workflow-failure".into());
+        observed.detected_by = format!(
             "health: workflow-failure ({})",
             report.worst().map_or("?".into(), |w| w.to_string())
-        )
-    } else {
-        String::new()
-    };
+        );
+        observed.detect_ms = Some(detect_ms);
+    }
     let start = Instant::now();
-    let outcome = crate::recover::run(&s.ws, &env, &recover_options(kind, Severity::P1))?;
+    let outcome = match crate::recover::run(&s.ws, &env, &recover_options(kind, Severity::P1)) {
+        Ok(o) => o,
+        Err(e) => {
+            observed.why_not = format!(
+                "the runbook failed: {}",
+                crate::redact::redact(&e.to_string())
+            );
+            return Ok(observed);
+        }
+    };
     let disabled = fake.with(|st| {
         st.workflows
             .iter()
@@ -438,37 +466,26 @@ fn disable_and_resume(
     });
     let id = outcome.incident.clone().unwrap_or_default();
     let resumed = crate::recover::resume(&s.ws, &env, &id, None)?;
-    let recover_ms = ms(start);
     let active = fake.with(|st| st.workflows.iter().all(|(_, state)| state == "active"));
-    let ok =
-        outcome.outcome == "recovered" && disabled > 0 && resumed.outcome == "resumed" && active;
-    result(
-        s,
-        name,
-        detected,
-        detect_ms,
-        recover_ms,
-        ok,
-        &format!(
+    if outcome.outcome == "recovered" && disabled > 0 && resumed.outcome == "resumed" && active {
+        observed.recovered = true;
+        observed.recover_ms = Some(ms(start));
+    } else {
+        observed.why_not = format!(
             "runbook {}: {disabled} workflow(s) disabled, all active again: {active}",
             outcome.outcome
-        ),
-    )
+        );
+    }
+    Ok(observed)
 }
 
-fn sync_failure_cascade(s: &Scratch) -> Result<ScenarioResult> {
-    disable_and_resume(
-        s,
-        "sync-failure-cascade",
-        RecoveryType::SyncFailureCascade,
-        &["task-sync.yml"],
-    )
+fn sync_failure_cascade(s: &Scratch) -> Result<Observed> {
+    disable_and_resume(s, RecoveryType::SyncFailureCascade, &["task-sync.yml"])
 }
 
-fn complete_automation_failure(s: &Scratch) -> Result<ScenarioResult> {
+fn complete_automation_failure(s: &Scratch) -> Result<Observed> {
     disable_and_resume(
         s,
-        "complete-automation-failure",
         RecoveryType::CompleteAutomationFailure,
         &[
             "task-sync.yml",

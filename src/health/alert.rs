@@ -220,22 +220,29 @@ fn body(f: &Finding, settings: &AlertSettings<'_>) -> String {
          **Severity**: {} — {}\n\
          **Pattern**: `{}`\n\
          **Detected**: {}\n\
+         **Failure began**: {}\n\
          **Respond by**: {deadline} ({} per the severity policy)\n\
          **Authority**: {authority}\n\
          **Rollback**: {:?}\n\n\
          ### Evidence\n{}\n\
          ### Remediation\n{}\n\n\
-         _Opened by `lifeline health`. It comments here if the problem persists (at most every {}), escalates past the deadline, and closes this issue when the problem clears._\n",
+         _Opened by `lifeline health`. It comments here if the problem persists (at most every {}), escalates past the deadline, and closes this issue when the problem clears._\n\n\
+         _A runbook started for this alert should run with `LIFELINE_DETECTED_AT={}`, so that `lifeline report` measures the incident from this detection._\n",
         f.fingerprint,
         f.severity,
         level.description,
         f.pattern,
         settings.now,
+        f.failed_at.map_or(
+            "unknown (the detector cannot tell when it began)".to_string(),
+            |t| t.to_string()
+        ),
         level.response,
         level.rollback,
         evidence_list(f),
         f.remediation,
         crate::config::HumanDuration::from_secs(settings.repeat_interval.as_secs()),
+        settings.now,
     );
     crate::redact::redact(&text).into_owned()
 }

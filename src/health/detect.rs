@@ -36,6 +36,7 @@ fn finding(
         evidence: Vec::new(),
         links: Vec::new(),
         remediation: remediation.to_string(),
+        failed_at: None,
     }
 }
 
@@ -348,6 +349,15 @@ pub fn workflows(
             "open the failing run's log; if it broke the planning files, `lifeline restore latest-valid`; if it keeps failing, `lifeline recover sync-failure-cascade`",
         );
         f.severity = severity;
+        f.failed_at = shown
+            .iter()
+            .filter_map(|r| {
+                r["run_started_at"]
+                    .as_str()
+                    .or(r["created_at"].as_str())
+                    .and_then(|t| t.parse::<Timestamp>().ok())
+            })
+            .min();
         if let Some(latest) = shown.first()
             && let Some(id) = latest["id"].as_u64()
         {

@@ -25,6 +25,11 @@ pub struct Finding {
     pub links: Vec<String>,
     /// What to do.
     pub remediation: String,
+    /// When the failure began, where the detector can tell (the start of
+    /// the oldest failing run it counted); `None` when unknown. Time to
+    /// detect is measured from here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_at: Option<jiff::Timestamp>,
 }
 
 /// Which detectors ran to completion; an alert is only resolved when the
@@ -66,6 +71,9 @@ pub struct HealthReport {
     /// Requests made to GitHub, and of those answered 304.
     pub requests: u32,
     pub not_modified: u32,
+    /// Times the client waited out a rate limit (`429`, `Retry-After`,
+    /// an exhausted quota) before the answer came.
+    pub rate_limit_waits: u32,
 }
 
 impl HealthReport {

@@ -187,16 +187,22 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RecoverOptions) -> Result<Re
         return Err(refusal);
     }
     let records_before = publish::Records::snapshot(ws);
+    let detected_at = crate::incident::detected_at_from_env(env)?;
     let incident = if options.dry_run {
         None
     } else {
-        Some(Incident::open(
+        let mut incident = Incident::open(
             ws,
             options.severity,
             options.kind.as_str(),
             &operator,
             options.checkpoint.as_deref(),
-        )?)
+        )?;
+        if detected_at.is_some() {
+            incident.detected_at = detected_at;
+            incident.save(ws)?;
+        }
+        Some(incident)
     };
     let mut session = Session {
         ws,

@@ -151,6 +151,17 @@ pub struct RunReport {
     /// What lifeline exits with: the command's code, 1 when only
     /// validation failed, 128 + N for signal N.
     pub exit: i32,
+    /// Links the run's `start`, `retry` and `outcome` audit entries (audit
+    /// coverage is counted per operation).
+    pub operation_id: String,
+    /// When the step started: the earliest the failure can have happened.
+    pub started_at: jiff::Timestamp,
+    /// When lifeline saw the failure (exit code and validation checked).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detected_at: Option<jiff::Timestamp>,
+    /// When the rollback had put the checkpoint's bytes back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovered_at: Option<jiff::Timestamp>,
 }
 
 impl RunReport {
@@ -235,7 +246,12 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
         rollback: Rollback::NotNeeded,
         failed_state: None,
         exit: 0,
+        operation_id: format!("OP-{}", uuid::Uuid::now_v7()),
+        started_at: jiff::Timestamp::now(),
+        detected_at: None,
+        recovered_at: None,
     };
+    let operation_id = report.operation_id.clone();
     let stop = Stop::install()?;
     let lock_path = step_lock::path(ws)?;
     let acquired = step_lock::acquire(&lock_path, options.wait, &stop, &mut |holder| {
@@ -251,6 +267,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             report.stopped_by = Some(signal);
             report.exit = 128 + signal;
             let event = Event::new("run", "outcome")
+                .detail("operation_id", operation_id.as_str())
                 .detail("command", report.command.as_str())
                 .detail("stopped_by", signal)
                 .failure(format!(
@@ -272,6 +289,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
         Ok(m) => m,
         Err(e) => {
             let event = Event::new("run", "start")
+                .detail("operation_id", operation_id.as_str())
                 .detail("command", report.command.as_str())
                 .detail("type", options.kind.as_str())
                 .failure(format!("the checkpoint failed: {e}"));
@@ -284,6 +302,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
         ws,
         env,
         &Event::new("run", "start")
+            .detail("operation_id", operation_id.as_str())
             .detail("command", report.command.as_str())
             .detail("operation", operation.as_str())
             .detail("checkpoint", manifest.id.as_str())
@@ -309,6 +328,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             Ok(r) => r,
             Err(e) => {
                 let event = Event::new("run", "outcome")
+                    .detail("operation_id", operation_id.as_str())
                     .detail("command", report.command.as_str())
                     .detail("checkpoint", report.checkpoint.as_str())
                     .failure(e.to_string());
@@ -327,6 +347,9 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             .take(MAX_FINDINGS)
             .collect();
         report.success = attempt.exit_code == Some(0) && broken.is_empty();
+        if !report.success && report.detected_at.is_none() {
+            report.detected_at = Some(jiff::Timestamp::now());
+        }
         if report.success {
             report.classification = None;
             report.severity = None;
@@ -356,6 +379,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
             ws,
             env,
             &Event::new("run", "retry")
+                .detail("operation_id", operation_id.as_str())
                 .detail("checkpoint", report.checkpoint.as_str())
                 .detail("attempt", report.attempts)
                 .detail("classification", classified.pattern.as_str())
@@ -378,12 +402,30 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
     if !report.success {
         report.rollback = match options.on_failure {
             OnFailure::Keep => Rollback::Kept,
-            OnFailure::Rollback => match roll_back(ws, env, &manifest)? {
-                Some(failed_state) => {
+            OnFailure::Rollback => match roll_back(ws, env, &manifest) {
+                Ok(Some(failed_state)) => {
                     report.failed_state = Some(failed_state);
+                    report.recovered_at = Some(jiff::Timestamp::now());
                     Rollback::RolledBack
                 }
-                None => Rollback::Unchanged,
+                Ok(None) => Rollback::Unchanged,
+                Err(e) => {
+                    // The operation's outcome is on record even so: a
+                    // failed automatic recovery counts against the rate.
+                    let mut event = Event::new("run", "outcome")
+                        .detail("operation_id", operation_id.as_str())
+                        .detail("command", report.command.as_str())
+                        .detail("checkpoint", report.checkpoint.as_str())
+                        .detail("started_at", report.started_at.to_string())
+                        .detail("detected_at", report.detected_at.map(|t| t.to_string()))
+                        .detail("rollback", "failed")
+                        .failure(format!("the rollback failed: {e}"));
+                    if let Some(severity) = report.severity {
+                        event = event.detail("severity", severity.as_str());
+                    }
+                    audit::record(ws, env, &event)?;
+                    return Err(e);
+                }
             },
         };
     }
@@ -405,9 +447,14 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
 /// The `run`/`outcome` entry: what happened, the findings and the files
 /// the step left invalid, the class, and what was done about it.
 fn outcome_event(report: &RunReport) -> Event {
+    let instant = |t: Option<jiff::Timestamp>| t.map(|t| t.to_string());
     let mut event = Event::new("run", "outcome")
+        .detail("operation_id", report.operation_id.as_str())
         .detail("command", report.command.as_str())
         .detail("checkpoint", report.checkpoint.as_str())
+        .detail("started_at", report.started_at.to_string())
+        .detail("detected_at", instant(report.detected_at))
+        .detail("recovered_at", instant(report.recovered_at))
         .detail("attempts", report.attempts)
         .detail("exit_code", report.exit_code)
         .detail("invalid_files", report.invalid_files.clone())

@@ -48,6 +48,7 @@ fn setup() -> Setup {
                 created_at: format!("2026-11-25T10:{:02}:00Z", i),
                 head_sha: format!("{i:040x}"),
                 failed_jobs: vec![],
+                ..Run::default()
             })
             .collect();
         s.labels = (0..60)
@@ -102,6 +103,7 @@ fn cycle(s: &Setup) {
         alert: true,
         max_wait: Duration::from_secs(60),
         offline: false,
+        ..HealthOptions::default()
     };
     let report = health::run(&s.ws, &env, &options).unwrap();
     assert!(report.alerts.is_empty(), "{:?}", report.findings);

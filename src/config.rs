@@ -477,6 +477,9 @@ impl fmt::Display for Pattern {
 pub struct HealthConfig {
     /// Workflow files watched for failures.
     pub workflows: Vec<String>,
+    /// Branches whose runs count; empty: the repository's default branch.
+    /// Runs from forks and runs started by pull requests never count.
+    pub branches: Vec<String>,
     /// This many failed runs within `failure_window` is a P1 finding.
     pub failure_threshold: u32,
     pub failure_window: HumanDuration,
@@ -496,6 +499,7 @@ impl Default for HealthConfig {
                 "task-archive.yml".into(),
                 "auto-update-metadata.yml".into(),
             ],
+            branches: Vec::new(),
             failure_threshold: 2,
             failure_window: HumanDuration::from_secs(3600),
             required_labels: vec![

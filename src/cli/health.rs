@@ -1,6 +1,7 @@
 //! `lifeline health`: parses, calls `commands::health`, renders.
 
 use std::fmt::Write as _;
+use std::io::{IsTerminal, Write as _};
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
@@ -10,7 +11,7 @@ use crate::ci::{self, Env};
 use crate::commands::health::{self, HealthOptions};
 use crate::config::{HumanDuration, Severity};
 use crate::error::{Error, Result};
-use crate::health::{HealthReport, alert::AlertAction};
+use crate::health::{HealthReport, Status, alert::AlertAction};
 use crate::workspace::Workspace;
 
 #[derive(Debug, Args)]
@@ -33,6 +34,20 @@ pub struct HealthArgs {
     /// Local checks only; no GitHub requests
     #[arg(long, conflicts_with = "alert")]
     pub offline: bool,
+    /// Longest time for the whole conversation with GitHub (every request, retry and wait)
+    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration)]
+    pub timeout: HumanDuration,
+    /// Exit code when nothing failing was seen but a check could not run
+    #[arg(long, value_enum, default_value_t = OnUnknown::Fail)]
+    pub on_unknown: OnUnknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnUnknown {
+    /// Exit 1: "healthy" means every check ran
+    Fail,
+    /// Exit 0; the report still says what could not be checked
+    Pass,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,20 +86,26 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: HealthArgs)
         alert: args.alert == AlertMode::Github,
         max_wait: Duration::from_secs(args.max_wait.as_secs()),
         offline: args.offline,
+        timeout: args.timeout.as_duration(),
     };
-    let report = health::run(ws, env, &options)?;
+    let mut progress = Progress::new(!out.quiet && std::io::stderr().is_terminal());
+    let report = health::run_with_progress(ws, env, &options, &mut |step| progress.show(step));
+    progress.clear();
+    let report = report?;
     let in_actions = ci::in_github_actions(env);
     let format = args.format.unwrap_or(if in_actions {
         HealthFormat::Github
     } else {
         HealthFormat::Text
     });
-    let healthy = report.healthy(args.fail_on);
+    let status = report.status(args.fail_on);
+    let healthy = status == Status::Healthy;
     let text = match format {
         HealthFormat::Text => text(&report, args.fail_on),
         HealthFormat::Json => {
             let mut v = serde_json::to_value(&report).expect("report serializes");
             v["healthy"] = healthy.into();
+            v["status"] = status.as_str().into();
             v["fail_on"] = args.fail_on.as_str().into();
             serde_json::to_string_pretty(&v).expect("json") + "\n"
         }
@@ -97,6 +118,7 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: HealthArgs)
             env,
             &[
                 ("healthy", healthy.to_string()),
+                ("status", status.as_str().to_string()),
                 (
                     "worst_severity",
                     report.worst().map_or("none".into(), |s| s.to_string()),
@@ -105,7 +127,48 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: HealthArgs)
             ],
         )?;
     }
-    Ok(if healthy { 0 } else { 1 })
+    let fails = match status {
+        Status::Healthy => false,
+        Status::Unhealthy => true,
+        Status::Unknown => args.on_unknown == OnUnknown::Fail,
+    };
+    // An alert that could not be delivered means nobody was told.
+    Ok(if fails || !report.alert_failures.is_empty() {
+        1
+    } else {
+        0
+    })
+}
+
+/// One line on stderr saying what health is waiting for, rewritten in
+/// place; only on a terminal, so logs and pipes never see it.
+struct Progress {
+    on: bool,
+    shown: bool,
+}
+
+impl Progress {
+    fn new(on: bool) -> Progress {
+        Progress { on, shown: false }
+    }
+
+    fn show(&mut self, step: &str) {
+        if self.on {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2Klifeline health: {step}…");
+            let _ = err.flush();
+            self.shown = true;
+        }
+    }
+
+    fn clear(&mut self) {
+        if self.shown {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[2K");
+            let _ = err.flush();
+            self.shown = false;
+        }
+    }
 }
 
 fn action_text(a: &AlertAction) -> String {
@@ -129,16 +192,12 @@ fn action_text(a: &AlertAction) -> String {
 fn text(report: &HealthReport, fail_on: Severity) -> String {
     let mut s = String::new();
     let repo = report.repo.as_deref().unwrap_or("(local checks only)");
+    let verdict = report.status(fail_on).as_str();
     match report.worst() {
         None => {
-            let _ = writeln!(s, "healthy: {repo}: no findings");
+            let _ = writeln!(s, "{verdict}: {repo}: no findings");
         }
         Some(worst) => {
-            let verdict = if report.healthy(fail_on) {
-                "healthy"
-            } else {
-                "unhealthy"
-            };
             let _ = writeln!(
                 s,
                 "{verdict}: {repo}: {} finding{} (worst {worst}; failing at {fail_on} or worse)",
@@ -146,6 +205,12 @@ fn text(report: &HealthReport, fail_on: Severity) -> String {
                 if report.findings.len() == 1 { "" } else { "s" }
             );
         }
+    }
+    for u in &report.unchecked {
+        let _ = writeln!(s, "not checked: {} ({})", u.check, u.reason);
+    }
+    if let Some(expires) = report.token_expires_at {
+        let _ = writeln!(s, "the GitHub token expires at {expires}");
     }
     for f in &report.findings {
         let _ = writeln!(s, "\n{}  {}  {}", f.severity, f.pattern, f.title);
@@ -157,10 +222,13 @@ fn text(report: &HealthReport, fail_on: Severity) -> String {
         }
         let _ = writeln!(s, "    fix: {}", f.remediation);
     }
-    if !report.alerts.is_empty() {
+    if !report.alerts.is_empty() || !report.alert_failures.is_empty() {
         let _ = writeln!(s, "\nalerts:");
         for a in &report.alerts {
             let _ = writeln!(s, "    {}", action_text(a));
+        }
+        for failure in &report.alert_failures {
+            let _ = writeln!(s, "    NOT DELIVERED: {failure}");
         }
     }
     if report.requests > 0 {
@@ -206,13 +274,14 @@ fn github(report: &HealthReport) -> String {
 
 fn markdown(report: &HealthReport, fail_on: Severity) -> String {
     let mut s = String::from("## lifeline health\n\n");
-    if report.findings.is_empty() {
+    let status = report.status(fail_on);
+    if report.findings.is_empty() && status == Status::Healthy {
         s.push_str("✅ No findings.\n");
     } else {
-        let verdict = if report.healthy(fail_on) {
-            "✅ healthy"
-        } else {
-            "❌ unhealthy"
+        let verdict = match status {
+            Status::Healthy => "✅ healthy",
+            Status::Unhealthy => "❌ unhealthy",
+            Status::Unknown => "❔ unknown: not every check ran",
         };
         let _ = writeln!(s, "{verdict} (failing at {fail_on} or worse)\n");
         s.push_str("| Severity | Pattern | Finding | Fix |\n|---|---|---|---|\n");

@@ -1,13 +1,13 @@
 //! `lifeline health`: run the detectors, optionally sync alerts.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
 use crate::ci::Env;
 use crate::error::{Error, Result};
-use crate::github::{self, Client, ClientOptions, RepoName};
+use crate::github::{self, ApiError, Client, ClientOptions, RepoName};
 use crate::health::{HealthReport, alert, detect};
 use crate::workspace::Workspace;
 
@@ -21,7 +21,29 @@ pub struct HealthOptions {
     pub max_wait: Duration,
     /// Skip the GitHub detectors (local checks only).
     pub offline: bool,
+    /// The whole conversation with GitHub ends by then: every request,
+    /// retry and wait.
+    pub timeout: Duration,
 }
+
+impl Default for HealthOptions {
+    fn default() -> Self {
+        HealthOptions {
+            repo: None,
+            alert: false,
+            max_wait: Duration::from_secs(60),
+            offline: false,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// The default of `--timeout`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The author of what `GITHUB_TOKEN` creates. `GET /user` is refused to
+/// installation tokens, so this is who lifeline is when it is refused.
+pub const ACTIONS_BOT: &str = "github-actions[bot]";
 
 /// Where conditional-request ETags are kept: inside the git directory when
 /// there is one (so `git add .` in a bot never commits the cache), else
@@ -83,16 +105,38 @@ fn broken_since(ws: &Workspace, path: &str) -> Option<Timestamp> {
 }
 
 pub fn run(ws: &Workspace, env: &dyn Env, options: &HealthOptions) -> Result<HealthReport> {
+    run_with_progress(ws, env, options, &mut |_| {})
+}
+
+/// [`run`], telling `progress` what it is doing (`health` shows it on a
+/// terminal while it waits for GitHub).
+pub fn run_with_progress(
+    ws: &Workspace,
+    env: &dyn Env,
+    options: &HealthOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<HealthReport> {
+    let started = Instant::now();
     let mut report = HealthReport::default();
     let config = &ws.config;
+    progress("validating the protected files");
     report.coverage.files = detect::files(&ws.root, config, &mut report.findings);
     for f in report.findings.iter_mut() {
         if let Some(path) = f.fingerprint.strip_prefix("invalid-file:") {
             f.failed_at = broken_since(ws, path);
         }
     }
+    progress("verifying the audit trail");
     report.coverage.audit = detect::audit(ws, &mut report.findings);
+    progress("listing checkpoints");
     report.coverage.checkpoints = detect::checkpoints(ws, Timestamp::now(), &mut report.findings);
+    if !report.coverage.checkpoints {
+        report.unchecked.push(crate::health::Unchecked {
+            check: "checkpoints".into(),
+            reason: "the checkpoint store could not be read (`lifeline checkpoint list` says why)"
+                .into(),
+        });
+    }
     if options.offline {
         report.sort();
         return Ok(report);
@@ -123,46 +167,69 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &HealthOptions) -> Result<Hea
         token: github::token(env),
         max_wait: options.max_wait,
         cache_dir: Some(cache_dir(ws)),
+        deadline: Some(started + options.timeout),
         ..ClientOptions::default()
     });
     let now = Timestamp::now();
-    let mut api_ok = true;
-    match detect::workflows(&client, &repo, config, now, &mut report.findings) {
+    // A 401 ends the conversation: every other request would get one too.
+    let mut unauthorized = false;
+    progress("reading workflow runs from GitHub");
+    let branches = if config.health.branches.is_empty() {
+        detect::default_branch(&client, &repo).map(|b| vec![b])
+    } else {
+        Ok(config.health.branches.clone())
+    };
+    match branches.and_then(|branches| {
+        detect::workflows(&client, &repo, config, &branches, now, &mut report.findings)
+    }) {
         Ok(()) => report.coverage.workflows = true,
         Err(e) => {
-            report.findings.push(detect::api_failure(config, &e));
-            api_ok = false;
+            unauthorized = matches!(e, ApiError::Unauthorized { .. });
+            report.could_not_check(config, "workflow runs", &e);
         }
     }
-    if api_ok {
+    if !unauthorized {
+        progress("reading labels from GitHub");
         match detect::labels(&client, &repo, &ws.root, config, &mut report.findings) {
             Ok(()) => report.coverage.labels = true,
-            Err(e) => {
-                report.findings.push(detect::api_failure(config, &e));
-                api_ok = false;
-            }
+            Err(e) => report.could_not_check(config, "labels", &e),
         }
     }
+    let expiration = client.token_expiration();
+    report.token_expires_at =
+        detect::token_expiry(config, expiration.as_deref(), now, &mut report.findings);
     report.sort();
-    if options.alert && api_ok {
-        let settings = alert::AlertSettings {
-            policy: &config.severity,
-            repeat_interval: config.health.repeat_interval.as_duration(),
-            now,
-        };
-        match alert::sync(
-            &client,
-            &repo,
-            &report.findings,
-            &report.coverage,
-            &settings,
-        ) {
-            Ok(actions) => report.alerts = actions,
-            Err(e) => {
-                report.findings.push(detect::api_failure(config, &e));
-                report.sort();
+    if options.alert && !unauthorized {
+        progress("updating alert issues on GitHub");
+        let synced = identity(&client).and_then(|who| {
+            let settings = alert::AlertSettings {
+                policy: &config.severity,
+                repeat_interval: config.health.repeat_interval.as_duration(),
+                now,
+                identity: &who,
+            };
+            alert::sync(
+                &client,
+                &repo,
+                &report.findings,
+                &report.coverage,
+                &settings,
+            )
+        });
+        match synced {
+            Ok(outcome) => {
+                report.alerts = outcome.actions;
+                report.alert_failures = outcome.failures;
             }
+            Err(e) => report.alert_failures.push(format!(
+                "no alert could be delivered: {}",
+                crate::redact::redact(&e.to_string())
+            )),
         }
+    } else if options.alert {
+        report
+            .alert_failures
+            .push("no alert could be delivered: the token was refused".into());
     }
     let stats = client.stats();
     report.requests = stats.requests;
@@ -197,4 +264,21 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &HealthOptions) -> Result<Hea
         crate::audit::record(ws, env, &event)?;
     }
     Ok(report)
+}
+
+/// Who the token acts as: its user's login, or `github-actions[bot]` for
+/// an installation token (`GITHUB_TOKEN`), which may not read `/user`.
+fn identity(client: &Client) -> std::result::Result<String, ApiError> {
+    match client.get("user") {
+        Ok(answer) => answer.body["login"]
+            .as_str()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::Decode {
+                path: "user".into(),
+                message: "no `login` in the answer".into(),
+            }),
+        Err(ApiError::Status { status: 403, .. }) => Ok(ACTIONS_BOT.to_string()),
+        Err(e) => Err(e),
+    }
 }

@@ -355,6 +355,7 @@ fn health(s: &Scratch, env: &super::MapEnv) -> Result<crate::health::HealthRepor
         alert: false,
         max_wait: Duration::from_secs(5),
         offline: false,
+        ..Default::default()
     };
     crate::commands::health::run(&s.ws, env, &options)
 }
@@ -425,6 +426,7 @@ fn failing_runs(fake: &FakeGitHub, workflows: &[&str]) {
                         .to_string(),
                     head_sha: format!("{:040x}", 100 * (i + 1) + k as usize),
                     failed_jobs: vec!["sync".into()],
+                    ..Run::default()
                 });
             }
         }

@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
@@ -50,6 +50,12 @@ pub enum ApiError {
     /// A 2xx answer that is not the JSON expected.
     #[error("GitHub's answer to {path} is not valid JSON: {message}")]
     Decode { path: String, message: String },
+    /// The overall deadline passed before the request could finish.
+    #[error("gave up on {path}: the time allowed for talking to GitHub ran out")]
+    Deadline { path: String },
+    /// A list that did not end within the page limit.
+    #[error("gave up on {path} after {pages} pages: the list did not end")]
+    TooManyPages { path: String, pages: u32 },
 }
 
 /// How the client behaves.
@@ -67,8 +73,13 @@ pub struct ClientOptions {
     pub backoff: Duration,
     /// Where ETags and bodies are cached (`.lifeline/cache/github`).
     pub cache_dir: Option<PathBuf>,
-    /// Per-request timeout.
+    /// Per-request time limit (connecting, sending and reading the answer).
     pub timeout: Duration,
+    /// Nothing is sent or waited for after this instant: every request,
+    /// retry and rate-limit wait ends by then (`health --timeout`).
+    pub deadline: Option<Instant>,
+    /// The most pages one list is followed for.
+    pub max_pages: u32,
 }
 
 impl Default for ClientOptions {
@@ -81,6 +92,8 @@ impl Default for ClientOptions {
             backoff: Duration::from_millis(500),
             cache_dir: None,
             timeout: Duration::from_secs(30),
+            deadline: None,
+            max_pages: 50,
         }
     }
 }
@@ -110,6 +123,8 @@ pub struct Client {
     cache: Option<EtagCache>,
     sleeper: Sleeper,
     stats: Mutex<Stats>,
+    /// The `GitHub-Authentication-Token-Expiration` header last seen.
+    token_expiration: Mutex<Option<String>>,
 }
 
 /// One successful answer.
@@ -136,6 +151,7 @@ impl Client {
             cache,
             sleeper: Arc::new(std::thread::sleep),
             stats: Mutex::new(Stats::default()),
+            token_expiration: Mutex::new(None),
         }
     }
 
@@ -147,6 +163,17 @@ impl Client {
 
     pub fn stats(&self) -> Stats {
         self.stats.lock().expect("stats lock").clone()
+    }
+
+    /// When the token expires, as GitHub said in the
+    /// `GitHub-Authentication-Token-Expiration` header (for example
+    /// `2026-12-01 10:00:00 UTC`); `None` for tokens that do not expire or
+    /// before any answer.
+    pub fn token_expiration(&self) -> Option<String> {
+        self.token_expiration
+            .lock()
+            .expect("expiration lock")
+            .clone()
     }
 
     pub fn api_url(&self) -> &str {
@@ -162,16 +189,36 @@ impl Client {
     /// GET every page of a list endpoint, following `Link: rel="next"`.
     /// `key` names the array inside an object answer
     /// (`{"workflow_runs": [...]}`); `None` for endpoints that answer an
-    /// array.
+    /// array. A list longer than `max_pages` pages is an error, never a
+    /// loop.
     pub fn get_all(&self, path: &str, key: Option<&str>) -> Result<Vec<Value>, ApiError> {
+        self.get_pages(path, key, |_| true)
+    }
+
+    /// Like [`Client::get_all`], but stops after the page on which `enough`
+    /// (given everything read so far) first says so.
+    pub fn get_pages(
+        &self,
+        path: &str,
+        key: Option<&str>,
+        enough: impl Fn(&[Value]) -> bool,
+    ) -> Result<Vec<Value>, ApiError> {
         let mut items = Vec::new();
         let mut next = Some(path.to_string());
         // A server that links a page to itself must not loop forever.
         let mut seen = std::collections::HashSet::new();
+        let mut pages = 0;
         while let Some(url) = next.take() {
             if !seen.insert(url.clone()) {
                 break;
             }
+            if pages >= self.options.max_pages {
+                return Err(ApiError::TooManyPages {
+                    path: path.to_string(),
+                    pages,
+                });
+            }
+            pages += 1;
             let answer = self.get(&url)?;
             if let Some(next) = &answer.next
                 && !self.same_origin(next)
@@ -200,7 +247,9 @@ impl Client {
                     });
                 }
             }
-            next = answer.next;
+            if !enough(&items) {
+                next = answer.next;
+            }
         }
         Ok(items)
     }
@@ -241,6 +290,7 @@ impl Client {
         let mut attempt = 0;
         let mut rate_waits = 0;
         loop {
+            let limit = self.time_left(path)?;
             let mut req = ureq::http::Request::builder()
                 .method(method)
                 .uri(&url)
@@ -267,13 +317,20 @@ impl Client {
                 url: url.clone(),
                 message: e.to_string(),
             })?;
+            let req = self
+                .agent
+                .configure_request(req)
+                .timeout_global(Some(limit))
+                .build();
             self.bump(|s| s.requests += 1);
             let response = match self.agent.run(req) {
                 Ok(r) => r,
                 Err(e) => {
-                    if attempt < self.options.retries {
+                    // A POST that got no answer may have been carried out:
+                    // sending it again could open a second issue.
+                    if attempt < self.options.retries && method != "POST" {
                         attempt += 1;
-                        self.backoff(attempt);
+                        self.backoff(attempt, path)?;
                         continue;
                     }
                     return Err(ApiError::Transport {
@@ -295,13 +352,26 @@ impl Client {
             let remaining = header("x-ratelimit-remaining");
             let reset = header("x-ratelimit-reset").and_then(|v| v.parse::<u64>().ok());
             let retry_after = header("retry-after").and_then(|v| v.parse::<u64>().ok());
+            if let Some(expires) = header("github-authentication-token-expiration") {
+                *self.token_expiration.lock().expect("expiration lock") = Some(expires);
+            }
             let mut response = response;
-            let text = response
+            let text = match response
                 .body_mut()
                 .with_config()
                 .limit(64 * 1024 * 1024)
                 .read_to_string()
-                .unwrap_or_default();
+            {
+                Ok(text) => text,
+                // A body cut off by the time limit is no answer at all.
+                Err(e) if (200..300).contains(&status) => {
+                    return Err(ApiError::Transport {
+                        url: crate::redact::redact(&url).into_owned(),
+                        message: crate::redact::redact(&e.to_string()).into_owned(),
+                    });
+                }
+                Err(_) => String::new(),
+            };
 
             if status == 304
                 && let Some(entry) = &cached
@@ -344,7 +414,7 @@ impl Client {
                     retry_after.map(Duration::from_secs)
                 };
                 if let Some(wait) = wait {
-                    if wait <= self.options.max_wait && rate_waits < 3 {
+                    if wait <= self.options.max_wait && rate_waits < 3 && self.fits(wait) {
                         rate_waits += 1;
                         self.bump(|s| {
                             s.rate_limit_waits += 1;
@@ -362,7 +432,7 @@ impl Client {
             }
             if status >= 500 && attempt < self.options.retries {
                 attempt += 1;
-                self.backoff(attempt);
+                self.backoff(attempt, path)?;
                 continue;
             }
             return Err(ApiError::Status {
@@ -374,20 +444,50 @@ impl Client {
         }
     }
 
+    /// The time limit for the next request: the per-request timeout, cut
+    /// to what is left before the deadline; an error once it has passed.
+    fn time_left(&self, path: &str) -> Result<Duration, ApiError> {
+        let Some(deadline) = self.options.deadline else {
+            return Ok(self.options.timeout);
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(self.deadline_error(path));
+        }
+        Ok(left.min(self.options.timeout))
+    }
+
+    fn deadline_error(&self, path: &str) -> ApiError {
+        ApiError::Deadline {
+            path: crate::redact::redact(path).into_owned(),
+        }
+    }
+
+    /// True when waiting `wait` still ends before the deadline.
+    fn fits(&self, wait: Duration) -> bool {
+        self.options
+            .deadline
+            .is_none_or(|d| Instant::now() + wait < d)
+    }
+
     /// Exponential backoff with full jitter: base·2^(n-1) plus up to as much
-    /// again.
-    fn backoff(&self, attempt: u32) {
+    /// again; an error when the wait would pass the deadline.
+    fn backoff(&self, attempt: u32, path: &str) -> Result<(), ApiError> {
         let base = self.options.backoff * 2u32.saturating_pow(attempt - 1);
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos() as u64);
         let jitter = Duration::from_nanos(nanos % (base.as_nanos() as u64).max(1));
         let wait = base + jitter;
+        if !self.fits(wait) {
+            return Err(self.deadline_error(path));
+        }
         self.bump(|s| {
             s.retries += 1;
             s.waited_ms += wait.as_millis() as u64;
         });
         (self.sleeper)(wait);
+        Ok(())
     }
 
     fn bump(&self, f: impl FnOnce(&mut Stats)) {

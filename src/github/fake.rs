@@ -30,7 +30,7 @@ pub enum Failure {
 }
 
 /// A workflow run as the fake reports it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Run {
     pub id: u64,
     /// The workflow file name, e.g. `task-sync.yml`.
@@ -44,6 +44,13 @@ pub struct Run {
     pub head_sha: String,
     /// Failed job names (their conclusion is `failure`).
     pub failed_jobs: Vec<String>,
+    /// The branch it ran on; empty: the default branch.
+    pub branch: String,
+    /// What triggered it; empty: `push`.
+    pub event: String,
+    /// `owner/name` of the repository the code came from; empty: this one
+    /// (a fork pull request's run names the fork).
+    pub head_repository: String,
 }
 
 /// The repository state behind the fake.
@@ -67,9 +74,30 @@ pub struct State {
     pub etags: bool,
     /// Requests remaining in the primary rate limit.
     pub remaining: u32,
+    /// The repository's default branch (`main`).
+    pub default_branch: String,
+    /// Who the token belongs to (`GET /user`, and the author of what it
+    /// creates).
+    pub login: String,
+    /// The token is an app installation token (`GITHUB_TOKEN`): `GET
+    /// /user` answers 403 and what it creates is by `github-actions[bot]`.
+    pub app_token: bool,
+    /// Sent as `GitHub-Authentication-Token-Expiration` on every answer.
+    pub token_expiration: Option<String>,
+    /// Every list links a next page, forever.
+    pub paginate_forever: bool,
+    /// Every request is read and never answered.
+    pub hang: bool,
+    /// The jobs of every run answer 404 (GitHub no longer keeps them).
+    pub jobs_gone: bool,
+    /// The author of each of `comments`, in the same order.
+    pub comment_authors: Vec<String>,
     /// What was asked.
     pub log: Vec<Logged>,
 }
+
+/// GitHub's limit on an issue or comment body, in characters.
+pub const MAX_BODY_CHARS: usize = 65_536;
 
 /// One request the fake answered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +150,8 @@ impl FakeGitHub {
             max_page_size: 100,
             etags: true,
             remaining: 1000,
+            default_branch: "main".into(),
+            login: "lifeline-bot".into(),
             ..State::default()
         }));
         let stop = Arc::new(AtomicBool::new(false));
@@ -163,6 +193,17 @@ impl FakeGitHub {
     /// Every request answered so far.
     pub fn log(&self) -> Vec<Logged> {
         self.with(|s| s.log.clone())
+    }
+
+    /// `login` comments `body` on issue `number`, as a person would.
+    pub fn comment_as(&self, number: u64, login: &str, body: &str) {
+        self.with(|s| {
+            s.comments.push((number, body.to_string()));
+            s.comment_authors.push(login.to_string());
+            if let Some(issue) = s.issues.iter_mut().find(|i| i["number"] == number) {
+                issue["updated_at"] = json!(now());
+            }
+        });
     }
 
     /// Requests that counted against the rate limit.
@@ -241,6 +282,11 @@ fn connection(stream: TcpStream, state: &Mutex<State>, base: &str) {
     let mut writer = write_half;
     let mut reader = BufReader::new(stream);
     while let Some(request) = read_request(&mut reader) {
+        if state.lock().expect("fake state").hang {
+            // Read whatever comes until the client gives up and closes.
+            let _ = std::io::copy(&mut reader, &mut std::io::sink());
+            return;
+        }
         let close = request
             .header("connection")
             .is_some_and(|c| c.eq_ignore_ascii_case("close"));
@@ -332,6 +378,9 @@ fn serve(request: Request, state: &Mutex<State>, base: &str) -> Vec<u8> {
         st.remaining = st.remaining.saturating_sub(1);
     }
     let remaining = st.remaining;
+    if let Some(expires) = &st.token_expiration {
+        reply = reply.header("GitHub-Authentication-Token-Expiration", expires.clone());
+    }
     st.log.push(Logged {
         method,
         url,
@@ -374,6 +423,7 @@ fn reason(status: u16) -> &'static str {
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        422 => "Unprocessable Entity",
         429 => "Too Many Requests",
         500 => "Internal Server Error",
         502 => "Bad Gateway",
@@ -409,20 +459,49 @@ fn route(st: &mut State, method: &str, url: &str, body: &Value, base: &str) -> R
             .split('&')
             .filter_map(|kv| kv.split_once('='))
             .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
+            .map(|(_, v)| decode(v))
     };
-    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let decoded: Vec<String> = path.trim_matches('/').split('/').map(decode).collect();
+    let parts: Vec<&str> = decoded.iter().map(String::as_str).collect();
     if parts.first() == Some(&"rate_limit") {
         return Reply::json(
             200,
             json!({"resources": {"core": {"limit": 1000, "remaining": st.remaining}}}),
         );
     }
+    if parts == ["user"] {
+        return if st.app_token {
+            Reply::json(
+                403,
+                json!({"message": "Resource not accessible by integration"}),
+            )
+        } else {
+            Reply::json(200, json!({"login": st.login, "type": "User"}))
+        };
+    }
     if parts.len() < 3 || parts[0] != "repos" {
         return not_found();
     }
     let rest = &parts[3..];
+    let too_long = body["body"]
+        .as_str()
+        .is_some_and(|b| b.chars().count() > MAX_BODY_CHARS);
+    if method == "POST" && too_long || method == "PATCH" && too_long {
+        return Reply::json(
+            422,
+            json!({"message": "Validation Failed", "errors": [{"resource": "Issue", "code": "custom", "field": "body", "message": "body is too long (maximum is 65536 characters)"}]}),
+        );
+    }
+    let author = if st.app_token {
+        "github-actions[bot]".to_string()
+    } else {
+        st.login.clone()
+    };
     match (method, rest) {
+        ("GET", []) => Reply::json(
+            200,
+            json!({"full_name": format!("{}/{}", parts[1], parts[2]), "default_branch": st.default_branch}),
+        ),
         ("GET", ["actions", "workflows"]) => {
             let list: Vec<Value> = st
                 .workflows
@@ -466,13 +545,33 @@ fn route(st: &mut State, method: &str, url: &str, body: &Value, base: &str) -> R
             }) {
                 runs.retain(|r| r.created_at >= since);
             }
-            let items: Vec<Value> = runs.iter().map(|r| run_json(r, i, base, &parts)).collect();
+            let default_branch = st.default_branch.clone();
+            let branch_of = |r: &Run| {
+                if r.branch.is_empty() {
+                    default_branch.clone()
+                } else {
+                    r.branch.clone()
+                }
+            };
+            if let Some(branch) = param("branch") {
+                runs.retain(|r| branch_of(r) == branch);
+            }
+            if let Some(event) = param("event") {
+                runs.retain(|r| r.event == event || r.event.is_empty() && event == "push");
+            }
+            let items: Vec<Value> = runs
+                .iter()
+                .map(|r| run_json(r, i, base, &parts, &branch_of(r)))
+                .collect();
             page(st, items, &param, base, path, query, Some("workflow_runs"))
         }
         ("GET", ["actions", "runs", id, "jobs"]) => {
             let Some(run) = st.runs.iter().find(|r| r.id.to_string() == *id) else {
                 return not_found();
             };
+            if st.jobs_gone {
+                return not_found();
+            }
             let jobs: Vec<Value> = run
                 .failed_jobs
                 .iter()
@@ -516,6 +615,7 @@ fn route(st: &mut State, method: &str, url: &str, body: &Value, base: &str) -> R
                 .unwrap_or_default();
             let issue = json!({
                 "number": number,
+                "user": {"login": author},
                 "title": body["title"],
                 "body": body["body"],
                 "state": "open",
@@ -550,6 +650,7 @@ fn route(st: &mut State, method: &str, url: &str, body: &Value, base: &str) -> R
             }
             let text = body["body"].as_str().unwrap_or_default().to_string();
             st.comments.push((number, text.clone()));
+            st.comment_authors.push(author);
             if let Some(issue) = st.issues.iter_mut().find(|i| i["number"] == number) {
                 issue["updated_at"] = json!(now());
             }
@@ -559,14 +660,39 @@ fn route(st: &mut State, method: &str, url: &str, body: &Value, base: &str) -> R
             let items: Vec<Value> = st
                 .comments
                 .iter()
-                .filter(|(i, _)| i.to_string() == *n)
+                .zip(st.comment_authors.iter())
                 .enumerate()
-                .map(|(k, (_, b))| json!({"id": k + 1, "body": b}))
+                .filter(|(_, ((i, _), _))| i.to_string() == *n)
+                .map(|(k, ((_, b), who))| json!({"id": k + 1, "body": b, "user": {"login": who}}))
                 .collect();
             page(st, items, &param, base, path, query, None)
         }
         _ => not_found(),
     }
+}
+
+/// A percent-decoded path segment or query value.
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn now() -> String {
@@ -600,8 +726,18 @@ fn workflow_json(i: usize, file: &str, state: &str) -> Value {
     })
 }
 
-fn run_json(run: &Run, workflow: usize, base: &str, parts: &[&str]) -> Value {
+fn run_json(run: &Run, workflow: usize, base: &str, parts: &[&str], branch: &str) -> Value {
+    let this = format!("{}/{}", parts[1], parts[2]);
+    let head = if run.head_repository.is_empty() {
+        this.clone()
+    } else {
+        run.head_repository.clone()
+    };
     json!({
+        "head_branch": branch,
+        "event": if run.event.is_empty() { "push" } else { run.event.as_str() },
+        "head_repository": {"full_name": head, "fork": head != this},
+        "repository": {"full_name": this},
         "id": run.id,
         "workflow_id": 1000 + workflow,
         "name": run.workflow.trim_end_matches(".yml"),
@@ -644,7 +780,7 @@ fn page(
         None => Value::Array(slice),
     };
     let mut reply = Reply::json(200, body);
-    if page_no < last {
+    if page_no < last || st.paginate_forever {
         let others: Vec<&str> = query
             .split('&')
             .filter(|kv| !kv.is_empty() && !kv.starts_with("page="))

@@ -4,6 +4,7 @@
 pub mod cache;
 pub mod client;
 pub mod fake;
+pub mod markdown;
 
 pub use client::{Answer, ApiError, Client, ClientOptions, Stats};
 
@@ -82,6 +83,21 @@ impl RepoName {
     }
 }
 
+/// `text` percent-encoded for one URL path segment or query value:
+/// everything but unreserved characters (RFC 3986) is escaped, so a
+/// branch or workflow file name cannot add a path segment or parameter.
+pub fn encode_component(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// `owner/name` from `https://github.com/owner/name(.git)`,
 /// `git@github.com:owner/name.git` or `ssh://git@host/owner/name`.
 pub fn from_remote_url(url: &str) -> Option<RepoName> {
@@ -130,6 +146,15 @@ mod tests {
             );
         }
         assert!(from_remote_url("/tmp/origin.git").is_none());
+    }
+
+    #[test]
+    fn components_cannot_add_segments_or_parameters() {
+        assert_eq!(encode_component("main"), "main");
+        assert_eq!(
+            encode_component("a/b?c=d&e #f -->"),
+            "a%2Fb%3Fc%3Dd%26e%20%23f%20--%3E"
+        );
     }
 
     #[test]

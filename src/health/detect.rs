@@ -18,8 +18,12 @@ use crate::validate;
 /// Conclusions that count as failures; `cancelled` and `skipped` do not.
 const FAILED: [&str; 3] = ["failure", "timed_out", "startup_failure"];
 
-/// Runs looked at per workflow (the newest).
+/// Runs looked at per workflow (the newest trusted ones).
 const RUNS_PER_WORKFLOW: usize = 30;
+
+/// Runs read per workflow and branch at most while looking for them
+/// (fork runs on a branch of the same name are read and skipped).
+const MAX_RUNS_READ: usize = 500;
 
 fn finding(
     config: &Config,
@@ -219,7 +223,9 @@ pub fn checkpoints(
     true
 }
 
-/// A finding for a GitHub API failure that stopped a detector.
+/// A finding for a GitHub API failure that stopped a check. Its evidence
+/// (which checks did not run) is added by
+/// [`super::HealthReport::could_not_check`].
 pub fn api_failure(config: &Config, error: &ApiError) -> Finding {
     let (pattern, key, title, fix) = match error {
         ApiError::Unauthorized { .. } => (
@@ -232,30 +238,161 @@ pub fn api_failure(config: &Config, error: &ApiError) -> Finding {
             Pattern::RateLimit,
             "rate-limit",
             format!(
-                "GitHub API rate limit exhausted (resets in {}s)",
+                "GitHub API rate limit exhausted (resets in {}s); health could not check everything",
                 wait.as_secs()
             ),
             "nothing to do if it recurs rarely: the next run retries; otherwise run less often or raise --max-wait",
         ),
+        ApiError::Deadline { .. } => (
+            Pattern::Unknown,
+            "timeout",
+            "GitHub did not answer in time; health could not check everything".to_string(),
+            "check GitHub's status page and the network; raise --timeout if the API is only slow",
+        ),
+        ApiError::TooManyPages { .. } => (
+            Pattern::Unknown,
+            "endless-list",
+            "a GitHub list did not end; health could not check everything".to_string(),
+            "check GITHUB_API_URL: GitHub ends its lists; a proxy or server that links pages forever is misbehaving",
+        ),
+        ApiError::Status { status: 404, .. } => (
+            Pattern::Unknown,
+            "not-found",
+            "a GitHub endpoint health needs answered 404; health could not check everything".to_string(),
+            "check the repository name and that the token can read it (actions: read, issues: read, metadata: read)",
+        ),
         _ => (
             Pattern::Unknown,
             "unreachable",
-            "the GitHub API could not be used".to_string(),
+            "the GitHub API could not be used; health could not check everything".to_string(),
             "check GITHUB_API_URL / the network, and GitHub's status page",
         ),
     };
-    let mut f = finding(config, pattern, format!("github-api:{key}"), title, fix);
+    finding(config, pattern, format!("github-api:{key}"), title, fix)
+}
+
+/// The repository's default branch.
+pub fn default_branch(client: &Client, repo: &RepoName) -> Result<String, ApiError> {
+    let answer = client.get(&repo.api_path())?;
+    answer.body["default_branch"]
+        .as_str()
+        .filter(|b| !b.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::Decode {
+            path: repo.api_path(),
+            message: "no `default_branch` in the answer".into(),
+        })
+}
+
+/// Token expiry from the `GitHub-Authentication-Token-Expiration` header
+/// (`2026-12-01 10:00:00 UTC`, or with a numeric offset): a P1 finding
+/// within 24 hours, P2 within 7 days. Returns when it expires.
+pub fn token_expiry(
+    config: &Config,
+    header: Option<&str>,
+    now: Timestamp,
+    out: &mut Vec<Finding>,
+) -> Option<Timestamp> {
+    let expires = parse_expiration(header?)?;
+    let left = expires.duration_since(now);
+    let severity = if left <= jiff::SignedDuration::from_hours(24) {
+        Severity::P1
+    } else if left <= jiff::SignedDuration::from_hours(7 * 24) {
+        Severity::P2
+    } else {
+        return Some(expires);
+    };
+    let when = if left.is_negative() {
+        "has expired".to_string()
+    } else {
+        format!("expires in {}h", left.as_secs() / 3600)
+    };
+    let mut f = finding(
+        config,
+        Pattern::Auth,
+        "token-expiry".into(),
+        format!("the GitHub token {when} ({expires})"),
+        "create a new token and update the repository secret before it expires; the bots fail from then on",
+    );
+    f.severity = severity;
     f.evidence
-        .push(crate::redact::redact(&error.to_string()).into_owned());
-    f
+        .push(format!("GitHub-Authentication-Token-Expiration: {expires}"));
+    out.push(f);
+    Some(expires)
+}
+
+/// `2026-12-01 10:00:00 UTC` or `2026-12-01 10:00:00 -0700`.
+fn parse_expiration(text: &str) -> Option<Timestamp> {
+    let text = text.trim();
+    let text = match text.strip_suffix(" UTC") {
+        Some(utc) => format!("{utc} +0000"),
+        None => text.to_string(),
+    };
+    jiff::Timestamp::strptime("%Y-%m-%d %H:%M:%S %z", &text).ok()
+}
+
+/// True for a run lifeline may judge the repository by: from this
+/// repository (not a fork), not started by a pull request (whose author
+/// may be anyone), on one of `branches`.
+fn trusted_run(run: &Value, repo: &RepoName, branches: &[String]) -> bool {
+    let this = repo.to_string();
+    let from_here = run["head_repository"]["full_name"]
+        .as_str()
+        .is_some_and(|r| r.eq_ignore_ascii_case(&this));
+    let event = run["event"].as_str().unwrap_or_default();
+    let branch = run["head_branch"].as_str().unwrap_or_default();
+    from_here && !event.starts_with("pull_request") && branches.iter().any(|b| b == branch)
+}
+
+/// The newest trusted runs of `file` on `branches`, newest first: each
+/// branch's list is read until it holds enough of them or ends.
+fn trusted_runs(
+    client: &Client,
+    repo: &RepoName,
+    file: &str,
+    branches: &[String],
+) -> Result<Vec<Value>, ApiError> {
+    let mut runs = Vec::new();
+    for branch in branches {
+        let path = format!(
+            "{}/actions/workflows/{}/runs?branch={}&per_page=100",
+            repo.api_path(),
+            crate::github::encode_component(file),
+            crate::github::encode_component(branch)
+        );
+        let enough = |items: &[Value]| {
+            items.len() >= MAX_RUNS_READ
+                || items
+                    .iter()
+                    .filter(|r| trusted_run(r, repo, branches))
+                    .count()
+                    >= RUNS_PER_WORKFLOW
+        };
+        runs.extend(
+            client
+                .get_pages(&path, Some("workflow_runs"), enough)?
+                .into_iter()
+                .filter(|r| trusted_run(r, repo, branches)),
+        );
+    }
+    runs.sort_by(|a, b| {
+        b["created_at"]
+            .as_str()
+            .unwrap_or_default()
+            .cmp(a["created_at"].as_str().unwrap_or_default())
+    });
+    runs.truncate(RUNS_PER_WORKFLOW);
+    Ok(runs)
 }
 
 /// Watched workflows: failed runs within the window, the latest run
-/// failed, or the workflow disabled.
+/// failed, or the workflow disabled. Only runs of this repository's own
+/// code on `branches` count (see [`trusted_run`]).
 pub fn workflows(
     client: &Client,
     repo: &RepoName,
     config: &Config,
+    branches: &[String],
     now: Timestamp,
     out: &mut Vec<Finding>,
 ) -> Result<(), ApiError> {
@@ -294,20 +431,8 @@ pub fn workflows(
             out.push(f);
             continue;
         }
-        let runs = client
-            .get(&format!(
-                "{base}/actions/workflows/{file}/runs?per_page={RUNS_PER_WORKFLOW}"
-            ))?
-            .body;
-        let runs: Vec<&Value> = runs["workflow_runs"]
-            .as_array()
-            .map(|a| a.iter().collect())
-            .unwrap_or_default();
-        let completed: Vec<&Value> = runs
-            .iter()
-            .copied()
-            .filter(|r| r["status"] == "completed")
-            .collect();
+        let runs = trusted_runs(client, repo, file, branches)?;
+        let completed: Vec<&Value> = runs.iter().filter(|r| r["status"] == "completed").collect();
         let failed = |r: &&Value| FAILED.contains(&r["conclusion"].as_str().unwrap_or_default());
         let recent_failures: Vec<&Value> = completed
             .iter()
@@ -361,21 +486,30 @@ pub fn workflows(
         if let Some(latest) = shown.first()
             && let Some(id) = latest["id"].as_u64()
         {
-            let jobs = client
-                .get(&format!("{base}/actions/runs/{id}/jobs?per_page=100"))?
-                .body;
-            let names: Vec<&str> = jobs["jobs"]
-                .as_array()
-                .map(|js| {
-                    js.iter()
-                        .filter(|j| FAILED.contains(&j["conclusion"].as_str().unwrap_or_default()))
-                        .filter_map(|j| j["name"].as_str())
-                        .collect()
-                })
-                .unwrap_or_default();
-            if !names.is_empty() {
-                f.evidence
-                    .push(format!("failing jobs in run {id}: {}", names.join(", ")));
+            // The jobs only add detail: when GitHub no longer has them
+            // (or cannot answer), the failed runs are still reported.
+            match client.get(&format!("{base}/actions/runs/{id}/jobs?per_page=100")) {
+                Ok(jobs) => {
+                    let names: Vec<&str> = jobs.body["jobs"]
+                        .as_array()
+                        .map(|js| {
+                            js.iter()
+                                .filter(|j| {
+                                    FAILED.contains(&j["conclusion"].as_str().unwrap_or_default())
+                                })
+                                .filter_map(|j| j["name"].as_str())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if !names.is_empty() {
+                        f.evidence
+                            .push(format!("failing jobs in run {id}: {}", names.join(", ")));
+                    }
+                }
+                Err(e) => f.evidence.push(format!(
+                    "the jobs of run {id} could not be read: {}",
+                    crate::redact::redact(&e.to_string())
+                )),
             }
         }
         for run in shown.iter().take(5) {

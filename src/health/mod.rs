@@ -53,9 +53,42 @@ impl Coverage {
             "missing-labels" => self.labels,
             "audit-integrity" => self.audit,
             "stale-checkpoint" => self.checkpoints,
-            // API-level findings (auth, rate-limit) clear when the API works.
-            "github-api" => self.workflows || self.labels,
+            // API-level findings (auth, rate-limit, a check that could not
+            // run) clear when every GitHub check ran.
+            "github-api" => self.workflows && self.labels,
+            "token-expiry" => self.workflows || self.labels,
             _ => false,
+        }
+    }
+}
+
+/// A check that could not run, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unchecked {
+    /// What was not checked (`workflow runs`, `labels`, …).
+    pub check: String,
+    pub reason: String,
+}
+
+/// The verdict of one health run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every check ran and nothing is at the failing severity.
+    Healthy,
+    /// A finding at the failing severity or worse.
+    Unhealthy,
+    /// Nothing failing was seen, but a check could not run: lifeline
+    /// cannot say the repository is healthy.
+    Unknown,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Healthy => "healthy",
+            Status::Unhealthy => "unhealthy",
+            Status::Unknown => "unknown",
         }
     }
 }
@@ -66,8 +99,15 @@ pub struct HealthReport {
     pub repo: Option<String>,
     pub findings: Vec<Finding>,
     pub coverage: Coverage,
+    /// Checks that could not run (empty when every check ran).
+    pub unchecked: Vec<Unchecked>,
+    /// When the token expires, as GitHub reported it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_expires_at: Option<jiff::Timestamp>,
     /// What alerting did (empty without `--alert github`).
     pub alerts: Vec<alert::AlertAction>,
+    /// Findings that could not be delivered as alerts, and why.
+    pub alert_failures: Vec<String>,
     /// Requests made to GitHub, and of those answered 304.
     pub requests: u32,
     pub not_modified: u32,
@@ -85,6 +125,48 @@ impl HealthReport {
     /// True when no finding is at `fail_on` or worse.
     pub fn healthy(&self, fail_on: Severity) -> bool {
         self.worst().is_none_or(|w| w > fail_on)
+    }
+
+    /// Healthy only when every check ran; a failing finding wins over a
+    /// check that could not run.
+    pub fn status(&self, fail_on: Severity) -> Status {
+        if !self.healthy(fail_on) {
+            Status::Unhealthy
+        } else if self.unchecked.is_empty() {
+            Status::Healthy
+        } else {
+            Status::Unknown
+        }
+    }
+
+    /// Records that `check` could not run because of `error`: one
+    /// finding per cause (auth, rate limit, …), naming every check it
+    /// stopped.
+    pub fn could_not_check(
+        &mut self,
+        config: &crate::config::Config,
+        check: &str,
+        error: &crate::github::ApiError,
+    ) {
+        let reason = crate::redact::redact(&error.to_string()).into_owned();
+        self.unchecked.push(Unchecked {
+            check: check.to_string(),
+            reason: reason.clone(),
+        });
+        let finding = detect::api_failure(config, error);
+        let line = format!("not checked: {check} ({reason})");
+        match self
+            .findings
+            .iter_mut()
+            .find(|f| f.fingerprint == finding.fingerprint)
+        {
+            Some(existing) => existing.evidence.push(line),
+            None => {
+                let mut finding = finding;
+                finding.evidence = vec![line];
+                self.findings.push(finding);
+            }
+        }
     }
 
     /// Findings, worst first, then by fingerprint.

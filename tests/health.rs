@@ -27,7 +27,51 @@ fn run(id: u64, workflow: &str, conclusion: &str, minutes_ago: i64) -> Run {
         } else {
             vec![]
         },
+        ..Run::default()
     }
+}
+
+/// A run of a fork's pull request: its branch may well be called `main`.
+fn fork_run(id: u64, workflow: &str, conclusion: &str, minutes_ago: i64, branch: &str) -> Run {
+    Run {
+        event: "pull_request".into(),
+        head_repository: "mallory/plan".into(),
+        branch: branch.into(),
+        ..run(id, workflow, conclusion, minutes_ago)
+    }
+}
+
+/// The body of the issue whose state line names `fingerprint`.
+fn alert_body(fake: &FakeGitHub, fingerprint: &str) -> String {
+    let marker = format!("fingerprint={fingerprint}");
+    fake.with(|s| {
+        s.issues
+            .iter()
+            .find(|i| i["body"].as_str().unwrap().lines().next().unwrap().contains(&marker))
+            .map(|i| i["body"].as_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no alert for {fingerprint}: {:?}", s.issues))
+    })
+}
+
+/// Moves lifeline's last word on issue `index` back `minutes`, as if that
+/// much time had passed since it opened or reminded.
+fn age_alert(fake: &FakeGitHub, index: usize, minutes: i64) {
+    fake.with(|s| {
+        let body = s.issues[index]["body"].as_str().unwrap().to_string();
+        let (first, rest) = body.split_once('\n').unwrap();
+        let first: String = first
+            .split(' ')
+            .map(|w| {
+                if w.starts_with("notified=") {
+                    format!("notified={}", ago(minutes))
+                } else {
+                    w.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        s.issues[index]["body"] = serde_json::json!(format!("{first}\n{rest}"));
+    });
 }
 
 /// A sample repository with a fresh checkpoint, so only what a test
@@ -70,7 +114,7 @@ fn a_healthy_repository_costs_few_requests_and_nothing_when_unchanged() {
             .map(|n| (n.to_string(), "ffffff".into(), String::new())),
         );
     });
-    let out = health(&repo, &fake).assert().code(0);
+    let out = health(&repo, &fake).assert().code(0).stderr("");
     assert!(
         stdout(&out).starts_with("healthy: acme/plan: no findings\n"),
         "{}",
@@ -246,12 +290,14 @@ fn a_long_rate_limit_is_a_finding_not_a_hang() {
     let out = health(&repo, &fake)
         .args(["--max-wait", "5s"])
         .assert()
-        .code(0);
+        .code(1);
+    let text = stdout(&out);
     assert!(
-        stdout(&out).contains("P3  rate-limit  GitHub API rate limit exhausted"),
-        "{}",
-        stdout(&out)
+        text.contains("P3  rate-limit  GitHub API rate limit exhausted"),
+        "{text}"
     );
+    assert!(text.starts_with("unknown: acme/plan:"), "{text}");
+    assert!(text.contains("not checked: workflow runs"), "{text}");
 }
 
 #[test]
@@ -322,7 +368,7 @@ fn alerts_open_once_repeat_escalate_and_resolve() {
     );
     assert_eq!(fake.with(|s| (s.issues.len(), s.comments.len())), (2, 0));
     // Quiet for longer than the repeat interval: one comment.
-    fake.with(|s| s.issues[0]["updated_at"] = serde_json::json!(ago(5 * 60)));
+    age_alert(&fake, 0, 5 * 60);
     let out = health(&repo, &fake)
         .args(["--alert", "github"])
         .assert()
@@ -380,7 +426,7 @@ fn actions_outputs_and_summary() {
     );
     assert_eq!(
         std::fs::read_to_string(&outputs).unwrap(),
-        "healthy=false\nworst_severity=P1\nfindings=2\n"
+        "healthy=false\nstatus=unhealthy\nworst_severity=P1\nfindings=2\n"
     );
     assert!(
         std::fs::read_to_string(&summary)
@@ -451,4 +497,388 @@ fn no_recent_valid_checkpoint_is_p3() {
         .assert()
         .code(0);
     assert_eq!(stdout(&out), "healthy: (local checks only): no findings\n");
+}
+
+// ---- Health never fails open ----
+
+#[test]
+fn a_check_that_cannot_run_is_unknown_and_says_what_was_not_checked() {
+    let repo = sample();
+    let fake = FakeGitHub::start().unwrap();
+    failing(&fake);
+    // The repository endpoint (the default branch) answers 404 once.
+    fake.with(|s| s.failures.push_back(Failure::NotFound));
+    let out = health(&repo, &fake).assert().code(1);
+    let text = stdout(&out);
+    assert!(text.starts_with("unknown: acme/plan:"), "{text}");
+    assert!(text.contains("not checked: workflow runs (GitHub answered 404"), "{text}");
+    assert!(!text.contains("workflow-failure"), "{text}");
+    // Configurable: the report still says it, the exit code does not.
+    fake.with(|s| s.failures.push_back(Failure::NotFound));
+    let out = health(&repo, &fake)
+        .args(["--on-unknown", "pass", "--format", "json"])
+        .assert()
+        .code(0);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["status"], "unknown");
+    assert_eq!(doc["healthy"], false);
+    assert_eq!(doc["unchecked"][0]["check"], "workflow runs");
+    // The alert says what could not be checked.
+    fake.with(|s| s.failures.push_back(Failure::NotFound));
+    health(&repo, &fake)
+        .args(["--alert", "github"])
+        .assert()
+        .code(1);
+    let body = alert_body(&fake, "github-api:not-found");
+    assert!(body.contains("not checked: workflow runs"), "{body}");
+}
+
+#[test]
+fn failed_runs_are_reported_when_their_jobs_are_gone() {
+    let repo = sample();
+    let fake = FakeGitHub::start().unwrap();
+    failing(&fake);
+    fake.with(|s| s.jobs_gone = true);
+    let out = health(&repo, &fake)
+        .args(["--format", "json"])
+        .assert()
+        .code(1);
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(doc["status"], "unhealthy");
+    let f = &doc["findings"][0];
+    assert_eq!(f["fingerprint"], "workflow-failure:task-sync.yml");
+    assert_eq!(f["severity"], "P1");
+    let evidence = f["evidence"].to_string();
+    assert!(evidence.contains("the jobs of run 31 could not be read"), "{evidence}");
+    assert!(evidence.contains("run 32 failure"), "{evidence}");
+    // When the failure started, for time to detect: the oldest failing run.
+    let oldest = fake.with(|s| s.runs[1].created_at.clone());
+    assert_eq!(f["started_at"], serde_json::json!(oldest));
+}
+
+#[test]
+fn an_api_that_never_answers_ends_in_a_finding_not_a_hang() {
+    let repo = sample();
+    let fake = FakeGitHub::start().unwrap();
+    fake.with(|s| s.hang = true);
+    let out = health(&repo, &fake)
+        .args(["--timeout", "1s"])
+        .assert()
+        .code(1);
+    let text = stdout(&out);
+    assert!(text.starts_with("unknown: acme/plan:"), "{text}");
+    assert!(
+        text.contains("P2  unknown  GitHub did not answer in time"),
+        "{text}"
+    );
+    assert!(text.contains("not checked: labels"), "{text}");
+}
+
+#[test]
+fn an_api_that_paginates_forever_ends_in_a_finding() {
+    let repo = sample();
+    let fake = FakeGitHub::start().unwrap();
+    fake.with(|s| s.paginate_forever = true);
+    let out = health(&repo, &fake).assert().code(1);
+    let text = stdout(&out);
+    assert!(
+        text.contains("a GitHub list did not end"),
+        "{text}"
+    );
+    assert!(text.contains("after 50 pages"), "{text}");
+    assert!(fake.log().len() < 200, "{} requests", fake.log().len());
+}
+
+fn expiring_in(fake: &FakeGitHub, hours: i64) {
+    let at = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(hours);
+    fake.with(|s| {
+        s.token_expiration = Some(at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+    });
+}
+
+#[test]
+fn token_expiry_is_reported_warned_and_alerted() {
+    let repo = sample();
+    let fake = FakeGitHub::start().unwrap();
+    expiring_in(&fake, 30 * 24);
+    let out = health(&repo, &fake).assert();
+    let text = stdout(&out);
+    assert!(text.contains("the GitHub token expires at "), "{text}");
+    assert!(!text.contains("token-expiry"), "{text}");
+    expiring_in(&fake, 3 * 24);
+    let out = health(&repo, &fake).assert().code(0);
+    assert!(
+        stdout(&out).contains("P2  auth  the GitHub token expires in 7"),
+        "{}",
+        stdout(&out)
+    );
+    expiring_in(&fake, 5);
+    let out = health(&repo, &fake).assert().code(1);
+    assert!(
+        stdout(&out).contains("P1  auth  the GitHub token expires in 4h"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+// ---- Reading GitHub: fork pull requests ----
+
+#[test]
+fn failed_fork_runs_do_not_open_an_alert() {
+    let repo = sample();
+    let fake = FakeGitHub::start().unwrap();
+    fake.with(|s| {
+        s.runs = vec![
+            fork_run(41, "task-sync.yml", "failure", 3, "main"),
+            fork_run(42, "task-sync.yml", "failure", 4, "patch-1"),
+            Run {
+                event: "pull_request_target".into(),
+                ..run(43, "task-sync.yml", "failure", 5)
+            },
+            run(44, "task-sync.yml", "success", 60),
+        ]
+    });
+    let out = health(&repo, &fake)
+        .args(["--alert", "github"])
+        .assert()
+        .code(0);
+    let text = stdout(&out);
+    assert!(!text.contains("workflow-failure"), "{text}");
+    assert!(
+        fake.with(|s| s.issues.iter().all(|i| !i["body"]
+            .as_str()
+            .unwrap()
+            .contains("workflow-failure"))),
+        "no workflow alert"
+    );
+    assert!(
+        fake.log()
+            .iter()
+            .any(|l| l.url.contains("/runs?branch=main&")),
+        "asks for the default branch's runs: {:?}",
+        fake.log()
+    );
+}
+
+#[test]
+fn successful_fork_runs_do_not_push_real_failures_off_the_page() {
+    let repo = sample();
+    let fake = FakeGitHub::start().unwrap();
+    failing(&fake);
+    fake.with(|s| s.max_page_size = 10);
+    health(&repo, &fake)
+        .args(["--alert", "github"])
+        .assert()
+        .code(1);
+    // 30 successful fork runs, newer than the failures, some on a fork
+    // branch named like the default one.
+    fake.with(|s| {
+        for k in 0..30 {
+            let branch = if k % 2 == 0 { "main" } else { "feature" };
+            s.runs
+                .push(fork_run(100 + k, "task-sync.yml", "success", 1, branch));
+        }
+    });
+    let out = health(&repo, &fake)
+        .args(["--alert", "github"])
+        .assert()
+        .code(1);
+    let text = stdout(&out);
+    assert!(
+        text.contains("#1 already open for workflow-failure:task-sync.yml"),
+        "{text}"
+    );
+    assert!(!text.contains("closed #1"), "{text}");
+    assert_eq!(fake.with(|s| s.issues[0]["state"].clone()), "open");
+}
+
+// ---- Reading GitHub: what lifeline writes ----
+
+#[test]
+fn outside_text_in_alerts_cannot_mention_link_or_forge_state() {
+    let repo = sample();
+    let fake = FakeGitHub::start().unwrap();
+    failing(&fake);
+    let hostile = "@acme/admins ping @octocat <img src=x onerror=alert(1)> ![p](https://evil.example/p.png) [click](https://evil.example) `` ` ``\n<!-- lifeline:alert fingerprint=missing-labels escalated -->";
+    fake.with(|s| {
+        for r in &mut s.runs {
+            r.failed_jobs = vec![hostile.into()];
+        }
+    });
+    health(&repo, &fake)
+        .args(["--alert", "github"])
+        .assert()
+        .code(1);
+    let body = alert_body(&fake, "workflow-failure:task-sync.yml");
+    for gone in [
+        "@acme",
+        "@octocat",
+        "https://evil",
+        "<!-- lifeline:alert fingerprint=missing-labels",
+    ] {
+        assert!(!body.contains(gone), "{gone:?} in {body}");
+    }
+    // In the evidence and remediation no character that could open HTML,
+    // a link, an image or a code span is left unescaped.
+    let below = body.split_once("### Evidence").unwrap().1;
+    let below = below.split("\n_Opened by").next().unwrap();
+    for active in ['<', '[', ']', '!', '`'] {
+        assert!(
+            below
+                .match_indices(active)
+                .all(|(i, _)| below[..i].ends_with('\\')),
+            "{active:?} unescaped in {below}"
+        );
+    }
+    assert_eq!(body.matches("<!--").count(), 1, "{body}");
+    // A second cycle still sees exactly the two alerts it opened.
+    let out = health(&repo, &fake)
+        .args(["--alert", "github"])
+        .assert()
+        .code(1);
+    assert!(stdout(&out).contains("#1 already open"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("#2 already open"), "{}", stdout(&out));
+    assert_eq!(fake.with(|s| s.issues.len()), 2);
+}
+
+#[test]
+fn only_issues_lifeline_opened_are_its_alerts() {
+    let repo = sample();
+    let fake = FakeGitHub::start().unwrap();
+    failing(&fake);
+    // Issues by someone else, carrying the alert label and state lines.
+    fake.with(|s| {
+        for (n, fp) in [(1, "workflow-failure:task-sync.yml"), (2, "stale-checkpoint")] {
+            s.issues.push(serde_json::json!({
+                "number": n,
+                "user": {"login": "mallory"},
+                "title": "x",
+                "body": format!("<!-- lifeline:alert fingerprint={fp} -->\nplease close me"),
+                "state": "open",
+                "labels": [{"name": "alert"}],
+                "created_at": ago(600),
+                "updated_at": ago(600),
+            }));
+        }
+    });
+    let out = health(&repo, &fake)
+        .args(["--alert", "github"])
+        .assert()
+        .code(1);
+    let text = stdout(&out);
+    assert!(
+        text.contains("opened #3 for workflow-failure:task-sync.yml"),
+        "{text}"
+    );
+    assert!(!text.contains("closed"), "{text}");
+    assert_eq!(fake.with(|s| s.comments.len()), 0);
+    assert!(fake.with(|s| s.issues[..2].iter().all(|i| i["state"] == "open")));
+}
+
+#[test]
+fn with_github_token_lifeline_is_the_actions_bot() {
+    let repo = sample();
+    let fake = FakeGitHub::start().unwrap();
+    failing(&fake);
+    fake.with(|s| s.app_token = true);
+    health(&repo, &fake)
+        .args(["--alert", "github"])
+        .assert()
+        .code(1);
+    assert_eq!(
+        fake.with(|s| s.issues[0]["user"]["login"].clone()),
+        "github-actions[bot]"
+    );
+    let out = health(&repo, &fake)
+        .args(["--alert", "github"])
+        .assert()
+        .code(1);
+    assert!(stdout(&out).contains("#1 already open"), "{}", stdout(&out));
+    assert_eq!(fake.with(|s| s.issues.len()), 2);
+}
+
+#[test]
+fn a_fingerprint_holding_a_comment_end_does_not_flap() {
+    let repo = sample();
+    repo.write(
+        "lifeline.toml",
+        "[health]\nworkflows = [\"evil -->.yml\"]\n",
+    );
+    let fake = FakeGitHub::start().unwrap();
+    fake.with(|s| {
+        s.workflows.push(("evil -->.yml".into(), "active".into()));
+        s.runs = vec![
+            run(51, "evil -->.yml", "failure", 3),
+            run(52, "evil -->.yml", "failure", 4),
+        ];
+    });
+    for _ in 0..3 {
+        let out = health(&repo, &fake)
+            .args(["--alert", "github"])
+            .assert()
+            .code(1);
+        assert!(!stdout(&out).contains("closed"), "{}", stdout(&out));
+    }
+    assert_eq!(fake.with(|s| s.issues.len()), 2);
+    assert!(fake.with(|s| s.issues.iter().all(|i| i["state"] == "open")));
+}
+
+#[test]
+fn bodies_fit_and_a_refused_alert_does_not_stop_the_others() {
+    let repo = sample();
+    let fake = FakeGitHub::start().unwrap();
+    failing(&fake);
+    fake.with(|s| {
+        for r in &mut s.runs {
+            r.failed_jobs = vec!["x".repeat(70_000)];
+        }
+    });
+    health(&repo, &fake)
+        .args(["--alert", "github"])
+        .assert()
+        .code(1);
+    let body = alert_body(&fake, "workflow-failure:task-sync.yml");
+    assert!(body.chars().count() < 65_536, "{}", body.len());
+    assert!(body.contains('…'));
+    // GitHub refuses the first alert: the second is still delivered, and
+    // health says so and fails.
+    let fake = FakeGitHub::start().unwrap();
+    failing(&fake);
+    fake.with(|s| s.refuse = vec!["workflow-failure".into()]);
+    let out = health(&repo, &fake)
+        .args(["--alert", "github", "--fail-on", "P0"])
+        .assert()
+        .code(1);
+    let text = stdout(&out);
+    assert!(text.contains("opened #1 for missing-labels"), "{text}");
+    assert!(
+        text.contains("NOT DELIVERED: workflow-failure:task-sync.yml: GitHub answered 422"),
+        "{text}"
+    );
+}
+
+#[test]
+fn comments_by_others_do_not_silence_the_reminder() {
+    let repo = sample();
+    let fake = FakeGitHub::start().unwrap();
+    health(&repo, &fake)
+        .args(["--alert", "github"])
+        .assert()
+        .code(0);
+    assert!(alert_body(&fake, "missing-labels").contains("type/feature"));
+    // Five hours later, and someone commented a minute ago.
+    age_alert(&fake, 0, 5 * 60);
+    fake.with(|s| s.issues[0]["created_at"] = serde_json::json!(ago(5 * 60)));
+    fake.comment_as(1, "alice", "looking into it");
+    let out = health(&repo, &fake)
+        .args(["--alert", "github"])
+        .assert()
+        .code(0);
+    assert!(stdout(&out).contains("commented on #1"), "{}", stdout(&out));
+    // Right after the reminder, nothing more.
+    let out = health(&repo, &fake)
+        .args(["--alert", "github"])
+        .assert()
+        .code(0);
+    assert!(stdout(&out).contains("#1 already open"), "{}", stdout(&out));
 }

@@ -192,7 +192,7 @@ impl Client {
     /// array. A list longer than `max_pages` pages is an error, never a
     /// loop.
     pub fn get_all(&self, path: &str, key: Option<&str>) -> Result<Vec<Value>, ApiError> {
-        self.get_pages(path, key, |_| true)
+        self.get_pages(path, key, |_| false)
     }
 
     /// Like [`Client::get_all`], but stops after the page on which `enough`

@@ -27,6 +27,8 @@ pub enum Failure {
     RetryAfter(u64),
     /// 401 Bad credentials.
     Unauthorized,
+    /// 404 Not Found (an endpoint the token cannot see).
+    NotFound,
 }
 
 /// A workflow run as the fake reports it.
@@ -90,6 +92,9 @@ pub struct State {
     pub hang: bool,
     /// The jobs of every run answer 404 (GitHub no longer keeps them).
     pub jobs_gone: bool,
+    /// A POST or PATCH whose body holds one of these strings is refused
+    /// with 422 (as GitHub refuses what fails its validation).
+    pub refuse: Vec<String>,
     /// The author of each of `comments`, in the same order.
     pub comment_authors: Vec<String>,
     /// What was asked.
@@ -449,6 +454,7 @@ fn failure_reply(failure: &Failure) -> Reply {
         )
         .header("Retry-After", secs.to_string()),
         Failure::Unauthorized => Reply::json(401, json!({"message": "Bad credentials"})),
+        Failure::NotFound => not_found(),
     }
 }
 
@@ -486,7 +492,11 @@ fn route(st: &mut State, method: &str, url: &str, body: &Value, base: &str) -> R
     let too_long = body["body"]
         .as_str()
         .is_some_and(|b| b.chars().count() > MAX_BODY_CHARS);
-    if method == "POST" && too_long || method == "PATCH" && too_long {
+    let refused = st
+        .refuse
+        .iter()
+        .any(|r| body.to_string().contains(r.as_str()));
+    if (method == "POST" || method == "PATCH") && (too_long || refused) {
         return Reply::json(
             422,
             json!({"message": "Validation Failed", "errors": [{"resource": "Issue", "code": "custom", "field": "body", "message": "body is too long (maximum is 65536 characters)"}]}),

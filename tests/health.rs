@@ -47,7 +47,15 @@ fn alert_body(fake: &FakeGitHub, fingerprint: &str) -> String {
     fake.with(|s| {
         s.issues
             .iter()
-            .find(|i| i["body"].as_str().unwrap().lines().next().unwrap().contains(&marker))
+            .find(|i| {
+                i["body"]
+                    .as_str()
+                    .unwrap()
+                    .lines()
+                    .next()
+                    .unwrap()
+                    .contains(&marker)
+            })
             .map(|i| i["body"].as_str().unwrap().to_string())
             .unwrap_or_else(|| panic!("no alert for {fingerprint}: {:?}", s.issues))
     })
@@ -511,7 +519,10 @@ fn a_check_that_cannot_run_is_unknown_and_says_what_was_not_checked() {
     let out = health(&repo, &fake).assert().code(1);
     let text = stdout(&out);
     assert!(text.starts_with("unknown: acme/plan:"), "{text}");
-    assert!(text.contains("not checked: workflow runs (GitHub answered 404"), "{text}");
+    assert!(
+        text.contains("not checked: workflow runs (GitHub answered 404"),
+        "{text}"
+    );
     assert!(!text.contains("workflow-failure"), "{text}");
     // Configurable: the report still says it, the exit code does not.
     fake.with(|s| s.failures.push_back(Failure::NotFound));
@@ -549,7 +560,10 @@ fn failed_runs_are_reported_when_their_jobs_are_gone() {
     assert_eq!(f["fingerprint"], "workflow-failure:task-sync.yml");
     assert_eq!(f["severity"], "P1");
     let evidence = f["evidence"].to_string();
-    assert!(evidence.contains("the jobs of run 31 could not be read"), "{evidence}");
+    assert!(
+        evidence.contains("the jobs of run 31 could not be read"),
+        "{evidence}"
+    );
     assert!(evidence.contains("run 32 failure"), "{evidence}");
     // When the failure started, for time to detect: the oldest failing run.
     let oldest = fake.with(|s| s.runs[1].created_at.clone());
@@ -581,19 +595,14 @@ fn an_api_that_paginates_forever_ends_in_a_finding() {
     fake.with(|s| s.paginate_forever = true);
     let out = health(&repo, &fake).assert().code(1);
     let text = stdout(&out);
-    assert!(
-        text.contains("a GitHub list did not end"),
-        "{text}"
-    );
+    assert!(text.contains("a GitHub list did not end"), "{text}");
     assert!(text.contains("after 50 pages"), "{text}");
     assert!(fake.log().len() < 200, "{} requests", fake.log().len());
 }
 
 fn expiring_in(fake: &FakeGitHub, hours: i64) {
     let at = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(hours);
-    fake.with(|s| {
-        s.token_expiration = Some(at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
-    });
+    fake.with(|s| s.token_expiration = Some(at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()));
 }
 
 #[test]
@@ -645,10 +654,10 @@ fn failed_fork_runs_do_not_open_an_alert() {
     let text = stdout(&out);
     assert!(!text.contains("workflow-failure"), "{text}");
     assert!(
-        fake.with(|s| s.issues.iter().all(|i| !i["body"]
-            .as_str()
-            .unwrap()
-            .contains("workflow-failure"))),
+        fake.with(|s| s
+            .issues
+            .iter()
+            .all(|i| !i["body"].as_str().unwrap().contains("workflow-failure"))),
         "no workflow alert"
     );
     assert!(
@@ -748,7 +757,10 @@ fn only_issues_lifeline_opened_are_its_alerts() {
     failing(&fake);
     // Issues by someone else, carrying the alert label and state lines.
     fake.with(|s| {
-        for (n, fp) in [(1, "workflow-failure:task-sync.yml"), (2, "stale-checkpoint")] {
+        for (n, fp) in [
+            (1, "workflow-failure:task-sync.yml"),
+            (2, "stale-checkpoint"),
+        ] {
             s.issues.push(serde_json::json!({
                 "number": n,
                 "user": {"login": "mallory"},
@@ -881,4 +893,37 @@ fn comments_by_others_do_not_silence_the_reminder() {
         .assert()
         .code(0);
     assert!(stdout(&out).contains("#1 already open"), "{}", stdout(&out));
+}
+
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let repo = sample();
+    let fake = FakeGitHub::start().unwrap();
+    // On a pipe: nothing on stderr.
+    health(&repo, &fake).assert().code(0).stderr("");
+    // On a terminal (a pseudo-terminal from util-linux `script`): one line
+    // rewritten in place while health talks to GitHub, cleared at the end.
+    let bin = env!("CARGO_BIN_EXE_lifeline");
+    let mut script = std::process::Command::new("script");
+    for (key, _) in std::env::vars() {
+        if key.starts_with("GITHUB_") || key == "GH_TOKEN" {
+            script.env_remove(key);
+        }
+    }
+    let out = script
+        .args(["-qec", &format!("'{bin}' health"), "/dev/null"])
+        .current_dir(repo.path())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GITHUB_API_URL", fake.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_REPOSITORY", "acme/plan")
+        .output()
+        .unwrap();
+    let seen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{seen}");
+    assert!(
+        seen.contains("lifeline health: reading workflow runs from GitHub…"),
+        "{seen:?}"
+    );
+    assert!(seen.contains("healthy: acme/plan"), "{seen:?}");
 }

@@ -127,7 +127,10 @@ mod tests {
             inert("missing label `type/bug` (x: y)"),
             "missing label \\`type/bug\\` (x: y)"
         );
-        assert_eq!(title("task-sync.yml: 2 failed runs"), "task-sync.yml: 2 failed runs");
+        assert_eq!(
+            title("task-sync.yml: 2 failed runs"),
+            "task-sync.yml: 2 failed runs"
+        );
     }
 
     #[test]

@@ -88,7 +88,9 @@ impl AlertState {
                 escalated: body.trim_end().ends_with("<!-- lifeline:escalated -->"),
             });
         }
-        let fields = first.strip_prefix(STATE_PREFIX)?.strip_suffix(STATE_SUFFIX)?;
+        let fields = first
+            .strip_prefix(STATE_PREFIX)?
+            .strip_suffix(STATE_SUFFIX)?;
         let mut state = AlertState {
             fingerprint: String::new(),
             notified: None,
@@ -454,8 +456,7 @@ fn body(f: &Finding, state: &AlertState, settings: &AlertSettings<'_>) -> String
         crate::config::HumanDuration::from_secs(settings.repeat_interval.as_secs()),
         settings.now,
     );
-    let budget = MAX_BODY_CHARS
-        .saturating_sub(head.chars().count() + tail.chars().count() + 20);
+    let budget = MAX_BODY_CHARS.saturating_sub(head.chars().count() + tail.chars().count() + 20);
     let text = format!("{head}### Evidence\n{}{tail}", evidence_list(f, budget));
     crate::redact::redact(&text).into_owned()
 }

@@ -258,7 +258,8 @@ pub fn api_failure(config: &Config, error: &ApiError) -> Finding {
         ApiError::Status { status: 404, .. } => (
             Pattern::Unknown,
             "not-found",
-            "a GitHub endpoint health needs answered 404; health could not check everything".to_string(),
+            "a GitHub endpoint health needs answered 404; health could not check everything"
+                .to_string(),
             "check the repository name and that the token can read it (actions: read, issues: read, metadata: read)",
         ),
         _ => (

@@ -542,6 +542,27 @@ fn a_check_that_cannot_run_is_unknown_and_says_what_was_not_checked() {
         .code(1);
     let body = alert_body(&fake, "github-api:not-found");
     assert!(body.contains("not checked: workflow runs"), "{body}");
+    // In a workflow: the annotations end with the verdict and the gap.
+    fake.with(|s| s.failures.push_back(Failure::NotFound));
+    let summary = repo.join("summary.md");
+    let out = health(&repo, &fake)
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", repo.join("outputs.txt"))
+        .assert()
+        .code(1);
+    let text = stdout(&out);
+    assert!(text.contains("\nunknown: acme/plan:"), "{text}");
+    assert!(text.contains("\nnot checked: workflow runs"), "{text}");
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        summary.contains("unknown: not every check ran"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("- not checked: workflow runs"),
+        "{summary}"
+    );
 }
 
 #[test]

@@ -109,7 +109,7 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: HealthArgs)
             v["fail_on"] = args.fail_on.as_str().into();
             serde_json::to_string_pretty(&v).expect("json") + "\n"
         }
-        HealthFormat::Github => github(&report),
+        HealthFormat::Github => github(&report, args.fail_on),
     };
     out.print(|w| w.write_all(crate::redact::redact(&text).as_bytes()))?;
     if in_actions {
@@ -241,7 +241,7 @@ fn text(report: &HealthReport, fail_on: Severity) -> String {
     s
 }
 
-fn github(report: &HealthReport) -> String {
+fn github(report: &HealthReport, fail_on: Severity) -> String {
     use crate::render::github::{escape_data, escape_property};
     let mut s = String::new();
     for f in &report.findings {
@@ -262,13 +262,18 @@ fn github(report: &HealthReport) -> String {
             escape_data(&message)
         );
     }
-    s.push_str(
-        &text(report, Severity::P1)
-            .lines()
-            .next()
-            .map(|l| format!("{l}\n"))
-            .unwrap_or_default(),
-    );
+    for failure in &report.alert_failures {
+        let _ = writeln!(
+            s,
+            "::error title=alert not delivered::{}",
+            escape_data(failure)
+        );
+    }
+    // The verdict line and what could not be checked.
+    for line in text(report, fail_on).lines().take_while(|l| !l.is_empty()) {
+        s.push_str(line);
+        s.push('\n');
+    }
     s
 }
 
@@ -297,8 +302,23 @@ fn markdown(report: &HealthReport, fail_on: Severity) -> String {
             );
         }
     }
+    for u in &report.unchecked {
+        let _ = writeln!(
+            s,
+            "- not checked: {} ({})",
+            crate::github::markdown::inert(&u.check),
+            crate::github::markdown::inert(&u.reason)
+        );
+    }
     for a in &report.alerts {
         let _ = writeln!(s, "- {}", action_text(a));
+    }
+    for failure in &report.alert_failures {
+        let _ = writeln!(
+            s,
+            "- ❌ alert not delivered: {}",
+            crate::github::markdown::inert(failure)
+        );
     }
     s.push('\n');
     s

@@ -201,21 +201,19 @@ pub fn run_with_progress(
     report.sort();
     if options.alert && !unauthorized {
         progress("updating alert issues on GitHub");
-        let synced = identity(&client).and_then(|who| {
-            let settings = alert::AlertSettings {
-                policy: &config.severity,
-                repeat_interval: config.health.repeat_interval.as_duration(),
-                now,
-                identity: &who,
-            };
-            alert::sync(
-                &client,
-                &repo,
-                &report.findings,
-                &report.coverage,
-                &settings,
-            )
-        });
+        let settings = alert::AlertSettings {
+            policy: &config.severity,
+            repeat_interval: config.health.repeat_interval.as_duration(),
+            now,
+        };
+        let synced = alert::sync(
+            &client,
+            &repo,
+            &report.findings,
+            &report.coverage,
+            &settings,
+            &|| identity(&client),
+        );
         match synced {
             Ok(outcome) => {
                 report.alerts = outcome.actions;

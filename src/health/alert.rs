@@ -50,8 +50,6 @@ pub struct AlertSettings<'a> {
     pub policy: &'a SeverityPolicy,
     pub repeat_interval: Duration,
     pub now: Timestamp,
-    /// The login of the token's owner: only issues it opened are alerts.
-    pub identity: &'a str,
 }
 
 /// lifeline's state of one alert, kept in the first line of its body.
@@ -160,19 +158,28 @@ pub struct SyncOutcome {
 /// Brings the repository's alert issues in line with `findings`. Each
 /// finding is delivered on its own: one that GitHub refuses does not stop
 /// the others (it is listed in `failures`). Only an unreadable list of
-/// open alerts is an error.
+/// open alerts, or not knowing who lifeline is, is an error.
+///
+/// `identity` gives the login of the token's owner: only issues it opened
+/// are alerts. It is asked only when there are open issues to tell apart.
 pub fn sync(
     client: &Client,
     repo: &RepoName,
     findings: &[Finding],
     coverage: &Coverage,
     settings: &AlertSettings<'_>,
+    identity: &dyn Fn() -> Result<String, ApiError>,
 ) -> Result<SyncOutcome, ApiError> {
     let base = repo.api_path();
     let listed = client.get_all(
         &format!("{base}/issues?state=open&labels={ALERT_LABEL}&per_page=100"),
         None,
     )?;
+    let me = if listed.is_empty() {
+        String::new()
+    } else {
+        identity()?
+    };
     let mut open: BTreeMap<String, OpenAlert> = BTreeMap::new();
     for issue in &listed {
         if issue.get("pull_request").is_some() {
@@ -182,7 +189,7 @@ pub fn sync(
         // can add it): only lifeline's own are its alerts.
         let by_us = issue["user"]["login"]
             .as_str()
-            .is_some_and(|l| l.eq_ignore_ascii_case(settings.identity));
+            .is_some_and(|l| !me.is_empty() && l.eq_ignore_ascii_case(&me));
         let body = issue["body"].as_str().unwrap_or_default();
         let (true, Some(state), Some(number)) =
             (by_us, AlertState::parse(body), issue["number"].as_u64())

@@ -588,7 +588,7 @@ fn failed_runs_are_reported_when_their_jobs_are_gone() {
     assert!(evidence.contains("run 32 failure"), "{evidence}");
     // When the failure started, for time to detect: the oldest failing run.
     let oldest = fake.with(|s| s.runs[1].created_at.clone());
-    assert_eq!(f["started_at"], serde_json::json!(oldest));
+    assert_eq!(f["failed_at"], serde_json::json!(oldest));
 }
 
 #[test]

@@ -388,6 +388,7 @@ fn time_to_detect_runs_from_the_failure_to_the_finding_that_reported_it() {
                     .to_string(),
                 head_sha: format!("{id:040x}"),
                 failed_jobs: vec!["sync".into()],
+                ..Run::default()
             });
         }
     });

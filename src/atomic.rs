@@ -1,20 +1,36 @@
 //! Crash-safe file writes: a temporary file in the same directory, fsynced,
 //! renamed over the target, and the directory fsynced. A reader (or a crash)
 //! sees the old bytes or the new bytes, never a mix.
+//!
+//! Writes under the repository root (`*_in`) open every directory from the
+//! root's descriptor without following a symlink at any component (see
+//! [`crate::paths`]) and create, rename and remove names relative to the
+//! parent's descriptor, so no symlink — inside the root or out of it, there
+//! before the check or swapped in after it — can redirect them.
 
 use std::fs::{self, File};
 use std::io::Write;
-use std::path::Path;
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
 
-use crate::error::{IoContext, Result};
+use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, RawMode};
+use rustix::io::Errno;
 
-/// Writes `bytes` to `path` atomically, creating parent directories.
+use crate::error::{Error, IoContext, Result};
+use crate::paths;
+
+/// The prefix of every temporary file lifeline stages next to a target.
+pub const TMP_PREFIX: &str = ".lifeline-tmp-";
+
+/// Writes `bytes` to `path` atomically, creating parent directories. For
+/// lifeline's private files outside the working tree (inside the git
+/// directory); files under the root go through [`write_in`].
 /// When `mode` is given (Unix permission bits), the file gets it.
 pub fn write(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
     let dir = parent_dir(path);
     fs::create_dir_all(dir).at(dir)?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".lifeline-tmp-")
+        .prefix(TMP_PREFIX)
         .tempfile_in(dir)
         .at(dir)?;
     tmp.write_all(bytes).at(tmp.path())?;
@@ -25,6 +41,246 @@ pub fn write(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
     tmp.persist(path)
         .map_err(|e| crate::Error::io(path, e.error))?;
     sync_dir(dir)
+}
+
+/// A file written and fsynced under a temporary name in its target's
+/// directory (held open by descriptor, so the directory cannot be swapped
+/// for a symlink), waiting for [`Staged::commit`]. Dropped uncommitted, the
+/// temporary file is removed.
+pub struct Staged {
+    dir: OwnedFd,
+    tmp: String,
+    name: String,
+    shown: PathBuf,
+}
+
+impl Staged {
+    /// Renames the staged file over its target (inside the same directory
+    /// descriptor). The directory is not fsynced: see [`Staged::dir`].
+    pub fn commit(mut self) -> Result<()> {
+        let tmp = std::mem::take(&mut self.tmp);
+        rfs::renameat(&self.dir, tmp.as_str(), &self.dir, self.name.as_str()).map_err(|e| {
+            let _ = rfs::unlinkat(&self.dir, tmp.as_str(), AtFlags::empty());
+            Error::io(&self.shown, e.into())
+        })
+    }
+
+    /// Fsyncs the target's directory, making a commit durable.
+    pub fn sync_dir(&self) -> Result<()> {
+        rfs::fsync(&self.dir).map_err(|e| Error::io(&self.shown, e.into()))
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.tmp.is_empty() {
+            let _ = rfs::unlinkat(&self.dir, self.tmp.as_str(), AtFlags::empty());
+        }
+    }
+}
+
+/// Creates a new temporary file in `dir` (never following or replacing
+/// anything): mode 0666 less the umask, or exactly `mode` (without setuid,
+/// setgid or sticky bits) when given.
+fn create_temp(dir: &OwnedFd, shown: &Path, mode: Option<u32>) -> Result<(File, String)> {
+    let flags = OFlags::WRONLY
+        | OFlags::CREATE
+        | OFlags::EXCL
+        | OFlags::NOFOLLOW
+        | OFlags::NOCTTY
+        | OFlags::CLOEXEC;
+    loop {
+        let name = format!("{TMP_PREFIX}{}", uuid::Uuid::now_v7().simple());
+        match rfs::openat(dir, name.as_str(), flags, Mode::from_raw_mode(0o666)) {
+            Ok(fd) => {
+                if let Some(mode) = mode {
+                    rfs::fchmod(&fd, Mode::from_raw_mode((mode & 0o777) as RawMode)).map_err(
+                        |e| {
+                            let _ = rfs::unlinkat(dir, name.as_str(), AtFlags::empty());
+                            Error::io(shown, e.into())
+                        },
+                    )?;
+                }
+                return Ok((File::from(fd), name));
+            }
+            Err(Errno::EXIST) => continue,
+            Err(e) => return Err(Error::io(shown, e.into())),
+        }
+    }
+}
+
+/// Stages `bytes` for `rel` under `root`: parent directories are opened
+/// (and created) without following any symlink, then the bytes are written
+/// and fsynced to a temporary file there.
+pub fn stage(root: &Path, rel: &str, bytes: &[u8], mode: Option<u32>) -> Result<Staged> {
+    let shown = root.join(rel);
+    let (dir, name) = paths::open_parent(root, rel, true)?.expect("created parents exist");
+    let (mut file, tmp) = create_temp(&dir, &shown, mode)?;
+    let staged = Staged {
+        dir,
+        tmp,
+        name: name.to_string(),
+        shown,
+    };
+    file.write_all(bytes).at(&staged.shown)?;
+    file.sync_all().at(&staged.shown)?;
+    Ok(staged)
+}
+
+/// Writes `bytes` to `rel` under `root` atomically and durably (temporary
+/// file, fsync, rename, fsync of the directory), never following a
+/// symlink at any component; a symlink at `rel` itself is replaced, not
+/// followed. `mode` as in [`stage`].
+pub fn write_in(root: &Path, rel: &str, bytes: &[u8], mode: Option<u32>) -> Result<()> {
+    let staged = stage(root, rel, bytes, mode)?;
+    let dir = staged.dir.try_clone().at(&staged.shown)?;
+    let shown = staged.shown.clone();
+    staged.commit()?;
+    rfs::fsync(&dir).map_err(|e| Error::io(&shown, e.into()))
+}
+
+/// Writes `bytes` to `rel` only when nothing is there yet (temporary file,
+/// fsync, hard link, fsync of the directory). False when `rel` exists.
+pub fn write_new_in(root: &Path, rel: &str, bytes: &[u8]) -> Result<bool> {
+    let staged = stage(root, rel, bytes, None)?;
+    match rfs::linkat(
+        &staged.dir,
+        staged.tmp.as_str(),
+        &staged.dir,
+        staged.name.as_str(),
+        AtFlags::empty(),
+    ) {
+        Ok(()) => {}
+        Err(Errno::EXIST) => return Ok(false),
+        Err(e) => return Err(Error::io(&staged.shown, e.into())),
+    }
+    // Dropping `staged` removes the temporary name; the link stays.
+    staged.sync_dir()?;
+    Ok(true)
+}
+
+/// Removes the file `rel` (a symlink there is removed, not followed);
+/// false when it was not there.
+pub fn remove_in(root: &Path, rel: &str) -> Result<bool> {
+    let Some((dir, name)) = paths::open_parent(root, rel, false)? else {
+        return Ok(false);
+    };
+    match rfs::unlinkat(&dir, name, AtFlags::empty()) {
+        Ok(()) => Ok(true),
+        Err(Errno::NOENT) => Ok(false),
+        Err(e) => Err(Error::io(root.join(rel), e.into())),
+    }
+}
+
+/// Renames `from` to `to` (both under `root`), creating `to`'s parents,
+/// then fsyncs both directories.
+pub fn rename_in(root: &Path, from: &str, to: &str) -> Result<()> {
+    let shown = root.join(from);
+    let Some((from_dir, from_name)) = paths::open_parent(root, from, false)? else {
+        return Err(Error::io(&shown, std::io::ErrorKind::NotFound.into()));
+    };
+    let (to_dir, to_name) = paths::open_parent(root, to, true)?.expect("created parents exist");
+    rfs::renameat(&from_dir, from_name, &to_dir, to_name).map_err(|e| Error::io(&shown, e.into()))?;
+    rfs::fsync(&to_dir).map_err(|e| Error::io(root.join(to), e.into()))?;
+    rfs::fsync(&from_dir).map_err(|e| Error::io(&shown, e.into()))
+}
+
+/// Opens the regular file `rel` for appending, creating it (mode 0666 less
+/// the umask) and its parents when missing, never following a symlink at
+/// any component and never opening a FIFO or device.
+pub fn open_append(root: &Path, rel: &str) -> Result<File> {
+    let shown = root.join(rel);
+    let (dir, name) = paths::open_parent(root, rel, true)?.expect("created parents exist");
+    let fd = match rfs::openat(
+        &dir,
+        name,
+        OFlags::WRONLY
+            | OFlags::APPEND
+            | OFlags::CREATE
+            | OFlags::NOFOLLOW
+            | OFlags::NONBLOCK
+            | OFlags::NOCTTY
+            | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o666),
+    ) {
+        Ok(fd) => fd,
+        Err(e) => return Err(open_error(root, rel, &dir, name, e)),
+    };
+    let st = rfs::fstat(&fd).map_err(|e| Error::io(&shown, e.into()))?;
+    if rfs::FileType::from_raw_mode(st.st_mode as RawMode) != rfs::FileType::RegularFile {
+        return Err(Error::usage(
+            format!("refusing path `{rel}`: it is not a regular file"),
+            Some("remove it; lifeline writes only regular files".to_string()),
+        ));
+    }
+    rfs::fcntl_setfl(&fd, OFlags::APPEND).map_err(|e| Error::io(&shown, e.into()))?;
+    Ok(File::from(fd))
+}
+
+/// Opens the existing regular file `rel` for writing without truncating
+/// it (for locks and modification-time updates); `Ok(None)` when missing.
+pub fn open_existing_for_write(root: &Path, rel: &str) -> Result<Option<File>> {
+    let shown = root.join(rel);
+    let Some((dir, name)) = paths::open_parent(root, rel, false)? else {
+        return Ok(None);
+    };
+    let fd = match rfs::openat(
+        &dir,
+        name,
+        OFlags::WRONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return Ok(None),
+        Err(e) => return Err(open_error(root, rel, &dir, name, e)),
+    };
+    let st = rfs::fstat(&fd).map_err(|e| Error::io(&shown, e.into()))?;
+    if rfs::FileType::from_raw_mode(st.st_mode as RawMode) != rfs::FileType::RegularFile {
+        return Err(Error::usage(
+            format!("refusing path `{rel}`: it is not a regular file"),
+            Some("remove it; lifeline writes only regular files".to_string()),
+        ));
+    }
+    Ok(Some(File::from(fd)))
+}
+
+fn open_error(root: &Path, rel: &str, dir: &OwnedFd, name: &str, e: Errno) -> Error {
+    let is_link = rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
+        .is_ok_and(|st| rfs::FileType::from_raw_mode(st.st_mode as RawMode) == rfs::FileType::Symlink);
+    if is_link {
+        return Error::usage(
+            format!("refusing path `{rel}`: it is a symlink"),
+            Some("lifeline never follows a symlink inside the repository; remove the link".to_string()),
+        );
+    }
+    Error::io(root.join(rel), e.into())
+}
+
+/// Fsyncs directory `rel_dir` under `root` (opened without following
+/// symlinks); nothing to do when it does not exist.
+pub fn sync_dir_in(root: &Path, rel_dir: &str) -> Result<()> {
+    match paths::open_dir(root, rel_dir, false)? {
+        Some(fd) => rfs::fsync(&fd).map_err(|e| Error::io(root.join(rel_dir), e.into())),
+        None => Ok(()),
+    }
+}
+
+/// Removes the temporary files a killed writer left in directory
+/// `rel_dir`; failures are ignored (they are only litter).
+pub fn remove_temporaries_in(root: &Path, rel_dir: &str) {
+    let Ok(Some(dir)) = paths::open_dir(root, rel_dir, false) else {
+        return;
+    };
+    let Ok(entries) = rfs::Dir::read_from(&dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_bytes().starts_with(TMP_PREFIX.as_bytes())
+            && entry.file_type() != rfs::FileType::Directory
+        {
+            let _ = rfs::unlinkat(&dir, entry.file_name(), AtFlags::empty());
+        }
+    }
 }
 
 /// Fsyncs a directory so a rename or a new entry in it is durable.

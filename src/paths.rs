@@ -2,11 +2,22 @@
 //! and turning byte offsets into line and column numbers.
 //!
 //! Every path that comes from a manifest, a config file or the command line
-//! goes through [`check_relative`] before lifeline reads or writes it, and
-//! every write goes through [`safe_join`], which refuses to follow a symlink
-//! out of the repository.
+//! goes through [`check_relative`] before lifeline reads or writes it.
+//! Inside the root, lifeline never follows a symlink at any component —
+//! not even one that stays inside (`docs/x -> ../.git/hooks`): each
+//! directory is opened from the root's descriptor with
+//! `openat(O_NOFOLLOW | O_DIRECTORY)`, and the last name is read or written
+//! relative to its parent's descriptor ([`open_file`] here, and the writers
+//! in [`crate::atomic`]). A symlink swapped in between a check and a write
+//! cannot redirect it.
 
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
+
+use rustix::fs::{self, AtFlags, FileType, Mode, OFlags, RawMode};
+use rustix::io::Errno;
 
 use crate::error::{Error, Result};
 
@@ -37,40 +48,347 @@ pub fn check_relative(rel: &str) -> std::result::Result<(), String> {
 }
 
 /// Joins a checked repo-relative path to `root`, refusing any existing
-/// ancestor inside the root that is a symlink leading outside it.
+/// component that is a symlink, wherever it points (inside the root too),
+/// or an ancestor that is not a directory.
+///
+/// The returned path is for messages and for tools that take a path (git);
+/// lifeline itself reads and writes inside the root through the
+/// descriptor-based functions below, which cannot be raced by a symlink
+/// swapped in after this check.
 pub fn safe_join(root: &Path, rel: &str) -> Result<PathBuf> {
+    match inspect(root, rel)? {
+        Inspect::Blocked { at, kind } => Err(blocked(rel, &at, kind)),
+        Inspect::Missing | Inspect::Found(_) => Ok(root.join(rel)),
+    }
+}
+
+/// What a path resolves to when no symlink is followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    Fifo,
+    Socket,
+    CharDevice,
+    BlockDevice,
+    Unknown,
+}
+
+impl Kind {
+    fn of(mode: u32) -> Kind {
+        match FileType::from_raw_mode(mode as RawMode) {
+            FileType::RegularFile => Kind::File,
+            FileType::Directory => Kind::Dir,
+            FileType::Symlink => Kind::Symlink,
+            FileType::Fifo => Kind::Fifo,
+            FileType::Socket => Kind::Socket,
+            FileType::CharacterDevice => Kind::CharDevice,
+            FileType::BlockDevice => Kind::BlockDevice,
+            FileType::Unknown => Kind::Unknown,
+        }
+    }
+
+    /// "a symlink", "a FIFO", … for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::File => "a regular file",
+            Kind::Dir => "a directory",
+            Kind::Symlink => "a symlink",
+            Kind::Fifo => "a FIFO (named pipe)",
+            Kind::Socket => "a socket",
+            Kind::CharDevice => "a character device",
+            Kind::BlockDevice => "a block device",
+            Kind::Unknown => "a special file",
+        }
+    }
+}
+
+/// The entry at a path, from `lstat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    pub kind: Kind,
+    pub size: u64,
+    /// Permission bits (`& 0o7777`).
+    pub mode: u32,
+}
+
+/// The outcome of looking at a path without following any symlink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Inspect {
+    /// Some component does not exist.
+    Missing,
+    /// The ancestor `at` (repo-relative) is not a plain directory: a
+    /// symlink, a file, or something special.
+    Blocked { at: String, kind: Kind },
+    /// The last component exists; a symlink there is reported, not followed.
+    Found(Found),
+}
+
+fn refused(rel: &str, why: String) -> Error {
+    Error::usage(
+        format!("refusing path `{rel}`: {why}"),
+        Some(
+            "lifeline never follows a symlink inside the repository; replace the link by a real directory or file"
+                .to_string(),
+        ),
+    )
+}
+
+fn blocked(rel: &str, at: &str, kind: Kind) -> Error {
+    let why = if kind == Kind::Symlink {
+        format!("`{at}` is a symlink")
+    } else {
+        format!("`{at}` exists and is {}, not a directory", kind.describe())
+    };
+    refused(rel, why)
+}
+
+fn checked(rel: &str) -> Result<()> {
     check_relative(rel).map_err(|m| {
         Error::usage(
             format!("refusing path `{rel}`: {m}"),
             Some("paths must stay inside the repository".to_string()),
         )
-    })?;
-    let canonical_root = root.canonicalize().map_err(|e| Error::io(root, e))?;
-    let mut current = root.to_path_buf();
-    for component in Path::new(rel).components() {
-        let Component::Normal(part) = component else {
-            unreachable!("check_relative admits only normal components");
-        };
-        current.push(part);
-        match std::fs::symlink_metadata(&current) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                let target = current.canonicalize().map_err(|e| Error::io(&current, e))?;
-                if !target.starts_with(&canonical_root) {
-                    return Err(Error::usage(
-                        format!(
-                            "refusing path `{rel}`: `{}` is a symlink leading outside the repository",
-                            current.display()
-                        ),
-                        Some("remove the symlink or restore to a path inside the root".to_string()),
-                    ));
-                }
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-            Err(e) => return Err(Error::io(&current, e)),
-        }
+    })
+}
+
+/// `rel` split into its directory (`""` for the root) and its last name.
+pub fn split(rel: &str) -> (&str, &str) {
+    rel.rsplit_once('/').unwrap_or(("", rel))
+}
+
+/// Opens the root directory itself (a symlink naming the root is the
+/// user's choice and is followed).
+pub fn open_root(root: &Path) -> Result<OwnedFd> {
+    fs::open(
+        root,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::io(root, e.into()))
+}
+
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+
+/// Opens `name` in `dir` as a directory without following a symlink.
+fn open_child_dir(dir: &OwnedFd, name: &str) -> rustix::io::Result<OwnedFd> {
+    fs::openat(dir, name, DIR_FLAGS, Mode::empty())
+}
+
+fn lstat_in(dir: &OwnedFd, name: &str) -> rustix::io::Result<Found> {
+    let st = fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
+    let mode = st.st_mode as u32;
+    Ok(Found {
+        kind: Kind::of(mode),
+        size: u64::try_from(st.st_size).unwrap_or(0),
+        mode: mode & 0o7777,
+    })
+}
+
+/// A directory under the root, opened component by component without
+/// following any symlink; `Ok(None)` when a component does not exist and
+/// `create` is false. With `create`, missing directories are made (mode
+/// 0777 less the umask) and each parent that got a new entry is fsynced.
+pub fn open_dir(root: &Path, rel_dir: &str, create: bool) -> Result<Option<OwnedFd>> {
+    let mut fd = open_root(root)?;
+    if rel_dir.is_empty() {
+        return Ok(Some(fd));
     }
-    Ok(root.join(rel))
+    checked(rel_dir)?;
+    let mut walked = 0;
+    for part in rel_dir.split('/') {
+        walked += part.len() + usize::from(walked > 0);
+        let at = &rel_dir[..walked];
+        let next = match open_child_dir(&fd, part) {
+            Err(Errno::NOENT) if create => {
+                match fs::mkdirat(&fd, part, Mode::from_raw_mode(0o777)) {
+                    Ok(()) | Err(Errno::EXIST) => {}
+                    Err(e) => return Err(Error::io(root.join(at), e.into())),
+                }
+                fs::fsync(&fd).map_err(|e| Error::io(root.join(at), e.into()))?;
+                open_child_dir(&fd, part)
+            }
+            other => other,
+        };
+        fd = match next {
+            Ok(next) => next,
+            Err(Errno::NOENT) => return Ok(None),
+            Err(e) => return Err(component_error(root, &fd, rel_dir, at, part, e)),
+        };
+    }
+    Ok(Some(fd))
+}
+
+/// Why `part` (the component ending `at`) could not be opened as a
+/// directory: a symlink or a non-directory is refused by name, anything
+/// else is an I/O error.
+fn component_error(
+    root: &Path,
+    dir: &OwnedFd,
+    rel: &str,
+    at: &str,
+    part: &str,
+    e: Errno,
+) -> Error {
+    match lstat_in(dir, part) {
+        Ok(found) if found.kind != Kind::Dir => blocked(rel, at, found.kind),
+        _ => Error::io(root.join(at), e.into()),
+    }
+}
+
+/// Looks at `rel` under `root` without following a symlink at any
+/// component, and without opening the last one.
+pub fn inspect(root: &Path, rel: &str) -> Result<Inspect> {
+    checked(rel)?;
+    let (dir, name) = split(rel);
+    let mut fd = open_root(root)?;
+    let mut walked = 0;
+    for part in dir.split('/').filter(|p| !p.is_empty()) {
+        walked += part.len() + usize::from(walked > 0);
+        let at = &dir[..walked];
+        fd = match open_child_dir(&fd, part) {
+            Ok(next) => next,
+            Err(Errno::NOENT) => return Ok(Inspect::Missing),
+            Err(e) => {
+                return match lstat_in(&fd, part) {
+                    Ok(found) if found.kind != Kind::Dir => Ok(Inspect::Blocked {
+                        at: at.to_string(),
+                        kind: found.kind,
+                    }),
+                    _ => Err(Error::io(root.join(at), e.into())),
+                };
+            }
+        };
+    }
+    match lstat_in(&fd, name) {
+        Ok(found) => Ok(Inspect::Found(found)),
+        Err(Errno::NOENT) => Ok(Inspect::Missing),
+        Err(e) => Err(Error::io(root.join(rel), e.into())),
+    }
+}
+
+/// The parent directory of `rel`, opened safely, and `rel`'s last name;
+/// `Ok(None)` when the parent does not exist and `create` is false.
+pub fn open_parent<'a>(
+    root: &Path,
+    rel: &'a str,
+    create: bool,
+) -> Result<Option<(OwnedFd, &'a str)>> {
+    checked(rel)?;
+    let (dir, name) = split(rel);
+    Ok(open_dir(root, dir, create)?.map(|fd| (fd, name)))
+}
+
+/// Opens the regular file `rel` for reading; `Ok(None)` when it does not
+/// exist. Never follows a symlink at any component and never opens a
+/// FIFO, socket or device: the entry is checked with `lstat` first, opened
+/// with `O_NOFOLLOW | O_NONBLOCK`, and checked again (same inode, still a
+/// regular file) after opening.
+pub fn open_file(root: &Path, rel: &str) -> Result<Option<File>> {
+    let Some((dir, name)) = open_parent(root, rel, false)? else {
+        return Ok(None);
+    };
+    let before = match lstat_in(&dir, name) {
+        Ok(found) => found,
+        Err(Errno::NOENT) => return Ok(None),
+        Err(e) => return Err(Error::io(root.join(rel), e.into())),
+    };
+    if before.kind != Kind::File {
+        return Err(not_regular(rel, before.kind));
+    }
+    let fd = match fs::openat(
+        &dir,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return Ok(None),
+        Err(Errno::LOOP) => return Err(not_regular(rel, Kind::Symlink)),
+        Err(e) => return Err(Error::io(root.join(rel), e.into())),
+    };
+    let st = fs::fstat(&fd).map_err(|e| Error::io(root.join(rel), e.into()))?;
+    let kind = Kind::of(st.st_mode as u32);
+    if kind != Kind::File {
+        return Err(not_regular(rel, kind));
+    }
+    fs::fcntl_setfl(&fd, OFlags::empty()).map_err(|e| Error::io(root.join(rel), e.into()))?;
+    Ok(Some(File::from(fd)))
+}
+
+fn not_regular(rel: &str, kind: Kind) -> Error {
+    if kind == Kind::Symlink {
+        return refused(rel, "it is a symlink".to_string());
+    }
+    Error::usage(
+        format!("refusing path `{rel}`: it is {}, not a regular file", kind.describe()),
+        Some("lifeline reads and writes only regular files; remove it or take it out of the protected set".to_string()),
+    )
+}
+
+/// Reads the regular file `rel` (see [`open_file`]), refusing one larger
+/// than `limit` bytes before reading it; `Ok(None)` when it does not exist.
+pub fn read_file(root: &Path, rel: &str, limit: u64) -> Result<Option<Vec<u8>>> {
+    let Some(mut file) = open_file(root, rel)? else {
+        return Ok(None);
+    };
+    let len = file.metadata().map_err(|e| Error::io(root.join(rel), e))?.len();
+    if len > limit {
+        return Err(too_large(rel, len, limit));
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    (&mut file)
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(root.join(rel), e))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large(rel, bytes.len() as u64, limit));
+    }
+    Ok(Some(bytes))
+}
+
+/// Like [`read_file`] with no size limit beyond memory, for lifeline's own
+/// records (audit files, incident records, manifests).
+pub fn read_own(root: &Path, rel: &str) -> Result<Option<Vec<u8>>> {
+    read_file(root, rel, u64::MAX - 1)
+}
+
+fn too_large(rel: &str, len: u64, limit: u64) -> Error {
+    Error::usage(
+        format!("refusing path `{rel}`: it holds {len} bytes, more than the limit of {limit}"),
+        Some("raise `[validate] max_file_size` in lifeline.toml, or shrink the file".to_string()),
+    )
+}
+
+/// The names in directory `rel_dir` (not `.` or `..`), with what each is,
+/// unsorted; `Ok(None)` when the directory does not exist. Names that are
+/// not UTF-8 are returned lossily converted and marked `false`.
+pub fn list_dir(root: &Path, rel_dir: &str) -> Result<Option<Vec<(String, Kind, bool)>>> {
+    let Some(fd) = open_dir(root, rel_dir, false)? else {
+        return Ok(None);
+    };
+    let shown = root.join(rel_dir);
+    let dir = fs::Dir::read_from(&fd).map_err(|e| Error::io(&shown, e.into()))?;
+    let mut out = Vec::new();
+    for entry in dir {
+        let entry = entry.map_err(|e| Error::io(&shown, e.into()))?;
+        let name = entry.file_name().to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        let utf8 = std::str::from_utf8(name).is_ok();
+        let name = String::from_utf8_lossy(name).into_owned();
+        let kind = match entry.file_type() {
+            FileType::Unknown => lstat_in(&fd, &name).map_or(Kind::Unknown, |f| f.kind),
+            t => Kind::of(t.as_raw_mode() as u32),
+        };
+        out.push((name, kind, utf8));
+    }
+    Ok(Some(out))
 }
 
 /// The repo-relative, `/`-separated form of `path` under `root`, or `None`

@@ -21,6 +21,7 @@ pub struct Config {
     /// The protected set: files and globs, each with a validator.
     pub protect: Vec<ProtectEntry>,
     pub checkpoint: CheckpointConfig,
+    pub limits: LimitsConfig,
     pub audit: AuditConfig,
     /// Response time, authority and rollback rule per severity.
     pub severity: SeverityPolicy,
@@ -41,6 +42,7 @@ impl Default for Config {
                 ProtectEntry::new("docs/sprint-archives/**", Validator::None),
             ],
             checkpoint: CheckpointConfig::default(),
+            limits: LimitsConfig::default(),
             audit: AuditConfig::default(),
             severity: SeverityPolicy::default(),
             patterns: Pattern::ALL
@@ -185,6 +187,23 @@ impl Default for CheckpointConfig {
             store: StoreKind::Auto,
             types: Vec::new(),
             remote: "origin".into(),
+        }
+    }
+}
+
+/// Bounds on what lifeline reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// A protected file larger than this many bytes is a finding
+    /// (`FILE008`), never read into memory.
+    pub max_file_size: u64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_file_size: 256 * 1024 * 1024,
         }
     }
 }

@@ -7,6 +7,7 @@ use globset::{Glob, GlobMatcher};
 
 use crate::config::{Config, Validator};
 use crate::error::{Error, Result};
+use crate::paths::{Inspect, Kind};
 
 /// The configured entries, compiled.
 pub struct ProtectedSet {
@@ -47,16 +48,31 @@ impl ProtectedSet {
     }
 
     /// Every protected file: literal entries whether or not they exist, and
-    /// the existing files each glob matches, sorted and without repeats (the
-    /// first entry that names a file gives its validator).
+    /// the existing regular files each glob matches, sorted and without
+    /// repeats (the first entry that names a file gives its validator).
+    /// A glob never reaches through a symlink, not even one staying inside
+    /// the root.
     pub fn files(&self, root: &Path) -> Result<Vec<(String, Validator)>> {
-        let mut out: Vec<(String, Validator)> = Vec::new();
+        Ok(self
+            .walk(root)?
+            .into_iter()
+            .filter(|(_, _, regular)| *regular)
+            .map(|(path, validator, _)| (path, validator))
+            .collect())
+    }
+
+    /// Like [`ProtectedSet::files`], with the third member false for an
+    /// entry a glob matched that is not a regular file (a symlink, FIFO,
+    /// socket or device): `validate` reports those, capture and restore
+    /// leave them alone.
+    pub fn walk(&self, root: &Path) -> Result<Vec<(String, Validator, bool)>> {
+        let mut out: Vec<(String, Validator, bool)> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for entry in &self.entries {
             match entry {
                 Entry::Literal(path, validator) => {
                     if seen.insert(path.clone()) {
-                        out.push((path.clone(), *validator));
+                        out.push((path.clone(), *validator, true));
                     }
                 }
                 Entry::Glob {
@@ -67,12 +83,26 @@ impl ProtectedSet {
                     let dir = if base.is_empty() {
                         root.to_path_buf()
                     } else {
-                        root.join(base)
+                        match crate::paths::inspect(root, base)? {
+                            Inspect::Found(found) if found.kind == Kind::Dir => root.join(base),
+                            Inspect::Found(found) if found.kind == Kind::Symlink => {
+                                if seen.insert(base.clone()) {
+                                    out.push((base.clone(), *validator, false));
+                                }
+                                continue;
+                            }
+                            Inspect::Blocked { at, kind } if kind == Kind::Symlink => {
+                                if seen.insert(at.clone()) {
+                                    out.push((at, *validator, false));
+                                }
+                                continue;
+                            }
+                            _ => continue,
+                        }
                     };
-                    if !dir.is_dir() {
-                        continue;
-                    }
                     let walk = walkdir::WalkDir::new(&dir)
+                        .follow_links(false)
+                        .follow_root_links(false)
                         .sort_by_file_name()
                         .into_iter()
                         .filter_entry(|e| e.file_name() != ".git");
@@ -83,11 +113,11 @@ impl ProtectedSet {
                         })?;
                         // Temporary files an interrupted atomic write left
                         // behind are not part of the set.
-                        if !item.file_type().is_file()
+                        if item.file_type().is_dir()
                             || item
                                 .file_name()
                                 .to_string_lossy()
-                                .starts_with(".lifeline-tmp-")
+                                .starts_with(crate::atomic::TMP_PREFIX)
                         {
                             continue;
                         }
@@ -95,7 +125,7 @@ impl ProtectedSet {
                             continue;
                         };
                         if matcher.is_match(&rel) && seen.insert(rel.clone()) {
-                            out.push((rel, *validator));
+                            out.push((rel, *validator, item.file_type().is_file()));
                         }
                     }
                 }

@@ -45,6 +45,9 @@ rules! {
     FileNulByte = "FILE003", Error, "file", "The file must not contain NUL bytes.";
     FileConflictMarker = "FILE004", Error, "file", "The file must not contain git merge-conflict markers.";
     FileEmpty = "FILE005", Error, "file", "The file must not be empty.";
+    FileSymlink = "FILE006", Error, "file", "A protected path must not be, or lie below, a symlink; lifeline does not read through it.";
+    FileSpecial = "FILE007", Error, "file", "A protected path must be a regular file, not a FIFO, socket, device or directory; lifeline does not open it.";
+    FileTooLarge = "FILE008", Error, "file", "A protected file must not be larger than `[limits] max_file_size` (256 MiB by default); lifeline does not read it.";
 
     TaskNoTable = "TASK001", Error, "task-md", "The file must contain the task table.";
     TaskDuplicateTable = "TASK002", Error, "task-md", "The task table header must appear only once.";

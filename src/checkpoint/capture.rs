@@ -175,16 +175,23 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
                 Some("protect it under another path, or use the directory store ([checkpoint] store = \"directory\")".to_string()),
             ));
         }
-        let disk = crate::paths::safe_join(&ws.root, &path)?;
-        let mut file = match std::fs::File::open(&disk) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                out.absent.push(AbsentFile { path, validator });
-                continue;
-            }
-            Err(e) => return Err(Error::io(&disk, e)),
+        let disk = ws.root.join(&path);
+        // Never through a symlink at any component, never a FIFO or device.
+        let Some(mut file) = crate::paths::open_file(&ws.root, &path)? else {
+            out.absent.push(AbsentFile { path, validator });
+            continue;
         };
         let meta = file.metadata().at(&disk)?;
+        if meta.len() > ws.config.limits.max_file_size {
+            return Err(Error::usage(
+                format!(
+                    "protected file `{path}` holds {} bytes, more than `[limits] max_file_size` ({})",
+                    meta.len(),
+                    ws.config.limits.max_file_size
+                ),
+                Some("shrink the file, or raise the limit in lifeline.toml".to_string()),
+            ));
+        }
         if !meta.is_file() {
             return Err(Error::usage(
                 format!("protected path `{path}` is not a regular file"),

@@ -39,7 +39,9 @@ fn target_for(
     forced: Option<Validator>,
 ) -> Result<Target> {
     let disk = cwd.join(path);
-    match std::fs::metadata(&disk) {
+    // `symlink_metadata`: a named symlink becomes a FILE006 finding below,
+    // never followed.
+    match std::fs::symlink_metadata(&disk) {
         Ok(meta) if meta.is_dir() => {
             return Err(Error::usage(
                 format!("{} is a directory", path.display()),
@@ -58,15 +60,22 @@ fn target_for(
         }
         Err(e) => return Err(Error::io(&disk, e)),
     }
-    let name = ws
-        .relative(cwd, path)
+    let inside = ws.relative(cwd, path);
+    let name = inside
+        .clone()
         .unwrap_or_else(|| path.to_string_lossy().replace('\\', "/"));
     let validator = forced
         .or_else(|| ws.config.validator_for(&name))
         .unwrap_or_else(|| Validator::by_name(&name));
-    Ok(Target {
-        path: name,
-        disk,
-        validator,
+    let max_size = ws.config.limits.max_file_size;
+    Ok(match inside {
+        Some(rel) => Target::in_root(&ws.root, rel, validator, max_size),
+        None => Target {
+            path: name,
+            disk,
+            validator,
+            root: None,
+            max_size,
+        },
     })
 }

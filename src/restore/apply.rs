@@ -5,110 +5,66 @@
 //! restore again finishes the job.
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::plan::{Action, Plan};
-use crate::error::{Error, IoContext, Result};
+use crate::atomic::Staged;
+use crate::error::Result;
 
 /// The prefix of the temporary files a restore stages (the same as
 /// [`crate::atomic`]'s), removed from a directory before staging into it
 /// again so a killed restore leaves nothing behind for long.
-pub(crate) const TMP_PREFIX: &str = ".lifeline-tmp-";
+pub(crate) const TMP_PREFIX: &str = crate::atomic::TMP_PREFIX;
 
-/// Writes and removes what `plan` says under `root`. Paths are checked
-/// again right before writing.
+/// Writes and removes what `plan` says under `root`. Every directory is
+/// opened from the root without following a symlink at any component
+/// ([`crate::atomic::stage`]), so a link inside the tree
+/// (`docs/x -> ../.git/hooks`) cannot redirect a write or a removal.
 pub fn apply(root: &Path, plan: &Plan) -> Result<()> {
-    let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
+    let mut dirs: BTreeSet<&str> = BTreeSet::new();
     let mut writes = Vec::new();
     for change in plan.touched() {
-        let target = crate::paths::safe_join(root, &change.path)?;
-        let dir = target
-            .parent()
-            .expect("a joined path has a parent")
-            .to_path_buf();
+        crate::paths::safe_join(root, &change.path)?;
+        let (dir, _) = crate::paths::split(&change.path);
         match change.action {
             Action::Restore | Action::Create => {
                 let (bytes, mode) = plan
                     .writes
                     .get(&change.path)
                     .expect("the plan holds the bytes of every write");
-                create_dirs(root, &dir, &mut dirs)?;
-                writes.push((target, dir.clone(), bytes.as_slice(), *mode));
+                writes.push((change.path.as_str(), bytes.as_slice(), *mode));
             }
             Action::Delete | Action::Unchanged => {}
         }
         dirs.insert(dir);
     }
     for dir in &dirs {
-        remove_stale_temporaries(dir);
+        crate::atomic::remove_temporaries_in(root, dir);
     }
-    let staged = stage_all(&writes)?;
-    for (tmp, (target, _, _, _)) in staged.into_iter().zip(&writes) {
-        tmp.persist(target)
-            .map_err(|e| Error::io(target, e.error))?;
+    let staged = stage_all(root, &writes)?;
+    for file in staged {
+        file.commit()?;
     }
     for change in plan.touched().filter(|c| c.action == Action::Delete) {
-        let target = crate::paths::safe_join(root, &change.path)?;
-        match std::fs::remove_file(&target) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io(&target, e)),
-        }
+        crate::atomic::remove_in(root, &change.path)?;
     }
     for dir in &dirs {
-        crate::atomic::sync_dir(dir)?;
+        crate::atomic::sync_dir_in(root, dir)?;
     }
     Ok(())
 }
 
-/// Creates `dir` and its missing ancestors, remembering each parent whose
-/// entries changed so it is fsynced.
-fn create_dirs(root: &Path, dir: &Path, dirs: &mut BTreeSet<PathBuf>) -> Result<()> {
-    if dir.is_dir() {
-        return Ok(());
-    }
-    let mut missing = Vec::new();
-    let mut current = dir;
-    while !current.is_dir() && current.starts_with(root) {
-        missing.push(current.to_path_buf());
-        match current.parent() {
-            Some(p) => current = p,
-            None => break,
-        }
-    }
-    std::fs::create_dir_all(dir).at(dir)?;
-    for d in missing {
-        if let Some(parent) = d.parent() {
-            dirs.insert(parent.to_path_buf());
-        }
-    }
-    Ok(())
-}
-
-/// Temporary files a killed restore left behind; failures are ignored
-/// (they are only litter).
-fn remove_stale_temporaries(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(TMP_PREFIX) {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
-}
-
-type Pending<'a> = (PathBuf, PathBuf, &'a [u8], u32);
+type Pending<'a> = (&'a str, &'a [u8], u32);
 
 /// Stages every write, on a few threads when there are many (most of the
 /// time is fsync). Any failure drops (deletes) what was staged.
-fn stage_all(writes: &[Pending<'_>]) -> Result<Vec<tempfile::NamedTempFile>> {
+fn stage_all(root: &Path, writes: &[Pending<'_>]) -> Result<Vec<Staged>> {
     let threads = if writes.len() < 16 {
         1
     } else {
         std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8))
     };
+    let stage = |(rel, bytes, mode): &Pending<'_>| crate::atomic::stage(root, rel, bytes, Some(*mode));
     if threads == 1 {
         return writes.iter().map(stage).collect();
     }
@@ -131,26 +87,4 @@ fn stage_all(writes: &[Pending<'_>]) -> Result<Vec<tempfile::NamedTempFile>> {
             None => Ok(out),
         }
     })
-}
-
-fn stage((target, dir, bytes, mode): &Pending<'_>) -> Result<tempfile::NamedTempFile> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TMP_PREFIX)
-        .tempfile_in(dir)
-        .at(dir)?;
-    tmp.write_all(bytes).at(tmp.path())?;
-    set_mode(tmp.as_file(), *mode).at(target)?;
-    tmp.as_file().sync_all().at(tmp.path())?;
-    Ok(tmp)
-}
-
-#[cfg(unix)]
-fn set_mode(file: &std::fs::File, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_file: &std::fs::File, _mode: u32) -> std::io::Result<()> {
-    Ok(())
 }

@@ -402,10 +402,13 @@ fn invalid_files(ws: &Workspace, plan: &Plan) -> Result<Vec<InvalidFile>> {
     let targets: Vec<crate::validate::Target> = plan
         .touched()
         .filter(|c| c.validator != crate::config::Validator::None)
-        .map(|c| crate::validate::Target {
-            path: c.path.clone(),
-            disk: ws.root.join(&c.path),
-            validator: c.validator,
+        .map(|c| {
+            crate::validate::Target::in_root(
+                &ws.root,
+                c.path.clone(),
+                c.validator,
+                ws.config.limits.max_file_size,
+            )
         })
         .collect();
     let report = crate::validate::validate_targets(&targets)?;

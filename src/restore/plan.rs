@@ -179,15 +179,7 @@ pub fn build(
         writes: HashMap::new(),
     };
     for (path, want) in wants {
-        let disk = ws.root.join(&path);
-        let current = match std::fs::read(&disk) {
-            Ok(bytes) => {
-                let meta = std::fs::metadata(&disk).map_err(|e| Error::io(&disk, e))?;
-                Some((bytes, crate::atomic::mode_of(&meta)))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io(&disk, e).into()),
-        };
+        let current = read_current(&ws.root, &path)?;
         let change = match (want, current) {
             (Want::Absent(_), None) => continue,
             (Want::Absent(validator), Some((now, _))) => {
@@ -301,35 +293,42 @@ fn covers(only: &str, path: &str) -> bool {
             && path.as_bytes()[only.len()] == b'/')
 }
 
-/// Refuses a path that is not a safe repo-relative path, that leads
-/// through a symlink out of the root, or whose existing ancestors are not
-/// directories (or whose own entry is one).
+/// The bytes and mode of the regular file at `path` now, read without
+/// following any symlink; `None` when absent.
+fn read_current(root: &Path, path: &str) -> std::result::Result<Option<(Vec<u8>, u32)>, PlanError> {
+    let Some(mut file) = crate::paths::open_file(root, path).map_err(|e| PlanError::Unsafe(e.to_string()))? else {
+        return Ok(None);
+    };
+    let disk = root.join(path);
+    let meta = file.metadata().map_err(|e| Error::io(&disk, e))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| Error::io(&disk, e))?;
+    Ok(Some((bytes, crate::atomic::mode_of(&meta))))
+}
+
+/// Refuses a path that is not a safe repo-relative path, that lies below
+/// a symlink (wherever it points) or a non-directory, or whose own entry
+/// is anything but a regular file: a directory, a symlink, a FIFO, a
+/// socket or a device.
 fn check_writable(root: &Path, path: &str) -> std::result::Result<(), PlanError> {
+    use crate::paths::{Inspect, Kind};
     let unsafe_path = |e: Error| PlanError::Unsafe(e.to_string());
     crate::paths::safe_join(root, path).map_err(unsafe_path)?;
-    let mut current = root.to_path_buf();
-    let parts: Vec<&str> = path.split('/').collect();
-    for (i, part) in parts.iter().enumerate() {
-        current.push(part);
-        let last = i + 1 == parts.len();
-        match std::fs::metadata(&current) {
-            Ok(meta) if !last && !meta.is_dir() => {
-                return Err(PlanError::Unsafe(format!(
-                    "refusing path `{path}`: `{}` exists and is not a directory",
-                    parts[..=i].join("/")
-                )));
-            }
-            Ok(meta) if last && meta.is_dir() => {
-                return Err(PlanError::Unsafe(format!(
-                    "refusing path `{path}`: it is a directory in the working tree"
-                )));
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
-            Err(e) => return Err(PlanError::Other(Error::io(&current, e))),
-        }
+    match crate::paths::inspect(root, path).map_err(unsafe_path)? {
+        Inspect::Missing => Ok(()),
+        Inspect::Blocked { at, kind } => Err(PlanError::Unsafe(format!(
+            "refusing path `{path}`: `{at}` exists and is {}, not a directory",
+            kind.describe()
+        ))),
+        Inspect::Found(found) if found.kind == Kind::File => Ok(()),
+        Inspect::Found(found) if found.kind == Kind::Dir => Err(PlanError::Unsafe(format!(
+            "refusing path `{path}`: it is a directory in the working tree"
+        ))),
+        Inspect::Found(found) => Err(PlanError::Unsafe(format!(
+            "refusing path `{path}`: it is {} in the working tree, not a regular file; remove it first",
+            found.kind.describe()
+        ))),
     }
-    Ok(())
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]

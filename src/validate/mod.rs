@@ -142,36 +142,136 @@ fn validate_one(path: &str, bytes: &[u8], validator: Validator) -> (FileReport, 
     )
 }
 
-/// One file to validate: where it is on disk, its name in findings, and
-/// its validator.
+/// One file to validate: where it is on disk, its name in findings, its
+/// validator and the largest size read.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub path: String,
     pub disk: std::path::PathBuf,
     pub validator: Validator,
+    /// The directory `path` is relative to when the file is inside the
+    /// repository (read without following any symlink below it); `None`
+    /// for a file named on the command line outside the repository, whose
+    /// last component alone is not followed.
+    pub root: Option<std::path::PathBuf>,
+    /// Files larger than this are a `FILE008` finding, never read.
+    pub max_size: u64,
 }
 
-/// Validates `targets`. A missing file is a `FILE001` finding; any other
-/// read failure is an error of the run.
+impl Target {
+    /// A file of the repository at `root`, named by its repo-relative path.
+    pub fn in_root(root: &Path, path: String, validator: Validator, max_size: u64) -> Target {
+        Target {
+            disk: root.join(&path),
+            root: Some(root.to_path_buf()),
+            path,
+            validator,
+            max_size,
+        }
+    }
+
+    /// The base directory and the relative name to open under it.
+    fn base(&self) -> (std::path::PathBuf, String) {
+        match &self.root {
+            Some(root) => (root.clone(), self.path.clone()),
+            None => {
+                let dir = self
+                    .disk
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                let name = self.disk.file_name().unwrap_or_default();
+                (dir.to_path_buf(), name.to_string_lossy().into_owned())
+            }
+        }
+    }
+}
+
+/// Reads a target, or says why it is not read: every entry is looked at
+/// with `lstat` first, so a symlink is never followed, a FIFO or device
+/// never opened, and an oversized file never read.
+fn read_target(target: &Target) -> crate::Result<std::result::Result<Vec<u8>, Diagnostic>> {
+    use crate::paths::{Inspect, Kind};
+    let (base, rel) = target.base();
+    let finding = |rule, message: String, help: &str| {
+        Ok(Err(Diagnostic::new(rule, target.path.clone(), message).with_help(help)))
+    };
+    let found = match crate::paths::inspect(&base, &rel)? {
+        Inspect::Missing => {
+            return finding(
+                Rule::FileMissing,
+                format!("protected file `{}` does not exist", target.path),
+                "restore it (`lifeline restore latest-valid --only PATH`) or remove it from the protected set in lifeline.toml",
+            );
+        }
+        Inspect::Blocked { at, kind } => {
+            return if kind == Kind::Symlink {
+                finding(
+                    Rule::FileSymlink,
+                    format!("`{at}` is a symlink; lifeline does not read `{}` through it", target.path),
+                    "replace the symlink by a real directory, or restore the file (`lifeline restore latest-valid --only PATH`)",
+                )
+            } else {
+                finding(
+                    Rule::FileSpecial,
+                    format!("`{at}` is {}, not a directory", kind.describe()),
+                    "remove it, or restore the file (`lifeline restore latest-valid --only PATH`)",
+                )
+            };
+        }
+        Inspect::Found(found) => found,
+    };
+    match found.kind {
+        Kind::File => {}
+        Kind::Symlink => {
+            return finding(
+                Rule::FileSymlink,
+                format!("`{}` is a symlink; lifeline does not read through it", target.path),
+                "replace the link by the file itself, or restore it (`lifeline restore latest-valid --only PATH`)",
+            );
+        }
+        kind => {
+            return finding(
+                Rule::FileSpecial,
+                format!("`{}` is {}, not a regular file; it was not opened", target.path, kind.describe()),
+                "remove it, or restore the file (`lifeline restore latest-valid --only PATH`)",
+            );
+        }
+    }
+    if found.size > target.max_size {
+        return finding(
+            Rule::FileTooLarge,
+            format!(
+                "`{}` holds {} bytes, more than the limit of {}; it was not read",
+                target.path, found.size, target.max_size
+            ),
+            "shrink or restore the file, or raise `[limits] max_file_size` in lifeline.toml",
+        );
+    }
+    match crate::paths::read_file(&base, &rel, target.max_size)? {
+        Some(bytes) => Ok(Ok(bytes)),
+        None => finding(
+            Rule::FileMissing,
+            format!("protected file `{}` does not exist", target.path),
+            "restore it (`lifeline restore latest-valid --only PATH`) or remove it from the protected set in lifeline.toml",
+        ),
+    }
+}
+
+/// Validates `targets`. A missing, symlinked, special or oversized file is
+/// a finding (`FILE001`, `FILE006`–`FILE008`); any other read failure is an
+/// error of the run.
 pub fn validate_targets(targets: &[Target]) -> crate::Result<Report> {
     let mut files = Vec::with_capacity(targets.len());
     let mut facts = Vec::with_capacity(targets.len());
     for target in targets {
-        match std::fs::read(&target.disk) {
+        match read_target(target)? {
             Ok(bytes) => {
                 let (report, f) = validate_one(&target.path, &bytes, target.validator);
                 files.push(report);
                 facts.push(f);
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                let d = Diagnostic::new(
-                    Rule::FileMissing,
-                    target.path.clone(),
-                    format!("protected file `{}` does not exist", target.path),
-                )
-                .with_help(
-                    "restore it (`lifeline restore latest-valid --only PATH`) or remove it from the protected set in lifeline.toml",
-                );
+            Err(d) => {
                 files.push(FileReport::new(
                     target.path.clone(),
                     target.validator,
@@ -180,7 +280,6 @@ pub fn validate_targets(targets: &[Target]) -> crate::Result<Report> {
                 ));
                 facts.push(Facts::default());
             }
-            Err(e) => return Err(crate::Error::io(&target.disk, e)),
         }
     }
     cross_check(targets, &mut files, &facts);
@@ -234,19 +333,21 @@ fn parent(path: &str) -> &str {
 /// The files `validate` checks with no paths given: every existing file
 /// matched by a glob entry, and every literal entry whether or not it
 /// exists (a missing one is a finding). Entries without a validator are
-/// skipped.
+/// skipped unless a glob matched something other than a regular file (a
+/// symlink or a FIFO is a finding whatever the validator).
 pub fn protected_targets(root: &Path, config: &Config) -> crate::Result<Vec<Target>> {
     let set = crate::protected::ProtectedSet::new(config)?;
     let mut targets = Vec::new();
-    for (path, validator) in set.files(root)? {
-        if validator == Validator::None {
+    for (path, validator, regular) in set.walk(root)? {
+        if validator == Validator::None && regular {
             continue;
         }
-        targets.push(Target {
-            disk: root.join(&path),
+        targets.push(Target::in_root(
+            root,
             path,
             validator,
-        });
+            config.limits.max_file_size,
+        ));
     }
     Ok(targets)
 }

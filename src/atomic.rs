@@ -180,7 +180,8 @@ pub fn rename_in(root: &Path, from: &str, to: &str) -> Result<()> {
         return Err(Error::io(&shown, std::io::ErrorKind::NotFound.into()));
     };
     let (to_dir, to_name) = paths::open_parent(root, to, true)?.expect("created parents exist");
-    rfs::renameat(&from_dir, from_name, &to_dir, to_name).map_err(|e| Error::io(&shown, e.into()))?;
+    rfs::renameat(&from_dir, from_name, &to_dir, to_name)
+        .map_err(|e| Error::io(&shown, e.into()))?;
     rfs::fsync(&to_dir).map_err(|e| Error::io(root.join(to), e.into()))?;
     rfs::fsync(&from_dir).map_err(|e| Error::io(&shown, e.into()))
 }
@@ -245,12 +246,16 @@ pub fn open_existing_for_write(root: &Path, rel: &str) -> Result<Option<File>> {
 }
 
 fn open_error(root: &Path, rel: &str, dir: &OwnedFd, name: &str, e: Errno) -> Error {
-    let is_link = rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)
-        .is_ok_and(|st| rfs::FileType::from_raw_mode(st.st_mode as RawMode) == rfs::FileType::Symlink);
+    let is_link = rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|st| {
+        rfs::FileType::from_raw_mode(st.st_mode as RawMode) == rfs::FileType::Symlink
+    });
     if is_link {
         return Error::usage(
             format!("refusing path `{rel}`: it is a symlink"),
-            Some("lifeline never follows a symlink inside the repository; remove the link".to_string()),
+            Some(
+                "lifeline never follows a symlink inside the repository; remove the link"
+                    .to_string(),
+            ),
         );
     }
     Error::io(root.join(rel), e.into())
@@ -275,7 +280,10 @@ pub fn remove_temporaries_in(root: &Path, rel_dir: &str) {
         return;
     };
     for entry in entries.flatten() {
-        if entry.file_name().to_bytes().starts_with(TMP_PREFIX.as_bytes())
+        if entry
+            .file_name()
+            .to_bytes()
+            .starts_with(TMP_PREFIX.as_bytes())
             && entry.file_type() != rfs::FileType::Directory
         {
             let _ = rfs::unlinkat(&dir, entry.file_name(), AtFlags::empty());

@@ -226,14 +226,7 @@ pub fn open_dir(root: &Path, rel_dir: &str, create: bool) -> Result<Option<Owned
 /// Why `part` (the component ending `at`) could not be opened as a
 /// directory: a symlink or a non-directory is refused by name, anything
 /// else is an I/O error.
-fn component_error(
-    root: &Path,
-    dir: &OwnedFd,
-    rel: &str,
-    at: &str,
-    part: &str,
-    e: Errno,
-) -> Error {
+fn component_error(root: &Path, dir: &OwnedFd, rel: &str, at: &str, part: &str, e: Errno) -> Error {
     match lstat_in(dir, part) {
         Ok(found) if found.kind != Kind::Dir => blocked(rel, at, found.kind),
         _ => Error::io(root.join(at), e.into()),
@@ -336,7 +329,10 @@ pub fn read_file(root: &Path, rel: &str, limit: u64) -> Result<Option<Vec<u8>>> 
     let Some(mut file) = open_file(root, rel)? else {
         return Ok(None);
     };
-    let len = file.metadata().map_err(|e| Error::io(root.join(rel), e))?.len();
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io(root.join(rel), e))?
+        .len();
     if len > limit {
         return Err(too_large(rel, len, limit));
     }

@@ -214,7 +214,7 @@ fn lookup_plain(
     id: u128,
     audit_id: &str,
 ) -> Result<Option<String>> {
-    let mut file = std::fs::File::open(&f.path).at(&f.path)?;
+    let mut file = f.open()?;
     let len = file.metadata().at(&f.path)?.len();
     let index_path = index_dir.map(|d| d.join(format!("{}.idx", f.name)));
     if let Some(offset) = index_path.as_deref().and_then(|p| Index::probe(p, id, len))

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use super::store::Log;
 use super::{Event, entry};
 use crate::ci::Env;
-use crate::error::{IoContext, Result};
+use crate::error::Result;
 use crate::workspace::Workspace;
 
 /// At most this many bytes of a torn line's text go into the repair
@@ -53,7 +53,7 @@ pub struct Repaired {
 pub fn find(log: &Log) -> Result<Vec<TornLine>> {
     let mut torn = Vec::new();
     for f in log.month_files()?.iter().filter(|f| !f.compressed) {
-        let bytes = std::fs::read(&f.path).at(&f.path)?;
+        let bytes = f.read()?;
         let shown = log.display(&f.name);
         let mut offset = 0;
         let body = bytes.strip_suffix(b"\n").unwrap_or(&bytes);
@@ -123,7 +123,7 @@ pub fn repair(ws: &Workspace, env: &dyn Env) -> Result<Repaired> {
         if cuts.is_empty() {
             continue;
         }
-        let bytes = std::fs::read(&f.path).at(&f.path)?;
+        let bytes = f.read()?;
         let mut kept = Vec::with_capacity(bytes.len());
         let mut at = 0;
         for t in cuts {
@@ -135,7 +135,7 @@ pub fn repair(ws: &Workspace, env: &dyn Env) -> Result<Repaired> {
         if !kept.is_empty() && !kept.ends_with(b"\n") {
             kept.push(b'\n');
         }
-        crate::atomic::write(&f.path, &kept, None)?;
+        log.write(&f.name, &kept)?;
     }
     Ok(Repaired { torn, appended })
 }

@@ -32,7 +32,7 @@ pub struct RetentionReport {
 
 /// Reads a month file, decompressing a `.jsonl.gz` one.
 pub fn read_month(f: &MonthFile) -> Result<String> {
-    let bytes = std::fs::read(&f.path).at(&f.path)?;
+    let bytes = f.read()?;
     let bytes = if f.compressed {
         gunzip(&bytes).at(&f.path)?
     } else {
@@ -121,15 +121,23 @@ fn month_end(month: &str) -> Result<jiff::civil::Date> {
 /// Writes `audit-M.jsonl.gz` atomically, checks it decompresses to the
 /// same bytes, and only then removes the original.
 fn compress(log: &Log, f: &MonthFile) -> Result<()> {
-    let original = std::fs::read(&f.path).at(&f.path)?;
+    let original = f.read()?;
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     encoder.write_all(&original).at(&f.path)?;
     let gz = encoder.finish().at(&f.path)?;
-    let target = log.dir.join(format!("{}.gz", f.name));
-    crate::atomic::write(&target, &gz, None)?;
-    let back = gunzip(&std::fs::read(&target).at(&target)?).at(&target)?;
+    let gz_name = format!("{}.gz", f.name);
+    let target = log.dir.join(&gz_name);
+    log.write(&gz_name, &gz)?;
+    let back = log
+        .open(&gz_name)?
+        .ok_or_else(|| Error::io(&target, std::io::ErrorKind::NotFound.into()))
+        .and_then(|mut file| {
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut file, &mut bytes).at(&target)?;
+            gunzip(&bytes).at(&target)
+        })?;
     if back != original {
-        std::fs::remove_file(&target).at(&target)?;
+        log.remove(&gz_name)?;
         return Err(Error::environment(
             format!(
                 "{}: the compressed copy does not read back the same; left the original in place",
@@ -138,8 +146,8 @@ fn compress(log: &Log, f: &MonthFile) -> Result<()> {
             None,
         ));
     }
-    std::fs::remove_file(&f.path).at(&f.path)?;
-    crate::atomic::sync_dir(&log.dir)
+    log.remove(&f.name)?;
+    log.sync()
 }
 
 #[cfg(test)]

@@ -92,11 +92,7 @@ pub fn sign_heads(log: &Log, key: &SigningKey, head: &Appended, entries: usize) 
     let mut line = canonical::to_string(&Value::Object(statement));
     line.push('\n');
     let path = log.dir.join(FILE_NAME);
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .at(&path)?;
+    let mut file = log.open_append(FILE_NAME)?;
     file.write_all(line.as_bytes()).at(&path)?;
     file.sync_data().at(&path)?;
     Ok(log.display(FILE_NAME))
@@ -123,9 +119,13 @@ pub struct SignedHead {
 pub fn check(log: &Log, key: &VerifyingKey) -> Result<(Vec<SignedHead>, Vec<Finding>)> {
     let path = log.dir.join(FILE_NAME);
     let shown = log.display(FILE_NAME);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    let opened = log.open(FILE_NAME)?.map(|mut file| {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut file, &mut text).map(|_| text)
+    });
+    let text = match opened {
+        Some(Ok(t)) => t,
+        None => {
             let finding = Finding {
                 file: shown,
                 line: None,
@@ -134,7 +134,7 @@ pub fn check(log: &Log, key: &VerifyingKey) -> Result<(Vec<SignedHead>, Vec<Find
             };
             return Ok((Vec::new(), vec![finding]));
         }
-        Err(e) => return Err(Error::io(&path, e)),
+        Some(Err(e)) => return Err(Error::io(&path, e)),
     };
     let wanted = hex::encode(key.as_bytes());
     let mut heads = Vec::new();

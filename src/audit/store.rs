@@ -3,7 +3,7 @@
 //! an exclusive lock around every append, one write per entry, and fsync
 //! before the caller hears of success.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -20,6 +20,11 @@ pub struct Log {
     pub dir: PathBuf,
     /// The same, relative to the repository root, as configured.
     pub rel_dir: String,
+    /// The directory every file is opened from without following a
+    /// symlink below it (the repository root), and the log's directory
+    /// relative to it.
+    root: PathBuf,
+    base: String,
 }
 
 /// One month file.
@@ -32,6 +37,25 @@ pub struct MonthFile {
     pub name: String,
     /// Compressed by retention (`.jsonl.gz`).
     pub compressed: bool,
+    /// Where it is opened from: the log's root and the file relative to it.
+    root: PathBuf,
+    rel: String,
+}
+
+impl MonthFile {
+    /// Opens the file for reading, never through a symlink at any
+    /// component and never a FIFO or device.
+    pub fn open(&self) -> Result<File> {
+        crate::paths::open_file(&self.root, &self.rel)?
+            .ok_or_else(|| Error::io(&self.path, std::io::ErrorKind::NotFound.into()))
+    }
+
+    /// The file's bytes, read as [`MonthFile::open`] opens it.
+    pub fn read(&self) -> Result<Vec<u8>> {
+        let mut bytes = Vec::new();
+        self.open()?.read_to_end(&mut bytes).at(&self.path)?;
+        Ok(bytes)
+    }
 }
 
 /// The newest entry of the log: what the next entry links to.
@@ -56,14 +80,61 @@ impl Log {
     pub fn of(ws: &Workspace) -> Result<Log> {
         let rel_dir = ws.config.audit.dir.trim_end_matches('/').to_string();
         let dir = crate::paths::safe_join(&ws.root, &rel_dir)?;
-        Ok(Log { dir, rel_dir })
+        Ok(Log {
+            dir,
+            root: ws.root.clone(),
+            base: rel_dir.clone(),
+            rel_dir,
+        })
     }
 
     /// A log in an arbitrary directory (benchmarks, tests).
     pub fn at(dir: impl Into<PathBuf>) -> Log {
         let dir = dir.into();
         let rel_dir = dir.display().to_string();
-        Log { dir, rel_dir }
+        Log {
+            root: dir.clone(),
+            base: String::new(),
+            dir,
+            rel_dir,
+        }
+    }
+
+    /// `name` in the log's directory, relative to the directory files are
+    /// opened from.
+    fn rel(&self, name: &str) -> String {
+        if self.base.is_empty() {
+            name.to_string()
+        } else {
+            format!("{}/{name}", self.base)
+        }
+    }
+
+    /// Opens the log's file `name` for reading, never through a symlink
+    /// and never a FIFO or device; `Ok(None)` when it does not exist.
+    pub fn open(&self, name: &str) -> Result<Option<File>> {
+        crate::paths::open_file(&self.root, &self.rel(name))
+    }
+
+    /// Opens (creating) the log's file `name` for appending, never through
+    /// a symlink.
+    pub fn open_append(&self, name: &str) -> Result<File> {
+        crate::atomic::open_append(&self.root, &self.rel(name))
+    }
+
+    /// Replaces the log's file `name` atomically, never through a symlink.
+    pub fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        crate::atomic::write_in(&self.root, &self.rel(name), bytes, None)
+    }
+
+    /// Removes the log's file `name`; false when it was not there.
+    pub fn remove(&self, name: &str) -> Result<bool> {
+        crate::atomic::remove_in(&self.root, &self.rel(name))
+    }
+
+    /// Fsyncs the log's directory.
+    pub fn sync(&self) -> Result<()> {
+        crate::atomic::sync_dir_in(&self.root, &self.base)
     }
 
     /// `rel_dir/name`, as messages show a month file.
@@ -73,19 +144,19 @@ impl Log {
 
     /// The month files, oldest first. A missing directory is an empty log.
     pub fn month_files(&self) -> Result<Vec<MonthFile>> {
-        let entries = match std::fs::read_dir(&self.dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io(&self.dir, e)),
+        // Listed without following a symlink to (or below) the directory;
+        // a month file that is a symlink is listed, and refused when opened.
+        let Some(entries) = crate::paths::list_dir(&self.root, &self.base)? else {
+            return Ok(Vec::new());
         };
         let mut files = Vec::new();
-        for entry in entries {
-            let entry = entry.at(&self.dir)?;
-            let name = entry.file_name().to_string_lossy().into_owned();
+        for (name, _, _) in entries {
             if let Some((month, compressed)) = parse_name(&name) {
                 files.push(MonthFile {
                     month,
-                    path: entry.path(),
+                    path: self.dir.join(&name),
+                    root: self.root.clone(),
+                    rel: self.rel(&name),
                     name,
                     compressed,
                 });
@@ -112,8 +183,10 @@ impl Log {
     /// Creates the directory and takes the exclusive lock every writer
     /// holds; released when the guard is dropped.
     pub(super) fn lock(&self) -> Result<DirLock> {
-        std::fs::create_dir_all(&self.dir).at(&self.dir)?;
-        DirLock::acquire(&self.dir)
+        // Opened (and created) without following a symlink at any component.
+        let dir = crate::paths::open_dir(&self.root, &self.base, true)?
+            .expect("a created directory exists");
+        DirLock::acquire(dir, &self.dir)
     }
 
     /// [`Log::append`] for a caller that holds [`Log::lock`].
@@ -182,8 +255,7 @@ impl Log {
         }
         let mut done: Vec<(File, u64)> = Vec::new();
         for (month, text) in groups {
-            let path = self.dir.join(file_name(&month));
-            match append_whole(&path, text.as_bytes()) {
+            match append_whole(self, &file_name(&month), text.as_bytes()) {
                 Ok(written) => done.push(written),
                 Err(failure) => {
                     // All or nothing: the groups already written go too.
@@ -209,14 +281,12 @@ impl Log {
         if let Some(newest) = files.last().filter(|f| f.month > month) {
             return Err(clock_behind(&month, &newest.month));
         }
-        let path = self.dir.join(file_name(&month));
-        if path.exists() {
-            OpenOptions::new().append(true).open(&path).at(&path)?;
+        let name = file_name(&month);
+        if self.open(&name)?.is_some() {
+            self.open_append(&name)?;
         } else {
-            tempfile::Builder::new()
-                .prefix(".lifeline-preflight-")
-                .tempfile_in(&self.dir)
-                .at(&self.dir)?;
+            // Created and removed again (on drop) inside the opened directory.
+            crate::atomic::stage(&self.root, &self.rel(".lifeline-preflight"), b"", None)?;
         }
         if let Some(free) = free_space(&self.dir)
             && free < PREFLIGHT_SPACE
@@ -241,7 +311,7 @@ impl Log {
                 let text = super::retention::read_month(f)?;
                 text.lines().rev().find_map(parse_tip)
             } else {
-                last_entry(&f.path)?
+                last_entry(f.open()?, &f.path)?
             };
             if found.is_some() {
                 return Ok(found);
@@ -331,33 +401,38 @@ impl AppendFailure {
 /// as it was: on a failed or short write (ENOSPC, EIO, a file size limit)
 /// the file is truncated back to its previous length. Returns the open
 /// file and that length, so a later failure can undo this one too.
-fn append_whole(path: &Path, bytes: &[u8]) -> std::result::Result<(File, u64), AppendFailure> {
+fn append_whole(
+    log: &Log,
+    name: &str,
+    bytes: &[u8],
+) -> std::result::Result<(File, u64), AppendFailure> {
+    let path = log.dir.join(name);
     let fail = |error: std::io::Error, before: u64, restored: bool| AppendFailure {
-        path: path.to_path_buf(),
+        path: path.clone(),
         error,
         before,
         restored,
     };
-    let created = !path.exists();
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .map_err(|e| fail(e, 0, true))?;
+    let io = |e: Error| std::io::Error::other(e.to_string());
+    // Opened without following a symlink at any component, never a FIFO.
+    let reader = log.open(name).map_err(|e| fail(io(e), 0, true))?;
+    let created = reader.is_none();
+    let mut file = log.open_append(name).map_err(|e| fail(io(e), 0, true))?;
     let before = file.metadata().map_err(|e| fail(e, 0, true))?.len();
-    let written = ensure_line_start(&mut file, path, before)
+    let written = ensure_line_start(&mut file, reader, before)
         .and_then(|()| file.write_all(bytes))
         .and_then(|()| file.sync_data())
-        .and_then(|()| match path.parent() {
-            Some(dir) if created => {
-                crate::atomic::sync_dir(dir).map_err(|e| std::io::Error::other(e.to_string()))
+        .and_then(|()| {
+            if created {
+                log.sync().map_err(io)
+            } else {
+                Ok(())
             }
-            _ => Ok(()),
         });
     if let Err(error) = written {
         let restored = file.set_len(before).and_then(|()| file.sync_data()).is_ok();
         if created && restored {
-            let _ = std::fs::remove_file(path);
+            let _ = log.remove(name);
         }
         return Err(fail(error, before, restored));
     }
@@ -396,8 +471,7 @@ fn parse_tip(line: &str) -> Option<Tip> {
 }
 
 /// Reads `path` backwards until a line parses as an entry.
-fn last_entry(path: &Path) -> Result<Option<Tip>> {
-    let mut file = File::open(path).at(path)?;
+fn last_entry(mut file: File, path: &Path) -> Result<Option<Tip>> {
     let mut end = file.seek(SeekFrom::End(0)).at(path)?;
     let mut tail: Vec<u8> = Vec::new();
     const CHUNK: u64 = 16 * 1024;
@@ -437,11 +511,10 @@ fn last_entry(path: &Path) -> Result<Option<Tip>> {
 /// After an interrupted write the file may end mid-line; start the next
 /// entry on a line of its own so the torn one stays visible to verify
 /// (and `lifeline audit repair` can end it).
-fn ensure_line_start(file: &mut File, path: &Path, len: u64) -> std::io::Result<()> {
-    if len == 0 {
+fn ensure_line_start(file: &mut File, reader: Option<File>, len: u64) -> std::io::Result<()> {
+    let Some(mut reader) = reader.filter(|_| len > 0) else {
         return Ok(());
-    }
-    let mut reader = File::open(path)?;
+    };
     reader.seek(SeekFrom::Start(len - 1))?;
     let mut last = [0u8; 1];
     reader.read_exact(&mut last)?;
@@ -458,21 +531,10 @@ pub(super) struct DirLock {
 }
 
 impl DirLock {
-    fn acquire(dir: &Path) -> Result<DirLock> {
-        #[cfg(unix)]
-        let (file, path) = (File::open(dir).at(dir)?, dir.to_path_buf());
-        #[cfg(not(unix))]
-        let (file, path) = {
-            let path = dir.join(".lock");
-            let file = OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)
-                .at(&path)?;
-            (file, path)
-        };
-        file.lock().at(&path)?;
+    /// Locks the directory opened as `dir` (shown as `path`).
+    fn acquire(dir: std::os::fd::OwnedFd, path: &Path) -> Result<DirLock> {
+        let file = File::from(dir);
+        file.lock().at(path)?;
         Ok(DirLock { _file: file })
     }
 }
@@ -511,13 +573,13 @@ mod tests {
         );
         std::fs::write(&path, text).unwrap();
         assert_eq!(
-            last_entry(&path).unwrap(),
+            last_entry(File::open(&path).unwrap(), &path).unwrap(),
             Some(Tip {
                 hash: "b".into(),
                 seq: 2
             })
         );
         std::fs::write(&path, "").unwrap();
-        assert_eq!(last_entry(&path).unwrap(), None);
+        assert_eq!(last_entry(File::open(&path).unwrap(), &path).unwrap(), None);
     }
 }

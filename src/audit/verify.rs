@@ -185,8 +185,8 @@ fn read(f: &MonthFile, buffer: &mut Vec<u8>) -> Result<()> {
         return Ok(());
     }
     use std::io::Read;
-    std::fs::File::open(&f.path)
-        .and_then(|mut file| file.read_to_end(buffer))
+    f.open()?
+        .read_to_end(buffer)
         .map(|_| ())
         .map_err(|e| crate::Error::io(&f.path, e))
 }

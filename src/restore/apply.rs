@@ -64,7 +64,8 @@ fn stage_all(root: &Path, writes: &[Pending<'_>]) -> Result<Vec<Staged>> {
     } else {
         std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8))
     };
-    let stage = |(rel, bytes, mode): &Pending<'_>| crate::atomic::stage(root, rel, bytes, Some(*mode));
+    let stage =
+        |(rel, bytes, mode): &Pending<'_>| crate::atomic::stage(root, rel, bytes, Some(*mode));
     if threads == 1 {
         return writes.iter().map(stage).collect();
     }

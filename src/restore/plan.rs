@@ -296,7 +296,9 @@ fn covers(only: &str, path: &str) -> bool {
 /// The bytes and mode of the regular file at `path` now, read without
 /// following any symlink; `None` when absent.
 fn read_current(root: &Path, path: &str) -> std::result::Result<Option<(Vec<u8>, u32)>, PlanError> {
-    let Some(mut file) = crate::paths::open_file(root, path).map_err(|e| PlanError::Unsafe(e.to_string()))? else {
+    let Some(mut file) =
+        crate::paths::open_file(root, path).map_err(|e| PlanError::Unsafe(e.to_string()))?
+    else {
         return Ok(None);
     };
     let disk = root.join(path);

@@ -194,7 +194,9 @@ fn read_target(target: &Target) -> crate::Result<std::result::Result<Vec<u8>, Di
     use crate::paths::{Inspect, Kind};
     let (base, rel) = target.base();
     let finding = |rule, message: String, help: &str| {
-        Ok(Err(Diagnostic::new(rule, target.path.clone(), message).with_help(help)))
+        Ok(Err(
+            Diagnostic::new(rule, target.path.clone(), message).with_help(help)
+        ))
     };
     let found = match crate::paths::inspect(&base, &rel)? {
         Inspect::Missing => {
@@ -208,7 +210,10 @@ fn read_target(target: &Target) -> crate::Result<std::result::Result<Vec<u8>, Di
             return if kind == Kind::Symlink {
                 finding(
                     Rule::FileSymlink,
-                    format!("`{at}` is a symlink; lifeline does not read `{}` through it", target.path),
+                    format!(
+                        "`{at}` is a symlink; lifeline does not read `{}` through it",
+                        target.path
+                    ),
                     "replace the symlink by a real directory, or restore the file (`lifeline restore latest-valid --only PATH`)",
                 )
             } else {
@@ -226,14 +231,21 @@ fn read_target(target: &Target) -> crate::Result<std::result::Result<Vec<u8>, Di
         Kind::Symlink => {
             return finding(
                 Rule::FileSymlink,
-                format!("`{}` is a symlink; lifeline does not read through it", target.path),
+                format!(
+                    "`{}` is a symlink; lifeline does not read through it",
+                    target.path
+                ),
                 "replace the link by the file itself, or restore it (`lifeline restore latest-valid --only PATH`)",
             );
         }
         kind => {
             return finding(
                 Rule::FileSpecial,
-                format!("`{}` is {}, not a regular file; it was not opened", target.path, kind.describe()),
+                format!(
+                    "`{}` is {}, not a regular file; it was not opened",
+                    target.path,
+                    kind.describe()
+                ),
                 "remove it, or restore the file (`lifeline restore latest-valid --only PATH`)",
             );
         }

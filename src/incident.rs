@@ -130,9 +130,9 @@ impl Incident {
 
     /// Writes the record atomically, secrets redacted.
     pub fn save(&self, ws: &Workspace) -> Result<()> {
-        let path = crate::paths::safe_join(&ws.root, &self.rel_path())?;
-        crate::atomic::write(
-            &path,
+        crate::atomic::write_in(
+            &ws.root,
+            &self.rel_path(),
             crate::redact::redact(&self.render()).as_bytes(),
             None,
         )
@@ -196,9 +196,14 @@ impl Incident {
         out
     }
 
-    /// Reads a record back.
-    pub fn load(path: &Path) -> Result<Incident> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    /// Reads the record `rel` back, never through a symlink and never a
+    /// FIFO or device.
+    pub fn load(root: &Path, rel: &str) -> Result<Incident> {
+        let path = root.join(rel);
+        let bytes = crate::paths::read_own(root, rel)?
+            .ok_or_else(|| Error::io(&path, std::io::ErrorKind::NotFound.into()))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| Error::environment(format!("{}: not UTF-8 text", path.display()), None))?;
         parse(&text).map_err(|why| {
             Error::environment(
                 format!("{}: not an incident record: {why}", path.display()),
@@ -259,21 +264,17 @@ pub fn detected_at_from_env(env: &dyn crate::ci::Env) -> Result<Option<Timestamp
 
 /// Every incident record, oldest first. Unreadable files are skipped.
 pub fn list(ws: &Workspace) -> Result<Vec<(PathBuf, Incident)>> {
-    let dir = ws.root.join(DIR);
-    let entries = match std::fs::read_dir(&dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(&dir, e)),
+    let Some(entries) = crate::paths::list_dir(&ws.root, DIR)? else {
+        return Ok(Vec::new());
     };
     let mut out = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
+    for (name, _, _) in entries {
+        let rel = format!("{DIR}/{name}");
         if name.starts_with("INC-")
             && name.ends_with(".md")
-            && let Ok(incident) = Incident::load(&path)
+            && let Ok(incident) = Incident::load(&ws.root, &rel)
         {
-            out.push((path, incident));
+            out.push((ws.root.join(rel), incident));
         }
     }
     out.sort_by(|a, b| a.1.id.cmp(&b.1.id));

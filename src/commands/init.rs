@@ -334,7 +334,8 @@ fn workflow_name(root: &Path, file: &str) -> Option<String> {
         return None;
     }
     let rel = format!("{WORKFLOWS_DIR}/{file}");
-    let text = std::fs::read_to_string(root.join(&rel)).ok()?;
+    let bytes = crate::paths::read_own(root, &rel).ok()??;
+    let text = String::from_utf8(bytes).ok()?;
     let docs = saphyr::Yaml::load_from_str(text.trim_start_matches('\u{feff}')).ok()?;
     let name = docs
         .first()
@@ -346,11 +347,45 @@ fn workflow_name(root: &Path, file: &str) -> Option<String> {
     Some(name.unwrap_or(rel))
 }
 
+/// The bytes and mode of the regular file `rel` under `root`, read
+/// without following a symlink at any component; `None` when absent. A
+/// symlink, FIFO or device there (or a symlink above it) is refused.
+fn read_existing(root: &Path, rel: &str) -> Result<Option<(Vec<u8>, u32)>> {
+    let Some(mut file) = crate::paths::open_file(root, rel)? else {
+        return Ok(None);
+    };
+    let path = root.join(rel);
+    let mode = crate::atomic::mode_of(&file.metadata().map_err(|e| Error::io(&path, e))?);
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| Error::io(&path, e))?;
+    Ok(Some((bytes, mode)))
+}
+
+/// The repo-relative form of a planned path.
+fn rel_of(root: &Path, path: &Path) -> String {
+    crate::paths::relative_to(root, path).expect("init plans paths under the root")
+}
+
 /// Compares every planned file with what is there and writes the missing
 /// ones; a file that differs is overwritten with `force`, else kept.
+/// Every target (and `.gitattributes`) is checked before anything is
+/// written, so a symlink or special file at any of them refuses the whole
+/// run instead of leaving it half done.
 fn write_files(ws: &Workspace, options: &InitOptions) -> Result<Vec<InitOutcome>> {
+    let planned = plan(ws, options)?;
+    let mut existing = Vec::with_capacity(planned.len());
+    for p in &planned {
+        let rel = rel_of(&ws.root, &p.path);
+        let found = if p.content.is_some() {
+            read_existing(&ws.root, &rel)?
+        } else {
+            None
+        };
+        existing.push((rel, found));
+    }
+    read_existing(&ws.root, GITATTRIBUTES)?;
     let mut outcomes = Vec::new();
-    for p in plan(ws, options)? {
+    for (p, (rel, existing)) in planned.into_iter().zip(existing) {
         let Some(content) = &p.content else {
             outcomes.push(InitOutcome {
                 path: p.path,
@@ -359,23 +394,16 @@ fn write_files(ws: &Workspace, options: &InitOptions) -> Result<Vec<InitOutcome>
             });
             continue;
         };
-        let existing = match std::fs::read(&p.path) {
-            Ok(bytes) => Some(bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io(&p.path, e)),
-        };
         let action = match &existing {
-            Some(bytes) if bytes == content.as_bytes() => Action::Unchanged,
+            Some((bytes, _)) if bytes == content.as_bytes() => Action::Unchanged,
             Some(_) if !options.force => Action::Kept,
             _ if options.dry_run => Action::WouldWrite,
             Some(_) => Action::Overwritten,
             None => Action::Created,
         };
         if matches!(action, Action::Created | Action::Overwritten) {
-            let mode = std::fs::metadata(&p.path)
-                .map(|m| crate::atomic::mode_of(&m))
-                .ok();
-            crate::atomic::write(&p.path, content.as_bytes(), mode)?;
+            let mode = existing.map(|(_, mode)| mode);
+            crate::atomic::write_in(&ws.root, &rel, content.as_bytes(), mode)?;
         }
         outcomes.push(InitOutcome {
             path: p.path,
@@ -385,6 +413,8 @@ fn write_files(ws: &Workspace, options: &InitOptions) -> Result<Vec<InitOutcome>
     }
     Ok(outcomes)
 }
+
+const GITATTRIBUTES: &str = ".gitattributes";
 
 /// The error for files `init` kept because they differ (exit 2), naming
 /// each; `None` when there are none.
@@ -420,17 +450,19 @@ pub fn kept_error(root: &Path, outcomes: &[InitOutcome]) -> Option<Error> {
 /// Appends the audit line to `.gitattributes` unless a line already says
 /// it; other lines are kept as they are.
 fn write_gitattributes(ws: &Workspace, dry_run: bool) -> Result<InitOutcome> {
-    let path = ws.root.join(".gitattributes");
+    let path = ws.root.join(GITATTRIBUTES);
     let line = gitattributes_line(ws);
-    let (existing, mode) = match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            let mode = std::fs::metadata(&path)
-                .map(|m| crate::atomic::mode_of(&m))
-                .unwrap_or(0o644);
-            (Some(text), mode)
+    let (existing, mode) = match read_existing(&ws.root, GITATTRIBUTES)? {
+        Some((bytes, mode)) => {
+            let text = String::from_utf8(bytes).map_err(|_| {
+                Error::usage(
+                    format!("{}: not UTF-8 text", path.display()),
+                    Some("fix the file, then run init again".to_string()),
+                )
+            })?;
+            (Some(text), Some(mode))
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, 0o644),
-        Err(e) => return Err(Error::io(&path, e)),
+        None => (None, None),
     };
     let present = existing.as_deref().is_some_and(|text| {
         text.lines()
@@ -449,7 +481,7 @@ fn write_gitattributes(ws: &Workspace, dry_run: bool) -> Result<InitOutcome> {
         }
         text.push_str(&line);
         text.push('\n');
-        crate::atomic::write(&path, text.as_bytes(), Some(mode))?;
+        crate::atomic::write_in(&ws.root, GITATTRIBUTES, text.as_bytes(), mode)?;
     }
     Ok(InitOutcome {
         path,

@@ -13,8 +13,6 @@
 //! objects no remaining manifest uses and nobody touched in the last hour
 //! (a create in progress touches every object it reuses).
 
-use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -30,9 +28,12 @@ pub const STORE_DIR: &str = ".lifeline/store";
 /// Unreferenced objects younger than this are left alone.
 const GC_GRACE: Duration = Duration::from_secs(3600);
 
-/// Checkpoints in a content-addressed directory.
+/// Checkpoints in a content-addressed directory. Every file of the store
+/// is opened from the root without following a symlink at any component
+/// (a symlinked `.lifeline/` is refused, never written through).
 #[derive(Debug, Clone)]
 pub struct DirStore {
+    root: PathBuf,
     dir: PathBuf,
 }
 
@@ -40,51 +41,42 @@ impl DirStore {
     /// The store under `root` (created on first write).
     pub fn new(root: &Path) -> DirStore {
         DirStore {
+            root: root.to_path_buf(),
             dir: root.join(STORE_DIR),
         }
     }
 
-    fn manifests(&self) -> PathBuf {
-        self.dir.join("checkpoints")
+    fn manifests() -> String {
+        format!("{STORE_DIR}/checkpoints")
     }
 
-    fn manifest_path(&self, id: &CheckpointId) -> PathBuf {
-        self.manifests().join(format!("{id}.json"))
+    fn manifest_rel(id: &CheckpointId) -> String {
+        format!("{STORE_DIR}/checkpoints/{id}.json")
     }
 
-    fn object_path(&self, sha256: &str) -> PathBuf {
-        self.dir.join("objects").join(&sha256[..2]).join(sha256)
+    fn object_rel(sha256: &str) -> String {
+        format!("{STORE_DIR}/objects/{}/{sha256}", &sha256[..2])
     }
 
     /// Stores `bytes` under their SHA-256 unless already there (then marks
     /// the object as in use by touching it).
     fn put_object(&self, sha256: &str, bytes: &[u8]) -> Result<()> {
-        let path = self.object_path(sha256);
-        if touch(&path)? {
+        let rel = Self::object_rel(sha256);
+        if touch(&self.root, &rel)? {
             return Ok(());
         }
-        let dir = path.parent().expect("objects have a parent");
-        let new_dir = !dir.exists();
-        crate::atomic::write(&path, bytes, Some(0o644))?;
-        if new_dir {
-            crate::atomic::sync_dir(dir.parent().expect("objects/ exists"))?;
-        }
-        Ok(())
+        crate::atomic::write_in(&self.root, &rel, bytes, Some(0o644))
     }
 
     /// Reads every manifest: the parsed ones, and the names that failed.
     fn read_all(&self) -> Result<(Vec<Manifest>, Vec<Damaged>)> {
-        let dir = self.manifests();
-        let entries = match fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((vec![], vec![])),
-            Err(e) => return Err(Error::io(&dir, e)),
+        let dir = Self::manifests();
+        let Some(entries) = crate::paths::list_dir(&self.root, &dir)? else {
+            return Ok((vec![], vec![]));
         };
         let mut manifests = Vec::new();
         let mut damaged = Vec::new();
-        for entry in entries {
-            let entry = entry.at(&dir)?;
-            let name = entry.file_name().to_string_lossy().into_owned();
+        for (name, _, _) in entries {
             // Temporary files of a create in progress (or a crashed one).
             let Some(stem) = name.strip_suffix(".json") else {
                 continue;
@@ -92,12 +84,14 @@ impl DirStore {
             if stem.starts_with('.') {
                 continue;
             }
-            let shown = format!("{STORE_DIR}/checkpoints/{name}");
+            let shown = format!("{dir}/{name}");
             let parsed = stem
                 .parse::<CheckpointId>()
                 .map_err(|m| Error::environment(m, None))
                 .and_then(|id| {
-                    let bytes = fs::read(entry.path()).at(entry.path())?;
+                    let bytes = crate::paths::read_own(&self.root, &shown)?.ok_or_else(|| {
+                        Error::io(self.root.join(&shown), std::io::ErrorKind::NotFound.into())
+                    })?;
                     let m = Manifest::from_json(&bytes, &shown)?;
                     if m.id != id {
                         return Err(Error::environment(
@@ -130,31 +124,33 @@ impl DirStore {
             .iter()
             .flat_map(|m| m.files.iter().map(|f| f.sha256.as_str()))
             .collect();
-        let objects = self.dir.join("objects");
+        let objects = format!("{STORE_DIR}/objects");
         let mut removed = 0;
-        let Ok(fanout) = fs::read_dir(&objects) else {
+        let Ok(Some(fanout)) = crate::paths::list_dir(&self.root, &objects) else {
             return Ok(0);
         };
         let now = SystemTime::now();
-        for sub in fanout {
-            let sub = sub.at(&objects)?.path();
-            let Ok(files) = fs::read_dir(&sub) else {
+        for (sub, kind, _) in fanout {
+            if kind != crate::paths::Kind::Dir {
+                continue;
+            }
+            let sub = format!("{objects}/{sub}");
+            let Ok(Some(files)) = crate::paths::list_dir(&self.root, &sub) else {
                 continue;
             };
-            for file in files {
-                let file = file.at(&sub)?;
-                let name = file.file_name().to_string_lossy().into_owned();
+            for (name, _, _) in files {
                 if used.contains(name.as_str()) {
                     continue;
                 }
-                let age = file
-                    .metadata()
-                    .and_then(|m| m.modified())
+                let rel = format!("{sub}/{name}");
+                let age = crate::paths::open_file(&self.root, &rel)
                     .ok()
+                    .flatten()
+                    .and_then(|f| f.metadata().and_then(|m| m.modified()).ok())
                     .and_then(|t| now.duration_since(t).ok())
                     .unwrap_or_default();
                 if age >= GC_GRACE {
-                    fs::remove_file(file.path()).at(file.path())?;
+                    crate::atomic::remove_in(&self.root, &rel)?;
                     removed += 1;
                 }
             }
@@ -163,16 +159,15 @@ impl DirStore {
     }
 }
 
-/// Sets the modification time of `path` to now; false when it does not
+/// Sets the modification time of `rel` to now; false when it does not
 /// exist.
-fn touch(path: &Path) -> Result<bool> {
-    match fs::OpenOptions::new().append(true).open(path) {
-        Ok(f) => {
-            f.set_modified(SystemTime::now()).at(path)?;
+fn touch(root: &Path, rel: &str) -> Result<bool> {
+    match crate::atomic::open_existing_for_write(root, rel)? {
+        Some(f) => {
+            f.set_modified(SystemTime::now()).at(root.join(rel))?;
             Ok(true)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(Error::io(path, e)),
+        None => Ok(false),
     }
 }
 
@@ -194,17 +189,12 @@ impl Store for DirStore {
     }
 
     fn manifest(&self, id: &CheckpointId) -> Result<Manifest> {
-        let path = self.manifest_path(id);
         let shown = self.location(id);
-        let bytes = match fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(Error::environment(
-                    format!("no checkpoint `{id}` ({shown} does not exist)"),
-                    Some("`lifeline checkpoint list` shows the checkpoints there are".to_string()),
-                ));
-            }
-            Err(e) => return Err(Error::io(&path, e)),
+        let Some(bytes) = crate::paths::read_own(&self.root, &Self::manifest_rel(id))? else {
+            return Err(Error::environment(
+                format!("no checkpoint `{id}` ({shown} does not exist)"),
+                Some("`lifeline checkpoint list` shows the checkpoints there are".to_string()),
+            ));
         };
         let manifest = Manifest::from_json(&bytes, &shown)?;
         if manifest.id != *id {
@@ -221,15 +211,12 @@ impl Store for DirStore {
 
     fn visit_files(&self, manifest: &Manifest, visit: &mut FileVisitor<'_>) -> Result<()> {
         for entry in &manifest.files {
-            let path = self.object_path(&entry.sha256);
-            let bytes = fs::read(&path).map_err(|e| match e.kind() {
-                std::io::ErrorKind::NotFound => format!(
-                    "object {STORE_DIR}/objects/{}/{} is missing",
-                    &entry.sha256[..2],
-                    entry.sha256
-                ),
-                _ => format!("{}: {e}", path.display()),
-            });
+            let rel = Self::object_rel(&entry.sha256);
+            let bytes = match crate::paths::read_own(&self.root, &rel) {
+                Ok(Some(bytes)) => Ok(bytes),
+                Ok(None) => Err(format!("object {rel} is missing")),
+                Err(e) => Err(e.to_string()),
+            };
             visit(entry, bytes);
         }
         Ok(())
@@ -241,38 +228,25 @@ impl Store for DirStore {
             match content {
                 Content::Bytes(bytes) => self.put_object(&entry.sha256, bytes)?,
                 Content::Stored(_) => {
-                    let path = self.object_path(&entry.sha256);
-                    if !touch(&path)? {
+                    let rel = Self::object_rel(&entry.sha256);
+                    if !touch(&self.root, &rel)? {
                         return Err(Error::environment(
-                            format!("object {} is missing from the store", path.display()),
+                            format!("object {rel} is missing from the store"),
                             None,
                         ));
                     }
                 }
             }
         }
-        let dir = self.manifests();
-        let new_dir = !dir.exists();
-        fs::create_dir_all(&dir).at(&dir)?;
-        if new_dir {
-            crate::atomic::sync_dir(&self.dir)?;
+        // Linked into place without replacing anything: an ID already
+        // taken is reported, never overwritten.
+        if !crate::atomic::write_new_in(
+            &self.root,
+            &Self::manifest_rel(&manifest.id),
+            &manifest.to_json(),
+        )? {
+            return Ok(Written::IdTaken);
         }
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
-            .suffix(".json")
-            .tempfile_in(&dir)
-            .at(&dir)?;
-        tmp.write_all(&manifest.to_json()).at(tmp.path())?;
-        tmp.as_file().sync_all().at(tmp.path())?;
-        let target = self.manifest_path(&manifest.id);
-        match tmp.persist_noclobber(&target) {
-            Ok(_) => {}
-            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
-                return Ok(Written::IdTaken);
-            }
-            Err(e) => return Err(Error::io(&target, e.error)),
-        }
-        crate::atomic::sync_dir(&dir)?;
         Ok(Written::Created {
             objects: manifest.files.iter().map(|f| f.sha256.clone()).collect(),
         })
@@ -280,15 +254,10 @@ impl Store for DirStore {
 
     fn remove(&self, ids: &[CheckpointId]) -> Result<()> {
         for id in ids {
-            let path = self.manifest_path(id);
-            match fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io(&path, e)),
-            }
+            crate::atomic::remove_in(&self.root, &Self::manifest_rel(id))?;
         }
         if !ids.is_empty() {
-            crate::atomic::sync_dir(&self.manifests())?;
+            crate::atomic::sync_dir_in(&self.root, &Self::manifests())?;
             self.collect_garbage()?;
         }
         Ok(())

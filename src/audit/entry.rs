@@ -317,17 +317,19 @@ pub fn body(
 /// SHA-256 of a repo-relative file, or null when it does not exist (a
 /// deleted file is worth recording too).
 fn file_checksum(root: &Path, rel: &str) -> Result<Value> {
-    let path = crate::paths::safe_join(root, rel)?;
-    match std::fs::read(&path) {
-        Ok(bytes) => Ok(Value::String(hex::encode(Sha256::digest(&bytes)))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Value::Null),
-        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory || path.is_dir() => {
-            Err(Error::usage(
-                format!("--file {rel}: is a directory"),
-                Some("list the files the operation touched, one --file each".into()),
-            ))
-        }
-        Err(e) => Err(Error::io(&path, e)),
+    // Never through a symlink and never a FIFO or device (refused, so
+    // nothing outside the root is hashed and nothing hangs).
+    use crate::paths::{Inspect, Kind};
+    match crate::paths::inspect(root, rel)? {
+        Inspect::Missing => Ok(Value::Null),
+        Inspect::Found(found) if found.kind == Kind::Dir => Err(Error::usage(
+            format!("--file {rel}: is a directory"),
+            Some("list the files the operation touched, one --file each".into()),
+        )),
+        _ => match crate::paths::read_own(root, rel)? {
+            Some(bytes) => Ok(Value::String(hex::encode(Sha256::digest(&bytes)))),
+            None => Ok(Value::Null),
+        },
     }
 }
 

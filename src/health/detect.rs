@@ -541,7 +541,7 @@ pub fn labels(
     out: &mut Vec<Finding>,
 ) -> Result<(), ApiError> {
     let mut required: Vec<String> = config.health.required_labels.clone();
-    required.extend(labels_yml_names(&root.join(".github/labels.yml")));
+    required.extend(labels_yml_names(root, ".github/labels.yml"));
     let present: HashSet<String> = client
         .get_all(&format!("{}/labels?per_page=100", repo.api_path()), None)?
         .iter()
@@ -572,9 +572,14 @@ pub fn labels(
 
 /// Names in labels.yml; an unreadable or invalid file gives none (the file
 /// detector reports it).
-fn labels_yml_names(path: &Path) -> Vec<String> {
+fn labels_yml_names(root: &Path, rel: &str) -> Vec<String> {
     use saphyr::LoadableYamlNode;
-    let Ok(text) = std::fs::read_to_string(path) else {
+    // Never through a symlink or from a FIFO.
+    let Some(text) = crate::paths::read_own(root, rel)
+        .ok()
+        .flatten()
+        .and_then(|b| String::from_utf8(b).ok())
+    else {
         return Vec::new();
     };
     let Ok(docs) = saphyr::Yaml::load_from_str(text.trim_start_matches('\u{feff}')) else {

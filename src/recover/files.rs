@@ -140,11 +140,13 @@ pub fn put_back(session: &mut Session<'_>, path: &str, bytes: &[u8], from: &Sour
         "safety checkpoint {} holds the state before the repair (`lifeline undo` puts it back)",
         safety.id
     ))?;
-    let disk = crate::paths::safe_join(&session.ws.root, path)?;
-    let mode = std::fs::metadata(&disk)
-        .map(|m| crate::atomic::mode_of(&m))
-        .ok();
-    crate::atomic::write(&disk, bytes, mode)?;
+    let mode = match crate::paths::inspect(&session.ws.root, path)? {
+        crate::paths::Inspect::Found(found) if found.kind == crate::paths::Kind::File => {
+            Some(found.mode)
+        }
+        _ => None,
+    };
+    crate::atomic::write_in(&session.ws.root, path, bytes, mode)?;
     session.changed(path)?;
     session.step(format!("restored {path} from {from_text}"))
 }
@@ -172,7 +174,11 @@ pub fn sprint_config(session: &mut Session<'_>) -> Result<String> {
     }
     // The plan's last resort: rebuild it from TASK.md's sprint header.
     let task = target(session, Validator::TaskMd)?;
-    let text = std::fs::read_to_string(session.ws.root.join(&task)).unwrap_or_default();
+    let text = crate::paths::read_own(&session.ws.root, &task)
+        .ok()
+        .flatten()
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default();
     match rebuild_sprint_config(&text) {
         Some(json) => {
             let source = Source {
@@ -201,7 +207,10 @@ fn repair_from_history(
     path: &str,
     validator: Validator,
 ) -> Result<String> {
-    let current = std::fs::read(session.ws.root.join(path)).unwrap_or_default();
+    let current = crate::paths::read_own(&session.ws.root, path)
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     if validate_bytes(path, &current, validator).valid {
         session.step(format!("{path} validates already; nothing to restore"))?;
         return Ok("recovered".into());

@@ -47,10 +47,10 @@ pub fn sync_failure_cascade(session: &mut Session<'_>) -> Result<String> {
 pub fn complete_automation_failure(session: &mut Session<'_>) -> Result<String> {
     let keep = session.ws.config.recover.emergency_workflow.clone();
     let dir = session.ws.root.join(WORKFLOWS);
-    let mut targets: Vec<String> = std::fs::read_dir(&dir)
-        .map_err(|e| Error::io(&dir, e))?
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().into_owned())
+    let mut targets: Vec<String> = crate::paths::list_dir(&session.ws.root, WORKFLOWS)?
+        .ok_or_else(|| Error::io(&dir, std::io::ErrorKind::NotFound.into()))?
+        .into_iter()
+        .map(|(name, _, _)| name)
         .filter(|n| (n.ends_with(".yml") || n.ends_with(".yaml")) && *n != keep)
         .collect();
     targets.sort();
@@ -80,8 +80,7 @@ pub fn complete_automation_failure(session: &mut Session<'_>) -> Result<String> 
     if session.options.dry_run {
         session.step(format!("would write {rel}"))?;
     } else {
-        let path = crate::paths::safe_join(&session.ws.root, rel)?;
-        crate::atomic::write(&path, text.as_bytes(), None)?;
+        crate::atomic::write_in(&session.ws.root, rel, text.as_bytes(), None)?;
         session.changed(rel)?;
         session.step(format!("wrote {rel}"))?;
     }
@@ -148,16 +147,14 @@ fn disable_all(session: &mut Session<'_>, targets: &[String]) -> Result<()> {
 fn rename(session: &mut Session<'_>, file: &str) -> Result<()> {
     let from_rel = format!("{WORKFLOWS}/{file}");
     let to_rel = format!("{from_rel}.disabled");
-    let from = crate::paths::safe_join(&session.ws.root, &from_rel)?;
-    let to = crate::paths::safe_join(&session.ws.root, &to_rel)?;
-    if !from.exists() {
+    let root = &session.ws.root;
+    if crate::paths::inspect(root, &from_rel)? == crate::paths::Inspect::Missing {
         return Err(Error::usage(
             format!("{from_rel} does not exist, so it cannot be disabled"),
             Some("check [recover] sync_workflows in lifeline.toml".into()),
         ));
     }
-    std::fs::rename(&from, &to).map_err(|e| Error::io(&from, e))?;
-    crate::atomic::sync_dir(to.parent().unwrap_or(&session.ws.root))?;
+    crate::atomic::rename_in(root, &from_rel, &to_rel)?;
     session.changed(&from_rel)?;
     session.changed(&to_rel)?;
     Ok(())
@@ -192,15 +189,13 @@ pub fn enable(ws: &Workspace, api: Option<&(Client, RepoName)>, d: &Disabled) ->
         _ => {
             let to_rel = format!("{WORKFLOWS}/{}", d.workflow);
             let from_rel = format!("{to_rel}.disabled");
-            let from = crate::paths::safe_join(&ws.root, &from_rel)?;
-            let to = crate::paths::safe_join(&ws.root, &to_rel)?;
-            if to.exists() {
+            if crate::paths::inspect(&ws.root, &to_rel)? != crate::paths::Inspect::Missing {
                 return Err(Error::usage(
                     format!("{to_rel} exists already; not overwriting it with {from_rel}"),
                     Some("compare the two and remove one by hand".into()),
                 ));
             }
-            std::fs::rename(&from, &to).map_err(|e| Error::io(&from, e))?;
+            crate::atomic::rename_in(&ws.root, &from_rel, &to_rel)?;
             Ok(format!(
                 "re-enabled {} by renaming {from_rel} back",
                 d.workflow

@@ -357,4 +357,114 @@ mod tests {
             "temporary files left behind: {leftovers:?}"
         );
     }
+
+    /// A root and a sibling directory standing for "outside".
+    fn layout() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let top = tempfile::tempdir().unwrap();
+        let root = top.path().join("root");
+        let outside = top.path().join("outside");
+        fs::create_dir_all(root.join("dir")).unwrap();
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(outside.join("target"), "outside").unwrap();
+        (top, root, outside)
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn write_in_creates_parents_and_replaces_atomically() {
+        let (_top, root, _) = layout();
+        write_in(&root, "a/b/c.txt", b"one", None).unwrap();
+        write_in(&root, "a/b/c.txt", b"two", Some(0o4755)).unwrap();
+        assert_eq!(fs::read(root.join("a/b/c.txt")).unwrap(), b"two");
+        // Setuid and the like are never set, whatever the caller asks.
+        assert_eq!(mode_of(&fs::metadata(root.join("a/b/c.txt")).unwrap()), 0o755);
+        assert_eq!(names(&root.join("a/b")), ["c.txt"]);
+    }
+
+    #[test]
+    fn writes_never_go_through_a_symlinked_directory() {
+        let (_top, root, outside) = layout();
+        std::os::unix::fs::symlink(&outside, root.join("out")).unwrap();
+        std::os::unix::fs::symlink("dir", root.join("alias")).unwrap();
+        for rel in ["out/target", "out/new", "alias/new"] {
+            let err = write_in(&root, rel, b"x", None).unwrap_err();
+            assert!(err.to_string().contains("symlink"), "{rel}: {err}");
+            assert!(remove_in(&root, rel).is_err(), "{rel}");
+            assert!(open_append(&root, rel).is_err(), "{rel}");
+            assert!(write_new_in(&root, rel, b"x").is_err(), "{rel}");
+            assert!(rename_in(&root, rel, "dir/moved").is_err(), "{rel}");
+        }
+        assert_eq!(names(&outside), ["target"]);
+        assert_eq!(fs::read(outside.join("target")).unwrap(), b"outside");
+        assert!(names(&root.join("dir")).is_empty());
+    }
+
+    #[test]
+    fn a_symlink_at_the_target_is_replaced_or_removed_never_followed() {
+        let (_top, root, outside) = layout();
+        std::os::unix::fs::symlink(outside.join("target"), root.join("dir/link")).unwrap();
+        let err = open_append(&root, "dir/link").unwrap_err();
+        assert!(err.to_string().contains("symlink"), "{err}");
+        assert!(open_existing_for_write(&root, "dir/link").is_err());
+        write_in(&root, "dir/link", b"mine", None).unwrap();
+        assert!(!fs::symlink_metadata(root.join("dir/link")).unwrap().is_symlink());
+        std::os::unix::fs::symlink(outside.join("target"), root.join("dir/link2")).unwrap();
+        assert!(remove_in(&root, "dir/link2").unwrap());
+        assert_eq!(fs::read(outside.join("target")).unwrap(), b"outside");
+    }
+
+    #[test]
+    fn relative_paths_are_checked_by_every_writer() {
+        let (top, root, _) = layout();
+        assert!(write_in(&root, "../escaped", b"x", None).is_err());
+        assert!(write_new_in(&root, "../escaped", b"x").is_err());
+        assert!(open_append(&root, "../escaped").is_err());
+        assert!(rename_in(&root, "dir", "../escaped").is_err());
+        assert!(remove_in(&root, "../outside/target").is_err());
+        assert!(!top.path().join("escaped").exists());
+        assert!(top.path().join("outside/target").exists());
+    }
+
+    #[test]
+    fn write_new_in_never_replaces() {
+        let (_top, root, _) = layout();
+        assert!(write_new_in(&root, "dir/m.json", b"first").unwrap());
+        assert!(!write_new_in(&root, "dir/m.json", b"second").unwrap());
+        assert_eq!(fs::read(root.join("dir/m.json")).unwrap(), b"first");
+        assert_eq!(names(&root.join("dir")), ["m.json"]);
+    }
+
+    #[test]
+    fn a_dropped_stage_leaves_nothing_and_litter_is_cleared() {
+        let (_top, root, _) = layout();
+        let staged = stage(&root, "dir/f", b"x", None).unwrap();
+        assert_eq!(names(&root.join("dir")).len(), 1);
+        drop(staged);
+        assert!(names(&root.join("dir")).is_empty());
+        fs::write(root.join("dir").join(format!("{TMP_PREFIX}old")), "x").unwrap();
+        fs::write(root.join("dir/keep"), "x").unwrap();
+        remove_temporaries_in(&root, "dir");
+        assert_eq!(names(&root.join("dir")), ["keep"]);
+    }
+
+    #[test]
+    fn append_and_rename_stay_inside() {
+        let (_top, root, _) = layout();
+        let mut f = open_append(&root, "log/a.jsonl").unwrap();
+        f.write_all(b"1\n").unwrap();
+        let mut f = open_append(&root, "log/a.jsonl").unwrap();
+        f.write_all(b"2\n").unwrap();
+        assert_eq!(fs::read(root.join("log/a.jsonl")).unwrap(), b"1\n2\n");
+        rename_in(&root, "log/a.jsonl", "other/b.jsonl").unwrap();
+        assert!(root.join("other/b.jsonl").is_file());
+        assert!(!remove_in(&root, "log/a.jsonl").unwrap());
+    }
 }

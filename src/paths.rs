@@ -293,8 +293,16 @@ pub fn open_file(root: &Path, rel: &str) -> Result<Option<File>> {
     if before.kind != Kind::File {
         return Err(not_regular(rel, before.kind));
     }
+    open_nofollow(root, &dir, name, rel)
+}
+
+/// The second layer of [`open_file`], for when the entry changed after its
+/// `lstat`: opens `name` in `dir` with `O_NOFOLLOW | O_NONBLOCK` (a symlink
+/// fails, a FIFO does not block) and refuses what `fstat` says is not a
+/// regular file.
+fn open_nofollow(root: &Path, dir: &OwnedFd, name: &str, rel: &str) -> Result<Option<File>> {
     let fd = match fs::openat(
-        &dir,
+        dir,
         name,
         OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY | OFlags::CLOEXEC,
         Mode::empty(),
@@ -450,16 +458,151 @@ mod tests {
         assert_eq!(line_col(text, text.len()), (3, 5));
     }
 
-    #[cfg(unix)]
+    /// A root with `inside/` and a sibling `outside/` holding `secret`.
+    fn layout() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let top = tempfile::tempdir().unwrap();
+        let root = top.path().join("root");
+        let outside = top.path().join("outside");
+        std::fs::create_dir_all(root.join("inside")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("secret"), "s3cret").unwrap();
+        std::fs::write(root.join("inside/file"), "in").unwrap();
+        (top, root, outside)
+    }
+
+    fn fifo(path: &Path) {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: `c` is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    }
+
     #[test]
-    fn symlink_out_of_root_is_refused() {
-        let outside = tempfile::tempdir().unwrap();
-        let root = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink(outside.path(), root.path().join("planning")).unwrap();
-        let err = safe_join(root.path(), "planning/TASK.md").unwrap_err();
+    fn safe_join_checks_the_relative_path_itself() {
+        let (_top, root, _) = layout();
+        // `root/inside/..` exists, so only the join's own check refuses.
+        for bad in ["inside/../inside/file", "../outside/secret", "/etc/passwd", ""] {
+            let err = safe_join(&root, bad).unwrap_err();
+            assert!(err.to_string().contains("refusing path"), "{bad}: {err}");
+        }
+        assert_eq!(safe_join(&root, "inside/file").unwrap(), root.join("inside/file"));
+    }
+
+    #[test]
+    fn every_entry_point_checks_the_relative_path() {
+        let (_top, root, outside) = layout();
+        assert!(inspect(&root, "../outside/secret").is_err());
+        assert!(open_dir(&root, "..", false).is_err());
+        assert!(open_dir(&root, "../outside", true).is_err());
+        assert!(open_parent(&root, "../outside/secret", false).is_err());
+        assert!(open_file(&root, "../outside/secret").is_err());
+        assert!(read_file(&root, "../outside/secret", 100).is_err());
+        assert!(list_dir(&root, "../outside").is_err());
+        assert_eq!(std::fs::read(outside.join("secret")).unwrap(), b"s3cret");
+    }
+
+    #[test]
+    fn symlinks_are_refused_at_every_component_wherever_they_point() {
+        let (_top, root, outside) = layout();
+        std::os::unix::fs::symlink(&outside, root.join("out")).unwrap();
+        std::os::unix::fs::symlink("inside", root.join("alias")).unwrap();
+        std::os::unix::fs::symlink("inside/file", root.join("file-alias")).unwrap();
+        for rel in ["out/secret", "alias/file"] {
+            let err = safe_join(&root, rel).unwrap_err();
+            assert!(err.to_string().contains("is a symlink"), "{rel}: {err}");
+            assert!(open_file(&root, rel).is_err(), "{rel}");
+            assert!(open_dir(&root, rel.split('/').next().unwrap(), false).is_err(), "{rel}");
+        }
+        assert_eq!(
+            inspect(&root, "alias/file").unwrap(),
+            Inspect::Blocked {
+                at: "alias".into(),
+                kind: Kind::Symlink
+            }
+        );
+        assert!(matches!(
+            inspect(&root, "file-alias").unwrap(),
+            Inspect::Found(Found {
+                kind: Kind::Symlink,
+                ..
+            })
+        ));
+        let err = open_file(&root, "file-alias").unwrap_err();
         assert!(err.to_string().contains("symlink"), "{err}");
-        std::fs::create_dir(root.path().join("inside")).unwrap();
-        std::os::unix::fs::symlink(root.path().join("inside"), root.path().join("alias")).unwrap();
-        assert!(safe_join(root.path(), "alias/x").is_ok());
+        assert!(list_dir(&root, "alias").is_err());
+    }
+
+    #[test]
+    fn a_file_in_the_middle_of_a_path_is_named() {
+        let (_top, root, _) = layout();
+        let err = open_dir(&root, "inside/file/deeper", true).unwrap_err();
+        assert!(err.to_string().contains("`inside/file` exists and is a regular file"), "{err}");
+        assert!(!root.join("inside/file").is_dir());
+    }
+
+    #[test]
+    fn open_dir_creates_missing_directories_and_reports_absent_ones() {
+        let (_top, root, _) = layout();
+        assert!(open_dir(&root, "a/b", false).unwrap().is_none());
+        assert!(open_dir(&root, "a/b", true).unwrap().is_some());
+        assert!(root.join("a/b").is_dir());
+        assert_eq!(inspect(&root, "a/b/c").unwrap(), Inspect::Missing);
+        assert_eq!(inspect(&root, "x/y").unwrap(), Inspect::Missing);
+    }
+
+    #[test]
+    fn fifos_are_never_opened() {
+        let (_top, root, _) = layout();
+        fifo(&root.join("inside/pipe"));
+        assert!(matches!(
+            inspect(&root, "inside/pipe").unwrap(),
+            Inspect::Found(Found {
+                kind: Kind::Fifo,
+                ..
+            })
+        ));
+        let err = open_file(&root, "inside/pipe").unwrap_err();
+        assert!(err.to_string().contains("FIFO"), "{err}");
+    }
+
+    #[test]
+    fn the_open_itself_refuses_a_symlink_and_a_fifo_the_lstat_did_not_see() {
+        let (_top, root, outside) = layout();
+        fifo(&root.join("inside/pipe"));
+        std::os::unix::fs::symlink(outside.join("secret"), root.join("inside/link")).unwrap();
+        let dir = open_dir(&root, "inside", false).unwrap().unwrap();
+        let err = open_nofollow(&root, &dir, "pipe", "inside/pipe").unwrap_err();
+        assert!(err.to_string().contains("FIFO"), "{err}");
+        let err = open_nofollow(&root, &dir, "link", "inside/link").unwrap_err();
+        assert!(err.to_string().contains("symlink"), "{err}");
+        assert!(open_nofollow(&root, &dir, "file", "inside/file").unwrap().is_some());
+    }
+
+    #[test]
+    fn files_over_the_limit_are_not_read() {
+        let (_top, root, _) = layout();
+        let big = std::fs::File::create(root.join("inside/big")).unwrap();
+        big.set_len(1 << 40).unwrap();
+        let err = read_file(&root, "inside/big", 1 << 20).unwrap_err();
+        assert!(err.to_string().contains("more than the limit"), "{err}");
+        assert_eq!(read_file(&root, "inside/file", 2).unwrap().unwrap(), b"in");
+        assert!(read_file(&root, "inside/file", 1).is_err());
+        assert!(read_file(&root, "inside/none", 1).unwrap().is_none());
+    }
+
+    #[test]
+    fn list_dir_names_each_entry_without_following_it() {
+        let (_top, root, outside) = layout();
+        std::os::unix::fs::symlink(&outside, root.join("inside/out")).unwrap();
+        let mut listed = list_dir(&root, "inside").unwrap().unwrap();
+        listed.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            listed,
+            vec![
+                ("file".to_string(), Kind::File, true),
+                ("out".to_string(), Kind::Symlink, true)
+            ]
+        );
+        assert!(list_dir(&root, "none").unwrap().is_none());
     }
 }

@@ -9,3 +9,5 @@ mod common;
 mod concurrent;
 mod records;
 mod recover;
+mod special_files;
+mod symlinks;

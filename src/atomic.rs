@@ -385,7 +385,10 @@ mod tests {
         write_in(&root, "a/b/c.txt", b"two", Some(0o4755)).unwrap();
         assert_eq!(fs::read(root.join("a/b/c.txt")).unwrap(), b"two");
         // Setuid and the like are never set, whatever the caller asks.
-        assert_eq!(mode_of(&fs::metadata(root.join("a/b/c.txt")).unwrap()), 0o755);
+        assert_eq!(
+            mode_of(&fs::metadata(root.join("a/b/c.txt")).unwrap()),
+            0o755
+        );
         assert_eq!(names(&root.join("a/b")), ["c.txt"]);
     }
 
@@ -415,7 +418,11 @@ mod tests {
         assert!(err.to_string().contains("symlink"), "{err}");
         assert!(open_existing_for_write(&root, "dir/link").is_err());
         write_in(&root, "dir/link", b"mine", None).unwrap();
-        assert!(!fs::symlink_metadata(root.join("dir/link")).unwrap().is_symlink());
+        assert!(
+            !fs::symlink_metadata(root.join("dir/link"))
+                .unwrap()
+                .is_symlink()
+        );
         std::os::unix::fs::symlink(outside.join("target"), root.join("dir/link2")).unwrap();
         assert!(remove_in(&root, "dir/link2").unwrap());
         assert_eq!(fs::read(outside.join("target")).unwrap(), b"outside");

@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 /// The file name lifeline looks for at the repository root.
 pub const FILE_NAME: &str = "lifeline.toml";
 
+/// The largest `lifeline.toml` lifeline reads.
+pub const MAX_CONFIG_SIZE: u64 = 1024 * 1024;
+
 /// The effective configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -657,22 +660,30 @@ impl Config {
         Ok(config)
     }
 
-    /// Loads `path`; `Ok(None)` when it does not exist.
+    /// Loads `path`; `Ok(None)` when it does not exist. The file itself is
+    /// never followed if it is a symlink (an error could quote an outside
+    /// file), never opened if it is a FIFO or device (no hang), and never
+    /// read past [`MAX_CONFIG_SIZE`].
     pub fn load(path: &Path) -> Result<Option<Config>> {
-        match std::fs::read(path) {
-            Ok(bytes) => {
-                let text = String::from_utf8(bytes).map_err(|e| Error::Config {
-                    path: path.to_path_buf(),
-                    line: 1,
-                    column: 1,
-                    message: format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
-                    help: Some("save lifeline.toml as UTF-8".into()),
-                })?;
-                Config::parse(&text, path).map(Some)
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io(path, e)),
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !dir.exists() {
+            return Ok(None);
         }
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let Some(bytes) = crate::paths::read_file(dir, &name, MAX_CONFIG_SIZE)? else {
+            return Ok(None);
+        };
+        let text = String::from_utf8(bytes).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: format!("not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
+            help: Some("save lifeline.toml as UTF-8".into()),
+        })?;
+        Config::parse(&text, path).map(Some)
     }
 
     /// Rules serde cannot express.

@@ -481,11 +481,19 @@ mod tests {
     fn safe_join_checks_the_relative_path_itself() {
         let (_top, root, _) = layout();
         // `root/inside/..` exists, so only the join's own check refuses.
-        for bad in ["inside/../inside/file", "../outside/secret", "/etc/passwd", ""] {
+        for bad in [
+            "inside/../inside/file",
+            "../outside/secret",
+            "/etc/passwd",
+            "",
+        ] {
             let err = safe_join(&root, bad).unwrap_err();
             assert!(err.to_string().contains("refusing path"), "{bad}: {err}");
         }
-        assert_eq!(safe_join(&root, "inside/file").unwrap(), root.join("inside/file"));
+        assert_eq!(
+            safe_join(&root, "inside/file").unwrap(),
+            root.join("inside/file")
+        );
     }
 
     #[test]
@@ -511,7 +519,10 @@ mod tests {
             let err = safe_join(&root, rel).unwrap_err();
             assert!(err.to_string().contains("is a symlink"), "{rel}: {err}");
             assert!(open_file(&root, rel).is_err(), "{rel}");
-            assert!(open_dir(&root, rel.split('/').next().unwrap(), false).is_err(), "{rel}");
+            assert!(
+                open_dir(&root, rel.split('/').next().unwrap(), false).is_err(),
+                "{rel}"
+            );
         }
         assert_eq!(
             inspect(&root, "alias/file").unwrap(),
@@ -536,7 +547,11 @@ mod tests {
     fn a_file_in_the_middle_of_a_path_is_named() {
         let (_top, root, _) = layout();
         let err = open_dir(&root, "inside/file/deeper", true).unwrap_err();
-        assert!(err.to_string().contains("`inside/file` exists and is a regular file"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("`inside/file` exists and is a regular file"),
+            "{err}"
+        );
         assert!(!root.join("inside/file").is_dir());
     }
 
@@ -575,7 +590,11 @@ mod tests {
         assert!(err.to_string().contains("FIFO"), "{err}");
         let err = open_nofollow(&root, &dir, "link", "inside/link").unwrap_err();
         assert!(err.to_string().contains("symlink"), "{err}");
-        assert!(open_nofollow(&root, &dir, "file", "inside/file").unwrap().is_some());
+        assert!(
+            open_nofollow(&root, &dir, "file", "inside/file")
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]

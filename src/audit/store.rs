@@ -92,9 +92,17 @@ impl Log {
     pub fn at(dir: impl Into<PathBuf>) -> Log {
         let dir = dir.into();
         let rel_dir = dir.display().to_string();
+        // Opened from its nearest existing ancestor, so missing directories
+        // can be created.
+        let root = dir
+            .ancestors()
+            .find(|a| a.is_dir())
+            .unwrap_or(&dir)
+            .to_path_buf();
+        let base = crate::paths::relative_to(&root, &dir).unwrap_or_default();
         Log {
-            root: dir.clone(),
-            base: String::new(),
+            root,
+            base,
             dir,
             rel_dir,
         }

@@ -31,13 +31,25 @@ fn a_fifo_at_a_protected_path_is_a_finding_and_nothing_hangs() {
     mkfifo(&repo.join("planning/TASK.md"));
     let git_before = git_snapshot(&repo);
 
-    let out = repo.lifeline().arg("validate").timeout(HANG).assert().code(1);
+    let out = repo
+        .lifeline()
+        .arg("validate")
+        .timeout(HANG)
+        .assert()
+        .code(1);
     let text = all_output(&out);
     assert!(text.contains("FILE007") && text.contains("FIFO"), "{text}");
 
     let out = repo
         .lifeline()
-        .args(["checkpoint", "create", "--type", "manual", "--operation", "x"])
+        .args([
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "x",
+        ])
         .timeout(HANG)
         .assert()
         .code(2);
@@ -48,7 +60,12 @@ fn a_fifo_at_a_protected_path_is_a_finding_and_nothing_hangs() {
         .args(["restore", &id, "--yes"])
         .timeout(HANG)
         .assert();
-    assert_ne!(out.get_output().status.code(), Some(0), "{}", all_output(&out));
+    assert_ne!(
+        out.get_output().status.code(),
+        Some(0),
+        "{}",
+        all_output(&out)
+    );
     let kind = std::fs::symlink_metadata(repo.join("planning/TASK.md")).unwrap();
     assert!(std::os::unix::fs::FileTypeExt::is_fifo(&kind.file_type()));
     assert_eq!(git_snapshot(&repo), git_before);
@@ -58,9 +75,17 @@ fn a_fifo_at_a_protected_path_is_a_finding_and_nothing_hangs() {
 fn a_fifo_under_a_glob_is_reported_and_left_alone() {
     let repo = Repo::sample();
     mkfifo(&repo.join("docs/sprint-archives/pipe.md"));
-    let out = repo.lifeline().arg("validate").timeout(HANG).assert().code(1);
+    let out = repo
+        .lifeline()
+        .arg("validate")
+        .timeout(HANG)
+        .assert()
+        .code(1);
     let text = all_output(&out);
-    assert!(text.contains("FILE007") && text.contains("pipe.md"), "{text}");
+    assert!(
+        text.contains("FILE007") && text.contains("pipe.md"),
+        "{text}"
+    );
     // Capture skips it: the rest of the set is still checkpointed.
     let id = repo.checkpoint("manual", "with a fifo in the archive");
     let shown = stdout(&repo.lifeline().args(["checkpoint", "show", &id]).assert());
@@ -72,10 +97,19 @@ fn a_fifo_under_a_glob_is_reported_and_left_alone() {
 fn a_socket_at_a_protected_path_is_a_finding() {
     let repo = Repo::sample();
     std::fs::remove_file(repo.join(".github/labels.yml")).unwrap();
-    let _listener = std::os::unix::net::UnixListener::bind(repo.join(".github/labels.yml")).unwrap();
-    let out = repo.lifeline().arg("validate").timeout(HANG).assert().code(1);
+    let _listener =
+        std::os::unix::net::UnixListener::bind(repo.join(".github/labels.yml")).unwrap();
+    let out = repo
+        .lifeline()
+        .arg("validate")
+        .timeout(HANG)
+        .assert()
+        .code(1);
     let text = all_output(&out);
-    assert!(text.contains("FILE007") && text.contains("socket"), "{text}");
+    assert!(
+        text.contains("FILE007") && text.contains("socket"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -87,13 +121,25 @@ fn a_huge_sparse_protected_file_is_a_finding_not_an_out_of_memory() {
         .unwrap();
     file.set_len(300 * 1024 * 1024).unwrap();
     drop(file);
-    let out = repo.lifeline().arg("validate").timeout(HANG).assert().code(1);
+    let out = repo
+        .lifeline()
+        .arg("validate")
+        .timeout(HANG)
+        .assert()
+        .code(1);
     let text = all_output(&out);
     assert!(text.contains("FILE008"), "{text}");
     assert!(text.contains("planning/sprint.config.json"), "{text}");
     let out = repo
         .lifeline()
-        .args(["checkpoint", "create", "--type", "manual", "--operation", "x"])
+        .args([
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "x",
+        ])
         .timeout(HANG)
         .assert()
         .code(2);
@@ -106,7 +152,40 @@ fn the_size_limit_is_a_configuration_key() {
     repo.write("lifeline.toml", "[limits]\nmax_file_size = 64\n");
     let out = repo.lifeline().arg("validate").assert().code(1);
     let text = all_output(&out);
-    assert!(text.contains("FILE008") && text.contains("planning/TASK.md"), "{text}");
+    assert!(
+        text.contains("FILE008") && text.contains("planning/TASK.md"),
+        "{text}"
+    );
     let shown = stdout(&repo.lifeline().args(["config", "show"]).assert().code(0));
     assert!(shown.contains("max_file_size = 64"), "{shown}");
+}
+
+#[test]
+fn a_fifo_or_a_link_as_lifeline_toml_is_refused_not_opened() {
+    let repo = Repo::sample();
+    mkfifo(&repo.join("lifeline.toml"));
+    let out = repo
+        .lifeline()
+        .arg("validate")
+        .timeout(HANG)
+        .assert()
+        .code(2);
+    assert!(stderr(&out).contains("FIFO"), "{}", stderr(&out));
+
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("lifeline.toml");
+    std::fs::write(&secret, "TOPSECRET = [\n").unwrap();
+    std::fs::remove_file(repo.join("lifeline.toml")).unwrap();
+    std::os::unix::fs::symlink(&secret, repo.join("lifeline.toml")).unwrap();
+    let out = repo
+        .lifeline()
+        .arg("validate")
+        .timeout(HANG)
+        .assert()
+        .code(2);
+    let text = all_output(&out);
+    assert!(
+        text.contains("symlink") && !text.contains("TOPSECRET"),
+        "{text}"
+    );
 }

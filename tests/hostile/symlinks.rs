@@ -43,7 +43,14 @@ pub fn snapshot(dir: &Path, skip: &[&str]) -> BTreeMap<PathBuf, Vec<u8>> {
 pub fn git_snapshot(repo: &Repo) -> BTreeMap<PathBuf, Vec<u8>> {
     snapshot(
         &repo.join(".git"),
-        &["objects", "refs", "logs", "lifeline", "index", "packed-refs"],
+        &[
+            "objects",
+            "refs",
+            "logs",
+            "lifeline",
+            "index",
+            "packed-refs",
+        ],
     )
 }
 
@@ -51,7 +58,11 @@ pub fn git_snapshot(repo: &Repo) -> BTreeMap<PathBuf, Vec<u8>> {
 fn outside() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("TASK.md"), format!("# {SECRET}\n")).unwrap();
-    std::fs::write(dir.path().join("sprint.config.json"), format!("{{\"x\":\"{SECRET}\"}}")).unwrap();
+    std::fs::write(
+        dir.path().join("sprint.config.json"),
+        format!("{{\"x\":\"{SECRET}\"}}"),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("pre-commit"), "#!/bin/sh\nexit 0\n").unwrap();
     dir
 }
@@ -105,13 +116,25 @@ fn a_directory_linked_outside_the_root_is_neither_read_nor_written() {
 
     let out = repo
         .lifeline()
-        .args(["checkpoint", "create", "--type", "manual", "--operation", "x"])
+        .args([
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "x",
+        ])
         .assert()
         .code(2);
     assert!(stderr(&out).contains("symlink"), "{}", stderr(&out));
 
     let out = repo.lifeline().args(["restore", &id, "--yes"]).assert();
-    assert_ne!(out.get_output().status.code(), Some(0), "{}", all_output(&out));
+    assert_ne!(
+        out.get_output().status.code(),
+        Some(0),
+        "{}",
+        all_output(&out)
+    );
     assert!(!all_output(&out).contains(SECRET));
 
     assert_eq!(snapshot(outside.path(), &[]), before);
@@ -125,7 +148,11 @@ fn a_protected_file_linked_outside_is_reported_and_never_written_through() {
     let outside = outside();
     let before = snapshot(outside.path(), &[]);
     std::fs::remove_file(repo.join("planning/TASK.md")).unwrap();
-    symlink(outside.path().join("TASK.md"), repo.join("planning/TASK.md")).unwrap();
+    symlink(
+        outside.path().join("TASK.md"),
+        repo.join("planning/TASK.md"),
+    )
+    .unwrap();
 
     let out = repo.lifeline().arg("validate").assert().code(1);
     let text = all_output(&out);
@@ -139,7 +166,12 @@ fn a_protected_file_linked_outside_is_reported_and_never_written_through() {
     assert!(!all_output(&out).contains(SECRET));
 
     let out = repo.lifeline().args(["restore", &id, "--yes"]).assert();
-    assert_ne!(out.get_output().status.code(), Some(0), "{}", all_output(&out));
+    assert_ne!(
+        out.get_output().status.code(),
+        Some(0),
+        "{}",
+        all_output(&out)
+    );
     assert!(repo.join("planning/TASK.md").is_symlink());
     assert_eq!(snapshot(outside.path(), &[]), before);
 }
@@ -155,9 +187,21 @@ fn the_audit_directory_and_its_month_files_are_never_written_through_a_link() {
     symlink(outside.path(), repo.join("docs/audit")).unwrap();
     let out = repo
         .lifeline()
-        .args(["checkpoint", "create", "--type", "manual", "--operation", "x"])
+        .args([
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "x",
+        ])
         .assert();
-    assert_ne!(out.get_output().status.code(), Some(0), "{}", all_output(&out));
+    assert_ne!(
+        out.get_output().status.code(),
+        Some(0),
+        "{}",
+        all_output(&out)
+    );
     assert_eq!(snapshot(outside.path(), &[]), before);
 
     // A month file and signed-heads.jsonl are links into .git/.
@@ -170,11 +214,22 @@ fn the_audit_directory_and_its_month_files_are_never_written_through_a_link() {
         .expect("a month file");
     std::fs::remove_file(&month).unwrap();
     symlink("../../.git/config", &month).unwrap();
-    symlink("../../.git/description", repo.join("docs/audit/signed-heads.jsonl")).unwrap();
+    symlink(
+        "../../.git/description",
+        repo.join("docs/audit/signed-heads.jsonl"),
+    )
+    .unwrap();
     let git_before = git_snapshot(&repo);
     let out = repo
         .lifeline()
-        .args(["checkpoint", "create", "--type", "manual", "--operation", "y"])
+        .args([
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "y",
+        ])
         .assert();
     let text = all_output(&out);
     assert_ne!(out.get_output().status.code(), Some(0), "{text}");
@@ -190,12 +245,26 @@ fn init_refuses_a_linked_workflows_directory_before_writing_anything() {
     let git_before = git_snapshot(&repo);
     let out = repo
         .lifeline()
-        .args(["init", "--action", &format!("acme/lifeline@{}", "0".repeat(40))])
+        .args([
+            "init",
+            "--action",
+            &format!("acme/lifeline@{}", "0".repeat(40)),
+        ])
         .assert()
         .code(2);
-    assert!(stderr(&out).contains(".github/workflows"), "{}", stderr(&out));
-    assert!(!repo.join("lifeline.toml").exists(), "init wrote before refusing");
-    assert!(!repo.join(".gitattributes").exists(), "init wrote before refusing");
+    assert!(
+        stderr(&out).contains(".github/workflows"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !repo.join("lifeline.toml").exists(),
+        "init wrote before refusing"
+    );
+    assert!(
+        !repo.join(".gitattributes").exists(),
+        "init wrote before refusing"
+    );
     assert_eq!(git_snapshot(&repo), git_before);
 }
 
@@ -211,10 +280,23 @@ fn the_directory_store_is_never_written_through_a_link() {
     symlink(outside.path(), repo.join(".lifeline")).unwrap();
     let out = repo
         .lifeline()
-        .args(["--root", ".", "checkpoint", "create", "--type", "manual", "--operation", "x"])
+        .args([
+            "--root",
+            ".",
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "x",
+        ])
         .assert();
     let text = all_output(&out);
     assert_ne!(out.get_output().status.code(), Some(0), "{text}");
     assert!(text.contains(".lifeline"), "{text}");
-    assert_eq!(snapshot(outside.path(), &[]).len(), 1, "only the root entry");
+    assert_eq!(
+        snapshot(outside.path(), &[]).len(),
+        1,
+        "only the root entry"
+    );
 }

@@ -76,8 +76,8 @@ pub enum Kind {
 }
 
 impl Kind {
-    fn of(mode: u32) -> Kind {
-        match FileType::from_raw_mode(mode as RawMode) {
+    fn of(mode: RawMode) -> Kind {
+        match FileType::from_raw_mode(mode) {
             FileType::RegularFile => Kind::File,
             FileType::Directory => Kind::Dir,
             FileType::Symlink => Kind::Symlink,
@@ -181,11 +181,10 @@ fn open_child_dir(dir: &OwnedFd, name: &str) -> rustix::io::Result<OwnedFd> {
 
 fn lstat_in(dir: &OwnedFd, name: &str) -> rustix::io::Result<Found> {
     let st = fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
-    let mode = st.st_mode as u32;
     Ok(Found {
-        kind: Kind::of(mode),
+        kind: Kind::of(st.st_mode as RawMode),
         size: u64::try_from(st.st_size).unwrap_or(0),
-        mode: mode & 0o7777,
+        mode: (st.st_mode as u32) & 0o7777,
     })
 }
 
@@ -313,7 +312,7 @@ fn open_nofollow(root: &Path, dir: &OwnedFd, name: &str, rel: &str) -> Result<Op
         Err(e) => return Err(Error::io(root.join(rel), e.into())),
     };
     let st = fs::fstat(&fd).map_err(|e| Error::io(root.join(rel), e.into()))?;
-    let kind = Kind::of(st.st_mode as u32);
+    let kind = Kind::of(st.st_mode as RawMode);
     if kind != Kind::File {
         return Err(not_regular(rel, kind));
     }
@@ -388,7 +387,7 @@ pub fn list_dir(root: &Path, rel_dir: &str) -> Result<Option<Vec<(String, Kind, 
         let name = String::from_utf8_lossy(name).into_owned();
         let kind = match entry.file_type() {
             FileType::Unknown => lstat_in(&fd, &name).map_or(Kind::Unknown, |f| f.kind),
-            t => Kind::of(t.as_raw_mode() as u32),
+            t => Kind::of(t.as_raw_mode()),
         };
         out.push((name, kind, utf8));
     }

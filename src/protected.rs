@@ -91,7 +91,10 @@ impl ProtectedSet {
                                 }
                                 continue;
                             }
-                            Inspect::Blocked { at, kind } if kind == Kind::Symlink => {
+                            Inspect::Blocked {
+                                at,
+                                kind: Kind::Symlink,
+                            } => {
                                 if seen.insert(at.clone()) {
                                     out.push((at, *validator, false));
                                 }

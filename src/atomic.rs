@@ -261,6 +261,52 @@ fn open_error(root: &Path, rel: &str, dir: &OwnedFd, name: &str, e: Errno) -> Er
     Error::io(root.join(rel), e.into())
 }
 
+/// lifeline's private files (the stat cache, the restore lock) live in the
+/// git directory, or under the root (`.lifeline/store/`) without git. Under
+/// the root they go through the safe layer like any other file; elsewhere
+/// (a worktree's git directory) by path.
+fn private_rel(root: &Path, path: &Path) -> Option<String> {
+    paths::relative_to(root, path)
+}
+
+/// Reads the private file `path` (see [`private_rel`]); `Ok(None)` when
+/// it does not exist.
+pub fn read_private(root: &Path, path: &Path) -> Result<Option<Vec<u8>>> {
+    match private_rel(root, path) {
+        Some(rel) => paths::read_own(root, &rel),
+        None => match fs::read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(path, e)),
+        },
+    }
+}
+
+/// Replaces the private file `path` atomically (see [`private_rel`]).
+pub fn write_private(root: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    match private_rel(root, path) {
+        Some(rel) => write_in(root, &rel, bytes, None),
+        None => write(path, bytes, None),
+    }
+}
+
+/// Opens (creating) the private file `path` for an advisory lock, never
+/// truncating it (see [`private_rel`]).
+pub fn open_lock(root: &Path, path: &Path) -> Result<File> {
+    match private_rel(root, path) {
+        Some(rel) => open_append(root, &rel),
+        None => {
+            let dir = parent_dir(path);
+            fs::create_dir_all(dir).at(dir)?;
+            fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .at(path)
+        }
+    }
+}
+
 /// Fsyncs directory `rel_dir` under `root` (opened without following
 /// symlinks); nothing to do when it does not exist.
 pub fn sync_dir_in(root: &Path, rel_dir: &str) -> Result<()> {

@@ -87,10 +87,12 @@ pub struct StatCache {
 }
 
 impl StatCache {
-    /// Loads the cache at `path`; empty when absent, corrupt or foreign.
-    pub fn load(path: &Path) -> StatCache {
-        std::fs::read(path)
+    /// Loads the cache at `path` (read through the safe layer when it is
+    /// under `root`); empty when absent, corrupt, foreign or unsafe.
+    pub fn load(root: &Path, path: &Path) -> StatCache {
+        crate::atomic::read_private(root, path)
             .ok()
+            .flatten()
             .and_then(|b| serde_json::from_slice::<StatCache>(&b).ok())
             .filter(|c| c.version == env!("CARGO_PKG_VERSION"))
             .unwrap_or_default()
@@ -114,22 +116,12 @@ impl StatCache {
             .collect();
     }
 
-    /// Replaces the cache file by rename, without fsync: it is only a
-    /// cache, a torn or lost one is ignored, and a failure only costs speed
-    /// next time.
-    pub fn save(&self, path: &Path) {
-        let Ok(bytes) = serde_json::to_vec(self) else {
-            return;
-        };
-        let Some(dir) = path.parent() else {
-            return;
-        };
-        let _ = std::fs::create_dir_all(dir)
-            .and_then(|()| tempfile::Builder::new().prefix(".cache-").tempfile_in(dir))
-            .and_then(|mut tmp| {
-                std::io::Write::write_all(&mut tmp, &bytes)?;
-                tmp.persist(path).map_err(|e| e.error)?;
-                Ok(())
-            });
+    /// Replaces the cache file atomically (through the safe layer when it
+    /// is under `root`); a failure only costs speed next time, so it is
+    /// ignored.
+    pub fn save(&self, root: &Path, path: &Path) {
+        if let Ok(bytes) = serde_json::to_vec(self) {
+            let _ = crate::atomic::write_private(root, path, &bytes);
+        }
     }
 }

@@ -52,7 +52,7 @@ pub fn capture(
     check_kind(ws, &options.kind)?;
     let created_at = jiff::Timestamp::now();
     let cache_path = store.cache_path();
-    let mut cache = StatCache::load(&cache_path);
+    let mut cache = StatCache::load(&ws.root, &cache_path);
     let run = WorkflowRun::from_env(env);
     let operation = crate::redact::redact(&options.operation).into_owned();
     // The git state and the actor come from git processes; run them while
@@ -138,7 +138,7 @@ pub fn capture(
                     })
                     .collect();
                 cache.replace(entries, created_at);
-                cache.save(&cache_path);
+                cache.save(&ws.root, &cache_path);
                 return Ok(manifest);
             }
             Some(Err(_)) if reused && use_cache => use_cache = false,

@@ -163,7 +163,7 @@ pub fn restore(
         (None, Target::Spec(spec)) => checkpoint::resolve(store, spec)?,
         (None, Target::LastSafety) => last_safety(store)?,
     };
-    let _lock = lock(store)?;
+    let _lock = lock(&ws.root, store)?;
     let manifest = match direct {
         Some(m) => m,
         None => match store.manifest(&id) {
@@ -315,16 +315,9 @@ fn last_safety(store: &dyn Store) -> Result<CheckpointId> {
 
 /// One restore at a time per repository: an exclusive lock next to the
 /// store's cache, released when the process ends (even by a crash).
-fn lock(store: &dyn Store) -> Result<std::fs::File> {
+fn lock(root: &std::path::Path, store: &dyn Store) -> Result<std::fs::File> {
     let path = store.cache_path().with_file_name("restore.lock");
-    let dir = path.parent().expect("the cache path has a directory");
-    std::fs::create_dir_all(dir).at(dir)?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .at(&path)?;
+    let file = crate::atomic::open_lock(root, &path)?;
     file.lock().at(&path)?;
     Ok(file)
 }

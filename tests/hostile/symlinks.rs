@@ -294,9 +294,80 @@ fn the_directory_store_is_never_written_through_a_link() {
     let text = all_output(&out);
     assert_ne!(out.get_output().status.code(), Some(0), "{text}");
     assert!(text.contains(".lifeline"), "{text}");
+    // Restore takes its lock and reads its cache from there too.
+    let out = repo
+        .lifeline()
+        .args(["--root", ".", "restore", "latest", "--yes"])
+        .assert();
+    assert_ne!(
+        out.get_output().status.code(),
+        Some(0),
+        "{}",
+        all_output(&out)
+    );
     assert_eq!(
         snapshot(outside.path(), &[]).len(),
         1,
         "only the root entry"
+    );
+}
+
+#[test]
+fn the_restore_lock_and_stat_cache_are_never_created_through_a_link() {
+    let repo = Repo::bare_dir();
+    repo.write(
+        "planning/TASK.md",
+        std::fs::read(Path::new(crate::common::FIXTURES).join("sample-repo/planning/TASK.md"))
+            .unwrap(),
+    );
+    let id = stdout(
+        &repo
+            .lifeline()
+            .args([
+                "--root",
+                ".",
+                "checkpoint",
+                "create",
+                "--type",
+                "manual",
+                "--operation",
+                "x",
+                "--quiet",
+            ])
+            .assert()
+            .code(0),
+    )
+    .trim()
+    .to_string();
+    let outside = tempfile::tempdir().unwrap();
+    let store = repo.join(".lifeline/store");
+    for name in ["restore.lock", "cache.json"] {
+        let _ = std::fs::remove_file(store.join(name));
+        symlink(outside.path().join(name), store.join(name)).unwrap();
+    }
+    let out = repo
+        .lifeline()
+        .args(["--root", ".", "restore", &id, "--yes"])
+        .assert();
+    let text = all_output(&out);
+    assert_ne!(out.get_output().status.code(), Some(0), "{text}");
+    assert!(text.contains("restore.lock"), "{text}");
+    repo.lifeline()
+        .args([
+            "--root",
+            ".",
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "y",
+        ])
+        .assert()
+        .code(0);
+    assert_eq!(
+        snapshot(outside.path(), &[]).len(),
+        1,
+        "nothing created outside"
     );
 }

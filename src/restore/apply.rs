@@ -89,3 +89,81 @@ fn stage_all(root: &Path, writes: &[Pending<'_>]) -> Result<Vec<Staged>> {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::config::Validator;
+    use crate::restore::plan::Change;
+
+    fn change(path: &str, action: Action) -> Change {
+        Change {
+            path: path.into(),
+            action,
+            validator: Validator::None,
+            added: 0,
+            removed: 0,
+            binary: false,
+            size_before: None,
+            size_after: None,
+            uncommitted: false,
+        }
+    }
+
+    fn plan(changes: Vec<Change>, writes: HashMap<String, (Vec<u8>, u32)>) -> Plan {
+        Plan {
+            checkpoint: "manual-20261130T000000Z-0000".into(),
+            kind: "manual".into(),
+            operation: "test".into(),
+            created_at: "2026-11-30T00:00:00Z".into(),
+            checkpoint_valid: true,
+            changes,
+            writes,
+        }
+    }
+
+    fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut out: Vec<_> = walkdir::WalkDir::new(dir)
+            .into_iter()
+            .map(|e| e.unwrap())
+            .filter(|e| e.file_type().is_file())
+            .map(|e| {
+                let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
+                (rel, std::fs::read(e.path()).unwrap())
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// apply's own layer: handed a plan no planner checked, it still
+    /// writes and removes nothing through a link inside the root.
+    #[test]
+    fn apply_alone_never_writes_or_removes_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join(".git/hooks")).unwrap();
+        std::fs::write(root.join(".git/hooks/pre-commit"), "original").unwrap();
+        std::fs::create_dir_all(root.join("docs")).unwrap();
+        std::fs::write(root.join("docs/ok.md"), "keep").unwrap();
+        std::os::unix::fs::symlink("../.git/hooks", root.join("docs/arch")).unwrap();
+        let before = tree(root);
+        let writes = HashMap::from([(
+            "docs/arch/post-checkout".to_string(),
+            (b"#!/bin/sh\n".to_vec(), 0o755),
+        )]);
+        for changes in [
+            vec![
+                change("docs/ok.md", Action::Delete),
+                change("docs/arch/post-checkout", Action::Create),
+            ],
+            vec![change("docs/arch/pre-commit", Action::Delete)],
+        ] {
+            let err = apply(root, &plan(changes, writes.clone())).unwrap_err();
+            assert!(err.to_string().contains("symlink"), "{err}");
+            assert_eq!(tree(root), before);
+        }
+    }
+}

@@ -371,3 +371,36 @@ fn the_restore_lock_and_stat_cache_are_never_created_through_a_link() {
         "nothing created outside"
     );
 }
+
+#[test]
+fn init_refuses_a_linked_workflow_or_gitattributes_before_writing_anything() {
+    for (rel, target) in [
+        (
+            ".github/workflows/lifeline-health.yml",
+            "../../.git/hooks/pre-commit",
+        ),
+        (".gitattributes", ".git/info/attributes"),
+    ] {
+        let repo = Repo::sample();
+        std::fs::write(repo.join(".git/hooks/pre-commit"), "#!/bin/sh\n").unwrap();
+        symlink(target, repo.join(rel)).unwrap();
+        let git_before = git_snapshot(&repo);
+        let out = repo
+            .lifeline()
+            .args([
+                "init",
+                "--action",
+                &format!("acme/lifeline@{}", "0".repeat(40)),
+            ])
+            .assert()
+            .code(2);
+        let text = all_output(&out);
+        assert!(text.contains(rel) && text.contains("symlink"), "{text}");
+        assert!(
+            !repo.join("lifeline.toml").exists(),
+            "{rel}: init wrote before refusing"
+        );
+        assert!(repo.join(rel).is_symlink());
+        assert_eq!(git_snapshot(&repo), git_before, "{rel}");
+    }
+}

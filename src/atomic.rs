@@ -272,10 +272,21 @@ fn private_rel(root: &Path, path: &Path) -> Option<String> {
 /// Reads the private file `path` (see [`private_rel`]); `Ok(None)` when
 /// it does not exist.
 pub fn read_private(root: &Path, path: &Path) -> Result<Option<Vec<u8>>> {
+    let Some(mut file) = open_private(root, path)? else {
+        return Ok(None);
+    };
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut bytes).at(path)?;
+    Ok(Some(bytes))
+}
+
+/// Opens the private file `path` for reading (see [`private_rel`]);
+/// `Ok(None)` when it does not exist.
+pub fn open_private(root: &Path, path: &Path) -> Result<Option<File>> {
     match private_rel(root, path) {
-        Some(rel) => paths::read_own(root, &rel),
-        None => match fs::read(path) {
-            Ok(bytes) => Ok(Some(bytes)),
+        Some(rel) => paths::open_file(root, &rel),
+        None => match File::open(path) {
+            Ok(file) => Ok(Some(file)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io(path, e)),
         },

@@ -217,7 +217,9 @@ fn lookup_plain(
     let mut file = f.open()?;
     let len = file.metadata().at(&f.path)?.len();
     let index_path = index_dir.map(|d| d.join(format!("{}.idx", f.name)));
-    if let Some(offset) = index_path.as_deref().and_then(|p| Index::probe(p, id, len))
+    if let Some(offset) = index_path
+        .as_deref()
+        .and_then(|p| Index::probe(f.root(), p, id, len))
         && let Some(line) = read_line_at(&mut file, &f.path, offset)?
         && line_has_id(&line, audit_id)
     {
@@ -236,7 +238,7 @@ fn lookup_plain(
             entries,
         };
         // The index is a cache: failing to save it is not an error.
-        let _ = index.save(path);
+        let _ = index.save(f.root(), path);
     }
     let needle = format!("\"audit_id\":\"{audit_id}\"");
     let finder = memchr::memmem::Finder::new(needle.as_bytes());
@@ -329,8 +331,10 @@ const RECORD: u64 = 24;
 impl Index {
     /// Binary search in the index file for `id` without reading all of it;
     /// `None` when absent, unreadable or covering more than `file_len`.
-    fn probe(path: &Path, id: u128, file_len: u64) -> Option<u64> {
-        let mut file = std::fs::File::open(path).ok()?;
+    /// The index is opened through the safe layer when it lies under
+    /// `root` (the audit directory's `.index` outside git).
+    fn probe(root: &Path, path: &Path, id: u128, file_len: u64) -> Option<u64> {
+        let mut file = crate::atomic::open_private(root, path).ok()??;
         let mut header = [0u8; 16];
         file.read_exact(&mut header).ok()?;
         if &header[..8] != MAGIC {
@@ -359,7 +363,7 @@ impl Index {
         None
     }
 
-    fn save(&self, path: &Path) -> Result<()> {
+    fn save(&self, root: &Path, path: &Path) -> Result<()> {
         let mut bytes = Vec::with_capacity(16 + self.entries.len() * 24);
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&self.covered.to_le_bytes());
@@ -367,7 +371,7 @@ impl Index {
             bytes.extend_from_slice(&id.to_le_bytes());
             bytes.extend_from_slice(&off.to_le_bytes());
         }
-        crate::atomic::write(path, &bytes, None)
+        crate::atomic::write_private(root, path, &bytes)
     }
 }
 

@@ -50,6 +50,11 @@ impl MonthFile {
             .ok_or_else(|| Error::io(&self.path, std::io::ErrorKind::NotFound.into()))
     }
 
+    /// The directory the log's files are opened from (see [`Log::open`]).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// The file's bytes, read as [`MonthFile::open`] opens it.
     pub fn read(&self) -> Result<Vec<u8>> {
         let mut bytes = Vec::new();

@@ -404,3 +404,48 @@ fn init_refuses_a_linked_workflow_or_gitattributes_before_writing_anything() {
         assert_eq!(git_snapshot(&repo), git_before, "{rel}");
     }
 }
+
+#[test]
+fn the_audit_index_outside_git_is_never_written_through_a_link() {
+    let repo = Repo::bare_dir();
+    repo.write(
+        "planning/TASK.md",
+        std::fs::read(Path::new(crate::common::FIXTURES).join("sample-repo/planning/TASK.md"))
+            .unwrap(),
+    );
+    repo.lifeline()
+        .args([
+            "--root",
+            ".",
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "x",
+        ])
+        .assert()
+        .code(0);
+    let month = std::fs::read_dir(repo.join("docs/audit"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .expect("a month file");
+    let text = std::fs::read_to_string(month).unwrap();
+    let line: serde_json::Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    let id = line["audit_id"].as_str().unwrap().to_string();
+    let outside = tempfile::tempdir().unwrap();
+    let _ = std::fs::remove_dir_all(repo.join("docs/audit/.index"));
+    symlink(outside.path(), repo.join("docs/audit/.index")).unwrap();
+    let out = repo
+        .lifeline()
+        .args(["--root", ".", "audit", "show", &id])
+        .assert()
+        .code(0);
+    assert!(stdout(&out).contains(&id), "{}", stdout(&out));
+    assert_eq!(
+        snapshot(outside.path(), &[]).len(),
+        1,
+        "nothing written outside"
+    );
+}

@@ -112,8 +112,10 @@ pub fn put_back(session: &mut Session<'_>, path: &str, bytes: &[u8], from: &Sour
         .unwrap_or_else(|| Validator::by_name(path));
     let from_text = from.label.clone();
     if session.options.dry_run {
-        let disk = crate::paths::safe_join(&session.ws.root, path)?;
-        let current = std::fs::read(&disk).ok();
+        crate::paths::safe_join(&session.ws.root, path)?;
+        let current = crate::paths::read_own(&session.ws.root, path)
+            .ok()
+            .flatten();
         let change = crate::restore::plan::rewrite(path, validator, current.as_deref(), bytes);
         session.plan = Some(crate::restore::Plan {
             checkpoint: from.label.clone(),

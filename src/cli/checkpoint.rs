@@ -18,6 +18,7 @@ pub enum CheckpointCommand {
     /// Snapshot the protected set (working tree), the git state, actor and run
     #[command(after_help = concat!(
         "Examples:\n",
+        "  lifeline checkpoint create                 # --type manual\n",
         "  lifeline checkpoint create --type task-sync --operation \"nightly TASK.md sync\"\n",
         "  ID=$(lifeline checkpoint create --type manual --operation \"hand edit\" --quiet)\n",
         "  lifeline checkpoint create --type sprint-archive --operation rotate --push\n\n",
@@ -106,10 +107,10 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// Checkpoint type
-    #[arg(long = "type", value_name = "TYPE")]
+    #[arg(long = "type", value_name = "TYPE", default_value = "manual")]
     pub kind: String,
     /// What the checkpoint is taken before
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", default_value = "manual checkpoint")]
     pub operation: String,
     /// Push the checkpoint to the remote at once
     #[arg(long)]

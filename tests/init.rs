@@ -182,26 +182,105 @@ fn the_emergency_workflow_is_the_one_recover_keeps_enabled() {
     assert!(!repo.read(HEALTH).contains("sos"));
 }
 
+/// A build from source does not know which release the workflows should
+/// install: init writes the rest, exits 2 and names the one command that
+/// finishes the job; that command does.
 #[test]
-fn a_build_from_source_without_action_skips_the_workflows_with_a_warning() {
+fn a_build_from_source_without_action_exits_2_with_the_command_that_finishes() {
     if option_env!("LIFELINE_RELEASE_COMMIT").is_some() {
         return; // a release build knows its action
     }
     let repo = Repo::sample();
-    let out = repo.lifeline().arg("init").assert().code(0);
+    let out = repo.lifeline().arg("init").assert().code(2);
     assert_eq!(
         stdout(&out),
         "    created  lifeline.toml\n    created  .gitattributes\n"
     );
+    let err = stderr(&out);
     assert!(
-        stderr(&out).contains(
-            "warning: skipped .github/workflows/lifeline-health.yml: this lifeline was built from source"
-        ),
+        err.contains("error: the workflows were not written: this lifeline was built from source"),
+        "{err}"
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        err.contains(&format!(
+            "finish with `lifeline init --action OWNER/lifeline@<full commit SHA of the v{version} tag>`"
+        )),
+        "{err}"
+    );
+    assert!(!repo.join(HEALTH).exists());
+    // The command it names finishes the job.
+    let out = init(&repo, &[]).assert().code(0);
+    assert_eq!(
+        stdout(&out),
+        "  unchanged  lifeline.toml\n    created  .github/workflows/lifeline-health.yml\n    \
+         created  .github/workflows/lifeline-emergency-recovery.yml\n  unchanged  .gitattributes\n"
+    );
+}
+
+/// The README's adoption steps, verbatim in spirit: init, commit, and a
+/// rerun that changes nothing leaves `git status` clean (no audit entry
+/// for a run that changed nothing).
+#[test]
+fn a_rerun_that_changes_nothing_leaves_git_status_clean() {
+    let repo = Repo::sample();
+    init(&repo, &[]).assert().code(0);
+    let audit = repo.git(&["status", "--porcelain", "--untracked-files=all"]);
+    assert!(
+        audit.contains("docs/audit/"),
+        "the first run is recorded: {audit}"
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "Adopt lifeline"]);
+    init(&repo, &[]).assert().code(0);
+    assert_eq!(
+        repo.git(&["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
+    // A run that changes something is recorded.
+    std::fs::remove_file(repo.join(HEALTH)).unwrap();
+    init(&repo, &[]).assert().code(0);
+    let status = repo.git(&["status", "--porcelain", "--untracked-files=all"]);
+    assert!(status.contains("docs/audit/"), "{status}");
+}
+
+/// `init --starter` in a repository with no planning files writes valid
+/// ones for the current sprint, and never touches existing ones.
+#[test]
+fn starter_writes_valid_planning_files_where_there_are_none() {
+    let repo = Repo::bare_dir();
+    repo.git(&["init", "-q", "-b", "main"]);
+    let out = init(&repo, &["--starter"]).assert().code(0);
+    let text = stdout(&out);
+    for path in [
+        "planning/TASK.md",
+        "planning/sprint.config.json",
+        ".github/labels.yml",
+    ] {
+        assert!(text.contains(&format!("    created  {path}\n")), "{text}");
+    }
+    let out = repo.lifeline().arg("validate").assert().code(0);
+    assert_eq!(stdout(&out), "validated 3 files: all valid\n");
+    let config: serde_json::Value =
+        serde_json::from_str(&repo.read("planning/sprint.config.json")).unwrap();
+    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    let (start, end) = (
+        config["start_date"].as_str().unwrap(),
+        config["end_date"].as_str().unwrap(),
+    );
+    assert!(
+        start <= today.as_str() && today.as_str() < end,
+        "{start}..{end} holds {today}"
+    );
+    // Existing planning files are never replaced, even with --force.
+    repo.write("planning/TASK.md", "mine\n");
+    let out = init(&repo, &["--starter", "--force"]).assert().code(0);
+    assert_eq!(repo.read("planning/TASK.md"), "mine\n");
+    assert!(
+        stderr(&out).contains("skipped planning/TASK.md: exists; --starter only writes planning files where there are none"),
         "{}",
         stderr(&out)
     );
-    assert!(stderr(&out).contains("pass --action"), "{}", stderr(&out));
-    assert!(!repo.join(HEALTH).exists());
 }
 
 #[test]

@@ -32,7 +32,7 @@ Start with, in your repository:
   lifeline init --starter       lifeline.toml, the workflows, and planning files if there are none
   lifeline validate             check the planning files
   lifeline checkpoint create    a first checkpoint to roll back to
-  git add lifeline.toml .gitattributes .github planning && git commit -m \"Adopt lifeline\"
+  git add lifeline.toml .gitattributes .github docs/audit planning && git commit -m \"Adopt lifeline\"
 See it at work first: lifeline drill --root examples/sample-repo   (in a clone of lifeline)";
 
 /// Makes repository automation recoverable: validate, checkpoint, restore,
@@ -117,16 +117,21 @@ pub enum Command {
         ".github/workflows/lifeline-health.yml and the emergency-recovery workflow\n",
         "([recover] emergency_workflow). A file that exists and differs is left\n",
         "as it is unless --force (the others are still written, and init exits 2\n",
-        "naming it); a rerun changes nothing.\n\n",
+        "naming it); a rerun changes nothing. A build from source cannot know which\n",
+        "release the workflows install: it writes the rest, exits 2 and names the\n",
+        "--action command that finishes. --starter also writes planning files for\n",
+        "the current sprint where there are none.\n\n",
         "Examples:\n",
         "  lifeline init                  # set the repository up (refuses to overwrite)\n",
+        "  lifeline init --starter        # and planning files, in a repository without any\n",
         "  lifeline init --dry-run        # show what would be written\n",
         "  lifeline init --force          # overwrite files that differ\n",
         "  lifeline init --action acme/lifeline@<commit SHA>   # install lifeline from this action\n",
         "  lifeline init --print-example  # how to guard an existing workflow step\n\n",
         "Exit codes:\n",
         "  0  written (or already up to date)\n",
-        "  2  a file exists and differs (pass --force), a bad flag, or an I/O error"
+        "  2  a file exists and differs (pass --force), the workflows need --action (a\n",
+        "     build from source), a bad flag, or an I/O error"
     ))]
     Init(InitArgs),
     /// Take, list, verify, prune and share checkpoints of the protected set
@@ -343,8 +348,12 @@ pub struct InitArgs {
     /// full commit SHA [default: the release this binary was built by]
     #[arg(long, value_name = "OWNER/NAME@COMMIT", value_parser = parse_action)]
     pub action: Option<commands::init::ActionRef>,
+    /// Also write planning/TASK.md, sprint.config.json and .github/labels.yml
+    /// for the current sprint where there are none
+    #[arg(long)]
+    pub starter: bool,
     /// Print a workflow showing how to guard an existing automation step; write nothing
-    #[arg(long, conflicts_with_all = ["force", "dry_run"])]
+    #[arg(long, conflicts_with_all = ["force", "dry_run", "starter"])]
     pub print_example: bool,
 }
 
@@ -541,6 +550,7 @@ fn init(ws: &Workspace, out: &Output, args: InitArgs) -> Result<i32> {
         force: args.force,
         dry_run: args.dry_run,
         action: args.action,
+        starter: args.starter,
     };
     let outcomes = commands::init::run(ws, &options)?;
     let shown = |path: &Path| {
@@ -577,7 +587,7 @@ fn init(ws: &Workspace, out: &Output, args: InitArgs) -> Result<i32> {
             let _ = writeln!(stderr, "{kind} {}: {note}", shown(&o.path));
         }
     }
-    match commands::init::kept_error(&ws.root, &outcomes) {
+    match commands::init::unfinished_error(&ws.root, &outcomes) {
         Some(e) => Err(e),
         None => Ok(0),
     }

@@ -59,6 +59,10 @@ fn init_sets_a_repository_up_and_a_rerun_changes_nothing() {
     );
     assert!(health.contains(&uses), "{health}");
     assert!(repo.read(EMERGENCY).contains(&uses));
+    // The repository the action downloads from is named, never guessed.
+    let with = format!("{uses}        with:\n          repository: acme/lifeline\n");
+    assert!(health.contains(&with), "{health}");
+    assert!(repo.read(EMERGENCY).contains(&with));
 
     let before: Vec<String> = [HEALTH, EMERGENCY, "lifeline.toml", ".gitattributes"]
         .iter()
@@ -731,14 +735,48 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
+/// The SHA-256 lines action.yml would carry for this version: `binary`'s
+/// for the Linux x86_64 asset, another for aarch64.
+fn committed_sums(binary: &[u8]) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    format!(
+        "# BEGIN SHA256SUMS\n{}  lifeline-v{version}-aarch64-unknown-linux-musl\n{}  lifeline-v{version}-x86_64-unknown-linux-musl\n# END SHA256SUMS\n",
+        sha256_hex(b"another binary"),
+        sha256_hex(binary)
+    )
+}
+
 /// Runs the composite action's install script against `url` as a Linux
-/// x86_64 runner would.
-fn install(url: &str, dir: &Path) -> std::process::Output {
+/// x86_64 runner would, with `sums` committed in action.yml and a `gh`
+/// whose `attestation verify` exits `gh_exit` (and logs its arguments to
+/// `dir/gh.args`).
+fn install(
+    url: &str,
+    dir: &Path,
+    repository: &str,
+    sums: &str,
+    gh_exit: i32,
+) -> std::process::Output {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-lifeline.sh");
+    let fakebin = dir.join("fakebin");
+    std::fs::create_dir_all(&fakebin).unwrap();
+    let gh = fakebin.join("gh");
+    std::fs::write(
+        &gh,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\n[ {gh_exit} = 0 ] || echo 'no attestation matched' >&2\nexit {gh_exit}\n",
+            dir.join("gh.args").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&gh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", fakebin.display(), std::env::var("PATH").unwrap());
     Command::new("bash")
         .arg(script)
+        .env("PATH", path)
         .env("LIFELINE_ACTION_PATH", env!("CARGO_MANIFEST_DIR"))
-        .env("LIFELINE_REPOSITORY", "acme/lifeline")
+        .env("LIFELINE_REPOSITORY", repository)
+        .env("LIFELINE_SHA256SUMS", sums)
         .env("LIFELINE_DOWNLOAD_URL", url)
         .env("LIFELINE_INSTALL_DIR", dir.join("bin"))
         .env("RUNNER_OS", "Linux")
@@ -751,37 +789,37 @@ fn install(url: &str, dir: &Path) -> std::process::Output {
         .unwrap()
 }
 
-fn release(binary: &[u8], sums_for: &[u8]) -> BTreeMap<String, Vec<u8>> {
+/// A release serving `binary` as the Linux x86_64 asset, and a forged
+/// SHA256SUMS beside it that the script must not read.
+fn release(binary: &[u8]) -> BTreeMap<String, Vec<u8>> {
     let asset = format!(
         "lifeline-v{}-x86_64-unknown-linux-musl",
         env!("CARGO_PKG_VERSION")
     );
-    let other = format!(
-        "lifeline-v{}-aarch64-unknown-linux-musl",
-        env!("CARGO_PKG_VERSION")
-    );
-    let sums = format!(
-        "{}  {other}\n{}  {asset}\n",
-        sha256_hex(b"another binary"),
-        sha256_hex(sums_for)
-    );
+    let forged = format!("{}  {asset}\n", sha256_hex(binary));
     BTreeMap::from([
         (asset, binary.to_vec()),
-        ("SHA256SUMS".to_string(), sums.into_bytes()),
+        ("SHA256SUMS".to_string(), forged.into_bytes()),
     ])
+}
+
+fn err(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
 fn the_install_script_puts_a_verified_binary_on_path() {
     let binary = std::fs::read(env!("CARGO_BIN_EXE_lifeline")).unwrap();
-    let url = serve(release(&binary, &binary));
+    let url = serve(release(&binary));
     let dir = tempfile::tempdir().unwrap();
-    let out = install(&url, dir.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = install(
+        &url,
+        dir.path(),
+        "acme/lifeline",
+        &committed_sums(&binary),
+        0,
     );
+    assert!(out.status.success(), "{}", err(&out));
     let installed: PathBuf = dir.path().join("bin/lifeline");
     assert_eq!(std::fs::read(&installed).unwrap(), binary);
     let version = Command::new(&installed).arg("--version").output().unwrap();
@@ -795,6 +833,16 @@ fn the_install_script_puts_a_verified_binary_on_path() {
     );
     let outputs = std::fs::read_to_string(dir.path().join("output")).unwrap();
     assert!(outputs.contains(&format!("path={}", installed.display())));
+    // The attestation was checked against lifeline's release workflow and tag.
+    let gh = std::fs::read_to_string(dir.path().join("gh.args")).unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(gh.starts_with("attestation verify "), "{gh}");
+    assert!(
+        gh.contains(&format!(
+            "--repo acme/lifeline --signer-workflow acme/lifeline/.github/workflows/release.yml --source-ref refs/tags/v{version} --deny-self-hosted-runners"
+        )),
+        "{gh}"
+    );
 }
 
 #[test]
@@ -803,25 +851,84 @@ fn the_install_script_refuses_a_tampered_binary() {
     let mut tampered = binary.clone();
     let last = tampered.len() - 1;
     tampered[last] ^= 0x01;
-    let url = serve(release(&tampered, &binary));
+    // The release's own SHA256SUMS matches the tampered binary: only the
+    // committed checksum catches it.
+    let url = serve(release(&tampered));
     let dir = tempfile::tempdir().unwrap();
-    let out = install(&url, dir.path());
+    let out = install(
+        &url,
+        dir.path(),
+        "acme/lifeline",
+        &committed_sums(&binary),
+        0,
+    );
     assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("checksum mismatch"), "{err}");
-    assert!(!dir.path().join("bin/lifeline").exists());
-    assert!(!dir.path().join("path").exists());
-
-    // A release whose SHA256SUMS has no line for this platform is refused too.
-    let mut files = release(&binary, &binary);
-    files.insert("SHA256SUMS".into(), b"".to_vec());
-    let url = serve(files);
-    let out = install(&url, dir.path());
-    assert!(!out.status.success());
+    assert!(err(&out).contains("checksum mismatch"), "{}", err(&out));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("has no line for"),
+        err(&out).contains("(committed in action.yml)"),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        err(&out)
     );
     assert!(!dir.path().join("bin/lifeline").exists());
+    assert!(!dir.path().join("path").exists());
+}
+
+#[test]
+fn the_install_script_needs_the_attestation_and_never_guesses_the_repository() {
+    let binary = std::fs::read(env!("CARGO_BIN_EXE_lifeline")).unwrap();
+    let url = serve(release(&binary));
+    // The checksum matches, the attestation does not verify: refused.
+    let dir = tempfile::tempdir().unwrap();
+    let out = install(
+        &url,
+        dir.path(),
+        "acme/lifeline",
+        &committed_sums(&binary),
+        1,
+    );
+    assert!(!out.status.success());
+    assert!(
+        err(&out).contains("the build-provenance attestation of lifeline-v"),
+        "{}",
+        err(&out)
+    );
+    assert!(!dir.path().join("bin/lifeline").exists());
+    // No committed checksum for this version: the attestation alone, said so.
+    let dir = tempfile::tempdir().unwrap();
+    let out = install(
+        &url,
+        dir.path(),
+        "acme/lifeline",
+        "# BEGIN SHA256SUMS\n# END SHA256SUMS\n",
+        0,
+    );
+    assert!(out.status.success(), "{}", err(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("no committed checksum"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = install(&url, dir.path(), "acme/lifeline", "", 1);
+    assert!(!out.status.success());
+    assert!(!dir.path().join("bin/lifeline").exists());
+    // No repository, or not owner/name: refused before any download.
+    for bad in ["", "acme", "../x", "acme/lifeline/extra", "/x"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = install(&url, dir.path(), bad, &committed_sums(&binary), 0);
+        assert!(!out.status.success(), "{bad}");
+        assert!(err(&out).contains("repository"), "{bad}: {}", err(&out));
+        assert!(!dir.path().join("gh.args").exists(), "{bad}");
+    }
+    // Plain http beyond loopback is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let out = install(
+        "http://example.invalid/releases",
+        dir.path(),
+        "acme/lifeline",
+        &committed_sums(&binary),
+        0,
+    );
+    assert!(!out.status.success());
+    assert!(err(&out).contains("https only"), "{}", err(&out));
 }

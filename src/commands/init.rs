@@ -198,7 +198,19 @@ pub fn example(action: Option<&ActionRef>) -> String {
             env!("CARGO_PKG_VERSION")
         )
     });
-    EXAMPLE_TEMPLATE.replace("{{lifeline_action}}", &uses)
+    let repository = action.map_or("OWNER/lifeline", |a| a.repo.as_str());
+    EXAMPLE_TEMPLATE
+        .replace("{{lifeline_action}}", &uses)
+        .replace("{{lifeline_repository}}", repository)
+}
+
+/// `template` installing lifeline with `action`: the `uses:` line pinned
+/// to the commit and the repository the action downloads from, named
+/// explicitly (the action never guesses it).
+fn with_action(template: &str, action: &ActionRef) -> String {
+    template
+        .replace("{{lifeline_action}}", &action.uses())
+        .replace("{{lifeline_repository}}", &action.repo)
 }
 
 /// The `.gitattributes` line for the configured audit directory.
@@ -281,7 +293,7 @@ fn plan(ws: &Workspace, options: &InitOptions) -> Result<Vec<Planned>> {
             ));
             planned.push(Planned::owned(
                 ws.root.join(&emergency),
-                Some(EMERGENCY_TEMPLATE.replace("{{lifeline_action}}", &action.uses())),
+                Some(with_action(EMERGENCY_TEMPLATE, &action)),
                 None,
             ));
         }
@@ -369,9 +381,10 @@ pub fn health_workflow(
         t.push_str("    types: [completed]\n");
         t
     };
-    let text = HEALTH_TEMPLATE
-        .replace("{{workflow_run}}", &trigger)
-        .replace("{{lifeline_action}}", &action.uses());
+    let text = with_action(
+        &HEALTH_TEMPLATE.replace("{{workflow_run}}", &trigger),
+        action,
+    );
     let mut notes = Vec::new();
     if !missing.is_empty() {
         notes.push(format!(

@@ -932,3 +932,61 @@ fn the_install_script_needs_the_attestation_and_never_guesses_the_repository() {
     assert!(!out.status.success());
     assert!(err(&out).contains("https only"), "{}", err(&out));
 }
+
+/// `cargo binstall` and `taiki-e/install-action` read
+/// `[package.metadata.binstall]`: its URL must name the asset the release
+/// workflow publishes, and that workflow must attest it with a pinned
+/// `actions/attest-build-provenance`.
+#[test]
+fn binstall_metadata_names_the_release_assets_and_the_release_attests_them() {
+    let manifest: toml::Table =
+        toml::from_str(include_str!("../Cargo.toml")).expect("Cargo.toml parses");
+    let binstall = &manifest["package"]["metadata"]["binstall"];
+    assert_eq!(binstall["pkg-fmt"].as_str(), Some("bin"));
+    let expand = |template: &str, target: &str| {
+        template
+            .replace("{ repo }", "https://github.com/acme/lifeline")
+            .replace("{ version }", "0.1.0")
+            .replace("{ target }", target)
+    };
+    let url = |target: &str| {
+        let table = binstall
+            .get("overrides")
+            .and_then(|o| o.get(target))
+            .unwrap_or(binstall);
+        expand(table["pkg-url"].as_str().unwrap(), target)
+    };
+    let base = "https://github.com/acme/lifeline/releases/download/v0.1.0";
+    for (target, asset) in [
+        ("x86_64-unknown-linux-musl", "x86_64-unknown-linux-musl"),
+        ("aarch64-apple-darwin", "aarch64-apple-darwin"),
+        ("x86_64-unknown-linux-gnu", "x86_64-unknown-linux-musl"),
+        ("aarch64-unknown-linux-gnu", "aarch64-unknown-linux-musl"),
+    ] {
+        assert_eq!(
+            url(target),
+            format!("{base}/lifeline-v0.1.0-{asset}"),
+            "{target}"
+        );
+    }
+    let release = include_str!("../.github/workflows/release.yml");
+    // The asset name the workflow publishes: lifeline-$TAG-$TARGET, TAG = v0.1.0.
+    assert!(release.contains("cp \"$bin\" \"dist/lifeline-$TAG-$TARGET\""));
+    let attest = release
+        .lines()
+        .find(|l| l.contains("uses: actions/attest-build-provenance@"))
+        .expect("the release attests build provenance");
+    let sha = attest
+        .split('@')
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    assert!(
+        sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{attest}"
+    );
+    assert!(release.contains("subject-path: dist/lifeline-*"));
+    assert!(release.contains("id-token: write") && release.contains("attestations: write"));
+}

@@ -142,8 +142,8 @@ pub struct InitOptions {
 }
 
 /// Writes the configuration, the `.gitattributes` line and the workflows.
-/// Records an audit entry unless `dry_run` or nothing changed (a rerun
-/// leaves `git status` clean); a failure is recorded too.
+/// Records an audit entry unless `dry_run` or the run changed nothing and
+/// finished (a rerun leaves `git status` clean); a failure is recorded.
 pub fn run(ws: &Workspace, options: &InitOptions) -> Result<Vec<InitOutcome>> {
     let result = write_files(ws, options).and_then(|mut outcomes| {
         outcomes.push(write_gitattributes(ws, options.dry_run)?);
@@ -157,7 +157,12 @@ pub fn run(ws: &Workspace, options: &InitOptions) -> Result<Vec<InitOutcome>> {
             .iter()
             .any(|o| matches!(o.action, Action::Created | Action::Overwritten))
     };
-    if result.as_deref().is_ok_and(|o| !changed(o)) {
+    // A run that changed nothing and finished (a rerun) is not an
+    // operation worth a line; a refused one is, as a failure.
+    if result
+        .as_deref()
+        .is_ok_and(|o| !changed(o) && unfinished_error(&ws.root, o).is_none())
+    {
         return result;
     }
     let env = crate::ci::ProcessEnv;

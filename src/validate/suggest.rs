@@ -8,7 +8,13 @@ pub fn nearest<'a>(value: &str, allowed: &[&'a str]) -> Option<&'a str> {
     let limit = (value.chars().count() / 3).clamp(1, 2);
     let mut best: Option<(usize, &'a str)> = None;
     let mut tie = false;
+    let len = value.chars().count();
     for a in allowed {
+        // Far apart in length is far apart in edits: no quadratic work on
+        // a hostile 1 MB cell.
+        if len.abs_diff(a.chars().count()) > limit {
+            continue;
+        }
         let d = distance(&value, &a.to_lowercase());
         match best {
             Some((b, _)) if d > b => {}

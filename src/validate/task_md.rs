@@ -25,6 +25,8 @@ const MAX_TITLE: usize = 100;
 const MAX_NOTES: usize = 200;
 /// At most this many dependency cycles are reported per file.
 const MAX_CYCLES: usize = 10;
+/// A row is lined up with a header of at most this many columns.
+const MAX_REALIGN_COLUMNS: usize = 64;
 
 /// Validates `src` as a TASK.md. Returns the sprint ID the file declares
 /// (its `**Sprint ID**:` line, else the first task's) for the cross-file
@@ -344,6 +346,11 @@ struct Fit<'a> {
 /// missing or extra and some alignment fits every typed column.
 fn realign<'a>(cells: &[&'a str], columns: &[Option<Column>]) -> Option<Fit<'a>> {
     let want = columns.len();
+    // Trying every position is quadratic in the width: a header far wider
+    // than the template's 13 columns is not one worth guessing about.
+    if want > MAX_REALIGN_COLUMNS {
+        return None;
+    }
     let candidates: Vec<(usize, Vec<Option<&'a str>>)> = if cells.len() + 1 == want {
         (0..want)
             .map(|k| {

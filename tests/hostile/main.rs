@@ -7,5 +7,6 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod concurrent;
+mod planning;
 mod records;
 mod recover;

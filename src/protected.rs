@@ -1,5 +1,10 @@
 //! The protected set: which files of the repository lifeline guards, and
 //! with which validator.
+//!
+//! lifeline's own records — the audit directory, `docs/incidents/`,
+//! `.lifeline/` — and anything under `.git/` are never part of the set,
+//! whatever a glob says ([`Records`]): a restore must not roll back or
+//! delete the evidence of what happened, nor touch git's own files.
 
 use std::path::Path;
 
@@ -8,9 +13,92 @@ use globset::{Glob, GlobMatcher};
 use crate::config::{Config, Validator};
 use crate::error::{Error, Result};
 
+/// Paths no checkpoint may hold and no restore may write: git's directory
+/// and lifeline's own records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Records {
+    /// Repo-relative directories, without a trailing `/`.
+    dirs: Vec<String>,
+}
+
+impl Records {
+    /// The records of `config`: its audit directory, the incident records
+    /// and `.lifeline/`.
+    pub fn new(config: &Config) -> Records {
+        let mut dirs = vec![
+            config.audit.dir.trim_end_matches('/').to_string(),
+            crate::incident::DIR.to_string(),
+            ".lifeline".to_string(),
+        ];
+        dirs.retain(|d| !d.is_empty());
+        dirs.sort();
+        dirs.dedup();
+        Records { dirs }
+    }
+
+    /// The record directories, for people (`docs/audit/`, ...), `.git/`
+    /// last.
+    pub fn describe(&self) -> Vec<String> {
+        self.dirs
+            .iter()
+            .map(|d| format!("{d}/"))
+            .chain(std::iter::once(".git/".to_string()))
+            .collect()
+    }
+
+    /// Why `path` (repo-relative) is off limits, or `None` when it is not.
+    /// A `.git` segment anywhere (in any letter case) is git's, as are the
+    /// record directories and everything under them.
+    pub fn reason(&self, path: &str) -> Option<String> {
+        if path
+            .split('/')
+            .any(|segment| segment.eq_ignore_ascii_case(".git"))
+        {
+            return Some(format!("`{path}` is inside a `.git` directory"));
+        }
+        self.dirs
+            .iter()
+            .find(|d| covers_dir(d, path))
+            .map(|d| format!("`{path}` is one of lifeline's own records (under `{d}/`)"))
+    }
+
+    /// A stable text naming the rules, to key caches of verdicts on.
+    pub fn fingerprint(&self) -> String {
+        self.dirs.join("\n")
+    }
+}
+
+/// True when `path` is `dir` or below it.
+fn covers_dir(dir: &str, path: &str) -> bool {
+    path == dir
+        || (path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/')
+}
+
+/// A file under a protected glob that lifeline cannot name in a manifest
+/// (bytes that are not UTF-8, a backslash, a control character): reported
+/// for that file alone, never captured as absent and never deleted.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OddName {
+    /// The name with every byte that is not printable ASCII or UTF-8 shown
+    /// as `\xNN`.
+    pub path: String,
+    pub reason: String,
+}
+
+/// What [`ProtectedSet::scan`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    /// Every protected file, sorted, with its validator.
+    pub files: Vec<(String, Validator)>,
+    /// Files under a protected glob whose name lifeline cannot carry.
+    pub odd: Vec<OddName>,
+}
+
 /// The configured entries, compiled.
 pub struct ProtectedSet {
     entries: Vec<Entry>,
+    records: Records,
 }
 
 enum Entry {
@@ -28,12 +116,9 @@ impl ProtectedSet {
         let mut entries = Vec::with_capacity(config.protect.len());
         for e in &config.protect {
             if e.is_glob() {
-                let glob = globset::GlobBuilder::new(&e.path)
-                    .literal_separator(true)
-                    .build()
-                    .map_err(|err| {
-                        Error::usage(format!("protect path `{}`: {err}", e.path), None)
-                    })?;
+                let glob = compile(&e.path).map_err(|err| {
+                    Error::usage(format!("protect path `{}`: {err}", e.path), None)
+                })?;
                 entries.push(Entry::Glob {
                     base: glob_base(&e.path).to_string(),
                     matcher: glob.compile_matcher(),
@@ -43,20 +128,49 @@ impl ProtectedSet {
                 entries.push(Entry::Literal(e.path.clone(), e.validator));
             }
         }
-        Ok(ProtectedSet { entries })
+        Ok(ProtectedSet {
+            entries,
+            records: Records::new(config),
+        })
+    }
+
+    /// The paths no entry can bring into the set.
+    pub fn records(&self) -> &Records {
+        &self.records
+    }
+
+    /// The validator of `path` when the set covers it (the first entry
+    /// that names it), whether or not the file exists; `None` for a path
+    /// no entry names, and for lifeline's records and `.git/`.
+    pub fn covers(&self, path: &str) -> Option<Validator> {
+        if self.records.reason(path).is_some() {
+            return None;
+        }
+        self.entries.iter().find_map(|entry| match entry {
+            Entry::Literal(p, v) => (p == path).then_some(*v),
+            Entry::Glob {
+                matcher, validator, ..
+            } => matcher.is_match(path).then_some(*validator),
+        })
     }
 
     /// Every protected file: literal entries whether or not they exist, and
     /// the existing files each glob matches, sorted and without repeats (the
     /// first entry that names a file gives its validator).
     pub fn files(&self, root: &Path) -> Result<Vec<(String, Validator)>> {
-        let mut out: Vec<(String, Validator)> = Vec::new();
+        Ok(self.scan(root)?.files)
+    }
+
+    /// [`files`](Self::files), plus the files under a glob whose names
+    /// lifeline cannot carry.
+    pub fn scan(&self, root: &Path) -> Result<Scan> {
+        let mut out = Scan::default();
         let mut seen = std::collections::HashSet::new();
         for entry in &self.entries {
             match entry {
                 Entry::Literal(path, validator) => {
-                    if seen.insert(path.clone()) {
-                        out.push((path.clone(), *validator));
+                    if self.records.reason(path).is_none() && seen.insert(path.clone()) {
+                        out.files.push((path.clone(), *validator));
                     }
                 }
                 Entry::Glob {
@@ -75,7 +189,12 @@ impl ProtectedSet {
                     let walk = walkdir::WalkDir::new(&dir)
                         .sort_by_file_name()
                         .into_iter()
-                        .filter_entry(|e| e.file_name() != ".git");
+                        .filter_entry(|e| {
+                            // Never descend into `.git` or lifeline's records.
+                            e.file_name() != ".git"
+                                && crate::paths::relative_to(root, e.path())
+                                    .is_none_or(|rel| self.records.reason(&rel).is_none())
+                        });
                     for item in walk {
                         let item = item.map_err(|e| {
                             let path = e.path().unwrap_or(&dir).to_path_buf();
@@ -91,19 +210,70 @@ impl ProtectedSet {
                         {
                             continue;
                         }
-                        let Some(rel) = crate::paths::relative_to(root, item.path()) else {
+                        let Ok(rel_path) = item.path().strip_prefix(root) else {
                             continue;
                         };
-                        if matcher.is_match(&rel) && seen.insert(rel.clone()) {
-                            out.push((rel, *validator));
+                        if !matcher.is_match(rel_path) {
+                            continue;
+                        }
+                        let name = rel_path
+                            .to_str()
+                            .map(|s| s.replace(std::path::MAIN_SEPARATOR, "/"));
+                        let checked = name
+                            .ok_or_else(|| "the name is not UTF-8".to_string())
+                            .and_then(|rel| crate::paths::check_relative(&rel).map(|()| rel));
+                        match checked {
+                            Ok(rel) => {
+                                if self.records.reason(&rel).is_none() && seen.insert(rel.clone())
+                                {
+                                    out.files.push((rel, *validator));
+                                }
+                            }
+                            Err(why) => out.odd.push(OddName {
+                                path: escape(rel_path),
+                                reason: why,
+                            }),
                         }
                     }
                 }
             }
         }
-        out.sort();
+        out.files.sort();
+        out.odd.sort_by(|a, b| a.path.cmp(&b.path));
+        out.odd.dedup();
         Ok(out)
     }
+}
+
+/// A path for people and manifests: UTF-8 kept, a backslash doubled, any
+/// other byte that is not printable shown as `\xNN`.
+pub fn escape(path: &Path) -> String {
+    #[cfg(unix)]
+    let bytes = {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().to_vec()
+    };
+    #[cfg(not(unix))]
+    let bytes = path.to_string_lossy().into_owned().into_bytes();
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                c if c.is_control() => {
+                    let mut buf = [0u8; 4];
+                    for b in c.encode_utf8(&mut buf).bytes() {
+                        out.push_str(&format!("\\x{b:02x}"));
+                    }
+                }
+                c => out.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 /// The literal directory prefix of a glob: `docs/sprint-archives/**` →

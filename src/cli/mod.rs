@@ -530,13 +530,18 @@ fn config_show(ws: &Workspace, out: &Output, args: ConfigShowArgs) -> Result<i32
             };
             let body = toml::to_string_pretty(&ws.config)
                 .map_err(|e| Error::usage(format!("cannot print the configuration: {e}"), None))?;
-            origin + &body
+            let excluded = format!(
+                "# never protected, whatever the globs say (lifeline's own records and git's): {}\n",
+                crate::protected::Records::new(&ws.config).describe().join(", ")
+            );
+            origin + &excluded + &body
         }
         ConfigFormat::Json => {
             let value = serde_json::json!({
                 "path": ws.config_path,
                 "found": ws.config_found,
                 "config": ws.config,
+                "excluded_from_protection": crate::protected::Records::new(&ws.config).describe(),
             });
             serde_json::to_string_pretty(&value).expect("config serializes") + "\n"
         }

@@ -80,7 +80,15 @@ pub fn create(ws: &Workspace, env: &dyn Env, options: &CreateOptions) -> Result<
                 .collect::<Vec<_>>(),
         )
         .detail("valid", manifest.valid)
-        .detail("invalid_files", invalid);
+        .detail("invalid_files", invalid)
+        .detail(
+            "not_captured",
+            manifest
+                .skipped
+                .iter()
+                .map(|s| s.path.clone())
+                .collect::<Vec<_>>(),
+        );
     audit::record(ws, env, &event)?;
     let pushed = match &options.push {
         Some(remote) => Some(push_ids(
@@ -224,7 +232,11 @@ fn prune_inner(ws: &Workspace, options: &PruneOptions) -> Result<Pruned> {
     } else {
         store.remove(&doomed)?;
         if let (Some(git), "git") = (&ws.git, store.name()) {
-            checkpoint::GitStore::new(git.clone(), &ws.root)?.remove_stale_temporaries()?;
+            checkpoint::GitStore::new(
+                git.clone(),
+                &ws.root,
+                crate::protected::Records::new(&ws.config),
+            )?.remove_stale_temporaries()?;
         }
         doomed
     };

@@ -10,15 +10,28 @@ use std::path::{Path, PathBuf};
 
 use super::plan::{Action, Plan};
 use crate::error::{Error, IoContext, Result};
+use crate::protected::ProtectedSet;
 
 /// The prefix of the temporary files a restore stages (the same as
 /// [`crate::atomic`]'s), removed from a directory before staging into it
 /// again so a killed restore leaves nothing behind for long.
 pub(crate) const TMP_PREFIX: &str = ".lifeline-tmp-";
 
-/// Writes and removes what `plan` says under `root`. Paths are checked
-/// again right before writing.
-pub fn apply(root: &Path, plan: &Plan) -> Result<()> {
+/// Writes and removes what `plan` says under `root`, only at paths `set`
+/// covers. Paths are checked again right before writing; a path the set
+/// does not cover stops the restore before anything is written.
+pub fn apply(root: &Path, plan: &Plan, set: &ProtectedSet) -> Result<()> {
+    for change in plan.touched() {
+        if set.covers(&change.path).is_none() {
+            return Err(Error::usage(
+                format!(
+                    "refusing path `{}`: it is not in the protected set",
+                    change.path
+                ),
+                Some("a restore writes only protected files".to_string()),
+            ));
+        }
+    }
     let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
     let mut writes = Vec::new();
     for change in plan.touched() {
@@ -29,12 +42,12 @@ pub fn apply(root: &Path, plan: &Plan) -> Result<()> {
             .to_path_buf();
         match change.action {
             Action::Restore | Action::Create => {
-                let (bytes, mode) = plan
+                let (bytes, executable) = plan
                     .writes
                     .get(&change.path)
                     .expect("the plan holds the bytes of every write");
                 create_dirs(root, &dir, &mut dirs)?;
-                writes.push((target, dir.clone(), bytes.as_slice(), *mode));
+                writes.push((target, dir.clone(), bytes.as_slice(), *executable));
             }
             Action::Delete | Action::Unchanged => {}
         }
@@ -99,7 +112,8 @@ fn remove_stale_temporaries(dir: &Path) {
     }
 }
 
-type Pending<'a> = (PathBuf, PathBuf, &'a [u8], u32);
+/// Target, its directory, the bytes, executable.
+type Pending<'a> = (PathBuf, PathBuf, &'a [u8], bool);
 
 /// Stages every write, on a few threads when there are many (most of the
 /// time is fsync). Any failure drops (deletes) what was staged.
@@ -133,24 +147,26 @@ fn stage_all(writes: &[Pending<'_>]) -> Result<Vec<tempfile::NamedTempFile>> {
     })
 }
 
-fn stage((target, dir, bytes, mode): &Pending<'_>) -> Result<tempfile::NamedTempFile> {
-    let mut tmp = tempfile::Builder::new()
-        .prefix(TMP_PREFIX)
-        .tempfile_in(dir)
-        .at(dir)?;
+fn stage((_, dir, bytes, executable): &Pending<'_>) -> Result<tempfile::NamedTempFile> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(TMP_PREFIX);
+    // Created 0666 or 0777 and the kernel takes the umask off (0644 or
+    // 0755 under umask 022): nothing from a manifest but the executable
+    // bit reaches the mode, so no setuid, setgid, sticky or world-writable
+    // file is ever made.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(if *executable {
+            0o777
+        } else {
+            0o666
+        }));
+    }
+    #[cfg(not(unix))]
+    let _ = executable;
+    let mut tmp = builder.tempfile_in(dir).at(dir)?;
     tmp.write_all(bytes).at(tmp.path())?;
-    set_mode(tmp.as_file(), *mode).at(target)?;
     tmp.as_file().sync_all().at(tmp.path())?;
     Ok(tmp)
-}
-
-#[cfg(unix)]
-fn set_mode(file: &std::fs::File, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_file: &std::fs::File, _mode: u32) -> std::io::Result<()> {
-    Ok(())
 }

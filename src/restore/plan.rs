@@ -77,9 +77,15 @@ pub struct Plan {
     /// Whether every file validated when the checkpoint was taken.
     pub checkpoint_valid: bool,
     pub changes: Vec<Change>,
-    /// Bytes and mode to write, by path (restore and create only).
+    /// Paths the checkpoint holds that the current protected set no longer
+    /// covers (the configuration changed since): left alone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+    /// Bytes to write and whether the file is executable, by path (restore
+    /// and create only). The mode is 0666 or 0777 less the umask: whatever
+    /// a manifest says, no setuid, setgid, sticky or world-writable file.
     #[serde(skip)]
-    pub(crate) writes: HashMap<String, (Vec<u8>, u32)>,
+    pub(crate) writes: HashMap<String, (Vec<u8>, bool)>,
 }
 
 impl Plan {
@@ -100,6 +106,13 @@ impl Plan {
             .map(|c| c.path.as_str())
             .collect()
     }
+}
+
+/// A checkpoint path the restore leaves alone, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
 }
 
 /// Why a plan could not be made.
@@ -147,8 +160,27 @@ pub fn build(
             .entry(absent.path.clone())
             .or_insert(Want::Absent(absent.validator));
     }
-    // Protected files the checkpoint does not have (added since) go too.
+    // A checkpoint is data: it may only speak for paths the current
+    // protected set covers. `.git/` and lifeline's records refuse the whole
+    // checkpoint (the manifest check should already have); a path the
+    // configuration merely stopped protecting is left alone, and said so.
     let set = crate::protected::ProtectedSet::new(&ws.config)?;
+    let mut skipped = Vec::new();
+    for path in wants.keys() {
+        if let Some(why) = set.records().reason(path) {
+            return Err(PlanError::Unsafe(format!(
+                "the checkpoint names a path lifeline never restores: {why}"
+            )));
+        }
+        if set.covers(path).is_none() {
+            skipped.push(Skipped {
+                path: path.clone(),
+                reason: "not in the protected set any more (lifeline.toml changed since the checkpoint)".to_string(),
+            });
+        }
+    }
+    wants.retain(|path, _| set.covers(path).is_some());
+    // Protected files the checkpoint does not have (added since) go too.
     for (path, validator) in set.files(&ws.root)? {
         // A killed restore's staged file is litter, not a protected file;
         // apply clears it from every directory it writes to.
@@ -176,6 +208,7 @@ pub fn build(
         created_at: manifest.created_at.to_string(),
         checkpoint_valid: manifest.valid,
         changes: Vec::with_capacity(wants.len()),
+        skipped,
         writes: HashMap::new(),
     };
     for (path, want) in wants {
@@ -217,11 +250,13 @@ pub fn build(
                     size_after: Some(entry.size),
                     uncommitted: false,
                 };
-                plan.writes.insert(path, (bytes, entry.mode));
+                plan.writes.insert(path, (bytes, entry.executable()));
                 change
             }
             (Want::File(entry, bytes), Some((now, mode))) => {
-                let same = now == bytes && mode == entry.mode;
+                // Only what git stores counts: the bytes and the owner's
+                // executable bit.
+                let same = now == bytes && (mode & 0o100 != 0) == entry.executable();
                 let stat = if same {
                     Stat::default()
                 } else {
@@ -243,7 +278,7 @@ pub fn build(
                     uncommitted: false,
                 };
                 if !same {
-                    plan.writes.insert(path, (bytes, entry.mode));
+                    plan.writes.insert(path, (bytes, entry.executable()));
                 }
                 change
             }

@@ -20,10 +20,12 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
-use super::{Content, Damaged, FileVisitor, Listing, Store, SyncReport, Written};
+use super::{Content, Damaged, FileVisitor, Listing, Provenance, Store, SyncReport, Written};
+use crate::checkpoint::index::Origin;
 use crate::checkpoint::id::CheckpointId;
 use crate::checkpoint::manifest::Manifest;
 use crate::error::{Error, IoContext, Result};
+use crate::protected::Records;
 
 /// The store's directory under the root.
 pub const STORE_DIR: &str = ".lifeline/store";
@@ -34,13 +36,16 @@ const GC_GRACE: Duration = Duration::from_secs(3600);
 #[derive(Debug, Clone)]
 pub struct DirStore {
     dir: PathBuf,
+    records: Records,
 }
 
 impl DirStore {
-    /// The store under `root` (created on first write).
-    pub fn new(root: &Path) -> DirStore {
+    /// The store under `root` (created on first write); a manifest naming
+    /// one of `records` is damaged.
+    pub fn new(root: &Path, records: Records) -> DirStore {
         DirStore {
             dir: root.join(STORE_DIR),
+            records,
         }
     }
 
@@ -98,7 +103,7 @@ impl DirStore {
                 .map_err(|m| Error::environment(m, None))
                 .and_then(|id| {
                     let bytes = fs::read(entry.path()).at(entry.path())?;
-                    let m = Manifest::from_json(&bytes, &shown)?;
+                    let m = Manifest::from_json(&bytes, &shown, &self.records)?;
                     if m.id != id {
                         return Err(Error::environment(
                             format!("{shown} describes `{}`", m.id),
@@ -187,8 +192,21 @@ impl Store for DirStore {
 
     fn list(&self) -> Result<Listing> {
         let (manifests, damaged) = self.read_all()?;
+        // A manifest dated in the future counts from when it was written
+        // here (its file's modification time).
+        let checkpoints = manifests
+            .iter()
+            .map(|m| {
+                let mut summary = m.summary();
+                summary.observed_at = fs::metadata(self.manifest_path(&m.id))
+                    .and_then(|meta| meta.modified())
+                    .ok()
+                    .and_then(|t| jiff::Timestamp::try_from(t).ok());
+                summary
+            })
+            .collect();
         Ok(Listing {
-            checkpoints: manifests.iter().map(Manifest::summary).collect(),
+            checkpoints,
             damaged,
         })
     }
@@ -206,7 +224,7 @@ impl Store for DirStore {
             }
             Err(e) => return Err(Error::io(&path, e)),
         };
-        let manifest = Manifest::from_json(&bytes, &shown)?;
+        let manifest = Manifest::from_json(&bytes, &shown, &self.records)?;
         if manifest.id != *id {
             return Err(Error::environment(
                 format!(
@@ -235,7 +253,20 @@ impl Store for DirStore {
         Ok(())
     }
 
-    fn write(&self, manifest: &Manifest, contents: &[Content]) -> Result<Written> {
+    fn provenance(&self, _id: &CheckpointId) -> Result<Provenance> {
+        // The directory store has no remote: everything in it was made here.
+        Ok(Provenance {
+            origin: Origin::Local,
+            signer: None,
+        })
+    }
+
+    fn write(
+        &self,
+        manifest: &Manifest,
+        contents: &[Content],
+        _seal: Option<&str>,
+    ) -> Result<Written> {
         assert_eq!(manifest.files.len(), contents.len(), "one content per file");
         for (entry, content) in manifest.files.iter().zip(contents) {
             match content {

@@ -328,4 +328,69 @@ mod tests {
             ]
         );
     }
+
+    /// lifeline's records and `.git` stay out of the set whatever a glob
+    /// says.
+    #[test]
+    fn records_are_never_protected() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for f in [
+            "docs/audit/audit-2026-11.jsonl",
+            "docs/incidents/INC-1.md",
+            "docs/notes.md",
+            ".lifeline/store/x",
+            "sub/.git/config",
+        ] {
+            std::fs::create_dir_all(root.join(f).parent().unwrap()).unwrap();
+            std::fs::write(root.join(f), "x").unwrap();
+        }
+        let config = Config {
+            protect: vec![
+                crate::config::ProtectEntry::new("**", Validator::None),
+                crate::config::ProtectEntry::new("docs/audit/literal.jsonl", Validator::None),
+            ],
+            ..Config::default()
+        };
+        let set = ProtectedSet::new(&config).unwrap();
+        let files: Vec<String> = set.files(root).unwrap().into_iter().map(|f| f.0).collect();
+        assert_eq!(files, ["docs/notes.md"]);
+        assert!(set.covers("docs/audit/audit-2026-11.jsonl").is_none());
+        assert!(set.covers("docs/audit/literal.jsonl").is_none());
+        assert!(set.covers(".GIT/hooks/x").is_none());
+        assert!(set.covers("docs/notes.md").is_some());
+        assert_eq!(
+            set.records().describe(),
+            [".lifeline/", "docs/audit/", "docs/incidents/", ".git/"]
+        );
+    }
+
+    /// A name a manifest cannot carry is a finding for that file alone.
+    #[cfg(unix)]
+    #[test]
+    fn odd_names_are_findings_for_that_file_alone() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let archives = root.join("docs/sprint-archives");
+        std::fs::create_dir_all(&archives).unwrap();
+        std::fs::write(archives.join("ok.md"), "x").unwrap();
+        std::fs::write(archives.join("back\\slash.md"), "x").unwrap();
+        std::fs::write(
+            archives.join(std::ffi::OsStr::from_bytes(b"bad\xff.md")),
+            "x",
+        )
+        .unwrap();
+        let set = ProtectedSet::new(&Config::default()).unwrap();
+        let scan = set.scan(root).unwrap();
+        assert!(scan.files.iter().any(|f| f.0 == "docs/sprint-archives/ok.md"));
+        let odd: Vec<&str> = scan.odd.iter().map(|o| o.path.as_str()).collect();
+        assert_eq!(
+            odd,
+            [
+                "docs/sprint-archives/back\\\\slash.md",
+                "docs/sprint-archives/bad\\xff.md"
+            ]
+        );
+    }
 }

@@ -150,17 +150,17 @@ fn stage_all(writes: &[Pending<'_>]) -> Result<Vec<tempfile::NamedTempFile>> {
 fn stage((_, dir, bytes, executable): &Pending<'_>) -> Result<tempfile::NamedTempFile> {
     let mut builder = tempfile::Builder::new();
     builder.prefix(TMP_PREFIX);
-    // Created 0666 or 0777 and the kernel takes the umask off (0644 or
-    // 0755 under umask 022): nothing from a manifest but the executable
-    // bit reaches the mode, so no setuid, setgid, sticky or world-writable
-    // file is ever made.
+    // Created 0644 or 0755 (what git stores) and the kernel takes the
+    // umask off: nothing from a manifest but the executable bit reaches
+    // the mode, so no setuid, setgid, sticky or world-writable file is
+    // ever made, whatever the manifest or the umask say.
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(if *executable {
-            0o777
+            0o755
         } else {
-            0o666
+            0o644
         }));
     }
     #[cfg(not(unix))]
@@ -169,4 +169,113 @@ fn stage((_, dir, bytes, executable): &Pending<'_>) -> Result<tempfile::NamedTem
     tmp.write_all(bytes).at(tmp.path())?;
     tmp.as_file().sync_all().at(tmp.path())?;
     Ok(tmp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, ProtectEntry, Validator};
+    use crate::restore::plan::Change;
+
+    fn plan_writing(path: &str) -> Plan {
+        Plan {
+            checkpoint: "manual-20261123T235927Z-7f3a".into(),
+            kind: "manual".into(),
+            operation: "test".into(),
+            created_at: "2026-11-23T23:59:27Z".into(),
+            checkpoint_valid: true,
+            changes: vec![Change {
+                path: path.to_string(),
+                action: Action::Create,
+                validator: Validator::None,
+                added: 1,
+                removed: 0,
+                binary: false,
+                size_before: None,
+                size_after: Some(2),
+                uncommitted: false,
+            }],
+            skipped: Vec::new(),
+            writes: [(path.to_string(), (b"x\n".to_vec(), false))].into(),
+        }
+    }
+
+    fn entries(root: &Path) -> Vec<String> {
+        walkdir::WalkDir::new(root)
+            .into_iter()
+            .map(|e| e.unwrap().path().display().to_string())
+            .collect()
+    }
+
+    /// The apply layer on its own: a plan naming a path the protected set
+    /// does not cover writes nothing at all.
+    #[test]
+    fn apply_writes_only_what_the_protected_set_covers() {
+        let root = tempfile::tempdir().unwrap();
+        let set = ProtectedSet::new(&Config::default()).unwrap();
+        for path in ["README.md", ".git/hooks/pre-commit", "docs/audit/a.jsonl"] {
+            let err = apply(root.path(), &plan_writing(path), &set).unwrap_err();
+            assert!(err.to_string().contains("not in the protected set"), "{err}");
+            assert_eq!(entries(root.path()).len(), 1, "{path} wrote something");
+        }
+        apply(root.path(), &plan_writing("planning/TASK.md"), &set).unwrap();
+        assert_eq!(
+            std::fs::read(root.path().join("planning/TASK.md")).unwrap(),
+            b"x\n"
+        );
+    }
+
+    /// The relative-path check inside the safe join, on its own: even with
+    /// a protected set that covers `../escape` (a configuration that never
+    /// passed its checks), nothing is written outside the root.
+    #[test]
+    fn the_safe_join_refuses_a_path_leaving_the_root() {
+        let outer = tempfile::tempdir().unwrap();
+        let root = outer.path().join("repo");
+        std::fs::create_dir(&root).unwrap();
+        let config = Config {
+            protect: vec![ProtectEntry::new("../escape", Validator::None)],
+            ..Config::default()
+        };
+        let set = ProtectedSet::new(&config).unwrap();
+        assert!(set.covers("../escape").is_some());
+        let err = apply(&root, &plan_writing("../escape"), &set).unwrap_err();
+        assert!(err.to_string().contains("`..` is not allowed"), "{err}");
+        assert!(!outer.path().join("escape").exists());
+    }
+
+    /// Whatever mode a manifest asked for, a new file is 0644 or 0755 less
+    /// the umask.
+    #[cfg(unix)]
+    #[test]
+    fn new_files_honour_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let set = ProtectedSet::new(&Config::default()).unwrap();
+        let mut plan = plan_writing("docs/sprint-archives/run.sh");
+        plan.writes
+            .insert("docs/sprint-archives/run.sh".into(), (b"x\n".to_vec(), true));
+        apply(root.path(), &plan, &set).unwrap();
+        let mode = std::fs::metadata(root.path().join("docs/sprint-archives/run.sh"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777;
+        let umask = current_umask();
+        assert_eq!(mode, 0o755 & !umask);
+        assert_eq!(mode & 0o7002, 0, "no setuid, setgid, sticky or o+w: {mode:o}");
+    }
+
+    /// The umask of this process, read from the kernel's status file.
+    #[cfg(unix)]
+    fn current_umask() -> u32 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Umask:"))
+                    .and_then(|m| u32::from_str_radix(m.trim(), 8).ok())
+            })
+            .unwrap_or(0o022)
+    }
 }

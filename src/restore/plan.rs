@@ -82,7 +82,7 @@ pub struct Plan {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub skipped: Vec<Skipped>,
     /// Bytes to write and whether the file is executable, by path (restore
-    /// and create only). The mode is 0666 or 0777 less the umask: whatever
+    /// and create only). The mode is 0644 or 0755 less the umask: whatever
     /// a manifest says, no setuid, setgid, sticky or world-writable file.
     #[serde(skip)]
     pub(crate) writes: HashMap<String, (Vec<u8>, bool)>,
@@ -461,6 +461,97 @@ mod tests {
         );
         assert!(diffstat(b"a\0b", b"a").binary);
         assert_eq!(diffstat(b"", b"x\ny\n").added, 2);
+    }
+
+    fn workspace(root: &Path) -> Workspace {
+        Workspace {
+            root: root.to_path_buf(),
+            config: crate::config::Config::default(),
+            config_path: root.join("lifeline.toml"),
+            config_found: false,
+            git: None,
+        }
+    }
+
+    /// A manifest built in memory, as if its checks had been skipped.
+    fn manifest_naming(paths: &[&str]) -> (Manifest, Vec<(FileEntry, Vec<u8>)>) {
+        let files: Vec<(FileEntry, Vec<u8>)> = paths
+            .iter()
+            .map(|p| {
+                let bytes = b"payload\n".to_vec();
+                let entry = FileEntry {
+                    path: p.to_string(),
+                    sha256: crate::checkpoint::store::dir::sha256_hex(&bytes),
+                    size: bytes.len() as u64,
+                    mode: 0o644,
+                    validator: Validator::None,
+                    valid: true,
+                    errors: 0,
+                    warnings: 0,
+                };
+                (entry, bytes)
+            })
+            .collect();
+        let mut entries: Vec<FileEntry> = files.iter().map(|(e, _)| e.clone()).collect();
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        let manifest = Manifest {
+            schema: crate::checkpoint::manifest::SCHEMA,
+            id: "manual-20261123T235927Z-7f3a".parse().unwrap(),
+            kind: "manual".into(),
+            operation: "test".into(),
+            created_at: "2026-11-23T23:59:27Z".parse().unwrap(),
+            completed_at: "2026-11-23T23:59:27Z".parse().unwrap(),
+            actor: "user:me".into(),
+            run: None,
+            git: None,
+            valid: true,
+            files: entries,
+            absent: Vec::new(),
+            skipped: Vec::new(),
+            lifeline_version: "0.1.0".into(),
+        };
+        (manifest, files)
+    }
+
+    /// The plan layer on its own: a manifest that got past its own checks
+    /// still cannot reach `.git/` or lifeline's records.
+    #[test]
+    fn the_plan_refuses_git_and_records_whatever_the_manifest_check_did() {
+        let root = tempfile::tempdir().unwrap();
+        let ws = workspace(root.path());
+        for bad in [
+            ".git/hooks/pre-commit",
+            "docs/sprint-archives/.git/config",
+            "docs/audit/audit-2026-11.jsonl",
+            "docs/incidents/INC-1.md",
+            ".lifeline/store/x",
+        ] {
+            let (manifest, files) = manifest_naming(&[bad]);
+            let err = build(&ws, &manifest, files, None, &HashSet::new(), &mut Vec::new());
+            assert!(
+                matches!(&err, Err(PlanError::Unsafe(m)) if m.contains("never restores")),
+                "{bad}"
+            );
+        }
+    }
+
+    /// A path the protected set does not cover (a tracked file elsewhere,
+    /// or one the configuration stopped protecting) is skipped, not
+    /// written, and the plan says so.
+    #[test]
+    fn paths_outside_the_protected_set_are_skipped_and_listed() {
+        let root = tempfile::tempdir().unwrap();
+        let ws = workspace(root.path());
+        std::fs::write(root.path().join("README.md"), "mine\n").unwrap();
+        let (manifest, files) =
+            manifest_naming(&["README.md", "docs/sprint-archives/S-1.md", "src/x.rs"]);
+        let plan = build(&ws, &manifest, files, None, &HashSet::new(), &mut Vec::new()).unwrap();
+        let touched: Vec<&str> = plan.touched().map(|c| c.path.as_str()).collect();
+        assert!(touched.contains(&"docs/sprint-archives/S-1.md"), "{touched:?}");
+        assert!(!touched.contains(&"README.md") && !touched.contains(&"src/x.rs"));
+        let skipped: Vec<&str> = plan.skipped.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(skipped, ["README.md", "src/x.rs"]);
+        assert!(!plan.writes.contains_key("README.md"));
     }
 
     #[cfg(unix)]

@@ -224,8 +224,7 @@ impl ProtectedSet {
                             .and_then(|rel| crate::paths::check_relative(&rel).map(|()| rel));
                         match checked {
                             Ok(rel) => {
-                                if self.records.reason(&rel).is_none() && seen.insert(rel.clone())
-                                {
+                                if self.records.reason(&rel).is_none() && seen.insert(rel.clone()) {
                                     out.files.push((rel, *validator));
                                 }
                             }
@@ -383,7 +382,11 @@ mod tests {
         .unwrap();
         let set = ProtectedSet::new(&Config::default()).unwrap();
         let scan = set.scan(root).unwrap();
-        assert!(scan.files.iter().any(|f| f.0 == "docs/sprint-archives/ok.md"));
+        assert!(
+            scan.files
+                .iter()
+                .any(|f| f.0 == "docs/sprint-archives/ok.md")
+        );
         let odd: Vec<&str> = scan.odd.iter().map(|o| o.path.as_str()).collect();
         assert_eq!(
             odd,

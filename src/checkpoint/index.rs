@@ -77,7 +77,8 @@ impl Index {
 
     /// Keeps only the entries of `live` commits.
     pub fn retain(&mut self, live: &std::collections::HashSet<&str>) {
-        self.entries.retain(|commit, _| live.contains(commit.as_str()));
+        self.entries
+            .retain(|commit, _| live.contains(commit.as_str()));
     }
 
     /// Replaces the index file by rename, without fsync: losing it costs a

@@ -257,11 +257,7 @@ impl Manifest {
 
 /// Newest first: by [`Summary::order_time`], then by ID.
 pub fn sort_newest_first(summaries: &mut [Summary]) {
-    summaries.sort_by(|a, b| {
-        b.order_time()
-            .cmp(&a.order_time())
-            .then(b.id.cmp(&a.id))
-    });
+    summaries.sort_by(|a, b| b.order_time().cmp(&a.order_time()).then(b.id.cmp(&a.id)));
 }
 
 mod timestamp {
@@ -363,7 +359,8 @@ mod tests {
 
     #[test]
     fn corrupt_manifests_are_clear_errors() {
-        let err = Manifest::from_json(b"{not json", "refs/x:manifest.json", &records()).unwrap_err();
+        let err =
+            Manifest::from_json(b"{not json", "refs/x:manifest.json", &records()).unwrap_err();
         assert!(
             err.to_string().contains("refs/x:manifest.json is corrupt"),
             "{err}"
@@ -402,7 +399,10 @@ mod tests {
             assert!(err.to_string().contains("never restores"), "{bad}: {err}");
             let mut m = sample();
             m.absent[0].path = bad.into();
-            assert!(Manifest::from_json(&m.to_json(), "m", &records()).is_err(), "{bad}");
+            assert!(
+                Manifest::from_json(&m.to_json(), "m", &records()).is_err(),
+                "{bad}"
+            );
         }
         let mut m = sample();
         m.files[0].path = "docs/audit-notes.md".into();

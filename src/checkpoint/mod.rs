@@ -52,7 +52,9 @@ pub fn open(ws: &Workspace) -> Result<Box<dyn Store>> {
             ),
             Some("run inside the repository, or set store = \"directory\"".to_string()),
         )),
-        (StoreKind::Auto | StoreKind::Directory, _) => Ok(Box::new(DirStore::new(&ws.root, records))),
+        (StoreKind::Auto | StoreKind::Directory, _) => {
+            Ok(Box::new(DirStore::new(&ws.root, records)))
+        }
     }
 }
 

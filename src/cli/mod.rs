@@ -532,7 +532,9 @@ fn config_show(ws: &Workspace, out: &Output, args: ConfigShowArgs) -> Result<i32
                 .map_err(|e| Error::usage(format!("cannot print the configuration: {e}"), None))?;
             let excluded = format!(
                 "# never protected, whatever the globs say (lifeline's own records and git's): {}\n",
-                crate::protected::Records::new(&ws.config).describe().join(", ")
+                crate::protected::Records::new(&ws.config)
+                    .describe()
+                    .join(", ")
             );
             origin + &excluded + &body
         }

@@ -199,7 +199,11 @@ pub(super) fn write_plan(w: &mut dyn Write, plan: &Plan) -> std::io::Result<()> 
         writeln!(w, "{}", line.trim_end())?;
     }
     for skipped in &plan.skipped {
-        writeln!(w, "  {:9}  {}  ({})", "skipped", skipped.path, skipped.reason)?;
+        writeln!(
+            w,
+            "  {:9}  {}  ({})",
+            "skipped", skipped.path, skipped.reason
+        )?;
     }
     let counts = [
         Action::Restore,

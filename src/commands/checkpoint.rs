@@ -236,7 +236,8 @@ fn prune_inner(ws: &Workspace, options: &PruneOptions) -> Result<Pruned> {
                 git.clone(),
                 &ws.root,
                 crate::protected::Records::new(&ws.config),
-            )?.remove_stale_temporaries()?;
+            )?
+            .remove_stale_temporaries()?;
         }
         doomed
     };

@@ -215,7 +215,10 @@ mod tests {
         let set = ProtectedSet::new(&Config::default()).unwrap();
         for path in ["README.md", ".git/hooks/pre-commit", "docs/audit/a.jsonl"] {
             let err = apply(root.path(), &plan_writing(path), &set).unwrap_err();
-            assert!(err.to_string().contains("not in the protected set"), "{err}");
+            assert!(
+                err.to_string().contains("not in the protected set"),
+                "{err}"
+            );
             assert_eq!(entries(root.path()).len(), 1, "{path} wrote something");
         }
         apply(root.path(), &plan_writing("planning/TASK.md"), &set).unwrap();
@@ -253,8 +256,10 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let set = ProtectedSet::new(&Config::default()).unwrap();
         let mut plan = plan_writing("docs/sprint-archives/run.sh");
-        plan.writes
-            .insert("docs/sprint-archives/run.sh".into(), (b"x\n".to_vec(), true));
+        plan.writes.insert(
+            "docs/sprint-archives/run.sh".into(),
+            (b"x\n".to_vec(), true),
+        );
         apply(root.path(), &plan, &set).unwrap();
         let mode = std::fs::metadata(root.path().join("docs/sprint-archives/run.sh"))
             .unwrap()
@@ -263,7 +268,11 @@ mod tests {
             & 0o7777;
         let umask = current_umask();
         assert_eq!(mode, 0o755 & !umask);
-        assert_eq!(mode & 0o7002, 0, "no setuid, setgid, sticky or o+w: {mode:o}");
+        assert_eq!(
+            mode & 0o7002,
+            0,
+            "no setuid, setgid, sticky or o+w: {mode:o}"
+        );
     }
 
     /// The umask of this process, read from the kernel's status file.

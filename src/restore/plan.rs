@@ -175,7 +175,9 @@ pub fn build(
         if set.covers(path).is_none() {
             skipped.push(Skipped {
                 path: path.clone(),
-                reason: "not in the protected set any more (lifeline.toml changed since the checkpoint)".to_string(),
+                reason:
+                    "not in the protected set any more (lifeline.toml changed since the checkpoint)"
+                        .to_string(),
             });
         }
     }
@@ -527,7 +529,14 @@ mod tests {
             ".lifeline/store/x",
         ] {
             let (manifest, files) = manifest_naming(&[bad]);
-            let err = build(&ws, &manifest, files, None, &HashSet::new(), &mut Vec::new());
+            let err = build(
+                &ws,
+                &manifest,
+                files,
+                None,
+                &HashSet::new(),
+                &mut Vec::new(),
+            );
             assert!(
                 matches!(&err, Err(PlanError::Unsafe(m)) if m.contains("never restores")),
                 "{bad}"
@@ -545,9 +554,20 @@ mod tests {
         std::fs::write(root.path().join("README.md"), "mine\n").unwrap();
         let (manifest, files) =
             manifest_naming(&["README.md", "docs/sprint-archives/S-1.md", "src/x.rs"]);
-        let plan = build(&ws, &manifest, files, None, &HashSet::new(), &mut Vec::new()).unwrap();
+        let plan = build(
+            &ws,
+            &manifest,
+            files,
+            None,
+            &HashSet::new(),
+            &mut Vec::new(),
+        )
+        .unwrap();
         let touched: Vec<&str> = plan.touched().map(|c| c.path.as_str()).collect();
-        assert!(touched.contains(&"docs/sprint-archives/S-1.md"), "{touched:?}");
+        assert!(
+            touched.contains(&"docs/sprint-archives/S-1.md"),
+            "{touched:?}"
+        );
         assert!(!touched.contains(&"README.md") && !touched.contains(&"src/x.rs"));
         let skipped: Vec<&str> = plan.skipped.iter().map(|s| s.path.as_str()).collect();
         assert_eq!(skipped, ["README.md", "src/x.rs"]);

@@ -4,6 +4,7 @@
 //! outside the paths lifeline may touch changed. One module per attack
 //! surface; see docs/security.md for the guarantees they hold lifeline to.
 
+mod checkpoints;
 #[path = "../common/mod.rs"]
 mod common;
 mod concurrent;

@@ -21,8 +21,8 @@ use std::time::{Duration, SystemTime};
 use sha2::{Digest, Sha256};
 
 use super::{Content, Damaged, FileVisitor, Listing, Provenance, Store, SyncReport, Written};
-use crate::checkpoint::index::Origin;
 use crate::checkpoint::id::CheckpointId;
+use crate::checkpoint::index::Origin;
 use crate::checkpoint::manifest::Manifest;
 use crate::error::{Error, IoContext, Result};
 use crate::protected::Records;

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 
 use super::{Content, Damaged, FileVisitor, Listing, Provenance, Store, SyncReport, Written};
 use crate::checkpoint::id::CheckpointId;
-use crate::checkpoint::manifest::{Manifest, Summary};
 use crate::checkpoint::index::{Index, Origin};
+use crate::checkpoint::manifest::{Manifest, Summary};
 use crate::error::{Error, Result};
 use crate::git::Git;
 use crate::protected::Records;
@@ -157,15 +157,16 @@ impl GitStore {
         let manifest =
             Manifest::from_json(&json, &origin, &self.records).map_err(|e| e.to_string())?;
         if manifest.id != id {
-            return Err(format!("the manifest describes `{}`, not `{id}`", manifest.id));
+            return Err(format!(
+                "the manifest describes `{}`, not `{id}`",
+                manifest.id
+            ));
         }
         let (committed, message) = split_commit(&commit)?;
         let claimed = parse_summary(name, &message)?;
         let summary = manifest.summary();
         if claimed != summary {
-            return Err(
-                "the commit message's summary disagrees with the manifest".to_string(),
-            );
+            return Err("the commit message's summary disagrees with the manifest".to_string());
         }
         let signer = match message.lines().find(|l| l.starts_with("signature:")) {
             Some(line) => Some(super::super::signing::check(line, &json)?),
@@ -199,7 +200,11 @@ impl GitStore {
             return Err(format!("the tree has no regular {MANIFEST_FILE}"));
         }
         for file in &manifest.files {
-            let want = if file.executable() { "100755" } else { "100644" };
+            let want = if file.executable() {
+                "100755"
+            } else {
+                "100644"
+            };
             match entries.remove(&file.path) {
                 Some(mode) if mode == want => {}
                 Some(mode) => {
@@ -230,9 +235,7 @@ struct Examined {
 /// The committer time and the message of a raw commit object.
 fn split_commit(raw: &[u8]) -> std::result::Result<(Option<jiff::Timestamp>, String), String> {
     let text = String::from_utf8_lossy(raw);
-    let (headers, message) = text
-        .split_once("\n\n")
-        .ok_or("the commit has no message")?;
+    let (headers, message) = text.split_once("\n\n").ok_or("the commit has no message")?;
     let committed = headers
         .lines()
         .find_map(|l| l.strip_prefix("committer "))
@@ -347,12 +350,7 @@ impl Store for GitStore {
         let now = jiff::Timestamp::now();
         let unknown: Vec<(&str, &str)> = refs
             .iter()
-            .filter(|(_, oid)| {
-                index
-                    .entries
-                    .get(*oid)
-                    .is_none_or(|e| e.summary.is_none())
-            })
+            .filter(|(_, oid)| index.entries.get(*oid).is_none_or(|e| e.summary.is_none()))
             .copied()
             .collect();
         let mut verdicts: std::collections::HashMap<&str, std::result::Result<(), String>> =
@@ -620,9 +618,8 @@ impl Store for GitStore {
                     .run_bytes(["update-ref", "-d", &tmp_ref, &commit], None);
                 let path = self.index_path();
                 let mut index = Index::load(&path, &self.records.fingerprint());
-                let signer = seal.and_then(|line| {
-                    crate::checkpoint::signing::check(line, &json).ok()
-                });
+                let signer =
+                    seal.and_then(|line| crate::checkpoint::signing::check(line, &json).ok());
                 let entry = index.entry(&commit, jiff::Timestamp::now(), Origin::Local);
                 entry.origin = Origin::Local;
                 entry.summary = Some(manifest.summary());

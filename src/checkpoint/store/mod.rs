@@ -101,8 +101,12 @@ pub trait Store {
     /// manifest's JSON, when a key is configured. The checkpoint becomes
     /// visible in one atomic step at the end, and only if its ID is still
     /// free.
-    fn write(&self, manifest: &Manifest, contents: &[Content], seal: Option<&str>)
-    -> Result<Written>;
+    fn write(
+        &self,
+        manifest: &Manifest,
+        contents: &[Content],
+        seal: Option<&str>,
+    ) -> Result<Written>;
 
     /// Where the checkpoint came from and who signed it.
     fn provenance(&self, id: &CheckpointId) -> Result<Provenance>;

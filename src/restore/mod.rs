@@ -168,6 +168,13 @@ pub fn restore(
         (None, Target::LastSafety) => last_safety(store)?,
     };
     let _lock = lock(store)?;
+    // A ref whose tree, manifest, message or seal disagree is damaged even
+    // when its files would verify: refused whole.
+    let location = store.location(&id);
+    if let Some(d) = store.list()?.damaged.iter().find(|d| d.name == location) {
+        let why = format!("{} is damaged: {}", d.name, d.reason);
+        return refused(ws, env, options, &id, vec![why]);
+    }
     let manifest = match direct {
         Some(m) => m,
         None => match store.manifest(&id) {

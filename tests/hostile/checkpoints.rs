@@ -498,6 +498,15 @@ fn a_ref_whose_message_tree_and_manifest_disagree_is_damaged() {
         .assert()
         .code(0);
     assert!(stdout(&out).contains(&good), "{}", stdout(&out));
+    for id in [&lying, &tree] {
+        let out = s
+            .victim
+            .lifeline()
+            .args(["restore", id, "--yes", "--no-validate"])
+            .assert()
+            .code(1);
+        assert!(stdout(&out).contains("is damaged"), "{}", stdout(&out));
+    }
     s.victim
         .lifeline()
         .args(["checkpoint", "prune", "--keep-last", "1", "--yes"])

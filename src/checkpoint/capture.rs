@@ -189,17 +189,35 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
                 Some("protect it under another path, or use the directory store ([checkpoint] store = \"directory\")".to_string()),
             ));
         }
-        let disk = crate::paths::safe_join(&ws.root, &path)?;
-        let mut file = match std::fs::File::open(&disk) {
+        // A path that leads through a symlink out of the root is a finding
+        // for that path alone; the rest of the set is still captured.
+        let disk = match crate::paths::safe_join(&ws.root, &path) {
+            Ok(disk) => disk,
+            Err(e) => {
+                out.skipped.push(crate::protected::OddName {
+                    path,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        let mut file = match open_no_follow(&disk) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 out.absent.push(AbsentFile { path, validator });
                 continue;
             }
+            Err(e) if is_symlink_error(&e) => {
+                out.skipped.push(crate::protected::OddName {
+                    path,
+                    reason: "it is a symbolic link, which lifeline never follows".to_string(),
+                });
+                continue;
+            }
             Err(e) => return Err(Error::io(&disk, e)),
         };
         let meta = file.metadata().at(&disk)?;
-        if !meta.is_file() {
+        if meta.is_dir() {
             return Err(Error::usage(
                 format!("protected path `{path}` is not a regular file"),
                 Some(
@@ -207,6 +225,13 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
                         .to_string(),
                 ),
             ));
+        }
+        if !meta.is_file() {
+            out.skipped.push(crate::protected::OddName {
+                path,
+                reason: "it is not a regular file (a FIFO, socket or device)".to_string(),
+            });
+            continue;
         }
         let stamp = Stamp::of(&meta);
         if let Some(hit) = cache.and_then(|c| c.get(&path, &stamp, validator)) {
@@ -248,6 +273,32 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
         out.stamps.push(stamp);
     }
     Ok(out)
+}
+
+/// Opens a protected file for reading without following a symlink at its
+/// last component and without blocking on a FIFO.
+fn open_no_follow(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    options.open(path)
+}
+
+/// The error `O_NOFOLLOW` gives for a symlink.
+fn is_symlink_error(e: &std::io::Error) -> bool {
+    #[cfg(unix)]
+    {
+        e.raw_os_error() == Some(libc::ELOOP)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = e;
+        false
+    }
 }
 
 /// HEAD, branch, dirty paths and the last five commits, from two git

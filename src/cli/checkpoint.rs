@@ -230,7 +230,7 @@ fn create(ws: &Workspace, env: &dyn Env, out: &Output, args: CreateArgs) -> Resu
     for odd in &created.manifest.skipped {
         if !out.quiet {
             eprintln!(
-                "warning: `{}` was not captured: {} (rename it; the rest of the protected set is in the checkpoint)",
+                "warning: `{}` was not captured: {} (the rest of the protected set is in the checkpoint)",
                 odd.path, odd.reason
             );
         }

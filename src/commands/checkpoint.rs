@@ -138,7 +138,23 @@ pub fn verify(ws: &Workspace, target: &VerifyTarget) -> Result<Vec<VerifyReport>
     match target {
         VerifyTarget::One(spec) => {
             let id = checkpoint::resolve(store.as_ref(), spec)?;
-            Ok(vec![checkpoint::verify(store.as_ref(), &id)?])
+            let mut report = checkpoint::verify(store.as_ref(), &id)?;
+            // Files that rehash fine do not make a ref whose tree, message
+            // or seal disagree with its manifest whole.
+            let location = store.location(&id);
+            if report.ok()
+                && let Some(d) = store
+                    .list()?
+                    .damaged
+                    .into_iter()
+                    .find(|d| d.name == location)
+            {
+                report.problems.push(checkpoint::Problem {
+                    path: "(summary)".into(),
+                    message: d.reason,
+                });
+            }
+            Ok(vec![report])
         }
         VerifyTarget::All => {
             let mut listing = store.list()?;

@@ -192,6 +192,11 @@ pub fn build(
         }
         wants.entry(path).or_insert(Want::Absent(validator));
     }
+    // What capture could not take (a symlink, a FIFO, an odd name) is
+    // neither captured nor absent: left as it is.
+    for odd in &manifest.skipped {
+        wants.remove(&odd.path);
+    }
     if let Some(only) = only {
         unmatched.extend(
             only.iter()
@@ -215,17 +220,21 @@ pub fn build(
     };
     for (path, want) in wants {
         let disk = ws.root.join(&path);
-        let current = match std::fs::read(&disk) {
-            Ok(bytes) => {
-                let meta = std::fs::metadata(&disk).map_err(|e| Error::io(&disk, e))?;
-                Some((bytes, crate::atomic::mode_of(&meta)))
+        // A symlink, FIFO, socket or device at a protected path is never
+        // read or followed: it counts as different from any file, and the
+        // restore's rename replaces the entry itself.
+        let current = match std::fs::symlink_metadata(&disk) {
+            Ok(meta) if meta.is_file() => {
+                let bytes = std::fs::read(&disk).map_err(|e| Error::io(&disk, e))?;
+                Some((bytes, crate::atomic::mode_of(&meta), true))
             }
+            Ok(_) => Some((Vec::new(), 0, false)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => return Err(Error::io(&disk, e).into()),
         };
         let change = match (want, current) {
             (Want::Absent(_), None) => continue,
-            (Want::Absent(validator), Some((now, _))) => {
+            (Want::Absent(validator), Some((now, _, _))) => {
                 let stat = diffstat(&now, b"");
                 Change {
                     path,
@@ -255,10 +264,10 @@ pub fn build(
                 plan.writes.insert(path, (bytes, entry.executable()));
                 change
             }
-            (Want::File(entry, bytes), Some((now, mode))) => {
+            (Want::File(entry, bytes), Some((now, mode, regular))) => {
                 // Only what git stores counts: the bytes and the owner's
                 // executable bit.
-                let same = now == bytes && (mode & 0o100 != 0) == entry.executable();
+                let same = regular && now == bytes && (mode & 0o100 != 0) == entry.executable();
                 let stat = if same {
                     Stat::default()
                 } else {

@@ -824,3 +824,67 @@ fn odd_names_are_findings_for_that_file_alone() {
         "slash\n"
     );
 }
+
+/// A FIFO or a symlink at a literal protected path is a finding for that
+/// path alone: capture does not hang or follow it, and restore neither
+/// reads nor deletes it.
+#[test]
+fn a_fifo_or_symlink_at_a_protected_path_is_a_finding_not_a_hang() {
+    let s = setup();
+    s.victim.write(
+        "lifeline.toml",
+        &format!("{CONFIG}\n[[protect]]\npath = \"planning/pipe\"\n\n[[protect]]\npath = \"planning/link\"\n"),
+    );
+    let status = Command::new("mkfifo")
+        .arg(s.victim.join("planning/pipe"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::os::unix::fs::symlink("/etc/passwd", s.victim.join("planning/link")).unwrap();
+    let out = s
+        .victim
+        .lifeline()
+        .args([
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "special",
+        ])
+        .assert()
+        .code(0);
+    let warnings = stderr(&out);
+    assert!(
+        warnings.contains("planning/pipe") && warnings.contains("FIFO"),
+        "{warnings}"
+    );
+    assert!(
+        warnings.contains("`planning/link` was not captured"),
+        "{warnings}"
+    );
+    let id = stdout(&out).lines().next().unwrap().trim().to_string();
+    let show = s
+        .victim
+        .lifeline()
+        .args(["checkpoint", "show", &id, "--format", "json"])
+        .assert()
+        .code(0);
+    assert!(!stdout(&show).contains("root:"), "the link was followed");
+    s.victim
+        .write("docs/sprint-archives/README.md", "changed\n");
+    s.victim
+        .lifeline()
+        .args(["restore", &id, "--yes"])
+        .assert()
+        .code(0);
+    assert_ne!(s.victim.read("docs/sprint-archives/README.md"), "changed\n");
+    let pipe = std::fs::symlink_metadata(s.victim.join("planning/pipe")).unwrap();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&pipe.file_type()));
+    assert!(
+        std::fs::symlink_metadata(s.victim.join("planning/link"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}

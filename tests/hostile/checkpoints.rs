@@ -888,3 +888,31 @@ fn a_fifo_or_symlink_at_a_protected_path_is_a_finding_not_a_hang() {
             .is_symlink()
     );
 }
+
+/// A restore whose files do not validate undoes itself: every file it
+/// created is removed and every file it deleted is back, byte for byte.
+#[test]
+fn a_restore_that_undoes_itself_leaves_no_file_it_created() {
+    let s = setup();
+    let good_task = s.victim.read("planning/TASK.md");
+    s.victim.corrupt("TASK.conflict.md", "planning/TASK.md");
+    s.victim.write(
+        "docs/sprint-archives/created.md",
+        "only in the checkpoint\n",
+    );
+    std::fs::remove_file(s.victim.join("docs/sprint-archives/README.md")).unwrap();
+    let bad = s.victim.checkpoint("manual", "invalid TASK.md");
+    s.victim.write("planning/TASK.md", &good_task);
+    std::fs::remove_file(s.victim.join("docs/sprint-archives/created.md")).unwrap();
+    s.victim
+        .git(&["checkout", "--", "docs/sprint-archives/README.md"]);
+    let before = snapshot(s.victim.path());
+    let out = s
+        .victim
+        .lifeline()
+        .args(["restore", &bad, "--yes"])
+        .assert()
+        .code(1);
+    assert!(stdout(&out).contains("restore undone"), "{}", stdout(&out));
+    assert_only_changed(&before, &snapshot(s.victim.path()), &[]);
+}

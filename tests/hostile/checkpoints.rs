@@ -833,7 +833,7 @@ fn a_fifo_or_symlink_at_a_protected_path_is_a_finding_not_a_hang() {
     let s = setup();
     s.victim.write(
         "lifeline.toml",
-        &format!("{CONFIG}\n[[protect]]\npath = \"planning/pipe\"\n\n[[protect]]\npath = \"planning/link\"\n"),
+        format!("{CONFIG}\n[[protect]]\npath = \"planning/pipe\"\n\n[[protect]]\npath = \"planning/link\"\n"),
     );
     let status = Command::new("mkfifo")
         .arg(s.victim.join("planning/pipe"))

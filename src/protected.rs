@@ -186,7 +186,10 @@ impl ProtectedSet {
                     if !dir.is_dir() {
                         continue;
                     }
+                    // Symlinks are never followed, the glob's base included
+                    // (`docs/sprint-archives -> ../.git/hooks`).
                     let walk = walkdir::WalkDir::new(&dir)
+                        .follow_root_links(false)
                         .sort_by_file_name()
                         .into_iter()
                         .filter_entry(|e| {

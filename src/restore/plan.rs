@@ -348,8 +348,8 @@ fn covers(only: &str, path: &str) -> bool {
 }
 
 /// Refuses a path that is not a safe repo-relative path, that leads
-/// through a symlink out of the root, or whose existing ancestors are not
-/// directories (or whose own entry is one).
+/// through a symlinked directory (inside the root or out of it), or whose
+/// existing ancestors are not directories (or whose own entry is one).
 fn check_writable(root: &Path, path: &str) -> std::result::Result<(), PlanError> {
     let unsafe_path = |e: Error| PlanError::Unsafe(e.to_string());
     crate::paths::safe_join(root, path).map_err(unsafe_path)?;
@@ -358,6 +358,16 @@ fn check_writable(root: &Path, path: &str) -> std::result::Result<(), PlanError>
     for (i, part) in parts.iter().enumerate() {
         current.push(part);
         let last = i + 1 == parts.len();
+        // A symlinked directory, even one pointing inside the root
+        // (`docs/sprint-archives -> ../.git/hooks`), could carry a write
+        // anywhere: refused. A symlink as the file itself is replaced by
+        // the rename, never followed.
+        if !last && std::fs::symlink_metadata(&current).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(PlanError::Unsafe(format!(
+                "refusing path `{path}`: `{}` is a symlink",
+                parts[..=i].join("/")
+            )));
+        }
         match std::fs::metadata(&current) {
             Ok(meta) if !last && !meta.is_dir() => {
                 return Err(PlanError::Unsafe(format!(

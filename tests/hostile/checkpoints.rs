@@ -916,3 +916,51 @@ fn a_restore_that_undoes_itself_leaves_no_file_it_created() {
     assert!(stdout(&out).contains("restore undone"), "{}", stdout(&out));
     assert_only_changed(&before, &snapshot(s.victim.path()), &[]);
 }
+
+/// A symlinked directory inside the root (`docs/sprint-archives ->
+/// ../.git/hooks`) can carry no write into `.git/`: the glob does not
+/// follow it, and a checkpoint holding files below it is refused.
+#[test]
+fn a_symlinked_directory_inside_the_root_cannot_reach_git() {
+    let s = setup();
+    let id = s.victim.checkpoint("manual", "archives as a directory");
+    std::fs::rename(
+        s.victim.join("docs/sprint-archives"),
+        s.victim.join("docs/moved"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("../.git/hooks", s.victim.join("docs/sprint-archives")).unwrap();
+    let before = snapshot(s.victim.path());
+    let create = s
+        .victim
+        .lifeline()
+        .args([
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "linked",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .code(0);
+    let created: Value = serde_json::from_str(&stdout(&create)).unwrap();
+    let files = created["manifest"]["files"].as_array().unwrap();
+    assert!(
+        files.iter().all(|f| !f["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("docs/sprint-archives/")),
+        "the glob followed the link into .git/hooks: {files:?}"
+    );
+    let out = s
+        .victim
+        .lifeline()
+        .args(["restore", &id, "--yes"])
+        .assert()
+        .code(1);
+    assert!(stdout(&out).contains("is a symlink"), "{}", stdout(&out));
+    assert_only_changed(&before, &snapshot(s.victim.path()), &[]);
+}

@@ -506,6 +506,12 @@ fn a_ref_whose_message_tree_and_manifest_disagree_is_damaged() {
             .assert()
             .code(1);
         assert!(stdout(&out).contains("is damaged"), "{}", stdout(&out));
+        // Its files rehash fine; verify still reports the disagreement.
+        s.victim
+            .lifeline()
+            .args(["checkpoint", "verify", id])
+            .assert()
+            .code(1);
     }
     s.victim
         .lifeline()

@@ -144,10 +144,14 @@ pub struct Summary {
 
 impl Summary {
     /// The time checkpoints are ordered by: when it was taken, capped at
-    /// when lifeline first saw it.
+    /// when lifeline first saw it. Commit times have whole seconds, so a
+    /// checkpoint counts as dated in the future only when it claims a time
+    /// a second or more after it was seen.
     pub fn order_time(&self) -> jiff::Timestamp {
-        self.observed_at
-            .map_or(self.created_at, |seen| seen.min(self.created_at))
+        match self.observed_at {
+            Some(seen) if self.created_at >= seen + jiff::SignedDuration::from_secs(1) => seen,
+            _ => self.created_at,
+        }
     }
 
     /// True when it claims a time later than lifeline saw it.

@@ -142,6 +142,18 @@ fn summary_of(m: &Value) -> Value {
 /// Writes a checkpoint ref into the bare origin with plumbing: `files` in
 /// the tree, `manifest` as manifest.json, `summary` in the message.
 fn craft(origin: &Path, manifest: &Value, summary: &Value, files: &[File]) -> String {
+    craft_with_parent(origin, manifest, summary, files, None)
+}
+
+/// [`craft`], with a parent commit (lifeline's checkpoint commits have
+/// none, so a diff against a parent could hide files from a tree check).
+fn craft_with_parent(
+    origin: &Path,
+    manifest: &Value,
+    summary: &Value,
+    files: &[File],
+    parent: Option<&str>,
+) -> String {
     let id = manifest["id"].as_str().unwrap().to_string();
     let mut json_bytes = serde_json::to_vec_pretty(manifest).unwrap();
     json_bytes.push(b'\n');
@@ -169,9 +181,13 @@ fn craft(origin: &Path, manifest: &Value, summary: &Value, files: &[File]) -> St
     let message = format!("lifeline checkpoint {id}\n\n{summary}\n");
     let secs = jiff::Timestamp::now().as_second().to_string();
     let date = format!("{secs} +0000");
+    let mut args = vec!["commit-tree", tree.as_str(), "-m", message.as_str()];
+    if let Some(parent) = parent {
+        args.extend(["-p", parent]);
+    }
     let commit = git_in(
         origin,
-        &["commit-tree", &tree, "-m", &message],
+        &args,
         None,
         &[("GIT_COMMITTER_DATE", &date), ("GIT_AUTHOR_DATE", &date)],
     );
@@ -473,6 +489,19 @@ fn a_ref_whose_message_tree_and_manifest_disagree_is_damaged() {
         file("docs/sprint-archives/extra.md", b"hidden\n"),
     ];
     let tree = craft(s.origin.path(), &m, &summary_of(&m), &extra);
+    // A consistent tree, but a commit with a parent.
+    let parent = git_in(
+        s.origin.path(),
+        &["rev-parse", &format!("refs/lifeline/checkpoints/{tree}")],
+        None,
+        &[],
+    );
+    let m = manifest(
+        "manual-20991231T000000Z-9a7e",
+        "2099-12-31T00:00:00Z",
+        &files,
+    );
+    let child = craft_with_parent(s.origin.path(), &m, &summary_of(&m), &files, Some(&parent));
     fetch(&s.victim);
 
     let list = s
@@ -490,6 +519,10 @@ fn a_ref_whose_message_tree_and_manifest_disagree_is_damaged() {
         warnings.contains(&tree) && warnings.contains("does not list"),
         "{warnings}"
     );
+    assert!(
+        warnings.contains(&child) && warnings.contains("has a parent"),
+        "{warnings}"
+    );
     assert!(!stdout(&list).contains(&lying) && !stdout(&list).contains(&tree));
     let out = s
         .victim
@@ -498,7 +531,7 @@ fn a_ref_whose_message_tree_and_manifest_disagree_is_damaged() {
         .assert()
         .code(0);
     assert!(stdout(&out).contains(&good), "{}", stdout(&out));
-    for id in [&lying, &tree] {
+    for id in [&lying, &tree, &child] {
         let out = s
             .victim
             .lifeline()

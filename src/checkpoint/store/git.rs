@@ -121,14 +121,72 @@ impl GitStore {
                 .collect();
         };
         let mut items = items.into_iter();
-        commits
+        let read: Vec<_> = commits
             .iter()
             .map(|(name, oid)| {
                 let commit = items.next().unwrap_or_else(|| Err("missing".into()));
                 let manifest = items.next().unwrap_or_else(|| Err("missing".into()));
                 self.examine_one(name, oid, commit, manifest)
             })
+            .collect();
+        let readable: Vec<&str> = commits
+            .iter()
+            .zip(&read)
+            .filter(|(_, r)| r.is_ok())
+            .map(|((_, oid), _)| *oid)
+            .collect();
+        let mut trees = self.trees(&readable);
+        commits
+            .iter()
+            .zip(read)
+            .map(|((_, oid), read)| {
+                let (examined, manifest) = read?;
+                let tree = trees
+                    .remove(*oid)
+                    .ok_or("git could not list the checkpoint's tree")?;
+                check_tree(tree, &manifest)?;
+                Ok(examined)
+            })
             .collect()
+    }
+
+    /// Every file of each of `commits` (root commits) with its tree mode,
+    /// from one `git diff-tree --stdin --root`.
+    fn trees(
+        &self,
+        commits: &[&str],
+    ) -> std::collections::HashMap<String, std::collections::BTreeMap<String, String>> {
+        let mut out = std::collections::HashMap::new();
+        if commits.is_empty() {
+            return out;
+        }
+        let input: String = commits.iter().map(|c| format!("{c}\n")).collect();
+        let Ok(raw) = self.git.run_bytes(
+            ["diff-tree", "--stdin", "-r", "--root", "-z", "--no-renames"],
+            Some(input.as_bytes()),
+        ) else {
+            return out;
+        };
+        // `<commit>\0` then, per file, `:000000 <mode> <zeros> <oid> A\0<path>\0`.
+        let mut current: Option<String> = None;
+        let mut tokens = raw.split(|b| *b == 0).filter(|t| !t.is_empty());
+        while let Some(token) = tokens.next() {
+            if token.first() == Some(&b':') {
+                let path = tokens.next().unwrap_or_default();
+                let meta = String::from_utf8_lossy(token);
+                let mode = meta.split(' ').nth(1).unwrap_or_default().to_string();
+                if let Some(commit) = &current {
+                    out.entry(commit.clone())
+                        .or_insert_with(std::collections::BTreeMap::new)
+                        .insert(String::from_utf8_lossy(path).into_owned(), mode);
+                }
+            } else {
+                let commit = String::from_utf8_lossy(token).trim().to_string();
+                out.entry(commit.clone()).or_default();
+                current = Some(commit);
+            }
+        }
+        out
     }
 
     /// Checks that a checkpoint commit's manifest, tree and message agree;
@@ -139,7 +197,7 @@ impl GitStore {
         oid: &str,
         commit: std::result::Result<(String, Vec<u8>), String>,
         manifest: std::result::Result<(String, Vec<u8>), String>,
-    ) -> std::result::Result<Examined, String> {
+    ) -> std::result::Result<(Examined, Manifest), String> {
         let id: CheckpointId = name
             .strip_prefix(REF_PREFIX)
             .unwrap_or(name)
@@ -172,56 +230,48 @@ impl GitStore {
             Some(line) => Some(super::super::signing::check(line, &json)?),
             None => None,
         };
-        self.check_tree(oid, &manifest)?;
-        Ok(Examined {
-            summary,
-            committed,
-            signer,
-        })
+        Ok((
+            Examined {
+                summary,
+                committed,
+                signer,
+            },
+            manifest,
+        ))
     }
+}
 
-    /// The tree holds exactly the manifest's files, as regular files with
-    /// the manifest's executable bit, and `manifest.json`.
-    fn check_tree(&self, oid: &str, manifest: &Manifest) -> std::result::Result<(), String> {
-        let tree = self
-            .git
-            .run_bytes(["ls-tree", "-r", "-z", "--full-tree", oid], None)
-            .map_err(|e| e.to_string())?;
-        let mut entries = std::collections::BTreeMap::new();
-        for record in tree.split(|b| *b == 0).filter(|r| !r.is_empty()) {
-            let text = String::from_utf8_lossy(record);
-            let (meta, path) = text
-                .split_once('\t')
-                .ok_or("git printed a tree entry it cannot parse")?;
-            let mode = meta.split(' ').next().unwrap_or_default().to_string();
-            entries.insert(path.to_string(), mode);
-        }
-        if entries.remove(MANIFEST_FILE).as_deref() != Some("100644") {
-            return Err(format!("the tree has no regular {MANIFEST_FILE}"));
-        }
-        for file in &manifest.files {
-            let want = if file.executable() {
-                "100755"
-            } else {
-                "100644"
-            };
-            match entries.remove(&file.path) {
-                Some(mode) if mode == want => {}
-                Some(mode) => {
-                    return Err(format!(
-                        "the tree holds `{}` with mode {mode}; the manifest says {want}",
-                        file.path
-                    ));
-                }
-                None => return Err(format!("the tree has no `{}`", file.path)),
+/// The tree holds exactly the manifest's files, as regular files with
+/// the manifest's executable bit, and `manifest.json`.
+fn check_tree(
+    mut entries: std::collections::BTreeMap<String, String>,
+    manifest: &Manifest,
+) -> std::result::Result<(), String> {
+    if entries.remove(MANIFEST_FILE).as_deref() != Some("100644") {
+        return Err(format!("the tree has no regular {MANIFEST_FILE}"));
+    }
+    for file in &manifest.files {
+        let want = if file.executable() {
+            "100755"
+        } else {
+            "100644"
+        };
+        match entries.remove(&file.path) {
+            Some(mode) if mode == want => {}
+            Some(mode) => {
+                return Err(format!(
+                    "the tree holds `{}` with mode {mode}; the manifest says {want}",
+                    file.path
+                ));
             }
+            None => return Err(format!("the tree has no `{}`", file.path)),
         }
-        match entries.keys().next() {
-            Some(extra) => Err(format!(
-                "the tree holds `{extra}`, which the manifest does not list"
-            )),
-            None => Ok(()),
-        }
+    }
+    match entries.keys().next() {
+        Some(extra) => Err(format!(
+            "the tree holds `{extra}`, which the manifest does not list"
+        )),
+        None => Ok(()),
     }
 }
 
@@ -236,6 +286,9 @@ struct Examined {
 fn split_commit(raw: &[u8]) -> std::result::Result<(Option<jiff::Timestamp>, String), String> {
     let text = String::from_utf8_lossy(raw);
     let (headers, message) = text.split_once("\n\n").ok_or("the commit has no message")?;
+    if headers.lines().any(|l| l.starts_with("parent ")) {
+        return Err("the commit has a parent; a checkpoint commit has none".to_string());
+    }
     let committed = headers
         .lines()
         .find_map(|l| l.strip_prefix("committer "))

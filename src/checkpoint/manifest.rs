@@ -385,6 +385,20 @@ mod tests {
         assert!(Manifest::from_json(&m.to_json(), "m", &records()).is_err());
     }
 
+    #[test]
+    fn only_a_second_or_more_past_first_sight_counts_as_the_future() {
+        let mut summary = sample().summary();
+        summary.observed_at = Some("2026-11-23T23:59:27Z".parse().unwrap());
+        assert_eq!(summary.order_time(), summary.created_at);
+        assert!(!summary.dated_in_future());
+        summary.created_at = "2099-01-01T00:00:00Z".parse().unwrap();
+        assert_eq!(
+            summary.order_time(),
+            "2026-11-23T23:59:27Z".parse::<jiff::Timestamp>().unwrap()
+        );
+        assert!(summary.dated_in_future());
+    }
+
     /// The manifest layer on its own: a path into `.git/` or lifeline's
     /// records makes the manifest corrupt, whatever the store and the plan
     /// would do later.

@@ -638,7 +638,7 @@ fn with_a_key_unsigned_remote_checkpoints_need_allow_unsigned() {
             "--type",
             "manual",
             "--operation",
-            "signed",
+            &format!("signed {KEY}"),
             "--quiet",
         ])
         .assert()
@@ -651,6 +651,12 @@ fn with_a_key_unsigned_remote_checkpoints_need_allow_unsigned() {
         &format!("refs/lifeline/checkpoints/{signed}"),
     ]);
     assert!(message.contains("signature: ed25519 "), "{message}");
+    // The key never reaches the ref (which goes to the remote) or the log.
+    assert!(!message.contains(KEY), "{message}");
+    for entry in std::fs::read_dir(s.victim.join("docs/audit")).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        assert!(!text.contains(KEY), "the key is in the audit log");
+    }
     s.victim
         .write("docs/sprint-archives/README.md", "changed\n");
     s.victim

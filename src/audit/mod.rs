@@ -26,7 +26,10 @@ pub mod entry;
 pub mod query;
 pub mod repair;
 pub mod retention;
+pub mod merkle;
+pub mod note;
 pub mod signing;
+pub mod tlog;
 pub mod store;
 pub mod verify;
 

@@ -294,7 +294,11 @@ mod tests {
                     "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
                 ],
             ),
-            (2, 3, &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"]),
+            (
+                2,
+                3,
+                &["fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"],
+            ),
         ];
         for (index, size, want) in inclusion {
             let got = inclusion_path(index, &l[..size]);
@@ -349,31 +353,64 @@ mod tests {
             for i in 0..n {
                 let p = inclusion_path(i, &l[..n]);
                 assert!(verify_inclusion(i as u64, n as u64, &l[i], &p, &roots[n]));
-                assert!(!verify_inclusion(i as u64, n as u64, &l[(i + 1) % 40], &p, &roots[n]));
+                assert!(!verify_inclusion(
+                    i as u64,
+                    n as u64,
+                    &l[(i + 1) % 40],
+                    &p,
+                    &roots[n]
+                ));
                 if let Some(last) = p.len().checked_sub(1) {
                     let mut bad = p.clone();
                     bad[last][0] ^= 1;
-                    assert!(!verify_inclusion(i as u64, n as u64, &l[i], &bad, &roots[n]));
-                    assert!(!verify_inclusion(i as u64, n as u64, &l[i], &p[..last], &roots[n]));
+                    assert!(!verify_inclusion(
+                        i as u64, n as u64, &l[i], &bad, &roots[n]
+                    ));
+                    assert!(!verify_inclusion(
+                        i as u64,
+                        n as u64,
+                        &l[i],
+                        &p[..last],
+                        &roots[n]
+                    ));
                 }
                 let mut long = p.clone();
                 long.push([0xab; 32]);
-                assert!(!verify_inclusion(i as u64, n as u64, &l[i], &long, &roots[n]));
+                assert!(!verify_inclusion(
+                    i as u64, n as u64, &l[i], &long, &roots[n]
+                ));
             }
             for m in 0..=n {
                 let p = consistency_path(m, &l[..n]);
-                assert!(verify_consistency(m as u64, n as u64, &roots[m], &roots[n], &p), "{m}->{n}");
+                assert!(
+                    verify_consistency(m as u64, n as u64, &roots[m], &roots[n], &p),
+                    "{m}->{n}"
+                );
                 if let Some(last) = p.len().checked_sub(1) {
                     let mut bad = p.clone();
                     bad[last][3] ^= 0x80;
-                    assert!(!verify_consistency(m as u64, n as u64, &roots[m], &roots[n], &bad));
-                    assert!(!verify_consistency(m as u64, n as u64, &roots[m], &roots[n], &p[..last]));
+                    assert!(!verify_consistency(
+                        m as u64, n as u64, &roots[m], &roots[n], &bad
+                    ));
+                    assert!(!verify_consistency(
+                        m as u64,
+                        n as u64,
+                        &roots[m],
+                        &roots[n],
+                        &p[..last]
+                    ));
                 }
                 if m > 0 && m < n {
                     // A different old tree of the same size is not a prefix.
                     let mut other = l[..m].to_vec();
                     other[m - 1][0] ^= 1;
-                    assert!(!verify_consistency(m as u64, n as u64, &root(&other), &roots[n], &p));
+                    assert!(!verify_consistency(
+                        m as u64,
+                        n as u64,
+                        &root(&other),
+                        &roots[n],
+                        &p
+                    ));
                 }
             }
         }

@@ -23,14 +23,14 @@ use crate::workspace::Workspace;
 
 pub mod canonical;
 pub mod entry;
+pub mod merkle;
+pub mod note;
 pub mod query;
 pub mod repair;
 pub mod retention;
-pub mod merkle;
-pub mod note;
 pub mod signing;
-pub mod tlog;
 pub mod store;
+pub mod tlog;
 pub mod verify;
 
 pub use store::{Appended, Log};

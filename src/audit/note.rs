@@ -38,7 +38,10 @@ pub fn key_id(name: &str, alg: u8, public: &VerifyingKey) -> [u8; 4] {
 
 /// Whether `name` can be a key name: non-empty, no whitespace, no `+`.
 pub fn valid_name(name: &str) -> bool {
-    !name.is_empty() && !name.chars().any(|c| c.is_whitespace() || c == '+' || c.is_control())
+    !name.is_empty()
+        && !name
+            .chars()
+            .any(|c| c.is_whitespace() || c == '+' || c.is_control())
 }
 
 /// One signature line.
@@ -160,7 +163,8 @@ impl Note {
         let signature = key.sign(&cosigned_message(&self.text, time));
         let mut bytes = time.to_be_bytes().to_vec();
         bytes.extend_from_slice(&signature.to_bytes());
-        self.signatures.retain(|s| !(s.name == name && s.key_id == id));
+        self.signatures
+            .retain(|s| !(s.name == name && s.key_id == id));
         self.signatures.push(Signature {
             name: name.to_string(),
             key_id: id,
@@ -203,7 +207,12 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// The note text: origin, size, base64 root, extension lines.
     pub fn text(&self) -> String {
-        let mut out = format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root));
+        let mut out = format!(
+            "{}\n{}\n{}\n",
+            self.origin,
+            self.size,
+            B64.encode(self.root)
+        );
         for e in &self.extensions {
             out.push_str(e);
             out.push('\n');
@@ -214,7 +223,10 @@ impl Checkpoint {
     /// Parses a note's text as a checkpoint.
     pub fn parse(text: &str) -> Result<Checkpoint, String> {
         let mut lines = text.lines();
-        let origin = lines.next().filter(|o| !o.is_empty()).ok_or("no origin line")?;
+        let origin = lines
+            .next()
+            .filter(|o| !o.is_empty())
+            .ok_or("no origin line")?;
         let size = lines
             .next()
             .and_then(|s| {
@@ -330,7 +342,12 @@ mod tests {
         let parsed = Checkpoint::parse(&text).unwrap();
         assert_eq!(parsed, c);
         assert_eq!(parsed.prev(), Some((40, [6; 32])));
-        for bad in ["o\n042\nBwcH\n", "o\n-1\nAAAA\n", "o\n1\nAAAA\n", "\n1\nAAAA\n"] {
+        for bad in [
+            "o\n042\nBwcH\n",
+            "o\n-1\nAAAA\n",
+            "o\n1\nAAAA\n",
+            "\n1\nAAAA\n",
+        ] {
             assert!(Checkpoint::parse(bad).is_err(), "{bad:?}");
         }
         let log = SigningKey::from_bytes(&[1; 32]);
@@ -343,7 +360,10 @@ mod tests {
             again.cosigned_by("witness.example", &witness.verifying_key()),
             Some(1_700_000_000)
         );
-        assert_eq!(again.cosigned_by("witness.example", &log.verifying_key()), None);
+        assert_eq!(
+            again.cosigned_by("witness.example", &log.verifying_key()),
+            None
+        );
         assert!(!again.signed_by("witness.example", &witness.verifying_key()));
     }
 }

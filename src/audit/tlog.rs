@@ -19,6 +19,7 @@ use super::merkle::{self, Frontier, Hash};
 use super::note::{Checkpoint, Note};
 use super::signing::{SigningKey, VerifyingKey};
 use super::store::{Log, MonthFile};
+use super::verify::FindingKind;
 use super::{canonical, retention};
 use crate::error::{Error, IoContext, Result};
 
@@ -166,7 +167,11 @@ fn scan(
     let mut seen_months = HashSet::new();
     for f in &files {
         if !seen_months.insert(f.month.clone()) {
-            return Err(damaged(&log.display(&f.name), 1, "a second file for the same month"));
+            return Err(damaged(
+                &log.display(&f.name),
+                1,
+                "a second file for the same month",
+            ));
         }
         let mut offset = 0usize;
         if let Some(s) = start {
@@ -179,7 +184,11 @@ fn scan(
         let bytes = read_month(f)?;
         let shown = log.display(&f.name);
         if offset > bytes.len() {
-            return Err(damaged(&shown, 1, "shorter than when it was last checkpointed"));
+            return Err(damaged(
+                &shown,
+                1,
+                "shorter than when it was last checkpointed",
+            ));
         }
         let mut line_no = bytes[..offset].iter().filter(|b| **b == b'\n').count();
         let mut at = offset;
@@ -188,7 +197,11 @@ fn scan(
             let line = &bytes[at..end];
             line_no += 1;
             if end == bytes.len() {
-                return Err(damaged(&shown, line_no, "the last line is cut short (no newline)"));
+                return Err(damaged(
+                    &shown,
+                    line_no,
+                    "the last line is cut short (no newline)",
+                ));
             }
             let leaf = leaf_of(line, want).map_err(|e| damaged(&shown, line_no, &e))?;
             if leaf.matched && out.found.is_none() {
@@ -251,7 +264,11 @@ pub fn records(log: &Log) -> Result<Vec<Record>> {
         .map(|(i, line)| {
             serde_json::from_str(line).map_err(|e| {
                 Error::usage(
-                    format!("{}:{}: not a checkpoint record: {e}", log.display(CHECKPOINTS_FILE), i + 1),
+                    format!(
+                        "{}:{}: not a checkpoint record: {e}",
+                        log.display(CHECKPOINTS_FILE),
+                        i + 1
+                    ),
                     Some("restore the file from git history".to_string()),
                 )
             })
@@ -347,21 +364,40 @@ pub fn checkpoint(log: &Log, origin: &str, key: &SigningKey) -> Result<Made> {
         )));
     }
     let incremental = match &last {
-        Some((r, cp)) => match (r.trusted_frontier(cp), &r.position, r.last.as_deref().and_then(hex32)) {
-            (Some(f), Some(pos), Some(h)) if still_there(log, pos, &h)? => Some((f, pos.clone(), h)),
-            (Some(f), None, None) if f.size == 0 => Some((f, Position { month: String::new(), offset: 0 }, [0; 32])),
+        Some((r, cp)) => match (
+            r.trusted_frontier(cp),
+            &r.position,
+            r.last.as_deref().and_then(hex32),
+        ) {
+            (Some(f), Some(pos), Some(h)) if still_there(log, pos, &h)? => {
+                Some((f, pos.clone(), h))
+            }
+            (Some(f), None, None) if f.size == 0 => Some((
+                f,
+                Position {
+                    month: String::new(),
+                    offset: 0,
+                },
+                [0; 32],
+            )),
             _ => None,
         },
         None => None,
     };
     let scanned = match &incremental {
-        Some((f, pos, h)) if f.size > 0 => scan(log, Some(pos), f.clone(), Some(*h), None, false, &[])?,
+        Some((f, pos, h)) if f.size > 0 => {
+            scan(log, Some(pos), f.clone(), Some(*h), None, false, &[])?
+        }
         Some((f, _, _)) => scan(log, None, f.clone(), None, None, false, &[])?,
         None => {
             let sizes: Vec<u64> = last.iter().map(|(_, cp)| cp.size).collect();
             let s = scan(log, None, Frontier::default(), None, None, false, &sizes)?;
             if let Some((_, cp)) = &last {
-                let prefix = s.roots_at.iter().find(|(n, _)| *n == cp.size).map(|(_, r)| *r);
+                let prefix = s
+                    .roots_at
+                    .iter()
+                    .find(|(n, _)| *n == cp.size)
+                    .map(|(_, r)| *r);
                 if prefix != Some(cp.root) {
                     return Ok(Made::Refused(format!(
                         "the log is not an extension of the newest checkpoint (size {}): entries it covered were changed, removed or reordered",
@@ -426,6 +462,7 @@ pub fn record_cosigned(log: &Log, record: &Record, note: &Note) -> Result<()> {
 pub struct Problem {
     /// 1-based line in `checkpoints.jsonl`, if it is about a record.
     pub line: Option<usize>,
+    pub kind: FindingKind,
     pub message: String,
 }
 
@@ -438,6 +475,7 @@ pub fn check_records(log: &Log, public: &VerifyingKey) -> Result<Vec<Problem>> {
     for (i, r) in records.iter().enumerate() {
         let bad = |m: String| Problem {
             line: Some(i + 1),
+            kind: FindingKind::BadSignature,
             message: m,
         };
         match r.checkpoint() {
@@ -459,6 +497,7 @@ pub fn check_records(log: &Log, public: &VerifyingKey) -> Result<Vec<Problem>> {
         if named != expected {
             problems.push(Problem {
                 line: Some(*line),
+                kind: FindingKind::Truncated,
                 message: match (named, expected) {
                     (Some((size, _)), None) => format!(
                         "it names a previous checkpoint of size {size} that is not recorded: checkpoints were removed"
@@ -481,6 +520,7 @@ pub fn check_records(log: &Log, public: &VerifyingKey) -> Result<Vec<Problem>> {
         if let Some(p) = consistency_problem(cp, &roots, total) {
             problems.push(Problem {
                 line: Some(*line),
+                kind: FindingKind::Inconsistent,
                 message: p,
             });
         }
@@ -518,7 +558,10 @@ mod tests {
         let body = |i: u64| {
             let mut m = serde_json::Map::new();
             m.insert("schema".into(), 1.into());
-            m.insert("audit_id".into(), format!("AUD-019ab3c4-5d6e-7f80-9a1b-{i:012}").into());
+            m.insert(
+                "audit_id".into(),
+                format!("AUD-019ab3c4-5d6e-7f80-9a1b-{i:012}").into(),
+            );
             m.insert("timestamp".into(), "2026-11-30T12:00:00.000Z".into());
             m.insert("component".into(), "t".into());
             m.insert("operation".into(), "o".into());
@@ -530,7 +573,10 @@ mod tests {
             panic!("a new checkpoint")
         };
         assert_eq!(first.size, 5);
-        assert!(matches!(checkpoint(&log, "lifeline/a/b", &key).unwrap(), Made::Unchanged(_)));
+        assert!(matches!(
+            checkpoint(&log, "lifeline/a/b", &key).unwrap(),
+            Made::Unchanged(_)
+        ));
         log.append((5..9).map(body).collect(), None).unwrap();
         let Made::New(second) = checkpoint(&log, "lifeline/a/b", &key).unwrap() else {
             panic!("a new checkpoint")
@@ -538,6 +584,10 @@ mod tests {
         let (hashes, _) = leaves(&log, None).unwrap();
         let leaf: Vec<Hash> = hashes.iter().map(|h| merkle::leaf_hash(h)).collect();
         assert_eq!(second.root, hex::encode(merkle::root(&leaf)));
-        assert!(check_records(&log, &key.verifying_key()).unwrap().is_empty());
+        assert!(
+            check_records(&log, &key.verifying_key())
+                .unwrap()
+                .is_empty()
+        );
     }
 }

@@ -37,7 +37,8 @@ pub enum AuditCommand {
         "  lifeline audit verify\n",
         "  lifeline audit verify --format json\n",
         "  lifeline audit verify --expect-head 3f1c...e9   # a head recorded earlier: detects truncation\n",
-        "  lifeline audit verify --public-key audit.pub    # check signed heads written by `audit seal`\n\n",
+        "  lifeline audit verify --public-key audit.pub    # check recorded checkpoints (and old signed heads)\n",
+        "  lifeline audit verify --checkpoint kept.txt --public-key audit.pub   # the log extends a kept checkpoint\n\n",
         "Parallel branches from merging two clones are reported as forks, not errors;\n",
         "`lifeline audit seal` joins them.\n\n",
         "Exit codes:\n",
@@ -46,13 +47,14 @@ pub enum AuditCommand {
         "  2  usage or I/O error"
     ))]
     Verify(VerifyArgs),
-    /// Append an entry that joins every head (after a merge); sign it with LIFELINE_AUDIT_KEY
+    /// Append an entry that joins every head (after a merge); with LIFELINE_AUDIT_KEY, sign a checkpoint
     #[command(after_help = concat!(
         "Examples:\n",
         "  lifeline audit seal\n",
-        "  LIFELINE_AUDIT_KEY=$(cat audit.key) lifeline audit seal   # also sign the new head\n\n",
+        "  LIFELINE_AUDIT_KEY=$(cat audit.key) lifeline audit seal   # also sign a checkpoint\n\n",
         "Exit codes:\n",
         "  0  sealed\n",
+        "  1  sealed, but the log is damaged and got no checkpoint\n",
         "  2  usage, key or I/O error"
     ))]
     Seal(FormatArgs),
@@ -576,7 +578,29 @@ fn render_verify(w: &mut dyn Write, report: &verify::Report) -> std::io::Result<
 
 fn seal(ws: &Workspace, env: &dyn Env, out: &Output, args: FormatArgs) -> Result<i32> {
     let key = signing::key_from_env(env)?;
-    let outcome = audit::seal(ws, env, key.as_ref())?;
+    let origin = match &key {
+        Some(_) => Some(tlog::origin_of(ws, env, None)?),
+        None => None,
+    };
+    let outcome = audit::seal(ws, env)?;
+    // With a key, the sealed log gets a signed checkpoint (what lifeline
+    // signs now, instead of a signed head).
+    let made = match (&key, &origin) {
+        (Some(key), Some(origin)) => Some(crate::audit::tlog::checkpoint(
+            &audit::Log::of(ws)?,
+            origin,
+            key,
+        )?),
+        _ => None,
+    };
+    let (checkpoint, refused) = match made {
+        Some(crate::audit::tlog::Made::New(r) | crate::audit::tlog::Made::Unchanged(r)) => {
+            (Some(r), None)
+        }
+        Some(crate::audit::tlog::Made::Refused(why)) => (None, Some(why)),
+        None => (None, None),
+    };
+    let checkpoints_file = audit::Log::of(ws)?.display(crate::audit::tlog::CHECKPOINTS_FILE);
     out.print(|w| match args.format {
         Format::Json => json_line(
             w,
@@ -584,7 +608,7 @@ fn seal(ws: &Workspace, env: &dyn Env, out: &Output, args: FormatArgs) -> Result
                 "audit_id": outcome.appended.audit_id,
                 "head": outcome.appended.hash,
                 "joined": outcome.joined,
-                "signed_heads_file": outcome.signature,
+                "checkpoint": checkpoint.as_ref().map(|r| &r.note),
                 "findings": outcome.findings,
             }),
         ),
@@ -596,8 +620,12 @@ fn seal(ws: &Workspace, env: &dyn Env, out: &Output, args: FormatArgs) -> Result
                 outcome.joined.len(),
                 outcome.appended.hash
             )?;
-            if let Some(file) = &outcome.signature {
-                writeln!(w, "signed the new head in {file}")?;
+            if let Some(r) = &checkpoint {
+                writeln!(
+                    w,
+                    "signed a checkpoint of {} entries in {checkpoints_file}",
+                    r.size
+                )?;
             }
             if outcome.findings > 0 {
                 writeln!(
@@ -609,6 +637,12 @@ fn seal(ws: &Workspace, env: &dyn Env, out: &Output, args: FormatArgs) -> Result
             Ok(())
         }
     })?;
+    if let Some(why) = refused {
+        if !out.quiet {
+            eprintln!("error: sealed, but no checkpoint: {why}");
+        }
+        return Ok(1);
+    }
     Ok(0)
 }
 

@@ -73,26 +73,18 @@ pub struct CosignArgs {
     pub state: PathBuf,
 }
 
-fn origin_of(ws: &Workspace, env: &dyn Env, flag: Option<String>) -> Result<String> {
-    let origin = match flag {
-        Some(o) => o,
-        None => {
-            let git = crate::git::Git::new(&ws.root);
-            let repo = crate::github::RepoName::resolve(
-                None,
-                env,
-                ws.config.github.repo.as_deref(),
-                Some(&git),
+/// The checkpoint origin: `--origin`, else `lifeline/OWNER/REPO` from
+/// `GITHUB_REPOSITORY`, `[github] repo` or the origin remote, else
+/// `lifeline/local`.
+pub(super) fn origin_of(ws: &Workspace, env: &dyn Env, flag: Option<String>) -> Result<String> {
+    let origin = flag.unwrap_or_else(|| {
+        let git = crate::git::Git::new(&ws.root);
+        crate::github::RepoName::resolve(None, env, ws.config.github.repo.as_deref(), Some(&git))
+            .map_or_else(
+                |_| "lifeline/local".to_string(),
+                |repo| format!("lifeline/{}/{}", repo.owner, repo.name),
             )
-            .map_err(|e| {
-                Error::usage(
-                    format!("no origin for the checkpoint: {e}"),
-                    Some("pass --origin lifeline/OWNER/REPO".to_string()),
-                )
-            })?;
-            format!("lifeline/{}/{}", repo.owner, repo.name)
-        }
-    };
+    });
     if !note::valid_name(&origin) {
         return Err(Error::usage(
             format!("--origin {origin:?} cannot be a key name (no spaces, no `+`)"),

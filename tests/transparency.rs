@@ -572,3 +572,28 @@ fn witness_public(repo: &Repo) -> String {
         .code(0);
     stdout(&out).trim().to_string()
 }
+
+#[test]
+fn a_damaged_leaf_cache_never_yields_a_wrong_proof() {
+    let repo = repo_with(6);
+    let id = log(&repo, "target");
+    assert_eq!(checkpoint(&repo).0, 0);
+    let (code, first) = prove(&repo, &[&id]);
+    assert_eq!(code, 0);
+    let cache = repo.join(".git/lifeline/audit-index/tlog-leaves.bin");
+    let mut bytes = std::fs::read(&cache).expect("prove keeps a leaf cache in .git");
+    assert_eq!(bytes.len(), 7 * 48);
+    bytes[20] ^= 1;
+    std::fs::write(&cache, bytes).unwrap();
+    let (code, again) = prove(&repo, &[&id]);
+    assert_eq!(code, 0);
+    assert_eq!(again, first);
+    assert_eq!(verify_proof(&repo, &again, &[]).0, 0);
+    // The cache grows with the log.
+    log(&repo, "later");
+    assert_eq!(checkpoint(&repo).0, 0);
+    let (code, later) = prove(&repo, &[&id]);
+    assert_eq!((code, later["tree_size"].as_u64()), (0, Some(8)));
+    assert_eq!(verify_proof(&repo, &later, &[]).0, 0);
+    assert_eq!(std::fs::read(&cache).unwrap().len(), 8 * 48);
+}

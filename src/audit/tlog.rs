@@ -56,7 +56,16 @@ struct Leaf {
     hash: Hash,
     prev: Option<Hash>,
     joins: Vec<Hash>,
-    matched: bool,
+    /// The audit_id's UUID (0 when it is not one).
+    id: u128,
+}
+
+/// The UUID of an `AUD-<UUID>` audit_id, or 0.
+pub fn id_of(audit_id: &str) -> u128 {
+    audit_id
+        .strip_prefix("AUD-")
+        .and_then(|u| uuid::Uuid::parse_str(u).ok())
+        .map_or(0, |u| u.as_u128())
 }
 
 /// A damaged line: transparency needs every line to be an intact entry.
@@ -68,7 +77,7 @@ fn damaged(file: &str, line: usize, what: &str) -> Error {
 }
 
 /// Reads one line as a leaf: its hash must match its content.
-fn leaf_of(line: &[u8], want: Option<&str>) -> std::result::Result<Leaf, String> {
+fn leaf_of(line: &[u8]) -> std::result::Result<Leaf, String> {
     let parse_hash = |v: &Value| v.as_str().and_then(super::verify::parse_hash);
     if let Some(c) = canonical::canonical_line(line) {
         let member = |k: &str| c.members.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
@@ -88,12 +97,11 @@ fn leaf_of(line: &[u8], want: Option<&str>) -> std::result::Result<Leaf, String>
                     .map(|v| v.iter().filter_map(parse_hash).collect())
                     .unwrap_or_default(),
             };
-            let matched = want.is_some_and(|w| text("audit_id") == Some(w));
             return Ok(Leaf {
                 hash,
                 prev,
                 joins,
-                matched,
+                id: text("audit_id").map_or(0, id_of),
             });
         }
     }
@@ -116,7 +124,7 @@ fn leaf_of(line: &[u8], want: Option<&str>) -> std::result::Result<Leaf, String>
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(parse_hash).collect())
             .unwrap_or_default(),
-        matched: want.is_some_and(|w| map.get("audit_id").and_then(Value::as_str) == Some(w)),
+        id: map.get("audit_id").and_then(Value::as_str).map_or(0, id_of),
     })
 }
 
@@ -129,16 +137,17 @@ fn read_month(f: &MonthFile) -> Result<Vec<u8>> {
 
 /// What a scan of the log found.
 pub struct Scan {
-    /// Entry hashes of the scanned entries, in order (kept only if asked).
-    pub hashes: Vec<Hash>,
+    /// Audit-id UUIDs and entry hashes of the scanned entries, in order
+    /// (kept only if asked).
+    pub hashes: Vec<(u128, Hash)>,
+    /// Per month file scanned: its month, its length, the entries read.
+    pub files: Vec<CachedFile>,
     /// The frontier after the last scanned entry.
     pub frontier: Frontier,
     /// Roots at the sizes asked for, in the order asked.
     pub roots_at: Vec<(u64, Hash)>,
     /// Where the last entry ends, and its hash.
     pub end: Option<(Position, Hash)>,
-    /// The 0-based index of the entry with the wanted audit_id.
-    pub found: Option<u64>,
     /// Branches nothing joins: more than one means an unsealed fork.
     pub open_heads: usize,
 }
@@ -150,7 +159,6 @@ fn scan(
     start: Option<&Position>,
     frontier: Frontier,
     open: Option<Hash>,
-    want: Option<&str>,
     keep: bool,
     roots_at: &[u64],
 ) -> Result<Scan> {
@@ -158,10 +166,10 @@ fn scan(
     let mut heads: HashSet<Hash> = open.into_iter().collect();
     let mut out = Scan {
         hashes: Vec::new(),
+        files: Vec::new(),
         frontier,
         roots_at: Vec::new(),
         end: None,
-        found: None,
         open_heads: 0,
     };
     let mut seen_months = HashSet::new();
@@ -192,6 +200,7 @@ fn scan(
         }
         let mut line_no = bytes[..offset].iter().filter(|b| **b == b'\n').count();
         let mut at = offset;
+        let before = out.frontier.size;
         while at < bytes.len() {
             let end = memchr::memchr(b'\n', &bytes[at..]).map_or(bytes.len(), |i| at + i);
             let line = &bytes[at..end];
@@ -203,10 +212,7 @@ fn scan(
                     "the last line is cut short (no newline)",
                 ));
             }
-            let leaf = leaf_of(line, want).map_err(|e| damaged(&shown, line_no, &e))?;
-            if leaf.matched && out.found.is_none() {
-                out.found = Some(out.frontier.size);
-            }
+            let leaf = leaf_of(line).map_err(|e| damaged(&shown, line_no, &e))?;
             if let Some(p) = leaf.prev {
                 heads.remove(&p);
             }
@@ -219,7 +225,7 @@ fn scan(
                 out.roots_at.push((out.frontier.size, out.frontier.root()));
             }
             if keep {
-                out.hashes.push(leaf.hash);
+                out.hashes.push((leaf.id, leaf.hash));
             }
             at = end + 1;
             out.end = Some((
@@ -230,6 +236,12 @@ fn scan(
                 leaf.hash,
             ));
         }
+        out.files.push(CachedFile {
+            month: f.month.clone(),
+            compressed: f.compressed,
+            bytes: bytes.len() as u64,
+            leaves: out.frontier.size - before,
+        });
     }
     if roots_at.contains(&0) {
         out.roots_at.push((0, merkle::empty_root()));
@@ -238,16 +250,162 @@ fn scan(
     Ok(out)
 }
 
-/// Every entry hash of the log, in order, and the index of `want`.
-pub fn leaves(log: &Log, want: Option<&str>) -> Result<(Vec<Hash>, Option<u64>)> {
-    let s = scan(log, None, Frontier::default(), None, want, true, &[])?;
-    Ok((s.hashes, s.found))
+/// Every entry of the log, in order: its audit-id UUID and its hash.
+pub fn leaves(log: &Log) -> Result<Vec<(u128, Hash)>> {
+    Ok(scan(log, None, Frontier::default(), None, true, &[])?.hashes)
+}
+
+/// A month file as the leaf cache saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CachedFile {
+    pub month: String,
+    pub compressed: bool,
+    /// Its length (uncompressed) when read.
+    pub bytes: u64,
+    /// The entries it held.
+    pub leaves: u64,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct CacheState {
+    files: Vec<CachedFile>,
+    count: u64,
+    last: Option<String>,
+}
+
+const CACHE_LEAVES: &str = "tlog-leaves.bin";
+const CACHE_STATE: &str = "tlog-leaves.json";
+/// Bytes per cached leaf: the audit-id UUID and the entry hash.
+const RECORD: usize = 48;
+
+/// Every entry of the log, like [`leaves`], through a cache in
+/// `cache_dir` (never committed): the entries read before are taken from
+/// it when the files it covered are unchanged in length and still end in
+/// the entry it recorded; only later entries are read. A wrong cache can
+/// only make a proof fail its own check (the caller then passes `fresh`).
+pub fn cached_leaves(
+    log: &Log,
+    cache_dir: &std::path::Path,
+    fresh: bool,
+) -> Result<Vec<(u128, Hash)>> {
+    let state_path = cache_dir.join(CACHE_STATE);
+    let leaves_path = cache_dir.join(CACHE_LEAVES);
+    let state: CacheState = if fresh {
+        CacheState::default()
+    } else {
+        std::fs::read(&state_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    };
+    let files = log.month_files()?;
+    let usable = !state.files.is_empty()
+        && state.files.len() <= files.len()
+        && state
+            .files
+            .iter()
+            .zip(&files)
+            .enumerate()
+            .all(|(i, (c, f))| {
+                let len = if f.compressed {
+                    None
+                } else {
+                    std::fs::metadata(&f.path).ok().map(|m| m.len())
+                };
+                c.month == f.month
+                    && c.compressed == f.compressed
+                    && !f.compressed
+                    && match len {
+                        Some(l) if i + 1 == state.files.len() => l >= c.bytes,
+                        Some(l) => l == c.bytes,
+                        None => false,
+                    }
+            });
+    let mut cached: Vec<(u128, Hash)> = Vec::new();
+    let mut start = None;
+    let mut open = None;
+    if usable
+        && let (Some(last_file), Some(last)) =
+            (state.files.last(), state.last.as_deref().and_then(hex32))
+    {
+        let pos = Position {
+            month: last_file.month.clone(),
+            offset: last_file.bytes,
+        };
+        let bytes = std::fs::read(&leaves_path).unwrap_or_default();
+        let want = state.count as usize * RECORD;
+        if bytes.len() >= want && still_there(log, &pos, &last)? {
+            cached = bytes[..want]
+                .chunks_exact(RECORD)
+                .map(|c| {
+                    let id = u128::from_be_bytes(c[..16].try_into().expect("16 bytes"));
+                    let hash: Hash = c[16..].try_into().expect("32 bytes");
+                    (id, hash)
+                })
+                .collect();
+            if cached.last().map(|c| c.1) == Some(last) {
+                start = Some(pos);
+                open = Some(last);
+            } else {
+                cached.clear();
+            }
+        }
+    }
+    let scanned = match &start {
+        Some(pos) => scan(log, Some(pos), Frontier::default(), open, true, &[])?,
+        None => scan(log, None, Frontier::default(), None, true, &[])?,
+    };
+    let mut state_files = if start.is_some() {
+        state.files
+    } else {
+        Vec::new()
+    };
+    for f in scanned.files {
+        match state_files.last_mut() {
+            Some(c) if c.month == f.month => {
+                c.bytes = f.bytes;
+                c.leaves += f.leaves;
+            }
+            _ => state_files.push(f),
+        }
+    }
+    let kept = cached.len();
+    cached.extend(scanned.hashes);
+    if cached.len() != kept || start.is_none() {
+        let mut bytes = Vec::with_capacity((cached.len() - kept) * RECORD);
+        for (id, h) in &cached[if start.is_some() { kept } else { 0 }..] {
+            bytes.extend_from_slice(&id.to_be_bytes());
+            bytes.extend_from_slice(h);
+        }
+        std::fs::create_dir_all(cache_dir).at(cache_dir)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&leaves_path)
+            .at(&leaves_path)?;
+        let base = if start.is_some() { kept * RECORD } else { 0 };
+        file.set_len(base as u64).at(&leaves_path)?;
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(base as u64)).at(&leaves_path)?;
+        file.write_all(&bytes).at(&leaves_path)?;
+        let new_state = CacheState {
+            files: state_files,
+            count: cached.len() as u64,
+            last: cached.last().map(|c| hex::encode(c.1)),
+        };
+        crate::atomic::write(
+            &state_path,
+            &serde_json::to_vec(&new_state).expect("state serializes"),
+            None,
+        )?;
+    }
+    Ok(cached)
 }
 
 /// The root of the first `size` entries for each size in `sizes`, and the
 /// number of entries (sizes beyond it are absent from the answer).
 pub fn roots_at(log: &Log, sizes: &[u64]) -> Result<(Vec<(u64, Hash)>, u64)> {
-    let s = scan(log, None, Frontier::default(), None, None, false, sizes)?;
+    let s = scan(log, None, Frontier::default(), None, false, sizes)?;
     Ok((s.roots_at, s.frontier.size))
 }
 
@@ -332,7 +490,7 @@ fn still_there(log: &Log, pos: &Position, hash: &Hash) -> Result<bool> {
         return Ok(false);
     }
     let start = memchr::memrchr(b'\n', &bytes[..end - 1]).map_or(0, |i| i + 1);
-    Ok(leaf_of(&bytes[start..end - 1], None).is_ok_and(|l| l.hash == *hash))
+    Ok(leaf_of(&bytes[start..end - 1]).is_ok_and(|l| l.hash == *hash))
 }
 
 /// What `checkpoint` did.
@@ -385,13 +543,11 @@ pub fn checkpoint(log: &Log, origin: &str, key: &SigningKey) -> Result<Made> {
         None => None,
     };
     let scanned = match &incremental {
-        Some((f, pos, h)) if f.size > 0 => {
-            scan(log, Some(pos), f.clone(), Some(*h), None, false, &[])?
-        }
-        Some((f, _, _)) => scan(log, None, f.clone(), None, None, false, &[])?,
+        Some((f, pos, h)) if f.size > 0 => scan(log, Some(pos), f.clone(), Some(*h), false, &[])?,
+        Some((f, _, _)) => scan(log, None, f.clone(), None, false, &[])?,
         None => {
             let sizes: Vec<u64> = last.iter().map(|(_, cp)| cp.size).collect();
-            let s = scan(log, None, Frontier::default(), None, None, false, &sizes)?;
+            let s = scan(log, None, Frontier::default(), None, false, &sizes)?;
             if let Some((_, cp)) = &last {
                 let prefix = s
                     .roots_at
@@ -581,8 +737,15 @@ mod tests {
         let Made::New(second) = checkpoint(&log, "lifeline/a/b", &key).unwrap() else {
             panic!("a new checkpoint")
         };
-        let (hashes, _) = leaves(&log, None).unwrap();
-        let leaf: Vec<Hash> = hashes.iter().map(|h| merkle::leaf_hash(h)).collect();
+        let hashes = leaves(&log).unwrap();
+        let leaf: Vec<Hash> = hashes.iter().map(|(_, h)| merkle::leaf_hash(h)).collect();
+        let cache = dir.path().join("cache");
+        assert_eq!(cached_leaves(&log, &cache, false).unwrap(), hashes);
+        assert_eq!(cached_leaves(&log, &cache, false).unwrap(), hashes);
+        log.append((9..11).map(body).collect(), None).unwrap();
+        let more = leaves(&log).unwrap();
+        assert_eq!(more.len(), 11);
+        assert_eq!(cached_leaves(&log, &cache, false).unwrap(), more);
         assert_eq!(second.root, hex::encode(merkle::root(&leaf)));
         assert!(
             check_records(&log, &key.verifying_key())

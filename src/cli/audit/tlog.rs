@@ -199,20 +199,39 @@ pub(super) fn prove(ws: &Workspace, out: &Output, args: ProveArgs) -> Result<i32
         )
     })?;
     let size = cp.size as usize;
-    let (hashes, found) = tlog::leaves(&log, args.audit_id.as_deref())?;
-    if hashes.len() < size {
-        if !out.quiet {
-            eprintln!(
-                "error: the log has {} entries but the checkpoint covers {size}: entries were removed; run `lifeline audit verify`",
-                hashes.len()
-            );
+    let cache_dir = crate::audit::query::index_dir(&ws.root, &log);
+    let want = args.audit_id.as_deref().map(tlog::id_of);
+    // The cache first; if a proof from it does not check out, read the
+    // whole log once more.
+    let mut fresh = false;
+    let (hashes, leaves) = loop {
+        let hashes = tlog::cached_leaves(&log, &cache_dir, fresh)?;
+        if hashes.len() < size {
+            if !fresh {
+                fresh = true;
+                continue;
+            }
+            if !out.quiet {
+                eprintln!(
+                    "error: the log has {} entries but the checkpoint covers {size}: entries were removed; run `lifeline audit verify`",
+                    hashes.len()
+                );
+            }
+            return Ok(1);
         }
-        return Ok(1);
-    }
-    let leaves: Vec<Hash> = hashes[..size]
-        .iter()
-        .map(|h| merkle::leaf_hash(h))
-        .collect();
+        let leaves: Vec<Hash> = hashes[..size]
+            .iter()
+            .map(|(_, h)| merkle::leaf_hash(h))
+            .collect();
+        if fresh || merkle::root(&leaves) == cp.root {
+            break (hashes, leaves);
+        }
+        fresh = true;
+    };
+    let found = want
+        .filter(|w| *w != 0)
+        .and_then(|w| hashes.iter().position(|(id, _)| *id == w))
+        .map(|i| i as u64);
     let value = if let Some(old) = args.consistency {
         if old > cp.size {
             return Err(Error::usage(
@@ -269,7 +288,7 @@ pub(super) fn prove(ws: &Workspace, out: &Output, args: ProveArgs) -> Result<i32
             "audit_id": id,
             "leaf_index": index,
             "tree_size": cp.size,
-            "entry_hash": hex::encode(hashes[i]),
+            "entry_hash": hex::encode(hashes[i].1),
             "inclusion_path": hexes(&path),
             "checkpoint": target.note,
         })

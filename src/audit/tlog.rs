@@ -484,12 +484,37 @@ fn still_there(log: &Log, pos: &Position, hash: &Hash) -> Result<bool> {
     let Some(f) = files.iter().find(|f| f.month == pos.month) else {
         return Ok(false);
     };
-    let bytes = read_month(f)?;
-    let end = pos.offset as usize;
+    // Only the tail up to `pos` is needed: read a window before it, and
+    // the whole file only for a line longer than the window.
+    let end = pos.offset;
+    let (bytes, base) = if f.compressed {
+        (read_month(f)?, 0)
+    } else {
+        use std::io::{Read, Seek};
+        const WINDOW: u64 = 64 << 10;
+        let mut file = std::fs::File::open(&f.path).at(&f.path)?;
+        let len = file.metadata().at(&f.path)?.len();
+        if end == 0 || end > len {
+            return Ok(false);
+        }
+        let base = end.saturating_sub(WINDOW);
+        file.seek(std::io::SeekFrom::Start(base)).at(&f.path)?;
+        let mut window = vec![0; (end - base) as usize];
+        file.read_exact(&mut window).at(&f.path)?;
+        if base > 0 && memchr::memchr(b'\n', &window[..window.len() - 1]).is_none() {
+            (read_month(f)?, 0)
+        } else {
+            (window, base)
+        }
+    };
+    let end = (end - base) as usize;
     if end == 0 || end > bytes.len() || bytes[end - 1] != b'\n' {
         return Ok(false);
     }
     let start = memchr::memrchr(b'\n', &bytes[..end - 1]).map_or(0, |i| i + 1);
+    if start == 0 && base > 0 {
+        return Ok(false);
+    }
     Ok(leaf_of(&bytes[start..end - 1]).is_ok_and(|l| l.hash == *hash))
 }
 

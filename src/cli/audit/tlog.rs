@@ -201,14 +201,13 @@ pub(super) fn prove(ws: &Workspace, out: &Output, args: ProveArgs) -> Result<i32
     let size = cp.size as usize;
     let cache_dir = crate::audit::query::index_dir(&ws.root, &log);
     let want = args.audit_id.as_deref().map(tlog::id_of);
-    // The cache first; if a proof from it does not check out, read the
-    // whole log once more.
-    let mut fresh = false;
-    let (hashes, leaves) = loop {
+    // The cache first; if a proof from it does not check out against the
+    // signed root, read the whole log once more.
+    let mut value = Value::Null;
+    for fresh in [false, true] {
         let hashes = tlog::cached_leaves(&log, &cache_dir, fresh)?;
         if hashes.len() < size {
             if !fresh {
-                fresh = true;
                 continue;
             }
             if !out.quiet {
@@ -223,76 +222,79 @@ pub(super) fn prove(ws: &Workspace, out: &Output, args: ProveArgs) -> Result<i32
             .iter()
             .map(|(_, h)| merkle::leaf_hash(h))
             .collect();
-        if fresh || merkle::root(&leaves) == cp.root {
-            break (hashes, leaves);
-        }
-        fresh = true;
-    };
-    let found = want
-        .filter(|w| *w != 0)
-        .and_then(|w| hashes.iter().position(|(id, _)| *id == w))
-        .map(|i| i as u64);
-    let value = if let Some(old) = args.consistency {
-        if old > cp.size {
-            return Err(Error::usage(
-                format!(
-                    "--consistency {old} is larger than the checkpoint ({})",
-                    cp.size
-                ),
-                None,
-            ));
-        }
-        let path = merkle::consistency_path(old as usize, &leaves);
-        let old_root = merkle::root(&leaves[..old as usize]);
-        if !merkle::verify_consistency(old, cp.size, &old_root, &cp.root, &path) {
-            return mismatch(out, cp.size);
-        }
-        let old_note = records
-            .iter()
-            .rev()
-            .find(|r| r.size == old && r.root == hex::encode(old_root))
-            .map(|r| r.note.clone());
-        let mut v = json!({
-            "old_size": old,
-            "new_size": cp.size,
-            "consistency_path": hexes(&path),
-            "checkpoint": target.note,
-        });
-        if let Some(n) = old_note {
-            v["old_checkpoint"] = Value::String(n);
-        }
-        v
-    } else {
-        let id = args.audit_id.clone().unwrap_or_default();
-        let Some(index) = found else {
-            if !out.quiet {
-                eprintln!("error: no entry {id} in {}", log.rel_dir);
+        let found = want
+            .filter(|w| *w != 0)
+            .and_then(|w| hashes.iter().position(|(id, _)| *id == w))
+            .map(|i| i as u64);
+        value = if let Some(old) = args.consistency {
+            if old > cp.size {
+                return Err(Error::usage(
+                    format!(
+                        "--consistency {old} is larger than the checkpoint ({})",
+                        cp.size
+                    ),
+                    None,
+                ));
             }
-            return Ok(1);
+            let path = merkle::consistency_path(old as usize, &leaves);
+            let old_root = merkle::root(&leaves[..old as usize]);
+            if !merkle::verify_consistency(old, cp.size, &old_root, &cp.root, &path) {
+                if fresh {
+                    return mismatch(out, cp.size);
+                }
+                continue;
+            }
+            let old_note = records
+                .iter()
+                .rev()
+                .find(|r| r.size == old && r.root == hex::encode(old_root))
+                .map(|r| r.note.clone());
+            let mut v = json!({
+                "old_size": old,
+                "new_size": cp.size,
+                "consistency_path": hexes(&path),
+                "checkpoint": target.note,
+            });
+            if let Some(n) = old_note {
+                v["old_checkpoint"] = Value::String(n);
+            }
+            v
+        } else {
+            let id = args.audit_id.clone().unwrap_or_default();
+            let Some(index) = found else {
+                if !out.quiet {
+                    eprintln!("error: no entry {id} in {}", log.rel_dir);
+                }
+                return Ok(1);
+            };
+            if index >= cp.size {
+                return Err(Error::usage(
+                    format!(
+                        "{id} is entry {index}, newer than the newest checkpoint (size {})",
+                        cp.size
+                    ),
+                    Some("run `lifeline audit checkpoint`, then prove again".to_string()),
+                ));
+            }
+            let i = index as usize;
+            let path = merkle::inclusion_path(i, &leaves);
+            if !merkle::verify_inclusion(index, cp.size, &leaves[i], &path, &cp.root) {
+                if fresh {
+                    return mismatch(out, cp.size);
+                }
+                continue;
+            }
+            json!({
+                "audit_id": id,
+                "leaf_index": index,
+                "tree_size": cp.size,
+                "entry_hash": hex::encode(hashes[i].1),
+                "inclusion_path": hexes(&path),
+                "checkpoint": target.note,
+            })
         };
-        if index >= cp.size {
-            return Err(Error::usage(
-                format!(
-                    "{id} is entry {index}, newer than the newest checkpoint (size {})",
-                    cp.size
-                ),
-                Some("run `lifeline audit checkpoint`, then prove again".to_string()),
-            ));
-        }
-        let i = index as usize;
-        let path = merkle::inclusion_path(i, &leaves);
-        if !merkle::verify_inclusion(index, cp.size, &leaves[i], &path, &cp.root) {
-            return mismatch(out, cp.size);
-        }
-        json!({
-            "audit_id": id,
-            "leaf_index": index,
-            "tree_size": cp.size,
-            "entry_hash": hex::encode(hashes[i].1),
-            "inclusion_path": hexes(&path),
-            "checkpoint": target.note,
-        })
-    };
+        break;
+    }
     out.print(|w| match args.format {
         Format::Json => json_line(w, &value),
         Format::Text => {

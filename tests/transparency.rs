@@ -597,3 +597,18 @@ fn a_damaged_leaf_cache_never_yields_a_wrong_proof() {
     assert_eq!(verify_proof(&repo, &later, &[]).0, 0);
     assert_eq!(std::fs::read(&cache).unwrap().len(), 8 * 48);
 }
+
+#[test]
+fn a_symlink_in_place_of_the_checkpoint_record_is_refused() {
+    let repo = repo_with(2);
+    let before = repo.read("planning/TASK.md");
+    std::os::unix::fs::symlink(
+        "../../planning/TASK.md",
+        repo.join("docs/audit/checkpoints.jsonl"),
+    )
+    .unwrap();
+    let (code, _, err) = checkpoint(&repo);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("checkpoints.jsonl"), "{err}");
+    assert_eq!(repo.read("planning/TASK.md"), before);
+}

@@ -439,11 +439,28 @@ fn append_record(log: &Log, record: &Record) -> Result<()> {
     let path = log.dir.join(CHECKPOINTS_FILE);
     let mut line = serde_json::to_string(record).expect("a record serializes");
     line.push('\n');
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .at(&path)?;
+    // A committed symlink in its place must not redirect the append.
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    let mut file = options.open(&path).map_err(|e| {
+        Error::usage(
+            format!(
+                "{}: cannot append to it ({e}): it must be a regular file, not a symlink",
+                log.display(CHECKPOINTS_FILE)
+            ),
+            Some(
+                "remove whatever is in its place and restore the file from git history".to_string(),
+            ),
+        )
+    })?;
+    if !file.metadata().at(&path)?.is_file() {
+        return Err(Error::usage(
+            format!("{}: not a regular file", log.display(CHECKPOINTS_FILE)),
+            Some("restore the file from git history".to_string()),
+        ));
+    }
     file.write_all(line.as_bytes()).at(&path)?;
     file.sync_data().at(&path)?;
     Ok(())

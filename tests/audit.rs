@@ -494,7 +494,22 @@ fn signed_heads_catch_truncation_and_a_rewritten_signature() {
         .env("LIFELINE_AUDIT_KEY", &key)
         .assert()
         .code(0);
-    assert!(stdout(&out).contains("signed the new head in docs/audit/signed-heads.jsonl"));
+    assert!(
+        stdout(&out).contains("signed a checkpoint of 4 entries in docs/audit/checkpoints.jsonl"),
+        "{}",
+        stdout(&out)
+    );
+    // Older releases signed the head instead; those statements still count.
+    let (_, report) = verify_json(&repo, &[]);
+    let head = lifeline::audit::Appended {
+        audit_id: report["heads"][0]["audit_id"].as_str().unwrap().to_string(),
+        hash: report["heads"][0]["hash"].as_str().unwrap().to_string(),
+        seq: report["heads"][0]["seq"].as_u64().unwrap(),
+        file: String::new(),
+    };
+    let signing_key = lifeline::audit::signing::SigningKey::from_bytes(&[0x11; 32]);
+    lifeline::audit::signing::sign_heads(&Log::at(repo.join(MONTH_DIR)), &signing_key, &head, 4)
+        .unwrap();
     let sigs = repo.read("docs/audit/signed-heads.jsonl");
     assert!(
         !sigs.contains(&key) && !stdout(&out).contains(&key),

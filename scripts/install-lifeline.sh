@@ -2,21 +2,31 @@
 # Installs a lifeline release binary for this runner and puts it on PATH;
 # the composite action (action.yml at the repository root) runs it.
 #
-# The binary is refused unless its SHA-256 matches the release's
-# SHA256SUMS. On a platform the release has no binary for (Windows, or an
-# unknown architecture) lifeline is built from the action's own source with
-# `cargo install --locked`, which is the same commit the workflow pinned.
-# A checksum mismatch is never answered with a build: it stops the job.
+# Nothing downloaded is trusted on its own. Before the binary runs:
+#   - its SHA-256 must equal the line for it in LIFELINE_SHA256SUMS, which
+#     action.yml carries at the commit the workflow pinned (a checksum file
+#     downloaded beside the binary would prove nothing: whoever can replace
+#     the binary can replace it too);
+#   - `gh attestation verify` must show that lifeline's release workflow
+#     built it, from the release tag, on a GitHub-hosted runner.
+# A release whose checksum is not committed yet (the tag's own commit) is
+# installed on the attestation alone, with a notice. Downloads are https
+# only (http to a loopback address is allowed, for tests). The repository
+# is never derived from the action's path. On a platform the release has
+# no binary for, lifeline is built from the action's own source with
+# `cargo install --locked`, the commit the workflow pinned. A failed check
+# is never answered with a build: it stops the job.
 #
 # Environment:
+#   LIFELINE_REPOSITORY    owner/name the release belongs to (required)
 #   LIFELINE_VERSION       release to install, e.g. 0.1.0 [default: the
 #                          version in the action's Cargo.toml]
-#   LIFELINE_REPOSITORY    owner/name the release belongs to [default:
-#                          derived from the action's path]
+#   LIFELINE_SHA256SUMS    committed `sha256sum` lines, `#` comments ignored
 #   LIFELINE_ACTION_PATH   the action's checkout (github.action_path)
 #   LIFELINE_DOWNLOAD_URL  base URL of the release assets [default:
-#                          $GITHUB_SERVER_URL/$LIFELINE_REPOSITORY/releases/download/v$LIFELINE_VERSION]
+#                          https://github.com/$LIFELINE_REPOSITORY/releases/download/v$LIFELINE_VERSION]
 #   LIFELINE_INSTALL_DIR   where the binary goes [default: $RUNNER_TEMP/lifeline/bin]
+#   GH_TOKEN               for gh attestation verify
 #   RUNNER_OS, RUNNER_ARCH as GitHub Actions sets them
 # Writes `path` and `version` to $GITHUB_OUTPUT and the directory to
 # $GITHUB_PATH when those are set.
@@ -39,11 +49,12 @@ case $version in
 esac
 
 repository=${LIFELINE_REPOSITORY:-}
-if [ -z "$repository" ]; then
-    # Actions unpack an action into .../_actions/OWNER/NAME/REF.
-    parent=$(dirname "$action_path")
-    repository="$(basename "$(dirname "$parent")")/$(basename "$parent")"
-fi
+case $repository in
+    '') fail "no repository: pass the action's input \`repository: OWNER/lifeline\` (the one in \`uses:\`)" ;;
+    /* | */*/* | .* | */.* | */ | *[!A-Za-z0-9._/-]*) fail "not an owner/name repository: '$repository'" ;;
+    */*) ;;
+    *) fail "not an owner/name repository: '$repository'" ;;
+esac
 
 case "${RUNNER_OS:-$(uname -s)}/${RUNNER_ARCH:-$(uname -m)}" in
     Linux/X64 | Linux/x86_64) target=x86_64-unknown-linux-musl ;;
@@ -65,25 +76,40 @@ if [ -z "$target" ]; then
     [ "$root/bin" = "$install_dir" ] || mv "$root/bin/lifeline" "$install_dir/lifeline"
 else
     asset="lifeline-v$version-$target"
-    base=${LIFELINE_DOWNLOAD_URL:-${GITHUB_SERVER_URL:-https://github.com}/$repository/releases/download/v$version}
+    base=${LIFELINE_DOWNLOAD_URL:-https://github.com/$repository/releases/download/v$version}
+    case $base in
+        https://*) proto='=https' ;;
+        http://127.0.0.1:* | http://127.0.0.1/* | http://localhost:* | http://localhost/*) proto='=http' ;;
+        *) fail "refusing to download from $base: https only" ;;
+    esac
     work=$(mktemp -d)
     trap 'rm -rf "$work"' EXIT
-    fetch() {
-        curl --fail --silent --show-error --location --proto '=https,http' \
-            --retry 3 --retry-delay 2 --connect-timeout 20 \
-            --output "$work/$2" "$base/$1" || fail "could not download $base/$1"
-    }
-    fetch SHA256SUMS SHA256SUMS
-    fetch "$asset" "$asset"
-    expected=$(awk -v name="$asset" '$2 == name || $2 == "*" name { print $1 }' "$work/SHA256SUMS")
-    [ -n "$expected" ] || fail "SHA256SUMS of v$version has no line for $asset"
+    curl --fail --silent --show-error --location --proto "$proto" --proto-redir '=https' \
+        --retry 3 --retry-delay 2 --connect-timeout 20 \
+        --output "$work/$asset" "$base/$asset" || fail "could not download $base/$asset"
     if command -v sha256sum >/dev/null; then
         actual=$(sha256sum "$work/$asset" | cut -d ' ' -f 1)
     else
         actual=$(shasum -a 256 "$work/$asset" | cut -d ' ' -f 1)
     fi
-    [ "$actual" = "$expected" ] ||
-        fail "checksum mismatch for $asset: expected $expected, got $actual; refusing to install it"
+    expected=$(printf '%s\n' "${LIFELINE_SHA256SUMS:-}" |
+        awk -v name="$asset" '$1 !~ /^#/ && ($2 == name || $2 == "*" name) { print $1 }')
+    if [ -n "$expected" ]; then
+        [ "$actual" = "$expected" ] ||
+            fail "checksum mismatch for $asset: expected $expected (committed in action.yml), got $actual; refusing to install it"
+    else
+        echo "::notice title=lifeline install::action.yml at this commit has no committed checksum for $asset; relying on its build-provenance attestation alone (pin the commit that adds the v$version checksums)"
+    fi
+    command -v gh >/dev/null ||
+        fail "gh is needed to verify the build-provenance attestation of $asset and is not installed"
+    gh attestation verify "$work/$asset" \
+        --repo "$repository" \
+        --signer-workflow "$repository/.github/workflows/release.yml" \
+        --source-ref "refs/tags/v$version" \
+        --deny-self-hosted-runners >"$work/attestation.log" 2>&1 || {
+        cat "$work/attestation.log" >&2
+        fail "the build-provenance attestation of $asset does not verify: not built by $repository's release workflow from v$version; refusing to install it"
+    }
     chmod 0755 "$work/$asset"
     mv "$work/$asset" "$install_dir/lifeline"
 fi

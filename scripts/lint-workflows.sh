@@ -66,6 +66,7 @@ jobs:
     steps:
       - uses: ./.github/actions/lifeline
         with:
+          repository: lifeline/lifeline
           version: 0.1.0
 YAML
 

@@ -80,8 +80,8 @@ impl Drop for Staged {
 }
 
 /// Creates a new temporary file in `dir` (never following or replacing
-/// anything): mode 0666 less the umask, or exactly `mode` (without setuid,
-/// setgid or sticky bits) when given.
+/// anything): mode 0666, or `mode`'s permission bits (never setuid, setgid
+/// or sticky) when given, less the umask.
 fn create_temp(dir: &OwnedFd, shown: &Path, mode: Option<u32>) -> Result<(File, String)> {
     let flags = OFlags::WRONLY
         | OFlags::CREATE
@@ -91,18 +91,17 @@ fn create_temp(dir: &OwnedFd, shown: &Path, mode: Option<u32>) -> Result<(File, 
         | OFlags::CLOEXEC;
     loop {
         let name = format!("{TMP_PREFIX}{}", uuid::Uuid::now_v7().simple());
-        match rfs::openat(dir, name.as_str(), flags, Mode::from_raw_mode(0o666)) {
-            Ok(fd) => {
-                if let Some(mode) = mode {
-                    rfs::fchmod(&fd, Mode::from_raw_mode((mode & 0o777) as RawMode)).map_err(
-                        |e| {
-                            let _ = rfs::unlinkat(dir, name.as_str(), AtFlags::empty());
-                            Error::io(shown, e.into())
-                        },
-                    )?;
-                }
-                return Ok((File::from(fd), name));
-            }
+        // The mode is given at creation, so the kernel takes the umask off
+        // (0644 under umask 022); only the permission bits are ever kept, so
+        // no setuid, setgid or sticky file is made.
+        let create_mode = mode.map_or(0o666, |m| m & 0o777);
+        match rfs::openat(
+            dir,
+            name.as_str(),
+            flags,
+            Mode::from_raw_mode(create_mode as RawMode),
+        ) {
+            Ok(fd) => return Ok((File::from(fd), name)),
             Err(Errno::EXIST) => continue,
             Err(e) => return Err(Error::io(shown, e.into())),
         }

@@ -779,7 +779,12 @@ fn config_error(text: &str, path: &Path, e: &toml::de::Error, key: &str) -> Erro
         format!("`{key}`: {}", e.message())
     };
     let help = if e.message().contains("unknown field") {
-        Some("remove the key or fix its spelling; `lifeline config show` prints every key".into())
+        Some(match misspelt_key(e.message()) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => {
+                "remove the key or fix its spelling; `lifeline config show` prints every key".into()
+            }
+        })
     } else {
         None
     };
@@ -792,9 +797,31 @@ fn config_error(text: &str, path: &Path, e: &toml::de::Error, key: &str) -> Erro
     }
 }
 
+/// The known key nearest to the unknown one in serde's "unknown field
+/// `x`, expected one of `a`, `b`" message, when it is close enough to be a
+/// typo of it.
+fn misspelt_key(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (key, rest) = rest.split_once('`')?;
+    let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    crate::validate::suggest::nearest(key, &expected).map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_misspelt_key_gets_the_nearest_one() {
+        let err = parse("[audit]\nretention_yeras = 8\n").unwrap_err();
+        assert_eq!(err.help(), Some("did you mean `retention_years`?"));
+        let err = parse("[audit]\nshelf_life = 8\n").unwrap_err();
+        assert!(
+            err.help().unwrap().starts_with("remove the key"),
+            "{:?}",
+            err.help()
+        );
+    }
 
     fn parse(text: &str) -> Result<Config> {
         Config::parse(text, Path::new("lifeline.toml"))

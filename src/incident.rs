@@ -281,12 +281,14 @@ pub fn list(ws: &Workspace) -> Result<Vec<(PathBuf, Incident)>> {
     Ok(out)
 }
 
-/// `INC-20261125T120700Z-7f3a`: UTC time and a random suffix.
+/// `INC-20261125T120700Z-4817f3a`: UTC time to the second, then the
+/// millisecond and a random part, so IDs sort by time (two incidents in
+/// one second included) and two processes in one millisecond still differ.
 fn new_id(now: Timestamp) -> String {
     let time = now.strftime("%Y%m%dT%H%M%SZ").to_string();
-    let random = uuid::Uuid::now_v7();
-    let suffix = &random.simple().to_string()[28..];
-    format!("INC-{time}-{suffix}")
+    let millis = now.subsec_millisecond();
+    let random = uuid::Uuid::now_v7().simple().to_string();
+    format!("INC-{time}-{millis:03}{}", &random[28..])
 }
 
 fn parse(text: &str) -> std::result::Result<Incident, String> {
@@ -397,5 +399,26 @@ mod tests {
         let text = incident.render();
         assert!(text.contains("**Severity**: P1"));
         assert_eq!(parse(&text).unwrap(), incident);
+    }
+
+    #[test]
+    fn ids_sort_by_time_within_one_second() {
+        let base: Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
+        let ids: Vec<String> = [999, 5, 120, 0]
+            .iter()
+            .map(|ms| new_id(base + jiff::SignedDuration::from_millis(*ms)))
+            .collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(
+            sorted,
+            vec![
+                ids[3].clone(),
+                ids[1].clone(),
+                ids[2].clone(),
+                ids[0].clone()
+            ]
+        );
+        assert_ne!(new_id(base), new_id(base));
     }
 }

@@ -75,6 +75,7 @@ rules! {
     TaskSprintIdMismatch = "TASK026", Warning, "task-md", "The `**Sprint ID**:` header line should agree with the table's Sprint ID column.";
     TaskStatusSummary = "TASK027", Warning, "task-md", "The Sprint Status Summary counts should agree with the table.";
     TaskNoChangelogAnchor = "TASK028", Warning, "task-md", "The `<!-- changelog-insert-point -->` anchor should be present (task-sync inserts changelog lines there).";
+    TaskStrayRow = "TASK029", Error, "task-md", "A task row must belong to a table: a header and separator above it, as many cells as that header.";
 
     SprintBadJson = "SPRINT001", Error, "sprint-config", "sprint.config.json must be a JSON object.";
     SprintMissingField = "SPRINT002", Error, "sprint-config", "All eight fields must be present.";

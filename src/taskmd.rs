@@ -91,9 +91,10 @@ pub struct Row<'a> {
     pub cells: Vec<&'a str>,
 }
 
-/// A task table: a header naming `ID` and `Title`, the separator line under
-/// it, and the rows up to the first line that is not a table line. A header
-/// line repeated inside a table starts a new table.
+/// A task table: a header carrying the task columns (see
+/// [`is_task_header`]), the separator line under it, and the rows up to the
+/// first line that is not a table line. A task header repeated inside a
+/// table starts a new table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table<'a> {
     pub header: Row<'a>,
@@ -116,6 +117,14 @@ pub struct TaskDoc<'a> {
     pub changelog_anchor: Option<&'a str>,
     /// Every task table, in order; more than one means a repeated header.
     pub tables: Vec<Table<'a>>,
+    /// The headers of the other well-formed tables (a header line followed
+    /// by a separator): the sprint dashboard, the completed tasks, … Their
+    /// rows are someone's content, not tasks.
+    pub other_tables: Vec<Row<'a>>,
+    /// Task-shaped lines (first cell `T-<digits>`) that belong to no table:
+    /// table lines with no header and separator above them, or a row of
+    /// another table whose cell count does not fit that table.
+    pub stray_rows: Vec<Row<'a>>,
 }
 
 impl<'a> TaskDoc<'a> {
@@ -128,12 +137,26 @@ impl<'a> TaskDoc<'a> {
 /// The anchor task-sync inserts changelog lines after.
 pub const CHANGELOG_ANCHOR: &str = "<!-- changelog-insert-point -->";
 
+/// Which table the lines being read belong to.
+enum Block {
+    /// Not in a table line run.
+    Outside,
+    /// In the last task table of `doc.tables`.
+    Task,
+    /// Right after a table line that is not a task header: the next line
+    /// decides whether it was a table header (a separator follows).
+    Candidate(usize),
+    /// In another table, whose header has this many cells.
+    Other(usize),
+    /// In a run of table lines with no header and separator.
+    Orphan,
+}
+
 /// Parses `text` (without a BOM). Never fails, never panics.
 pub fn parse(text: &str) -> TaskDoc<'_> {
     let mut doc = TaskDoc::default();
     let mut fence: Option<&str> = None;
-    // True while the lines read belong to the last table.
-    let mut in_table = false;
+    let mut block = Block::Outside;
     let mut expect_separator = false;
     for raw in text.split_inclusive('\n') {
         let line = raw.trim_end_matches(['\n', '\r']);
@@ -146,11 +169,11 @@ pub fn parse(text: &str) -> TaskDoc<'_> {
         }
         if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             fence = Some(&trimmed[..3]);
-            in_table = false;
+            block = Block::Outside;
             continue;
         }
         if !trimmed.starts_with('|') {
-            in_table = false;
+            block = Block::Outside;
             expect_separator = false;
             scan_header_line(trimmed, &mut doc);
             continue;
@@ -163,23 +186,60 @@ pub fn parse(text: &str) -> TaskDoc<'_> {
                 missing_separator: false,
                 rows: Vec::new(),
             });
-            in_table = true;
+            block = Block::Task;
             expect_separator = true;
             continue;
         }
-        if !in_table {
-            continue;
-        }
-        let table = doc.tables.last_mut().expect("in a table");
-        if expect_separator {
-            expect_separator = false;
-            if is_separator(&row) {
-                table.separator = Some(row);
-                continue;
+        match block {
+            Block::Task => {
+                let table = doc.tables.last_mut().expect("in a task table");
+                if expect_separator {
+                    expect_separator = false;
+                    if is_separator(&row) {
+                        table.separator = Some(row);
+                        continue;
+                    }
+                    table.missing_separator = true;
+                }
+                table.rows.push(row);
             }
-            table.missing_separator = true;
+            Block::Outside => {
+                // A stray task line is reported whatever follows it; a
+                // header-shaped line waits for its separator.
+                if is_task_row(&row) {
+                    doc.stray_rows.push(row);
+                    block = Block::Orphan;
+                } else {
+                    block = Block::Candidate(row.cells.len());
+                    doc.other_tables.push(row);
+                }
+            }
+            Block::Candidate(width) => {
+                if is_separator(&row) {
+                    block = Block::Other(width);
+                } else {
+                    // The line before was no header after all.
+                    doc.other_tables.pop();
+                    block = Block::Orphan;
+                    if is_task_row(&row) {
+                        doc.stray_rows.push(row);
+                    }
+                }
+            }
+            Block::Other(width) => {
+                if is_task_row(&row) && row.cells.len() != width {
+                    doc.stray_rows.push(row);
+                }
+            }
+            Block::Orphan => {
+                if is_task_row(&row) {
+                    doc.stray_rows.push(row);
+                }
+            }
         }
-        table.rows.push(row);
+    }
+    if let Block::Candidate(_) = block {
+        doc.other_tables.pop();
     }
     doc
 }
@@ -232,9 +292,40 @@ pub fn split_row(line: &str) -> Row<'_> {
     Row { line, cells }
 }
 
-fn is_task_header(row: &Row<'_>) -> bool {
+/// The columns only the task table has; `ID`, `Title`, `Owner` and
+/// `Notes` head other tables of the sprint template too (the completed
+/// tasks: `| ID | Title | Completion Date | Owner | Notes |`).
+const TASK_ONLY: [Column; 8] = [
+    Column::Priority,
+    Column::Points,
+    Column::Status,
+    Column::Reviewed,
+    Column::PrLink,
+    Column::Eta,
+    Column::DependsOn,
+    Column::SprintId,
+];
+
+/// A header carrying the task columns: `ID`, `Title` and at least half of
+/// the columns only the task table has. A task header that lost a few
+/// columns is still one (and TASK003 says which are missing); the sprint
+/// template's other tables are not.
+pub fn is_task_header(row: &Row<'_>) -> bool {
     let has = |name: &str| row.cells.iter().any(|c| eq_words(c, name));
-    has("ID") && has("Title")
+    has("ID")
+        && has("Title")
+        && TASK_ONLY.iter().filter(|c| has(c.name())).count() * 2 >= TASK_ONLY.len()
+}
+
+/// A line whose first cell is a task ID.
+fn is_task_row(row: &Row<'_>) -> bool {
+    row.cells.first().is_some_and(|c| is_task_id(c))
+}
+
+/// `T-` followed by digits.
+pub fn is_task_id(s: &str) -> bool {
+    s.strip_prefix("T-")
+        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn is_separator(row: &Row<'_>) -> bool {
@@ -275,12 +366,47 @@ mod tests {
         assert_eq!(split_row("|").cells, Vec::<&str>::new());
     }
 
+    const TASK_HEADER: &str = "| ID | Title | Priority | Points | Status | Reviewed |";
+
     #[test]
     fn repeated_header_starts_a_new_table_and_fences_hide_tables() {
-        let text = "| ID | Title |\n|---|---|\n| T-1 | a |\n| ID | Title |\n| T-2 | b |\n\n```\n| ID | Title |\n```\n";
-        let doc = parse(text);
+        let text = format!(
+            "{TASK_HEADER}\n|---|---|\n| T-1 | a |\n{TASK_HEADER}\n| T-2 | b |\n\n```\n{TASK_HEADER}\n```\n"
+        );
+        let doc = parse(&text);
         assert_eq!(doc.tables.len(), 2);
         assert!(doc.tables[1].missing_separator);
         assert_eq!(doc.tables[1].rows[0].cells, ["T-2", "b"]);
+    }
+
+    #[test]
+    fn other_tables_are_content_and_stray_task_lines_are_kept() {
+        let text = format!(
+            "{TASK_HEADER}\n|---|---|---|---|---|---|\n| T-1 | a | Low | 1 | Done | 🚀 |\n\n\
+             | ID | Title | Completion Date | Owner | Notes |\n|---|---|---|---|---|\n\
+             | T-000 | Setup CI | 2025-07-04 | @devA | - |\n| T-001 | cut |\n\n\
+             | Metric | Value |\n| T-998 | not a table |\n\n| T-999 | broken\n"
+        );
+        let doc = parse(&text);
+        assert_eq!(doc.tables.len(), 1);
+        assert_eq!(doc.tables[0].rows.len(), 1);
+        assert_eq!(doc.other_tables.len(), 1);
+        assert_eq!(doc.other_tables[0].cells[2], "Completion Date");
+        let stray: Vec<&str> = doc.stray_rows.iter().map(|r| r.cells[0]).collect();
+        assert_eq!(stray, ["T-001", "T-998", "T-999"]);
+    }
+
+    #[test]
+    fn a_header_is_the_task_header_only_with_the_task_columns() {
+        assert!(is_task_header(&split_row(TASK_HEADER)));
+        assert!(is_task_header(&split_row(
+            "| ID | Title | Description | Priority | Points | Status | Reviewed | Owner | PR Link | ETA | Depends On | Sprint ID | Notes |"
+        )));
+        assert!(!is_task_header(&split_row(
+            "| ID | Title | Completion Date | Owner | Notes |"
+        )));
+        assert!(!is_task_header(&split_row(
+            "| ID | Title | Status | Owner |"
+        )));
     }
 }

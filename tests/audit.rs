@@ -494,7 +494,22 @@ fn signed_heads_catch_truncation_and_a_rewritten_signature() {
         .env("LIFELINE_AUDIT_KEY", &key)
         .assert()
         .code(0);
-    assert!(stdout(&out).contains("signed the new head in docs/audit/signed-heads.jsonl"));
+    assert!(
+        stdout(&out).contains("signed a checkpoint of 4 entries in docs/audit/checkpoints.jsonl"),
+        "{}",
+        stdout(&out)
+    );
+    // Older releases signed the head instead; those statements still count.
+    let (_, report) = verify_json(&repo, &[]);
+    let head = lifeline::audit::Appended {
+        audit_id: report["heads"][0]["audit_id"].as_str().unwrap().to_string(),
+        hash: report["heads"][0]["hash"].as_str().unwrap().to_string(),
+        seq: report["heads"][0]["seq"].as_u64().unwrap(),
+        file: String::new(),
+    };
+    let signing_key = lifeline::audit::signing::SigningKey::from_bytes(&[0x11; 32]);
+    lifeline::audit::signing::sign_heads(&Log::at(repo.join(MONTH_DIR)), &signing_key, &head, 4)
+        .unwrap();
     let sigs = repo.read("docs/audit/signed-heads.jsonl");
     assert!(
         !sigs.contains(&key) && !stdout(&out).contains(&key),
@@ -928,7 +943,12 @@ fn every_audit_command_documents_examples_and_exit_codes() {
 fn init_adds_the_union_merge_line_once_and_is_audited() {
     let repo = Repo::sample();
     repo.write(".gitattributes", "*.png binary\n");
-    let out = repo.lifeline().args(["init", "--dry-run"]).assert().code(0);
+    let init = [
+        "init",
+        "--action",
+        "acme/lifeline@3d3c42e5aac5ba805825da76410c181273ba90b1",
+    ];
+    let out = repo.lifeline().args(init).arg("--dry-run").assert().code(0);
     assert!(
         stdout(&out).contains("would write  .gitattributes"),
         "{}",
@@ -936,24 +956,29 @@ fn init_adds_the_union_merge_line_once_and_is_audited() {
     );
     assert_eq!(repo.read(".gitattributes"), "*.png binary\n");
     assert!(!repo.join(MONTH_DIR).exists(), "a dry run records nothing");
-    repo.lifeline().arg("init").assert().code(0);
-    repo.lifeline().arg("init").assert().code(0);
+    repo.lifeline().args(init).assert().code(0);
+    repo.lifeline().args(init).assert().code(0);
     assert_eq!(
         repo.read(".gitattributes"),
         "*.png binary\ndocs/audit/*.jsonl merge=union\n"
     );
+    // The rerun changed nothing and is not recorded.
     let all = entries(&repo, &log_file(&repo));
-    assert_eq!(all.len(), 2);
+    assert_eq!(all.len(), 1);
     assert_eq!(all[0]["component"], "lifeline");
     assert_eq!(all[0]["operation"], "init");
     assert_eq!(
         all[0]["files_affected"],
-        serde_json::json!(["lifeline.toml", ".gitattributes"])
+        serde_json::json!([
+            "lifeline.toml",
+            ".github/workflows/lifeline-health.yml",
+            ".github/workflows/lifeline-emergency-recovery.yml",
+            ".gitattributes"
+        ])
     );
-    assert_eq!(all[1]["files_affected"], serde_json::json!([]));
     // A refused init is recorded as a failure.
     repo.write("lifeline.toml", "[audit]\nretention_years = 8\n");
-    repo.lifeline().arg("init").assert().code(2);
+    repo.lifeline().args(init).assert().code(2);
     let last = entries(&repo, &log_file(&repo)).pop().unwrap();
     assert_eq!(last["result"], "failure");
     assert!(

@@ -68,36 +68,58 @@ fn configured_protected_set_is_used() {
     assert!(text.ends_with("validated 2 files: 1 error\n"), "{text}");
 }
 
+/// A full commit SHA for `init --action` (a build from source needs one).
+const ACTION: &str = "acme/lifeline@3d3c42e5aac5ba805825da76410c181273ba90b1";
+
 #[test]
 fn init_writes_a_commented_config_once() {
     let repo = Repo::sample();
-    let out = repo.lifeline().arg("init").assert().code(0);
+    let out = repo
+        .lifeline()
+        .args(["init", "--action", ACTION])
+        .assert()
+        .code(0);
     assert_eq!(
         stdout(&out),
-        "    created  lifeline.toml\n    created  .gitattributes\n"
+        "    created  lifeline.toml\n    created  .github/workflows/lifeline-health.yml\n    \
+         created  .github/workflows/lifeline-emergency-recovery.yml\n    created  .gitattributes\n"
     );
     let written = repo.read("lifeline.toml");
     assert!(written.starts_with("# lifeline.toml"));
     // Re-running changes nothing.
-    let out = repo.lifeline().arg("init").assert().code(0);
+    let out = repo
+        .lifeline()
+        .args(["init", "--action", ACTION])
+        .assert()
+        .code(0);
     assert_eq!(
         stdout(&out),
-        "  unchanged  lifeline.toml\n  unchanged  .gitattributes\n"
+        "  unchanged  lifeline.toml\n  unchanged  .github/workflows/lifeline-health.yml\n  \
+         unchanged  .github/workflows/lifeline-emergency-recovery.yml\n  unchanged  .gitattributes\n"
     );
     // A file that differs is left alone without --force.
     repo.write("lifeline.toml", "[audit]\nretention_years = 8\n");
-    let out = repo.lifeline().arg("init").assert().code(2);
+    let out = repo
+        .lifeline()
+        .args(["init", "--action", ACTION])
+        .assert()
+        .code(2);
     assert!(stderr(&out).contains("pass --force"), "{}", stderr(&out));
     assert_eq!(repo.read("lifeline.toml"), "[audit]\nretention_years = 8\n");
     repo.lifeline()
-        .args(["init", "--dry-run", "--force"])
+        .args(["init", "--action", ACTION, "--dry-run", "--force"])
         .assert()
         .code(0);
     assert_eq!(repo.read("lifeline.toml"), "[audit]\nretention_years = 8\n");
-    let out = repo.lifeline().args(["init", "--force"]).assert().code(0);
+    let out = repo
+        .lifeline()
+        .args(["init", "--action", ACTION, "--force"])
+        .assert()
+        .code(0);
     assert_eq!(
         stdout(&out),
-        "  overwrote  lifeline.toml\n  unchanged  .gitattributes\n"
+        "  overwrote  lifeline.toml\n  unchanged  .github/workflows/lifeline-health.yml\n  \
+         unchanged  .github/workflows/lifeline-emergency-recovery.yml\n  unchanged  .gitattributes\n"
     );
     // The written file is the defaults.
     let shown = repo

@@ -59,6 +59,10 @@ fn init_sets_a_repository_up_and_a_rerun_changes_nothing() {
     );
     assert!(health.contains(&uses), "{health}");
     assert!(repo.read(EMERGENCY).contains(&uses));
+    // The repository the action downloads from is named, never guessed.
+    let with = format!("{uses}        with:\n          repository: acme/lifeline\n");
+    assert!(health.contains(&with), "{health}");
+    assert!(repo.read(EMERGENCY).contains(&with));
 
     let before: Vec<String> = [HEALTH, EMERGENCY, "lifeline.toml", ".gitattributes"]
         .iter()
@@ -182,26 +186,105 @@ fn the_emergency_workflow_is_the_one_recover_keeps_enabled() {
     assert!(!repo.read(HEALTH).contains("sos"));
 }
 
+/// A build from source does not know which release the workflows should
+/// install: init writes the rest, exits 2 and names the one command that
+/// finishes the job; that command does.
 #[test]
-fn a_build_from_source_without_action_skips_the_workflows_with_a_warning() {
+fn a_build_from_source_without_action_exits_2_with_the_command_that_finishes() {
     if option_env!("LIFELINE_RELEASE_COMMIT").is_some() {
         return; // a release build knows its action
     }
     let repo = Repo::sample();
-    let out = repo.lifeline().arg("init").assert().code(0);
+    let out = repo.lifeline().arg("init").assert().code(2);
     assert_eq!(
         stdout(&out),
         "    created  lifeline.toml\n    created  .gitattributes\n"
     );
+    let err = stderr(&out);
     assert!(
-        stderr(&out).contains(
-            "warning: skipped .github/workflows/lifeline-health.yml: this lifeline was built from source"
-        ),
+        err.contains("error: the workflows were not written: this lifeline was built from source"),
+        "{err}"
+    );
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        err.contains(&format!(
+            "finish with `lifeline init --action OWNER/lifeline@<full commit SHA of the v{version} tag>`"
+        )),
+        "{err}"
+    );
+    assert!(!repo.join(HEALTH).exists());
+    // The command it names finishes the job.
+    let out = init(&repo, &[]).assert().code(0);
+    assert_eq!(
+        stdout(&out),
+        "  unchanged  lifeline.toml\n    created  .github/workflows/lifeline-health.yml\n    \
+         created  .github/workflows/lifeline-emergency-recovery.yml\n  unchanged  .gitattributes\n"
+    );
+}
+
+/// The README's adoption steps, verbatim in spirit: init, commit, and a
+/// rerun that changes nothing leaves `git status` clean (no audit entry
+/// for a run that changed nothing).
+#[test]
+fn a_rerun_that_changes_nothing_leaves_git_status_clean() {
+    let repo = Repo::sample();
+    init(&repo, &[]).assert().code(0);
+    let audit = repo.git(&["status", "--porcelain", "--untracked-files=all"]);
+    assert!(
+        audit.contains("docs/audit/"),
+        "the first run is recorded: {audit}"
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "Adopt lifeline"]);
+    init(&repo, &[]).assert().code(0);
+    assert_eq!(
+        repo.git(&["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
+    // A run that changes something is recorded.
+    std::fs::remove_file(repo.join(HEALTH)).unwrap();
+    init(&repo, &[]).assert().code(0);
+    let status = repo.git(&["status", "--porcelain", "--untracked-files=all"]);
+    assert!(status.contains("docs/audit/"), "{status}");
+}
+
+/// `init --starter` in a repository with no planning files writes valid
+/// ones for the current sprint, and never touches existing ones.
+#[test]
+fn starter_writes_valid_planning_files_where_there_are_none() {
+    let repo = Repo::bare_dir();
+    repo.git(&["init", "-q", "-b", "main"]);
+    let out = init(&repo, &["--starter"]).assert().code(0);
+    let text = stdout(&out);
+    for path in [
+        "planning/TASK.md",
+        "planning/sprint.config.json",
+        ".github/labels.yml",
+    ] {
+        assert!(text.contains(&format!("    created  {path}\n")), "{text}");
+    }
+    let out = repo.lifeline().arg("validate").assert().code(0);
+    assert_eq!(stdout(&out), "validated 3 files: all valid\n");
+    let config: serde_json::Value =
+        serde_json::from_str(&repo.read("planning/sprint.config.json")).unwrap();
+    let today = jiff::Timestamp::now().strftime("%Y-%m-%d").to_string();
+    let (start, end) = (
+        config["start_date"].as_str().unwrap(),
+        config["end_date"].as_str().unwrap(),
+    );
+    assert!(
+        start <= today.as_str() && today.as_str() < end,
+        "{start}..{end} holds {today}"
+    );
+    // Existing planning files are never replaced, even with --force.
+    repo.write("planning/TASK.md", "mine\n");
+    let out = init(&repo, &["--starter", "--force"]).assert().code(0);
+    assert_eq!(repo.read("planning/TASK.md"), "mine\n");
+    assert!(
+        stderr(&out).contains("skipped planning/TASK.md: exists; --starter only writes planning files where there are none"),
         "{}",
         stderr(&out)
     );
-    assert!(stderr(&out).contains("pass --action"), "{}", stderr(&out));
-    assert!(!repo.join(HEALTH).exists());
 }
 
 #[test]
@@ -652,14 +735,48 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
 }
 
+/// The SHA-256 lines action.yml would carry for this version: `binary`'s
+/// for the Linux x86_64 asset, another for aarch64.
+fn committed_sums(binary: &[u8]) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    format!(
+        "# BEGIN SHA256SUMS\n{}  lifeline-v{version}-aarch64-unknown-linux-musl\n{}  lifeline-v{version}-x86_64-unknown-linux-musl\n# END SHA256SUMS\n",
+        sha256_hex(b"another binary"),
+        sha256_hex(binary)
+    )
+}
+
 /// Runs the composite action's install script against `url` as a Linux
-/// x86_64 runner would.
-fn install(url: &str, dir: &Path) -> std::process::Output {
+/// x86_64 runner would, with `sums` committed in action.yml and a `gh`
+/// whose `attestation verify` exits `gh_exit` (and logs its arguments to
+/// `dir/gh.args`).
+fn install(
+    url: &str,
+    dir: &Path,
+    repository: &str,
+    sums: &str,
+    gh_exit: i32,
+) -> std::process::Output {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/install-lifeline.sh");
+    let fakebin = dir.join("fakebin");
+    std::fs::create_dir_all(&fakebin).unwrap();
+    let gh = fakebin.join("gh");
+    std::fs::write(
+        &gh,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> '{}'\n[ {gh_exit} = 0 ] || echo 'no attestation matched' >&2\nexit {gh_exit}\n",
+            dir.join("gh.args").display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&gh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", fakebin.display(), std::env::var("PATH").unwrap());
     Command::new("bash")
         .arg(script)
+        .env("PATH", path)
         .env("LIFELINE_ACTION_PATH", env!("CARGO_MANIFEST_DIR"))
-        .env("LIFELINE_REPOSITORY", "acme/lifeline")
+        .env("LIFELINE_REPOSITORY", repository)
+        .env("LIFELINE_SHA256SUMS", sums)
         .env("LIFELINE_DOWNLOAD_URL", url)
         .env("LIFELINE_INSTALL_DIR", dir.join("bin"))
         .env("RUNNER_OS", "Linux")
@@ -672,37 +789,37 @@ fn install(url: &str, dir: &Path) -> std::process::Output {
         .unwrap()
 }
 
-fn release(binary: &[u8], sums_for: &[u8]) -> BTreeMap<String, Vec<u8>> {
+/// A release serving `binary` as the Linux x86_64 asset, and a forged
+/// SHA256SUMS beside it that the script must not read.
+fn release(binary: &[u8]) -> BTreeMap<String, Vec<u8>> {
     let asset = format!(
         "lifeline-v{}-x86_64-unknown-linux-musl",
         env!("CARGO_PKG_VERSION")
     );
-    let other = format!(
-        "lifeline-v{}-aarch64-unknown-linux-musl",
-        env!("CARGO_PKG_VERSION")
-    );
-    let sums = format!(
-        "{}  {other}\n{}  {asset}\n",
-        sha256_hex(b"another binary"),
-        sha256_hex(sums_for)
-    );
+    let forged = format!("{}  {asset}\n", sha256_hex(binary));
     BTreeMap::from([
         (asset, binary.to_vec()),
-        ("SHA256SUMS".to_string(), sums.into_bytes()),
+        ("SHA256SUMS".to_string(), forged.into_bytes()),
     ])
+}
+
+fn err(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]
 fn the_install_script_puts_a_verified_binary_on_path() {
     let binary = std::fs::read(env!("CARGO_BIN_EXE_lifeline")).unwrap();
-    let url = serve(release(&binary, &binary));
+    let url = serve(release(&binary));
     let dir = tempfile::tempdir().unwrap();
-    let out = install(&url, dir.path());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = install(
+        &url,
+        dir.path(),
+        "acme/lifeline",
+        &committed_sums(&binary),
+        0,
     );
+    assert!(out.status.success(), "{}", err(&out));
     let installed: PathBuf = dir.path().join("bin/lifeline");
     assert_eq!(std::fs::read(&installed).unwrap(), binary);
     let version = Command::new(&installed).arg("--version").output().unwrap();
@@ -716,6 +833,16 @@ fn the_install_script_puts_a_verified_binary_on_path() {
     );
     let outputs = std::fs::read_to_string(dir.path().join("output")).unwrap();
     assert!(outputs.contains(&format!("path={}", installed.display())));
+    // The attestation was checked against lifeline's release workflow and tag.
+    let gh = std::fs::read_to_string(dir.path().join("gh.args")).unwrap();
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(gh.starts_with("attestation verify "), "{gh}");
+    assert!(
+        gh.contains(&format!(
+            "--repo acme/lifeline --signer-workflow acme/lifeline/.github/workflows/release.yml --source-ref refs/tags/v{version} --deny-self-hosted-runners"
+        )),
+        "{gh}"
+    );
 }
 
 #[test]
@@ -724,25 +851,142 @@ fn the_install_script_refuses_a_tampered_binary() {
     let mut tampered = binary.clone();
     let last = tampered.len() - 1;
     tampered[last] ^= 0x01;
-    let url = serve(release(&tampered, &binary));
+    // The release's own SHA256SUMS matches the tampered binary: only the
+    // committed checksum catches it.
+    let url = serve(release(&tampered));
     let dir = tempfile::tempdir().unwrap();
-    let out = install(&url, dir.path());
+    let out = install(
+        &url,
+        dir.path(),
+        "acme/lifeline",
+        &committed_sums(&binary),
+        0,
+    );
     assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("checksum mismatch"), "{err}");
-    assert!(!dir.path().join("bin/lifeline").exists());
-    assert!(!dir.path().join("path").exists());
-
-    // A release whose SHA256SUMS has no line for this platform is refused too.
-    let mut files = release(&binary, &binary);
-    files.insert("SHA256SUMS".into(), b"".to_vec());
-    let url = serve(files);
-    let out = install(&url, dir.path());
-    assert!(!out.status.success());
+    assert!(err(&out).contains("checksum mismatch"), "{}", err(&out));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("has no line for"),
+        err(&out).contains("(committed in action.yml)"),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        err(&out)
     );
     assert!(!dir.path().join("bin/lifeline").exists());
+    assert!(!dir.path().join("path").exists());
+}
+
+#[test]
+fn the_install_script_needs_the_attestation_and_never_guesses_the_repository() {
+    let binary = std::fs::read(env!("CARGO_BIN_EXE_lifeline")).unwrap();
+    let url = serve(release(&binary));
+    // The checksum matches, the attestation does not verify: refused.
+    let dir = tempfile::tempdir().unwrap();
+    let out = install(
+        &url,
+        dir.path(),
+        "acme/lifeline",
+        &committed_sums(&binary),
+        1,
+    );
+    assert!(!out.status.success());
+    assert!(
+        err(&out).contains("the build-provenance attestation of lifeline-v"),
+        "{}",
+        err(&out)
+    );
+    assert!(!dir.path().join("bin/lifeline").exists());
+    // No committed checksum for this version: the attestation alone, said so.
+    let dir = tempfile::tempdir().unwrap();
+    let out = install(
+        &url,
+        dir.path(),
+        "acme/lifeline",
+        "# BEGIN SHA256SUMS\n# END SHA256SUMS\n",
+        0,
+    );
+    assert!(out.status.success(), "{}", err(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("no committed checksum"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = install(&url, dir.path(), "acme/lifeline", "", 1);
+    assert!(!out.status.success());
+    assert!(!dir.path().join("bin/lifeline").exists());
+    // No repository, or not owner/name: refused before any download.
+    for bad in ["", "acme", "../x", "acme/lifeline/extra", "/x"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = install(&url, dir.path(), bad, &committed_sums(&binary), 0);
+        assert!(!out.status.success(), "{bad}");
+        assert!(err(&out).contains("repository"), "{bad}: {}", err(&out));
+        assert!(!dir.path().join("gh.args").exists(), "{bad}");
+    }
+    // Plain http beyond loopback is refused.
+    let dir = tempfile::tempdir().unwrap();
+    let out = install(
+        "http://example.invalid/releases",
+        dir.path(),
+        "acme/lifeline",
+        &committed_sums(&binary),
+        0,
+    );
+    assert!(!out.status.success());
+    assert!(err(&out).contains("https only"), "{}", err(&out));
+}
+
+/// `cargo binstall` and `taiki-e/install-action` read
+/// `[package.metadata.binstall]`: its URL must name the asset the release
+/// workflow publishes, and that workflow must attest it with a pinned
+/// `actions/attest-build-provenance`.
+#[test]
+fn binstall_metadata_names_the_release_assets_and_the_release_attests_them() {
+    let manifest: toml::Table =
+        toml::from_str(include_str!("../Cargo.toml")).expect("Cargo.toml parses");
+    let binstall = &manifest["package"]["metadata"]["binstall"];
+    assert_eq!(binstall["pkg-fmt"].as_str(), Some("bin"));
+    let expand = |template: &str, target: &str| {
+        template
+            .replace("{ repo }", "https://github.com/acme/lifeline")
+            .replace("{ version }", "0.1.0")
+            .replace("{ target }", target)
+    };
+    let url = |target: &str| {
+        let table = binstall
+            .get("overrides")
+            .and_then(|o| o.get(target))
+            .unwrap_or(binstall);
+        expand(table["pkg-url"].as_str().unwrap(), target)
+    };
+    let base = "https://github.com/acme/lifeline/releases/download/v0.1.0";
+    for (target, asset) in [
+        ("x86_64-unknown-linux-musl", "x86_64-unknown-linux-musl"),
+        ("aarch64-apple-darwin", "aarch64-apple-darwin"),
+        ("x86_64-unknown-linux-gnu", "x86_64-unknown-linux-musl"),
+        ("aarch64-unknown-linux-gnu", "aarch64-unknown-linux-musl"),
+    ] {
+        assert_eq!(
+            url(target),
+            format!("{base}/lifeline-v0.1.0-{asset}"),
+            "{target}"
+        );
+    }
+    let release = include_str!("../.github/workflows/release.yml");
+    // The asset name the workflow publishes: lifeline-$TAG-$TARGET, TAG = v0.1.0.
+    assert!(release.contains("cp \"$bin\" \"dist/lifeline-$TAG-$TARGET\""));
+    let attest = release
+        .lines()
+        .find(|l| l.contains("uses: actions/attest-build-provenance@"))
+        .expect("the release attests build provenance");
+    let sha = attest
+        .split('@')
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    assert!(
+        sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{attest}"
+    );
+    assert!(release.contains("subject-path: dist/lifeline-*"));
+    assert!(release.contains("id-token: write") && release.contains("attestations: write"));
 }

@@ -291,3 +291,67 @@ fn sprint_id_is_checked_across_files() {
     );
     assert_eq!(doc["diagnostics"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn a_file_no_validator_is_chosen_for_is_not_reported_valid() {
+    let repo = Repo::sample();
+    repo.write("notes.md", "| T-001 | whatever |\n");
+    let out = repo
+        .lifeline()
+        .args(["validate", "planning/TASK.md", "notes.md"])
+        .assert()
+        .code(2);
+    assert_eq!(stdout(&out), "");
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: notes.md was not validated: lifeline.toml does not name it"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "`lifeline validate --validator <task-md|sprint-config|labels|json|yaml> notes.md`"
+        ),
+        "{err}"
+    );
+    // Chosen explicitly, it is validated.
+    repo.lifeline()
+        .args(["validate", "--validator", "task-md", "notes.md"])
+        .assert()
+        .code(1);
+    // A file lifeline.toml marks `none` is not validated either.
+    repo.write("docs/sprint-archives/old.md", "anything\n");
+    let out = repo
+        .lifeline()
+        .args(["validate", "docs/sprint-archives/old.md"])
+        .assert()
+        .code(2);
+    assert!(
+        stderr(&out).contains("lifeline.toml gives it the validator `none`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The sprint template's multi-table TASK.md, with the real binary: valid,
+/// and a task line appended after the last section is caught.
+#[test]
+fn a_multi_table_sprint_file_is_valid_and_a_stray_task_line_is_not() {
+    let repo = Repo::sample();
+    let multi = include_str!("fixtures/multi-table/planning/TASK.md");
+    repo.write("planning/TASK.md", multi);
+    let config = repo
+        .read("planning/sprint.config.json")
+        .replace("Sprint-07-2025", "Sprint-08-2025")
+        .replace("\"sprint_number\": 7", "\"sprint_number\": 8");
+    repo.write("planning/sprint.config.json", config);
+    let out = repo.lifeline().arg("validate").assert().code(0);
+    assert_eq!(stdout(&out), "validated 3 files: all valid\n");
+    repo.write("planning/TASK.md", format!("{multi}| T-999 | broken\n"));
+    let out = repo.lifeline().arg("validate").assert().code(1);
+    let text = stdout(&out);
+    assert!(
+        text.contains("error[TASK029]: the task line `T-999` belongs to no table"),
+        "{text}"
+    );
+    assert!(text.contains("--> planning/TASK.md:78:1"), "{text}");
+}

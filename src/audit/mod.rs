@@ -13,7 +13,9 @@
 //! - [`query`]: filters, lookup by ID, and the on-disk index.
 //! - [`repair`]: ending lines torn by an interrupted write, audited.
 //! - [`retention`]: compressing months past the retention period.
-//! - [`signing`]: ed25519 signatures over the heads.
+//! - [`signing`]: ed25519 keys, and the signed heads of older releases.
+//! - [`merkle`], [`note`], [`tlog`]: the log as a transparency log (RFC
+//!   9162 proofs, C2SP signed checkpoints and cosignatures).
 
 use serde_json::{Map, Value};
 
@@ -23,11 +25,14 @@ use crate::workspace::Workspace;
 
 pub mod canonical;
 pub mod entry;
+pub mod merkle;
+pub mod note;
 pub mod query;
 pub mod repair;
 pub mod retention;
 pub mod signing;
 pub mod store;
+pub mod tlog;
 pub mod verify;
 
 pub use store::{Appended, Log};
@@ -170,13 +175,9 @@ pub fn record_all(ws: &Workspace, env: &dyn Env, events: &[Event]) -> Result<Vec
 
 /// Appends a seal: an `audit`/`seal` entry whose `prev` is the newest
 /// entry and whose `joins` lists every other head, so forks left by
-/// merging two clones become one chain again. With `key`, also appends a
-/// signature over the new head to the signed-heads file.
-pub fn seal(
-    ws: &Workspace,
-    env: &dyn Env,
-    key: Option<&signing::SigningKey>,
-) -> Result<SealOutcome> {
+/// merging two clones become one chain again. (The CLI then signs a
+/// checkpoint with [`tlog::checkpoint`] when it has a key.)
+pub fn seal(ws: &Workspace, env: &dyn Env) -> Result<SealOutcome> {
     let log = Log::of(ws)?;
     let report = verify::verify(&log, &verify::Options::default())?;
     let ctx = entry::Context::from_env(ws, env);
@@ -196,19 +197,9 @@ pub fn seal(
         .append(vec![body], Some(joins.clone()))?
         .pop()
         .expect("one entry appended");
-    let signature = match key {
-        Some(key) => Some(signing::sign_heads(
-            &log,
-            key,
-            &appended,
-            report.entries + 1,
-        )?),
-        None => None,
-    };
     Ok(SealOutcome {
         appended,
         joined: joins,
-        signature,
         findings: report.findings.len(),
     })
 }
@@ -219,8 +210,6 @@ pub struct SealOutcome {
     pub appended: Appended,
     /// The heads other than the newest entry that the seal joined.
     pub joined: Vec<String>,
-    /// Where the signature went, if one was written.
-    pub signature: Option<String>,
     /// Integrity findings present when sealing (the seal does not fix them).
     pub findings: usize,
 }

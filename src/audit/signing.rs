@@ -1,5 +1,6 @@
-//! Signed heads: with an ed25519 key in `LIFELINE_AUDIT_KEY`, `audit seal`
-//! appends to `signed-heads.jsonl` a statement "the log ended at this hash
+//! Signed heads (older releases; checkpoints in [`super::tlog`] replace
+//! them): with an ed25519 key in `LIFELINE_AUDIT_KEY`, `audit seal`
+//! appended to `signed-heads.jsonl` a statement "the log ended at this hash
 //! with this many entries", signed. `audit verify --public-key FILE` checks
 //! every statement and treats the signed heads as recorded heads, so
 //! cutting entries off the end, or inserting a branch before a signed head,
@@ -67,7 +68,9 @@ fn decode32(text: &str) -> Option<[u8; 32]> {
 }
 
 /// Appends a signed statement about `head` to the signed-heads file and
-/// returns that file's repo-relative name.
+/// returns that file's repo-relative name. Releases before checkpoints
+/// wrote these from `audit seal`; lifeline still reads them, and tests
+/// write them with this to check that.
 pub fn sign_heads(log: &Log, key: &SigningKey, head: &Appended, entries: usize) -> Result<String> {
     let mut statement = Map::new();
     statement.insert("schema".into(), 1.into());

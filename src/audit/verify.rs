@@ -110,6 +110,8 @@ pub enum FindingKind {
     NotInChain,
     /// A signed head whose signature does not verify.
     BadSignature,
+    /// The log is not an extension of a signed checkpoint.
+    Inconsistent,
     /// The file could not be read.
     Unreadable,
     /// A line cut short by an interrupted write; `lifeline audit repair`

@@ -54,6 +54,7 @@ pub fn capture(
     let cache_path = store.cache_path();
     let mut cache = StatCache::load(&ws.root, &cache_path);
     let run = WorkflowRun::from_env(env);
+    let key = super::signing::key_from_env(env)?;
     let operation = crate::redact::redact(&options.operation).into_owned();
     // The git state and the actor come from git processes; run them while
     // this thread reads the files (most of create's time is process start).
@@ -94,6 +95,7 @@ pub fn capture(
             valid,
             files: files.entries,
             absent: files.absent,
+            skipped: files.skipped,
             lifeline_version: env!("CARGO_PKG_VERSION").to_string(),
         };
         let reused = files
@@ -103,7 +105,10 @@ pub fn capture(
         let mut outcome = None;
         for _ in 0..ID_ATTEMPTS {
             manifest.completed_at = jiff::Timestamp::now();
-            match store.write(&manifest, &files.contents) {
+            let seal = key
+                .as_ref()
+                .map(|k| super::signing::seal(k, &manifest.to_json()));
+            match store.write(&manifest, &files.contents, seal.as_deref()) {
                 Ok(Written::Created { objects }) => {
                     outcome = Some(Ok(objects));
                     break;
@@ -158,6 +163,12 @@ struct Captured {
     contents: Vec<Content>,
     stamps: Vec<Stamp>,
     absent: Vec<AbsentFile>,
+    skipped: Vec<crate::protected::OddName>,
+}
+
+/// The mode a manifest records: what git stores, executable or not.
+pub fn git_mode(mode: u32) -> u32 {
+    if mode & 0o100 != 0 { 0o755 } else { 0o644 }
 }
 
 fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captured> {
@@ -167,8 +178,11 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
         contents: Vec::new(),
         stamps: Vec::new(),
         absent: Vec::new(),
+        skipped: Vec::new(),
     };
-    for (path, validator) in set.files(&ws.root)? {
+    let scan = set.scan(&ws.root)?;
+    out.skipped = scan.odd;
+    for (path, validator) in scan.files {
         if ws.git.is_some() && path == super::store::git::MANIFEST_FILE {
             return Err(Error::usage(
                 format!("the protected file `{path}` has the name the checkpoint manifest uses"),
@@ -176,10 +190,22 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
             ));
         }
         let disk = ws.root.join(&path);
-        // Never through a symlink at any component, never a FIFO or device.
-        let Some(mut file) = crate::paths::open_file(&ws.root, &path)? else {
-            out.absent.push(AbsentFile { path, validator });
-            continue;
+        // Never through a symlink at any component, never a FIFO, socket or
+        // device: such a path is a finding for that path alone, and the
+        // rest of the set is still captured.
+        let mut file = match crate::paths::open_file(&ws.root, &path) {
+            Ok(Some(file)) => file,
+            Ok(None) => {
+                out.absent.push(AbsentFile { path, validator });
+                continue;
+            }
+            Err(e) => {
+                out.skipped.push(crate::protected::OddName {
+                    path,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
         };
         let meta = file.metadata().at(&disk)?;
         if meta.len() > ws.config.limits.max_file_size {
@@ -192,7 +218,7 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
                 Some("shrink the file, or raise the limit in lifeline.toml".to_string()),
             ));
         }
-        if !meta.is_file() {
+        if meta.is_dir() {
             return Err(Error::usage(
                 format!("protected path `{path}` is not a regular file"),
                 Some(
@@ -201,13 +227,20 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
                 ),
             ));
         }
+        if !meta.is_file() {
+            out.skipped.push(crate::protected::OddName {
+                path,
+                reason: "it is not a regular file (a FIFO, socket or device)".to_string(),
+            });
+            continue;
+        }
         let stamp = Stamp::of(&meta);
         if let Some(hit) = cache.and_then(|c| c.get(&path, &stamp, validator)) {
             out.entries.push(FileEntry {
                 path,
                 sha256: hit.sha256.clone(),
                 size: stamp.size,
-                mode: stamp.mode,
+                mode: git_mode(stamp.mode),
                 validator,
                 valid: hit.valid,
                 errors: hit.errors,
@@ -230,7 +263,7 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
         out.entries.push(FileEntry {
             sha256: super::store::dir::sha256_hex(&bytes),
             size: stamp.size,
-            mode: stamp.mode,
+            mode: git_mode(stamp.mode),
             validator,
             valid: report.valid,
             errors: report.errors,

@@ -12,6 +12,7 @@ use super::id::CheckpointId;
 use crate::ci::WorkflowRun;
 use crate::config::Validator;
 use crate::error::{Error, Result};
+use crate::protected::Records;
 
 /// The manifest format version this build writes and reads.
 pub const SCHEMA: u32 = 1;
@@ -50,6 +51,11 @@ pub struct Manifest {
     pub files: Vec<FileEntry>,
     /// Protected files that did not exist at capture time.
     pub absent: Vec<AbsentFile>,
+    /// Files under a protected glob whose names a manifest cannot carry
+    /// (not UTF-8, a backslash): neither captured nor absent, so a restore
+    /// leaves them alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<crate::protected::OddName>,
     /// The lifeline version that wrote the checkpoint.
     pub lifeline_version: String,
 }
@@ -109,26 +115,57 @@ pub struct AbsentFile {
     pub validator: Validator,
 }
 
-/// What `checkpoint list` shows; a store can produce it without reading
-/// every manifest (the git store keeps it in the commit message).
+/// What `checkpoint list` shows. It is always derived from the verified
+/// manifest (the copy in a git checkpoint's commit message is only
+/// checked against it, never believed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub id: CheckpointId,
     #[serde(rename = "type")]
     pub kind: String,
     pub operation: String,
+    /// When the checkpoint says it was taken (its creator's clock).
     #[serde(with = "timestamp")]
     pub created_at: jiff::Timestamp,
     pub actor: String,
     pub files: usize,
     pub absent: usize,
     pub valid: bool,
+    /// When this clone first saw it, when that is earlier than
+    /// `created_at`: a checkpoint dated in the future is ordered by this
+    /// time, so it cannot win `latest`. Set by the store's listing.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "optional_timestamp"
+    )]
+    pub observed_at: Option<jiff::Timestamp>,
+}
+
+impl Summary {
+    /// The time checkpoints are ordered by: when it was taken, capped at
+    /// when lifeline first saw it. Commit times have whole seconds, so a
+    /// checkpoint counts as dated in the future only when it claims a time
+    /// a second or more after it was seen.
+    pub fn order_time(&self) -> jiff::Timestamp {
+        match self.observed_at {
+            Some(seen) if self.created_at >= seen + jiff::SignedDuration::from_secs(1) => seen,
+            _ => self.created_at,
+        }
+    }
+
+    /// True when it claims a time later than lifeline saw it.
+    pub fn dated_in_future(&self) -> bool {
+        self.order_time() < self.created_at
+    }
 }
 
 impl Manifest {
     /// Parses and checks a manifest. `origin` names where it came from in
-    /// errors (`refs/lifeline/checkpoints/<id>:manifest.json`).
-    pub fn from_json(bytes: &[u8], origin: &str) -> Result<Manifest> {
+    /// errors (`refs/lifeline/checkpoints/<id>:manifest.json`). A path
+    /// under `.git/` or in lifeline's `records` makes it corrupt: a
+    /// checkpoint is data, and data never names those.
+    pub fn from_json(bytes: &[u8], origin: &str, records: &Records) -> Result<Manifest> {
         let corrupt = |why: String| {
             Error::environment(
                 format!("checkpoint manifest {origin} is corrupt: {why}"),
@@ -151,7 +188,7 @@ impl Manifest {
         }
         let manifest: Manifest =
             serde_path_to_error::deserialize(value).map_err(|e| corrupt(e.to_string()))?;
-        manifest.check().map_err(corrupt)?;
+        manifest.check(records).map_err(corrupt)?;
         Ok(manifest)
     }
 
@@ -163,9 +200,9 @@ impl Manifest {
         crate::redact::redact_bytes(&bytes).into_owned()
     }
 
-    /// Structural checks beyond the types: safe paths, no duplicates,
-    /// well-formed hashes.
-    fn check(&self) -> std::result::Result<(), String> {
+    /// Structural checks beyond the types: safe paths outside `.git/` and
+    /// lifeline's records, no duplicates, well-formed hashes.
+    pub fn check(&self, records: &Records) -> std::result::Result<(), String> {
         let mut seen = std::collections::HashSet::new();
         let paths = self
             .files
@@ -174,6 +211,9 @@ impl Manifest {
             .chain(self.absent.iter().map(|a| &a.path));
         for path in paths {
             crate::paths::check_relative(path).map_err(|m| format!("path `{path}`: {m}"))?;
+            if let Some(why) = records.reason(path) {
+                return Err(format!("it names a path lifeline never restores: {why}"));
+            }
             if !seen.insert(path.as_str()) {
                 return Err(format!("path `{path}` is listed twice"));
             }
@@ -206,6 +246,7 @@ impl Manifest {
             files: self.files.len(),
             absent: self.absent.len(),
             valid: self.valid,
+            observed_at: None,
         }
     }
 
@@ -218,9 +259,9 @@ impl Manifest {
     }
 }
 
-/// Newest first: by creation time, then by ID.
+/// Newest first: by [`Summary::order_time`], then by ID.
 pub fn sort_newest_first(summaries: &mut [Summary]) {
-    summaries.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    summaries.sort_by(|a, b| b.order_time().cmp(&a.order_time()).then(b.id.cmp(&a.id)));
 }
 
 mod timestamp {
@@ -233,6 +274,25 @@ mod timestamp {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<jiff::Timestamp, D::Error> {
         let text = String::deserialize(d)?;
         text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+mod optional_timestamp {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<jiff::Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => s.collect_str(t),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<jiff::Timestamp>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| text.parse().map_err(serde::de::Error::custom))
+            .transpose()
     }
 }
 
@@ -282,8 +342,13 @@ mod tests {
                 path: ".github/labels.yml".into(),
                 validator: Validator::Labels,
             }],
+            skipped: Vec::new(),
             lifeline_version: "0.1.0".into(),
         }
+    }
+
+    fn records() -> Records {
+        Records::new(&crate::config::Config::default())
     }
 
     #[test]
@@ -293,12 +358,13 @@ mod tests {
         let text = String::from_utf8(json.clone()).unwrap();
         assert!(text.contains("\"mode\": \"0644\""), "{text}");
         assert!(text.contains("\"type\": \"manual\""), "{text}");
-        assert_eq!(Manifest::from_json(&json, "m").unwrap(), m);
+        assert_eq!(Manifest::from_json(&json, "m", &records()).unwrap(), m);
     }
 
     #[test]
     fn corrupt_manifests_are_clear_errors() {
-        let err = Manifest::from_json(b"{not json", "refs/x:manifest.json").unwrap_err();
+        let err =
+            Manifest::from_json(b"{not json", "refs/x:manifest.json", &records()).unwrap_err();
         assert!(
             err.to_string().contains("refs/x:manifest.json is corrupt"),
             "{err}"
@@ -306,16 +372,58 @@ mod tests {
 
         let mut m = sample();
         m.files[0].path = "../etc/passwd".into();
-        let err = Manifest::from_json(&m.to_json(), "m").unwrap_err();
+        let err = Manifest::from_json(&m.to_json(), "m", &records()).unwrap_err();
         assert!(err.to_string().contains("`..` is not allowed"), "{err}");
 
         let mut value: serde_json::Value = serde_json::from_slice(&sample().to_json()).unwrap();
         value["schema"] = 99.into();
-        let err = Manifest::from_json(value.to_string().as_bytes(), "m").unwrap_err();
+        let err = Manifest::from_json(value.to_string().as_bytes(), "m", &records()).unwrap_err();
         assert!(err.to_string().contains("schema 99"), "{err}");
 
         let mut m = sample();
         m.files[0].sha256 = "xyz".into();
-        assert!(Manifest::from_json(&m.to_json(), "m").is_err());
+        assert!(Manifest::from_json(&m.to_json(), "m", &records()).is_err());
+    }
+
+    #[test]
+    fn only_a_second_or_more_past_first_sight_counts_as_the_future() {
+        let mut summary = sample().summary();
+        summary.observed_at = Some("2026-11-23T23:59:27Z".parse().unwrap());
+        assert_eq!(summary.order_time(), summary.created_at);
+        assert!(!summary.dated_in_future());
+        summary.created_at = "2099-01-01T00:00:00Z".parse().unwrap();
+        assert_eq!(
+            summary.order_time(),
+            "2026-11-23T23:59:27Z".parse::<jiff::Timestamp>().unwrap()
+        );
+        assert!(summary.dated_in_future());
+    }
+
+    /// The manifest layer on its own: a path into `.git/` or lifeline's
+    /// records makes the manifest corrupt, whatever the store and the plan
+    /// would do later.
+    #[test]
+    fn paths_into_git_or_records_make_a_manifest_corrupt() {
+        for bad in [
+            ".git/hooks/pre-commit",
+            "docs/sprint-archives/.GIT/config",
+            "docs/audit/audit-2026-11.jsonl",
+            "docs/incidents/INC-1.md",
+            ".lifeline/store/checkpoints/x.json",
+        ] {
+            let mut m = sample();
+            m.files[0].path = bad.into();
+            let err = Manifest::from_json(&m.to_json(), "m", &records()).unwrap_err();
+            assert!(err.to_string().contains("never restores"), "{bad}: {err}");
+            let mut m = sample();
+            m.absent[0].path = bad.into();
+            assert!(
+                Manifest::from_json(&m.to_json(), "m", &records()).is_err(),
+                "{bad}"
+            );
+        }
+        let mut m = sample();
+        m.files[0].path = "docs/audit-notes.md".into();
+        assert!(Manifest::from_json(&m.to_json(), "m", &records()).is_ok());
     }
 }

@@ -14,9 +14,11 @@
 pub mod cache;
 pub mod capture;
 pub mod id;
+pub mod index;
 pub mod manifest;
 pub mod prune;
 pub mod resolve;
+pub mod signing;
 pub mod store;
 pub mod verify;
 
@@ -38,9 +40,10 @@ pub const PRE_RESTORE: &str = "pre-restore";
 /// The store the configuration picks: git refs inside a git work tree,
 /// the directory store elsewhere (`[checkpoint] store` overrides).
 pub fn open(ws: &Workspace) -> Result<Box<dyn Store>> {
+    let records = crate::protected::Records::new(&ws.config);
     match (ws.config.checkpoint.store, &ws.git) {
         (StoreKind::Auto | StoreKind::Git, Some(git)) => {
-            Ok(Box::new(GitStore::new(git.clone(), &ws.root)?))
+            Ok(Box::new(GitStore::new(git.clone(), &ws.root, records)?))
         }
         (StoreKind::Git, None) => Err(Error::environment(
             format!(
@@ -49,7 +52,9 @@ pub fn open(ws: &Workspace) -> Result<Box<dyn Store>> {
             ),
             Some("run inside the repository, or set store = \"directory\"".to_string()),
         )),
-        (StoreKind::Auto | StoreKind::Directory, _) => Ok(Box::new(DirStore::new(&ws.root))),
+        (StoreKind::Auto | StoreKind::Directory, _) => {
+            Ok(Box::new(DirStore::new(&ws.root, records)))
+        }
     }
 }
 

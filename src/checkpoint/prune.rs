@@ -88,7 +88,7 @@ pub fn plan(
     sort_newest_first(&mut sorted);
     let newest_valid = sorted.iter().position(|s| s.valid && s.kind != PRE_RESTORE);
     let newest_pre_restore = sorted.iter().position(|s| s.kind == PRE_RESTORE);
-    let newest_time = sorted.first().map(|s| s.created_at);
+    let newest_time = sorted.first().map(Summary::order_time);
     let mut daily = Buckets::new(policy.keep_daily);
     let mut weekly = Buckets::new(policy.keep_weekly);
     sorted
@@ -100,7 +100,7 @@ pub fn plan(
                 reasons.push(format!("last {}", policy.keep_last.unwrap_or_default()));
             }
             if let (Some(within), Some(newest)) = (policy.keep_within, newest_time) {
-                let age = newest.duration_since(checkpoint.created_at);
+                let age = newest.duration_since(checkpoint.order_time());
                 if age.as_secs() >= 0 && age.unsigned_abs() <= within {
                     reasons.push(format!(
                         "within {}",
@@ -109,7 +109,7 @@ pub fn plan(
                 }
             }
             let date = checkpoint
-                .created_at
+                .order_time()
                 .to_zoned_datetime(jiff::tz::TimeZone::UTC);
             if daily.admit(date.date().to_string()) {
                 reasons.push("daily".into());
@@ -179,6 +179,7 @@ mod tests {
             files: 1,
             absent: 0,
             valid,
+            observed_at: None,
         }
     }
 

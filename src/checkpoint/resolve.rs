@@ -53,7 +53,7 @@ pub fn resolve_in(checkpoints: &[Summary], spec: &str) -> Result<CheckpointId> {
         .iter()
         .filter(|s| s.id.as_str().starts_with(spec))
         .collect();
-    matches.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    matches.sort_by(|a, b| b.order_time().cmp(&a.order_time()).then(b.id.cmp(&a.id)));
     match matches.as_slice() {
         [one] => Ok(one.id.clone()),
         [] => Err(Error::usage(
@@ -71,12 +71,13 @@ pub fn resolve_in(checkpoints: &[Summary], spec: &str) -> Result<CheckpointId> {
     }
 }
 
-/// The newest checkpoint `keep` accepts.
+/// The newest checkpoint `keep` accepts, by [`Summary::order_time`]: one
+/// dated in the future counts from when lifeline first saw it.
 pub fn newest(checkpoints: &[Summary], keep: impl Fn(&Summary) -> bool) -> Option<CheckpointId> {
     checkpoints
         .iter()
         .filter(|s| keep(s))
-        .max_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)))
+        .max_by(|a, b| a.order_time().cmp(&b.order_time()).then(a.id.cmp(&b.id)))
         .map(|s| s.id.clone())
 }
 
@@ -102,6 +103,7 @@ mod tests {
             files: 1,
             absent: 0,
             valid,
+            observed_at: None,
         }
     }
 
@@ -133,6 +135,22 @@ mod tests {
             resolve_in(&s, "latest").unwrap().as_str(),
             "task-sync-20261123T110000Z-bbbb"
         );
+        assert_eq!(
+            resolve_in(&s, "latest-valid").unwrap().as_str(),
+            "task-sync-20261123T100000Z-aaaa"
+        );
+    }
+
+    #[test]
+    fn a_checkpoint_dated_in_the_future_counts_from_when_it_was_seen() {
+        let mut s = sample();
+        let mut future = summary(
+            "task-sync-20991231T000000Z-ffff",
+            true,
+            "2099-12-31T00:00:00Z",
+        );
+        future.observed_at = Some("2026-11-23T09:30:00Z".parse().unwrap());
+        s.push(future);
         assert_eq!(
             resolve_in(&s, "latest-valid").unwrap().as_str(),
             "task-sync-20261123T100000Z-aaaa"

@@ -12,6 +12,8 @@ use crate::ci::{self, Env};
 use crate::error::{Error, Result};
 use crate::workspace::Workspace;
 
+mod tlog;
+
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Append one entry to the audit trail
@@ -35,7 +37,8 @@ pub enum AuditCommand {
         "  lifeline audit verify\n",
         "  lifeline audit verify --format json\n",
         "  lifeline audit verify --expect-head 3f1c...e9   # a head recorded earlier: detects truncation\n",
-        "  lifeline audit verify --public-key audit.pub    # check signed heads written by `audit seal`\n\n",
+        "  lifeline audit verify --public-key audit.pub    # check recorded checkpoints (and old signed heads)\n",
+        "  lifeline audit verify --checkpoint kept.txt --public-key audit.pub   # the log extends a kept checkpoint\n\n",
         "Parallel branches from merging two clones are reported as forks, not errors;\n",
         "`lifeline audit seal` joins them.\n\n",
         "Exit codes:\n",
@@ -44,13 +47,14 @@ pub enum AuditCommand {
         "  2  usage or I/O error"
     ))]
     Verify(VerifyArgs),
-    /// Append an entry that joins every head (after a merge); sign it with LIFELINE_AUDIT_KEY
+    /// Append an entry that joins every head (after a merge); with LIFELINE_AUDIT_KEY, sign a checkpoint
     #[command(after_help = concat!(
         "Examples:\n",
         "  lifeline audit seal\n",
-        "  LIFELINE_AUDIT_KEY=$(cat audit.key) lifeline audit seal   # also sign the new head\n\n",
+        "  LIFELINE_AUDIT_KEY=$(cat audit.key) lifeline audit seal   # also sign a checkpoint\n\n",
         "Exit codes:\n",
         "  0  sealed\n",
+        "  1  sealed, but the log is damaged and got no checkpoint\n",
         "  2  usage, key or I/O error"
     ))]
     Seal(FormatArgs),
@@ -110,6 +114,57 @@ pub enum AuditCommand {
         "  2  LIFELINE_AUDIT_KEY is unset or not 64 hex digits"
     ))]
     PublicKey,
+    /// Sign and record a checkpoint of the whole log (a C2SP signed note) and print it
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  LIFELINE_AUDIT_KEY=$(cat audit.key) lifeline audit checkpoint > checkpoint.txt\n",
+        "  lifeline audit checkpoint --origin lifeline/acme/planning\n\n",
+        "Appends to checkpoints.jsonl in the audit directory; reads only the entries written\n",
+        "since the previous checkpoint. The log must be intact and sealed (one head).\n\n",
+        "Exit codes:\n",
+        "  0  printed (a new checkpoint, or the newest one when nothing was appended)\n",
+        "  1  refused: the log is damaged, forked, or not an extension of the previous checkpoint\n",
+        "  2  LIFELINE_AUDIT_KEY unset or invalid, no origin, or an I/O error"
+    ))]
+    Checkpoint(tlog::CheckpointArgs),
+    /// Prove an entry is in the newest checkpoint, or that an older tree is a prefix of it
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline audit prove AUD-019ab3c4-5d6e-7f80-9a1b-2c3d4e5f6071 --format json > proof.json\n",
+        "  lifeline audit prove --consistency 1200 --format json > proof.json\n",
+        "  lifeline audit prove --consistency 1200 --to 1500 --format json\n\n",
+        "Proofs follow RFC 9162 §2.1; `lifeline audit verify-proof` or\n",
+        "scripts/verify_audit.py --proof checks them without the repository.\n\n",
+        "Exit codes:\n",
+        "  0  printed\n",
+        "  1  no such entry, or the log no longer matches the checkpoint\n",
+        "  2  no checkpoint yet, the entry is newer than it, or an I/O error"
+    ))]
+    Prove(tlog::ProveArgs),
+    /// Check an inclusion or consistency proof offline
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  lifeline audit verify-proof proof.json --public-key audit.pub\n",
+        "  lifeline audit verify-proof proof.json --public-key audit.pub --old-checkpoint kept.txt\n\n",
+        "Exit codes:\n",
+        "  0  valid\n",
+        "  1  invalid (a wrong path, root, size or signature)\n",
+        "  2  unusable input (not a proof, a missing field, an unreadable file)"
+    ))]
+    VerifyProof(tlog::VerifyProofArgs),
+    /// As a witness, add a cosignature to the newest checkpoint after checking it extends the last one cosigned
+    #[command(after_help = concat!(
+        "Examples:\n",
+        "  LIFELINE_COSIGN_KEY=$(cat witness.key) lifeline audit cosign \\\n",
+        "      --name compliance.example/witness --public-key audit.pub --state witness-state.txt\n\n",
+        "Signs as C2SP tlog-cosignature (cosignature/v1), records the cosigned note in\n",
+        "checkpoints.jsonl and in --state.\n\n",
+        "Exit codes:\n",
+        "  0  cosigned and printed\n",
+        "  1  refused: not signed by the log's key, rolled back, or inconsistent with --state\n",
+        "  2  LIFELINE_COSIGN_KEY unset or invalid, a bad --state, or an I/O error"
+    ))]
+    Cosign(tlog::CosignArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -180,6 +235,9 @@ pub struct VerifyArgs {
     /// Check the signed heads in signed-heads.jsonl with this ed25519 public key
     #[arg(long, value_name = "FILE")]
     pub public_key: Option<PathBuf>,
+    /// A checkpoint kept from earlier: the log must extend it (repeatable; needs --public-key)
+    #[arg(long, value_name = "NOTE_FILE", requires = "public_key")]
+    pub checkpoint: Vec<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -255,6 +313,10 @@ pub(crate) fn run(
         AuditCommand::Show(args) => show(ws, out, args),
         AuditCommand::Retention(args) => retention_cmd(ws, env, out, args),
         AuditCommand::Repair(args) => repair_cmd(ws, env, out, args),
+        AuditCommand::Checkpoint(args) => tlog::checkpoint(ws, env, out, args),
+        AuditCommand::Prove(args) => tlog::prove(ws, out, args),
+        AuditCommand::VerifyProof(args) => tlog::verify_proof(out, args),
+        AuditCommand::Cosign(args) => tlog::cosign(ws, env, out, args),
         AuditCommand::PublicKey => {
             let key = signing::key_from_env(env)?.ok_or_else(|| {
                 Error::environment(
@@ -414,6 +476,17 @@ fn verify_cmd(ws: &Workspace, out: &Output, args: VerifyArgs) -> Result<i32> {
     let mut signature_findings = Vec::new();
     if let Some(path) = &args.public_key {
         let key = signing::read_public_key(path)?;
+        signature_findings.extend(tlog::check_kept(&log, &key, &args.checkpoint)?);
+        signature_findings.extend(tlog::check_records(&log, &key)?);
+    }
+    let has_heads = log.dir.join(signing::FILE_NAME).exists();
+    let has_checkpoints = log.dir.join(crate::audit::tlog::CHECKPOINTS_FILE).exists();
+    if let Some(path) = args
+        .public_key
+        .as_ref()
+        .filter(|_| has_heads || !has_checkpoints && args.checkpoint.is_empty())
+    {
+        let key = signing::read_public_key(path)?;
         let (heads, findings) = signing::check(&log, &key)?;
         // Every signed head must still be there; the newest also proves
         // nothing was inserted before it.
@@ -422,7 +495,7 @@ fn verify_cmd(ws: &Workspace, out: &Output, args: VerifyArgs) -> Result<i32> {
         }
         options.known_heads = heads.iter().map(|h| h.hash.clone()).collect();
         signed = heads;
-        signature_findings = findings;
+        signature_findings.extend(findings);
     }
     let mut report = verify::verify(&log, &options)?;
     if !signature_findings.is_empty() {
@@ -505,7 +578,29 @@ fn render_verify(w: &mut dyn Write, report: &verify::Report) -> std::io::Result<
 
 fn seal(ws: &Workspace, env: &dyn Env, out: &Output, args: FormatArgs) -> Result<i32> {
     let key = signing::key_from_env(env)?;
-    let outcome = audit::seal(ws, env, key.as_ref())?;
+    let origin = match &key {
+        Some(_) => Some(tlog::origin_of(ws, env, None)?),
+        None => None,
+    };
+    let outcome = audit::seal(ws, env)?;
+    // With a key, the sealed log gets a signed checkpoint (what lifeline
+    // signs now, instead of a signed head).
+    let made = match (&key, &origin) {
+        (Some(key), Some(origin)) => Some(crate::audit::tlog::checkpoint(
+            &audit::Log::of(ws)?,
+            origin,
+            key,
+        )?),
+        _ => None,
+    };
+    let (checkpoint, refused) = match made {
+        Some(crate::audit::tlog::Made::New(r) | crate::audit::tlog::Made::Unchanged(r)) => {
+            (Some(r), None)
+        }
+        Some(crate::audit::tlog::Made::Refused(why)) => (None, Some(why)),
+        None => (None, None),
+    };
+    let checkpoints_file = audit::Log::of(ws)?.display(crate::audit::tlog::CHECKPOINTS_FILE);
     out.print(|w| match args.format {
         Format::Json => json_line(
             w,
@@ -513,7 +608,7 @@ fn seal(ws: &Workspace, env: &dyn Env, out: &Output, args: FormatArgs) -> Result
                 "audit_id": outcome.appended.audit_id,
                 "head": outcome.appended.hash,
                 "joined": outcome.joined,
-                "signed_heads_file": outcome.signature,
+                "checkpoint": checkpoint.as_ref().map(|r| &r.note),
                 "findings": outcome.findings,
             }),
         ),
@@ -525,8 +620,12 @@ fn seal(ws: &Workspace, env: &dyn Env, out: &Output, args: FormatArgs) -> Result
                 outcome.joined.len(),
                 outcome.appended.hash
             )?;
-            if let Some(file) = &outcome.signature {
-                writeln!(w, "signed the new head in {file}")?;
+            if let Some(r) = &checkpoint {
+                writeln!(
+                    w,
+                    "signed a checkpoint of {} entries in {checkpoints_file}",
+                    r.size
+                )?;
             }
             if outcome.findings > 0 {
                 writeln!(
@@ -538,6 +637,12 @@ fn seal(ws: &Workspace, env: &dyn Env, out: &Output, args: FormatArgs) -> Result
             Ok(())
         }
     })?;
+    if let Some(why) = refused {
+        if !out.quiet {
+            eprintln!("error: sealed, but no checkpoint: {why}");
+        }
+        return Ok(1);
+    }
     Ok(0)
 }
 

@@ -18,6 +18,7 @@ pub enum CheckpointCommand {
     /// Snapshot the protected set (working tree), the git state, actor and run
     #[command(after_help = concat!(
         "Examples:\n",
+        "  lifeline checkpoint create                 # --type manual\n",
         "  lifeline checkpoint create --type task-sync --operation \"nightly TASK.md sync\"\n",
         "  ID=$(lifeline checkpoint create --type manual --operation \"hand edit\" --quiet)\n",
         "  lifeline checkpoint create --type sprint-archive --operation rotate --push\n\n",
@@ -106,10 +107,10 @@ pub enum Format {
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// Checkpoint type
-    #[arg(long = "type", value_name = "TYPE")]
+    #[arg(long = "type", value_name = "TYPE", default_value = "manual")]
     pub kind: String,
     /// What the checkpoint is taken before
-    #[arg(long, value_name = "TEXT")]
+    #[arg(long, value_name = "TEXT", default_value = "manual checkpoint")]
     pub operation: String,
     /// Push the checkpoint to the remote at once
     #[arg(long)]
@@ -226,6 +227,14 @@ fn create(ws: &Workspace, env: &dyn Env, out: &Output, args: CreateArgs) -> Resu
         push: args.push.then(|| remote(ws, args.remote)),
     };
     let created = cmd::create(ws, env, &options)?;
+    for odd in &created.manifest.skipped {
+        if !out.quiet {
+            eprintln!(
+                "warning: `{}` was not captured: {} (the rest of the protected set is in the checkpoint)",
+                odd.path, odd.reason
+            );
+        }
+    }
     if out.quiet {
         // The one thing --quiet prints: the ID, for `ID=$(...)`.
         let mut stdout = std::io::stdout().lock();
@@ -273,6 +282,16 @@ fn list(ws: &Workspace, out: &Output, args: ListArgs) -> Result<i32> {
             super::eprint_line(format_args!("warning: {} is damaged: {}", d.name, d.reason));
         }
     }
+    for c in listing.checkpoints.iter().filter(|c| c.dated_in_future()) {
+        if !out.quiet {
+            eprintln!(
+                "warning: {} is dated {}, later than lifeline first saw it; it is ordered by {} (first seen)",
+                c.id,
+                c.created_at,
+                c.order_time()
+            );
+        }
+    }
     let now = jiff::Timestamp::now();
     out.print(|w| {
         if listing.checkpoints.is_empty() {
@@ -302,7 +321,7 @@ fn list(ws: &Workspace, out: &Output, args: ListArgs) -> Result<i32> {
                 "{:id_width$}  {:type_width$}  {:>5}  {:>5}  {:5}  {}",
                 c.id.as_str(),
                 c.kind,
-                age(now, c.created_at),
+                age(now, c.order_time()),
                 c.files,
                 if c.valid { "yes" } else { "no" },
                 one_line(&c.operation)

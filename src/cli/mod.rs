@@ -28,7 +28,12 @@ Exit codes:
      an unhealthy repository, a restore undone, a runbook or drill scenario that failed
   2  usage, configuration or environment error
 
-Start with: lifeline drill --root examples/sample-repo   (in a clone of lifeline)";
+Start with, in your repository:
+  lifeline init --starter       lifeline.toml, the workflows, and planning files if there are none
+  lifeline validate             check the planning files
+  lifeline checkpoint create    a first checkpoint to roll back to
+  git add lifeline.toml .gitattributes .github docs/audit planning && git commit -m \"Adopt lifeline\"
+See it at work first: lifeline drill --root examples/sample-repo   (in a clone of lifeline)";
 
 /// Makes repository automation recoverable: validate, checkpoint, restore,
 /// audit.
@@ -56,17 +61,25 @@ pub struct GlobalArgs {
     /// Configuration file [default: ROOT/lifeline.toml]
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Print nothing; the exit code tells the result
+    /// Print nothing (checkpoint create: its ID alone); the exit code tells the result
     #[arg(long, short, global = true)]
     pub quiet: bool,
-    /// When to colour the output
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    /// Colour: auto (a terminal without NO_COLOR), always, never
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "WHEN",
+        default_value_t = ColorChoice::Auto,
+        hide_possible_values = true,
+        hide_default_value = true
+    )]
     pub color: ColorChoice,
 }
 
+/// `auto` colours on a terminal, unless NO_COLOR is set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
-    /// On a terminal, unless NO_COLOR is set
     Auto,
     Always,
     Never,
@@ -88,7 +101,15 @@ pub enum Command {
     ))]
     Validate(ValidateArgs),
     /// Inspect the configuration
-    #[command(subcommand)]
+    #[command(subcommand, after_help = concat!(
+        "Examples:\n",
+        "  lifeline config show                       # the effective configuration, defaults filled in\n",
+        "  lifeline config show --format json | jq '.protect'\n",
+        "  lifeline --config ci/lifeline.toml config show\n\n",
+        "Exit codes:\n",
+        "  0  printed\n",
+        "  2  lifeline.toml is invalid (the error names the key and line)"
+    ))]
     Config(ConfigCommand),
     /// Set the repository up: lifeline.toml, .gitattributes, the health and emergency workflows
     #[command(after_help = concat!(
@@ -96,23 +117,43 @@ pub enum Command {
         ".github/workflows/lifeline-health.yml and the emergency-recovery workflow\n",
         "([recover] emergency_workflow). A file that exists and differs is left\n",
         "as it is unless --force (the others are still written, and init exits 2\n",
-        "naming it); a rerun changes nothing.\n\n",
+        "naming it); a rerun changes nothing. A build from source cannot know which\n",
+        "release the workflows install: it writes the rest, exits 2 and names the\n",
+        "--action command that finishes. --starter also writes planning files for\n",
+        "the current sprint where there are none.\n\n",
         "Examples:\n",
         "  lifeline init                  # set the repository up (refuses to overwrite)\n",
+        "  lifeline init --starter        # and planning files, in a repository without any\n",
         "  lifeline init --dry-run        # show what would be written\n",
         "  lifeline init --force          # overwrite files that differ\n",
         "  lifeline init --action acme/lifeline@<commit SHA>   # install lifeline from this action\n",
         "  lifeline init --print-example  # how to guard an existing workflow step\n\n",
         "Exit codes:\n",
         "  0  written (or already up to date)\n",
-        "  2  a file exists and differs (pass --force), a bad flag, or an I/O error"
+        "  2  a file exists and differs (pass --force), the workflows need --action (a\n",
+        "     build from source), a bad flag, or an I/O error"
     ))]
     Init(InitArgs),
     /// Take, list, verify, prune and share checkpoints of the protected set
-    #[command(subcommand)]
+    #[command(subcommand, after_help = concat!(
+        "Examples:\n",
+        "  lifeline checkpoint create                 # --type manual, before a hand edit\n",
+        "  lifeline checkpoint list\n",
+        "  lifeline checkpoint verify latest-valid\n",
+        "  lifeline checkpoint prune --keep-last 20 --yes\n",
+        "  lifeline checkpoint push                   # share them through the remote\n\n",
+        "`lifeline checkpoint <COMMAND> --help` shows each command's exit codes."
+    ))]
     Checkpoint(checkpoint::CheckpointCommand),
     /// Write, verify and query the audit trail
-    #[command(subcommand)]
+    #[command(subcommand, after_help = concat!(
+        "Examples:\n",
+        "  lifeline audit verify                      # the hash chain is intact\n",
+        "  lifeline audit query --component task-sync --result failure\n",
+        "  lifeline audit show AUD-019ab3c4-5d6e-7f80-9a1b-2c3d4e5f6071\n",
+        "  lifeline audit log --component task-sync --operation workflow_start --detail trigger=schedule\n\n",
+        "`lifeline audit <COMMAND> --help` shows each command's exit codes."
+    ))]
     Audit(audit::AuditCommand),
     /// Detect failing automation; alert once per problem
     #[command(after_help = concat!(
@@ -224,7 +265,14 @@ pub enum Command {
     ))]
     Report(drill::ReportArgs),
     /// List, show, annotate and resolve incident records
-    #[command(subcommand)]
+    #[command(subcommand, after_help = concat!(
+        "Examples:\n",
+        "  lifeline incident list\n",
+        "  lifeline incident show INC-20261125T120700Z-7f3a\n",
+        "  lifeline incident note INC-20261125T120700Z-7f3a \"root cause: expired token\"\n",
+        "  lifeline incident resolve INC-20261125T120700Z-7f3a --note \"automation re-enabled\"\n\n",
+        "`lifeline incident <COMMAND> --help` shows each command's exit codes."
+    ))]
     Incident(recover::IncidentCommand),
 }
 
@@ -300,8 +348,12 @@ pub struct InitArgs {
     /// full commit SHA [default: the release this binary was built by]
     #[arg(long, value_name = "OWNER/NAME@COMMIT", value_parser = parse_action)]
     pub action: Option<commands::init::ActionRef>,
+    /// Also write planning/TASK.md, sprint.config.json and .github/labels.yml
+    /// for the current sprint where there are none
+    #[arg(long)]
+    pub starter: bool,
     /// Print a workflow showing how to guard an existing automation step; write nothing
-    #[arg(long, conflicts_with_all = ["force", "dry_run"])]
+    #[arg(long, conflicts_with_all = ["force", "dry_run", "starter"])]
     pub print_example: bool,
 }
 
@@ -478,13 +530,20 @@ fn config_show(ws: &Workspace, out: &Output, args: ConfigShowArgs) -> Result<i32
             };
             let body = toml::to_string_pretty(&ws.config)
                 .map_err(|e| Error::usage(format!("cannot print the configuration: {e}"), None))?;
-            origin + &body
+            let excluded = format!(
+                "# never protected, whatever the globs say (lifeline's own records and git's): {}\n",
+                crate::protected::Records::new(&ws.config)
+                    .describe()
+                    .join(", ")
+            );
+            origin + &excluded + &body
         }
         ConfigFormat::Json => {
             let value = serde_json::json!({
                 "path": ws.config_path,
                 "found": ws.config_found,
                 "config": ws.config,
+                "excluded_from_protection": crate::protected::Records::new(&ws.config).describe(),
             });
             serde_json::to_string_pretty(&value).expect("config serializes") + "\n"
         }
@@ -498,6 +557,7 @@ fn init(ws: &Workspace, out: &Output, args: InitArgs) -> Result<i32> {
         force: args.force,
         dry_run: args.dry_run,
         action: args.action,
+        starter: args.starter,
     };
     let outcomes = commands::init::run(ws, &options)?;
     let shown = |path: &Path| {
@@ -534,7 +594,7 @@ fn init(ws: &Workspace, out: &Output, args: InitArgs) -> Result<i32> {
             let _ = writeln!(stderr, "{kind} {}: {note}", shown(&o.path));
         }
     }
-    match commands::init::kept_error(&ws.root, &outcomes) {
+    match commands::init::unfinished_error(&ws.root, &outcomes) {
         Some(e) => Err(e),
         None => Ok(0),
     }

@@ -37,6 +37,10 @@ pub struct RestoreArgs {
     /// Keep the restored files even if they do not validate
     #[arg(long)]
     pub no_validate: bool,
+    /// With a signing key set, restore a checkpoint from the remote that
+    /// is unsigned or signed by another key
+    #[arg(long)]
+    pub allow_unsigned: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -73,6 +77,7 @@ pub(crate) fn restore(
     options.dry_run = args.dry_run;
     options.commit = args.commit;
     options.validate = !args.no_validate;
+    options.allow_unsigned = args.allow_unsigned;
     transaction(ws, env, out, &options, args.yes, args.format)
 }
 
@@ -192,6 +197,13 @@ pub(super) fn write_plan(w: &mut dyn Write, plan: &Plan) -> std::io::Result<()> 
         };
         let line = format!("  {:9}  {:width$}  {stat}", c.action.as_str(), c.path);
         writeln!(w, "{}", line.trim_end())?;
+    }
+    for skipped in &plan.skipped {
+        writeln!(
+            w,
+            "  {:9}  {}  ({})",
+            "skipped", skipped.path, skipped.reason
+        )?;
     }
     let counts = [
         Action::Restore,

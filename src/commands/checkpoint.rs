@@ -80,7 +80,15 @@ pub fn create(ws: &Workspace, env: &dyn Env, options: &CreateOptions) -> Result<
                 .collect::<Vec<_>>(),
         )
         .detail("valid", manifest.valid)
-        .detail("invalid_files", invalid);
+        .detail("invalid_files", invalid)
+        .detail(
+            "not_captured",
+            manifest
+                .skipped
+                .iter()
+                .map(|s| s.path.clone())
+                .collect::<Vec<_>>(),
+        );
     audit::record(ws, env, &event)?;
     let pushed = match &options.push {
         Some(remote) => Some(push_ids(
@@ -130,7 +138,23 @@ pub fn verify(ws: &Workspace, target: &VerifyTarget) -> Result<Vec<VerifyReport>
     match target {
         VerifyTarget::One(spec) => {
             let id = checkpoint::resolve(store.as_ref(), spec)?;
-            Ok(vec![checkpoint::verify(store.as_ref(), &id)?])
+            let mut report = checkpoint::verify(store.as_ref(), &id)?;
+            // Files that rehash fine do not make a ref whose tree, message
+            // or seal disagree with its manifest whole.
+            let location = store.location(&id);
+            if report.ok()
+                && let Some(d) = store
+                    .list()?
+                    .damaged
+                    .into_iter()
+                    .find(|d| d.name == location)
+            {
+                report.problems.push(checkpoint::Problem {
+                    path: "(summary)".into(),
+                    message: d.reason,
+                });
+            }
+            Ok(vec![report])
         }
         VerifyTarget::All => {
             let mut listing = store.list()?;
@@ -224,7 +248,12 @@ fn prune_inner(ws: &Workspace, options: &PruneOptions) -> Result<Pruned> {
     } else {
         store.remove(&doomed)?;
         if let (Some(git), "git") = (&ws.git, store.name()) {
-            checkpoint::GitStore::new(git.clone(), &ws.root)?.remove_stale_temporaries()?;
+            checkpoint::GitStore::new(
+                git.clone(),
+                &ws.root,
+                crate::protected::Records::new(&ws.config),
+            )?
+            .remove_stale_temporaries()?;
         }
         doomed
     };

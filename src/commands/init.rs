@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::audit::Event;
+use crate::config::Validator;
 use crate::error::{Error, Result};
 use crate::workspace::Workspace;
 
@@ -133,12 +134,16 @@ pub struct InitOptions {
     pub dry_run: bool,
     /// How the workflows install lifeline [default:
     /// [`ActionRef::of_this_release`]]. Without one, the workflows are
-    /// skipped with a note.
+    /// skipped and init exits 2 naming the command that writes them.
     pub action: Option<ActionRef>,
+    /// Also write starting planning files (TASK.md, sprint.config.json,
+    /// labels.yml) for the current sprint where there are none.
+    pub starter: bool,
 }
 
 /// Writes the configuration, the `.gitattributes` line and the workflows.
-/// Records an audit entry unless `dry_run`, for a failure too.
+/// Records an audit entry unless `dry_run` or the run changed nothing and
+/// finished (a rerun leaves `git status` clean); a failure is recorded.
 pub fn run(ws: &Workspace, options: &InitOptions) -> Result<Vec<InitOutcome>> {
     let result = write_files(ws, options).and_then(|mut outcomes| {
         outcomes.push(write_gitattributes(ws, options.dry_run)?);
@@ -147,13 +152,26 @@ pub fn run(ws: &Workspace, options: &InitOptions) -> Result<Vec<InitOutcome>> {
     if options.dry_run {
         return result;
     }
+    let changed = |outcomes: &[InitOutcome]| {
+        outcomes
+            .iter()
+            .any(|o| matches!(o.action, Action::Created | Action::Overwritten))
+    };
+    // A run that changed nothing and finished (a rerun) is not an
+    // operation worth a line; a refused one is, as a failure.
+    if result
+        .as_deref()
+        .is_ok_and(|o| !changed(o) && unfinished_error(&ws.root, o).is_none())
+    {
+        return result;
+    }
     let env = crate::ci::ProcessEnv;
     let event = match &result {
         Ok(outcomes) => {
             let mut event = Event::new("lifeline", "init").detail("force", options.force);
-            // Files kept because they differ make the run a failure (exit
-            // 2), though the others were written.
-            if let Some(e) = kept_error(&ws.root, outcomes) {
+            // Files kept because they differ, or workflows skipped, make
+            // the run a failure (exit 2), though the others were written.
+            if let Some(e) = unfinished_error(&ws.root, outcomes) {
                 event = event.failure(e.to_string());
             }
             for o in outcomes
@@ -185,7 +203,19 @@ pub fn example(action: Option<&ActionRef>) -> String {
             env!("CARGO_PKG_VERSION")
         )
     });
-    EXAMPLE_TEMPLATE.replace("{{lifeline_action}}", &uses)
+    let repository = action.map_or("OWNER/lifeline", |a| a.repo.as_str());
+    EXAMPLE_TEMPLATE
+        .replace("{{lifeline_action}}", &uses)
+        .replace("{{lifeline_repository}}", repository)
+}
+
+/// `template` installing lifeline with `action`: the `uses:` line pinned
+/// to the commit and the repository the action downloads from, named
+/// explicitly (the action never guesses it).
+fn with_action(template: &str, action: &ActionRef) -> String {
+    template
+        .replace("{{lifeline_action}}", &action.uses())
+        .replace("{{lifeline_repository}}", &action.repo)
 }
 
 /// The `.gitattributes` line for the configured audit directory.
@@ -202,7 +232,24 @@ struct Planned {
     path: PathBuf,
     content: Option<String>,
     note: Option<String>,
+    /// A starter file: written only where there is none, never compared.
+    only_if_missing: bool,
 }
+
+impl Planned {
+    fn owned(path: PathBuf, content: Option<String>, note: Option<String>) -> Planned {
+        Planned {
+            path,
+            content,
+            note,
+            only_if_missing: false,
+        }
+    }
+}
+
+/// The note on a workflow init could not write, and the start of the
+/// error [`unfinished_error`] builds from it.
+const NO_ACTION: &str = "this lifeline was built from source and does not know which release the workflows should install";
 
 /// The emergency workflow's path: `[recover] emergency_workflow`, which
 /// `complete-automation-failure` must leave enabled, so the two agree.
@@ -225,40 +272,74 @@ pub fn emergency_workflow_path(ws: &Workspace) -> Result<String> {
 }
 
 fn plan(ws: &Workspace, options: &InitOptions) -> Result<Vec<Planned>> {
-    let mut planned = vec![Planned {
-        path: ws.root.join(crate::config::FILE_NAME),
-        content: Some(CONFIG_TEMPLATE.to_string()),
-        note: None,
-    }];
+    let mut planned = vec![Planned::owned(
+        ws.root.join(crate::config::FILE_NAME),
+        Some(CONFIG_TEMPLATE.to_string()),
+        None,
+    )];
     let emergency = emergency_workflow_path(ws)?;
     let action = options.action.clone().or_else(ActionRef::of_this_release);
-    let Some(action) = action else {
-        let note = format!(
-            "this lifeline was built from source and does not know which release the workflows \
-             should install; pass --action OWNER/lifeline@COMMIT (the commit SHA of the v{} tag)",
-            env!("CARGO_PKG_VERSION")
-        );
-        for rel in [HEALTH_WORKFLOW, emergency.as_str()] {
+    match action {
+        None => {
+            for rel in [HEALTH_WORKFLOW, emergency.as_str()] {
+                planned.push(Planned::owned(
+                    ws.root.join(rel),
+                    None,
+                    Some(NO_ACTION.to_string()),
+                ));
+            }
+        }
+        Some(action) => {
+            let (health, note) = health_workflow(ws, &action, &emergency);
+            planned.push(Planned::owned(
+                ws.root.join(HEALTH_WORKFLOW),
+                Some(health),
+                note,
+            ));
+            planned.push(Planned::owned(
+                ws.root.join(&emergency),
+                Some(with_action(EMERGENCY_TEMPLATE, &action)),
+                None,
+            ));
+        }
+    }
+    if options.starter {
+        let today = jiff::tz::TimeZone::UTC
+            .to_datetime(jiff::Timestamp::now())
+            .date();
+        let files = super::starter::files(today);
+        for (validator, content) in [
+            (Validator::TaskMd, files.task_md),
+            (Validator::SprintConfig, files.sprint_config),
+            (Validator::Labels, files.labels),
+        ] {
             planned.push(Planned {
-                path: ws.root.join(rel),
-                content: None,
-                note: Some(note.clone()),
+                path: ws.root.join(protected_path(ws, validator)),
+                content: Some(content),
+                note: None,
+                only_if_missing: true,
             });
         }
-        return Ok(planned);
-    };
-    let (health, note) = health_workflow(ws, &action, &emergency);
-    planned.push(Planned {
-        path: ws.root.join(HEALTH_WORKFLOW),
-        content: Some(health),
-        note,
-    });
-    planned.push(Planned {
-        path: ws.root.join(&emergency),
-        content: Some(EMERGENCY_TEMPLATE.replace("{{lifeline_action}}", &action.uses())),
-        note: None,
-    });
+    }
     Ok(planned)
+}
+
+/// Where the protected set keeps the file `validator` checks: its first
+/// plain (not glob) entry, else the default path.
+fn protected_path(ws: &Workspace, validator: Validator) -> String {
+    ws.config
+        .protect
+        .iter()
+        .find(|e| e.validator == validator && !e.is_glob())
+        .map(|e| e.path.clone())
+        .unwrap_or_else(|| {
+            match validator {
+                Validator::TaskMd => "planning/TASK.md",
+                Validator::SprintConfig => "planning/sprint.config.json",
+                _ => ".github/labels.yml",
+            }
+            .to_string()
+        })
 }
 
 /// The health workflow, and a note naming watched workflows it could not
@@ -305,9 +386,10 @@ pub fn health_workflow(
         t.push_str("    types: [completed]\n");
         t
     };
-    let text = HEALTH_TEMPLATE
-        .replace("{{workflow_run}}", &trigger)
-        .replace("{{lifeline_action}}", &action.uses());
+    let text = with_action(
+        &HEALTH_TEMPLATE.replace("{{workflow_run}}", &trigger),
+        action,
+    );
     let mut notes = Vec::new();
     if !missing.is_empty() {
         notes.push(format!(
@@ -394,6 +476,16 @@ fn write_files(ws: &Workspace, options: &InitOptions) -> Result<Vec<InitOutcome>
             });
             continue;
         };
+        if p.only_if_missing && existing.is_some() {
+            outcomes.push(InitOutcome {
+                path: p.path,
+                action: Action::Skipped,
+                note: Some(
+                    "exists; --starter only writes planning files where there are none".into(),
+                ),
+            });
+            continue;
+        }
         let action = match &existing {
             Some((bytes, _)) if bytes == content.as_bytes() => Action::Unchanged,
             Some(_) if !options.force => Action::Kept,
@@ -416,9 +508,32 @@ fn write_files(ws: &Workspace, options: &InitOptions) -> Result<Vec<InitOutcome>
 
 const GITATTRIBUTES: &str = ".gitattributes";
 
+/// Why init did not finish the job (exit 2): files kept because they
+/// differ, or workflows a build from source could not write — with the one
+/// command that finishes it. `None` when it finished.
+pub fn unfinished_error(root: &Path, outcomes: &[InitOutcome]) -> Option<Error> {
+    if let Some(e) = kept_error(root, outcomes) {
+        return Some(e);
+    }
+    let skipped = outcomes
+        .iter()
+        .any(|o| o.action == Action::Skipped && o.note.as_deref() == Some(NO_ACTION));
+    skipped.then(|| {
+        let version = env!("CARGO_PKG_VERSION");
+        Error::usage(
+            format!("the workflows were not written: {NO_ACTION}"),
+            Some(format!(
+                "finish with `lifeline init --action OWNER/lifeline@<full commit SHA of the v{version} tag>` \
+                 (the SHA is what `git ls-remote https://github.com/OWNER/lifeline refs/tags/v{version}` prints), \
+                 or run `lifeline init` with a release binary, which knows its release"
+            )),
+        )
+    })
+}
+
 /// The error for files `init` kept because they differ (exit 2), naming
 /// each; `None` when there are none.
-pub fn kept_error(root: &Path, outcomes: &[InitOutcome]) -> Option<Error> {
+fn kept_error(root: &Path, outcomes: &[InitOutcome]) -> Option<Error> {
     let kept: Vec<String> = outcomes
         .iter()
         .filter(|o| o.action == Action::Kept)

@@ -6,4 +6,5 @@
 pub mod checkpoint;
 pub mod health;
 pub mod init;
+pub mod starter;
 pub mod validate;

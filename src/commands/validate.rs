@@ -17,8 +17,9 @@ pub struct ValidateOptions {
 }
 
 /// Validates the protected set, or the given files. A given file that does
-/// not exist (or is a directory) is an error; a missing protected file is a
-/// finding.
+/// not exist (or is a directory), or whose validator cannot be chosen
+/// (none configured, the name not recognised, no `--validator`), is a usage
+/// error; a missing protected file is a finding.
 pub fn run(ws: &Workspace, cwd: &Path, options: &ValidateOptions) -> Result<Report> {
     let targets = if options.paths.is_empty() {
         validate::protected_targets(&ws.root, &ws.config)?
@@ -64,9 +65,32 @@ fn target_for(
     let name = inside
         .clone()
         .unwrap_or_else(|| path.to_string_lossy().replace('\\', "/"));
+    let configured = ws.config.validator_for(&name);
     let validator = forced
-        .or_else(|| ws.config.validator_for(&name))
+        .or(configured)
         .unwrap_or_else(|| Validator::by_name(&name));
+    if validator == Validator::None && forced.is_none() {
+        // Checking nothing and printing "all valid" would pass a CI step
+        // on a file nobody looked at.
+        let why = if configured.is_some() {
+            "lifeline.toml gives it the validator `none`"
+        } else {
+            "lifeline.toml does not name it and its name is not one lifeline recognises"
+        };
+        return Err(Error::usage(
+            format!("{name} was not validated: {why}"),
+            Some(format!(
+                "choose a validator: `lifeline validate --validator <{}> {}`, or give the file one in lifeline.toml ([[protect]] path = \"{name}\", validator = \"task-md\")",
+                Validator::ALL
+                    .iter()
+                    .filter(|v| **v != Validator::None)
+                    .map(|v| v.as_str())
+                    .collect::<Vec<_>>()
+                    .join("|"),
+                path.display()
+            )),
+        ));
+    }
     let max_size = ws.config.limits.max_file_size;
     Ok(match inside {
         Some(rel) => Target::in_root(&ws.root, rel, validator, max_size),

@@ -197,7 +197,7 @@ pub fn checkpoints(
         .checkpoints
         .iter()
         .filter(|s| s.valid && s.kind != crate::checkpoint::PRE_RESTORE)
-        .max_by_key(|s| s.created_at);
+        .max_by_key(|s| s.order_time());
     let max_age = config.health.checkpoint_max_age;
     let cutoff = now
         .checked_sub(
@@ -206,7 +206,7 @@ pub fn checkpoints(
         )
         .unwrap_or(now);
     let title = match newest {
-        Some(s) if s.created_at >= cutoff => return true,
+        Some(s) if s.order_time() >= cutoff => return true,
         Some(s) => format!(
             "the newest valid checkpoint is older than {max_age} ({}, {})",
             s.id, s.created_at

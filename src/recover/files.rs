@@ -124,6 +124,7 @@ pub fn put_back(session: &mut Session<'_>, path: &str, bytes: &[u8], from: &Sour
             created_at: from.created_at.clone(),
             checkpoint_valid: true,
             changes: vec![change],
+            skipped: Vec::new(),
             writes: Default::default(),
         });
         return session.step(format!("would restore {path} from {from_text}"));

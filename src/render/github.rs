@@ -19,14 +19,55 @@ use crate::validate::Report;
 
 use super::{counts, plural};
 
-/// At most this many findings are listed in the step summary; GitHub caps
-/// a summary at 1 MiB.
+/// At most this many findings are listed in the step summary.
 const SUMMARY_FINDINGS: usize = 200;
+/// GitHub refuses a step summary over 1 MiB; the summary stays under this
+/// many bytes, leaving room for what other tools of the step append.
+pub const SUMMARY_BYTES: usize = 1_000_000;
+/// A message, note or help longer than this is cut in the summary.
+const SUMMARY_TEXT_CHARS: usize = 2_000;
+/// GitHub shows at most this many error annotations, and as many warning
+/// annotations, per step; the rest are dropped without a word.
+pub const MAX_ANNOTATIONS: usize = 10;
 
-/// Writes one workflow command per finding of `report`.
+/// Writes one workflow command per finding of `report`, at most
+/// [`MAX_ANNOTATIONS`] errors and as many warnings (the most important:
+/// a corrupt file before a rule inside it, then in file order), and one
+/// notice saying how many more there are and where to read them.
 pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
-    for d in report.diagnostics() {
+    let all: Vec<&Diagnostic> = report.diagnostics().collect();
+    let mut shown = vec![false; all.len()];
+    let mut hidden = [0usize; 2];
+    for (slot, level) in [Level::Error, Level::Warning].into_iter().enumerate() {
+        let mut of_level: Vec<usize> = (0..all.len()).filter(|&i| all[i].level == level).collect();
+        // Stable: file order within each rank.
+        of_level.sort_by_key(|&i| !all[i].code.starts_with("FILE"));
+        for (n, i) in of_level.into_iter().enumerate() {
+            if n < MAX_ANNOTATIONS {
+                shown[i] = true;
+            } else {
+                hidden[slot] += 1;
+            }
+        }
+    }
+    for (d, _) in all.iter().zip(&shown).filter(|(_, s)| **s) {
         writeln!(out, "{}", command(d))?;
+    }
+    let [errors, warnings] = hidden;
+    if let Some(more) = counts(errors, warnings) {
+        let listed = all.len().min(SUMMARY_FINDINGS);
+        let whole = if all.len() > listed {
+            format!(" (the first {listed} of them; `lifeline validate` prints all)")
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "::notice title=lifeline::{}",
+            escape_data(&format!(
+                "{more} more not annotated (GitHub shows {MAX_ANNOTATIONS} errors and {MAX_ANNOTATIONS} warnings per step): every finding is in the step summary{whole}"
+            ))
+        )?;
     }
     Ok(())
 }
@@ -105,7 +146,13 @@ pub fn step_summary(report: &Report) -> String {
     md.push_str(&verdict);
     md.push_str("\n\n| File | Validator | Result | Errors | Warnings |\n");
     md.push_str("| --- | --- | --- | ---: | ---: |\n");
-    for file in &report.files {
+    // Room kept for the findings heading and the closing "… more" line.
+    let budget = SUMMARY_BYTES - 1_000;
+    for (n, file) in report.files.iter().enumerate() {
+        if md.len() > budget / 4 {
+            md.push_str(&format!("| … {} more | | | | |\n", report.files.len() - n));
+            break;
+        }
         let result = match (file.errors, file.warnings) {
             (0, 0) => "✅ valid",
             (0, _) => "⚠️ valid, with warnings",
@@ -124,7 +171,9 @@ pub fn step_summary(report: &Report) -> String {
         return md;
     }
     md.push_str("\n### Findings\n\n");
+    let mut listed = 0;
     for d in report.diagnostics().take(SUMMARY_FINDINGS) {
+        let mut entry = String::new();
         let icon = match d.level {
             Level::Error => "❌",
             Level::Warning => "⚠️",
@@ -133,30 +182,47 @@ pub fn step_summary(report: &Report) -> String {
             Some(span) => format!("{}:{}:{}", d.path, span.line, span.column),
             None => d.path.clone(),
         };
-        md.push_str(&format!(
+        entry.push_str(&format!(
             "- {icon} **{}** {} {}\n",
             d.code,
-            code(&at),
-            inline(&d.message)
+            code(&cut(&at)),
+            inline(&cut(&d.message))
         ));
         for note in &d.notes {
             let at = note
                 .span
                 .map(|s| format!(" (line {})", s.line))
                 .unwrap_or_default();
-            md.push_str(&format!("  - note: {}{at}\n", inline(&note.message)));
+            entry.push_str(&format!("  - note: {}{at}\n", inline(&cut(&note.message))));
         }
         if let Some(help) = &d.help {
-            md.push_str(&format!("  - help: {}\n", inline(help)));
+            entry.push_str(&format!("  - help: {}\n", inline(&cut(help))));
         }
+        if md.len() + entry.len() > budget {
+            break;
+        }
+        md.push_str(&entry);
+        listed += 1;
     }
-    if total > SUMMARY_FINDINGS {
+    if total > listed {
         md.push_str(&format!(
             "- … and {} more; run `lifeline validate` to see them all\n",
-            total - SUMMARY_FINDINGS
+            total - listed
         ));
     }
     md
+}
+
+/// `text`, cut to [`SUMMARY_TEXT_CHARS`] characters with a mark saying so.
+fn cut(text: &str) -> String {
+    match text.char_indices().nth(SUMMARY_TEXT_CHARS) {
+        Some((at, _)) => format!(
+            "{} … (cut; {} characters)",
+            &text[..at],
+            text.chars().count()
+        ),
+        None => text.to_string(),
+    }
 }
 
 /// `text` as a Markdown code span, whatever backticks it holds.
@@ -214,6 +280,85 @@ mod tests {
 ::error file=planning/TASK.md,line=7,col=3,endLine=7,endColumn=8,title=TASK011::duplicate task ID `T-002`%0Anote: first defined here (planning/TASK.md:6:3)%0Ahelp: give every task its own ID, e.g. the next free one, `T-003`
 ::error file=planning/sprint.config.json,title=FILE001::protected file `planning/sprint.config.json` does not exist%0Ahelp: restore it (`lifeline restore latest-valid --only PATH`)
 "
+        );
+    }
+
+    /// A report of one TASK.md with `errors` errors and `warnings`
+    /// warnings, each with a message of `len` characters.
+    fn many(errors: usize, warnings: usize, len: usize) -> Report {
+        let src =
+            crate::diagnostic::Source::new("planning/TASK.md", "x\n".repeat(errors + warnings + 1));
+        let mut ds: Vec<Diagnostic> = (0..warnings)
+            .map(|i| {
+                src.diag_at(
+                    Rule::TaskNoOwner,
+                    src.text.lines().nth(i).unwrap(),
+                    format!("w{i} {}", "字".repeat(len)),
+                )
+            })
+            .collect();
+        ds.extend((0..errors).map(|i| {
+            Diagnostic::new(
+                Rule::TaskBadTitle,
+                "planning/TASK.md",
+                format!("e{i} {}", "字".repeat(len)),
+            )
+        }));
+        ds.push(Diagnostic::new(
+            Rule::FileEmpty,
+            "planning/TASK.md",
+            "the file is empty",
+        ));
+        Report {
+            files: vec![fixture::file(
+                None,
+                "planning/TASK.md",
+                crate::config::Validator::TaskMd,
+                ds,
+            )],
+        }
+    }
+
+    #[test]
+    fn at_most_ten_annotations_of_each_level_and_a_notice_for_the_rest() {
+        let mut out = Vec::new();
+        render(&many(14, 12, 10), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines.iter().filter(|l| l.starts_with("::error ")).count(),
+            10
+        );
+        assert_eq!(
+            lines.iter().filter(|l| l.starts_with("::warning ")).count(),
+            10
+        );
+        // The corrupt-file finding comes last in the report but is shown.
+        assert!(text.contains("title=FILE005::"), "{text}");
+        assert!(text.contains("::e0 ") && !text.contains("::e9 "), "{text}");
+        assert_eq!(
+            *lines.last().unwrap(),
+            "::notice title=lifeline::5 errors, 2 warnings more not annotated (GitHub shows 10 errors and 10 warnings per step): every finding is in the step summary"
+        );
+        // Within the limits: no notice.
+        let mut out = Vec::new();
+        render(&many(9, 10, 10), &mut out).unwrap();
+        assert!(!String::from_utf8(out).unwrap().contains("::notice"));
+    }
+
+    #[test]
+    fn the_step_summary_stays_under_one_mebibyte() {
+        // 200 findings of 70,000 three-byte characters would be 42 MB;
+        // cut to 2,000 characters each, still 1.2 MB.
+        let md = step_summary(&many(100, 99, 70_000));
+        assert!(md.len() < SUMMARY_BYTES, "{}", md.len());
+        assert!(md.contains("… (cut; 70004 characters)"), "cut marker");
+        assert!(md.contains(" more; run `lifeline validate` to see them all\n"));
+        let md = step_summary(&many(300, 0, 10));
+        assert!(
+            md.ends_with("- … and 101 more; run `lifeline validate` to see them all\n"),
+            "{}",
+            &md[md.len() - 200..]
         );
     }
 

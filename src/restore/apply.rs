@@ -9,18 +9,32 @@ use std::path::Path;
 
 use super::plan::{Action, Plan};
 use crate::atomic::Staged;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::protected::ProtectedSet;
 
 /// The prefix of the temporary files a restore stages (the same as
 /// [`crate::atomic`]'s), removed from a directory before staging into it
 /// again so a killed restore leaves nothing behind for long.
 pub(crate) const TMP_PREFIX: &str = crate::atomic::TMP_PREFIX;
 
-/// Writes and removes what `plan` says under `root`. Every directory is
+/// Writes and removes what `plan` says under `root`, only at paths `set`
+/// covers (checked again right before writing: a path the set does not
+/// cover stops the restore before anything is written). Every directory is
 /// opened from the root without following a symlink at any component
 /// ([`crate::atomic::stage`]), so a link inside the tree
 /// (`docs/x -> ../.git/hooks`) cannot redirect a write or a removal.
-pub fn apply(root: &Path, plan: &Plan) -> Result<()> {
+pub fn apply(root: &Path, plan: &Plan, set: &ProtectedSet) -> Result<()> {
+    for change in plan.touched() {
+        if set.covers(&change.path).is_none() {
+            return Err(Error::usage(
+                format!(
+                    "refusing path `{}`: it is not in the protected set",
+                    change.path
+                ),
+                Some("a restore writes only protected files".to_string()),
+            ));
+        }
+    }
     let mut dirs: BTreeSet<&str> = BTreeSet::new();
     let mut writes = Vec::new();
     for change in plan.touched() {
@@ -28,11 +42,14 @@ pub fn apply(root: &Path, plan: &Plan) -> Result<()> {
         let (dir, _) = crate::paths::split(&change.path);
         match change.action {
             Action::Restore | Action::Create => {
-                let (bytes, mode) = plan
+                let (bytes, executable) = plan
                     .writes
                     .get(&change.path)
                     .expect("the plan holds the bytes of every write");
-                writes.push((change.path.as_str(), bytes.as_slice(), *mode));
+                // 0644 or 0755 (what git stores), less the umask: nothing
+                // from a manifest but the executable bit reaches the mode.
+                let mode = if *executable { 0o755 } else { 0o644 };
+                writes.push((change.path.as_str(), bytes.as_slice(), mode));
             }
             Action::Delete | Action::Unchanged => {}
         }
@@ -112,7 +129,7 @@ mod tests {
         }
     }
 
-    fn plan(changes: Vec<Change>, writes: HashMap<String, (Vec<u8>, u32)>) -> Plan {
+    fn plan(changes: Vec<Change>, writes: HashMap<String, (Vec<u8>, bool)>) -> Plan {
         Plan {
             checkpoint: "manual-20261130T000000Z-0000".into(),
             kind: "manual".into(),
@@ -120,6 +137,7 @@ mod tests {
             created_at: "2026-11-30T00:00:00Z".into(),
             checkpoint_valid: true,
             changes,
+            skipped: Vec::new(),
             writes,
         }
     }
@@ -152,7 +170,7 @@ mod tests {
         let before = tree(root);
         let writes = HashMap::from([(
             "docs/arch/post-checkout".to_string(),
-            (b"#!/bin/sh\n".to_vec(), 0o755),
+            (b"#!/bin/sh\n".to_vec(), true),
         )]);
         for changes in [
             vec![
@@ -161,9 +179,134 @@ mod tests {
             ],
             vec![change("docs/arch/pre-commit", Action::Delete)],
         ] {
-            let err = apply(root, &plan(changes, writes.clone())).unwrap_err();
+            // The set covers everything under docs/, so only the link
+            // check stands between the plan and `.git/hooks`.
+            let config = crate::config::Config {
+                protect: vec![crate::config::ProtectEntry::new("docs/**", Validator::None)],
+                ..crate::config::Config::default()
+            };
+            let set = ProtectedSet::new(&config).unwrap();
+            let err = apply(root, &plan(changes, writes.clone()), &set).unwrap_err();
             assert!(err.to_string().contains("symlink"), "{err}");
             assert_eq!(tree(root), before);
         }
+    }
+}
+
+#[cfg(test)]
+mod coverage_tests {
+    use super::*;
+    use crate::config::{Config, ProtectEntry, Validator};
+    use crate::restore::plan::Change;
+
+    fn plan_writing(path: &str) -> Plan {
+        Plan {
+            checkpoint: "manual-20261123T235927Z-7f3a".into(),
+            kind: "manual".into(),
+            operation: "test".into(),
+            created_at: "2026-11-23T23:59:27Z".into(),
+            checkpoint_valid: true,
+            changes: vec![Change {
+                path: path.to_string(),
+                action: Action::Create,
+                validator: Validator::None,
+                added: 1,
+                removed: 0,
+                binary: false,
+                size_before: None,
+                size_after: Some(2),
+                uncommitted: false,
+            }],
+            skipped: Vec::new(),
+            writes: [(path.to_string(), (b"x\n".to_vec(), false))].into(),
+        }
+    }
+
+    fn entries(root: &Path) -> Vec<String> {
+        walkdir::WalkDir::new(root)
+            .into_iter()
+            .map(|e| e.unwrap().path().display().to_string())
+            .collect()
+    }
+
+    /// The apply layer on its own: a plan naming a path the protected set
+    /// does not cover writes nothing at all.
+    #[test]
+    fn apply_writes_only_what_the_protected_set_covers() {
+        let root = tempfile::tempdir().unwrap();
+        let set = ProtectedSet::new(&Config::default()).unwrap();
+        for path in ["README.md", ".git/hooks/pre-commit", "docs/audit/a.jsonl"] {
+            let err = apply(root.path(), &plan_writing(path), &set).unwrap_err();
+            assert!(
+                err.to_string().contains("not in the protected set"),
+                "{err}"
+            );
+            assert_eq!(entries(root.path()).len(), 1, "{path} wrote something");
+        }
+        apply(root.path(), &plan_writing("planning/TASK.md"), &set).unwrap();
+        assert_eq!(
+            std::fs::read(root.path().join("planning/TASK.md")).unwrap(),
+            b"x\n"
+        );
+    }
+
+    /// The relative-path check inside the safe join, on its own: even with
+    /// a protected set that covers `../escape` (a configuration that never
+    /// passed its checks), nothing is written outside the root.
+    #[test]
+    fn the_safe_join_refuses_a_path_leaving_the_root() {
+        let outer = tempfile::tempdir().unwrap();
+        let root = outer.path().join("repo");
+        std::fs::create_dir(&root).unwrap();
+        let config = Config {
+            protect: vec![ProtectEntry::new("../escape", Validator::None)],
+            ..Config::default()
+        };
+        let set = ProtectedSet::new(&config).unwrap();
+        assert!(set.covers("../escape").is_some());
+        let err = apply(&root, &plan_writing("../escape"), &set).unwrap_err();
+        assert!(err.to_string().contains("`..` is not allowed"), "{err}");
+        assert!(!outer.path().join("escape").exists());
+    }
+
+    /// Whatever mode a manifest asked for, a new file is 0644 or 0755 less
+    /// the umask.
+    #[cfg(unix)]
+    #[test]
+    fn new_files_honour_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let set = ProtectedSet::new(&Config::default()).unwrap();
+        let mut plan = plan_writing("docs/sprint-archives/run.sh");
+        plan.writes.insert(
+            "docs/sprint-archives/run.sh".into(),
+            (b"x\n".to_vec(), true),
+        );
+        apply(root.path(), &plan, &set).unwrap();
+        let mode = std::fs::metadata(root.path().join("docs/sprint-archives/run.sh"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777;
+        let umask = current_umask();
+        assert_eq!(mode, 0o755 & !umask);
+        assert_eq!(
+            mode & 0o7002,
+            0,
+            "no setuid, setgid, sticky or o+w: {mode:o}"
+        );
+    }
+
+    /// The umask of this process, read from the kernel's status file.
+    #[cfg(unix)]
+    fn current_umask() -> u32 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Umask:"))
+                    .and_then(|m| u32::from_str_radix(m.trim(), 8).ok())
+            })
+            .unwrap_or(0o022)
     }
 }

@@ -50,6 +50,9 @@ pub struct Options {
     pub commit: bool,
     /// The audit operation: `restore`, `undo` or `rollback`.
     pub operation: &'static str,
+    /// With a signing key configured, restore a checkpoint from the remote
+    /// that is unsigned or signed by another key anyway.
+    pub allow_unsigned: bool,
 }
 
 impl Options {
@@ -61,6 +64,7 @@ impl Options {
             validate: true,
             commit: false,
             operation: "restore",
+            allow_unsigned: false,
         }
     }
 }
@@ -164,6 +168,13 @@ pub fn restore(
         (None, Target::LastSafety) => last_safety(store)?,
     };
     let _lock = lock(&ws.root, store)?;
+    // A ref whose tree, manifest, message or seal disagree is damaged even
+    // when its files would verify: refused whole.
+    let location = store.location(&id);
+    if let Some(d) = store.list()?.damaged.iter().find(|d| d.name == location) {
+        let why = format!("{} is damaged: {}", d.name, d.reason);
+        return refused(ws, env, options, &id, vec![why]);
+    }
     let manifest = match direct {
         Some(m) => m,
         None => match store.manifest(&id) {
@@ -171,6 +182,9 @@ pub fn restore(
             Err(e) => return refused(ws, env, options, &id, vec![e.to_string()]),
         },
     };
+    if let Some(why) = untrusted(env, store, &id, options)? {
+        return refused(ws, env, options, &id, vec![why]);
+    }
     // Which files have uncommitted changes (one git process) is asked while
     // the checkpoint's files are read and verified.
     let (files, dirty) = std::thread::scope(|scope| {
@@ -242,7 +256,8 @@ pub fn restore(
         }
     };
     report.safety_checkpoint = Some(safety.id.to_string());
-    if let Err(e) = apply::apply(&ws.root, &plan) {
+    let set = crate::protected::ProtectedSet::new(&ws.config)?;
+    if let Err(e) = apply::apply(&ws.root, &plan, &set) {
         let back = put_back(ws, store, &safety, &plan);
         let event = event(options, &id, &plan)
             .detail("safety_checkpoint", safety.id.as_str())
@@ -297,6 +312,40 @@ pub fn restore(
     report.status = Status::Restored;
     report.plan = Some(plan);
     Ok(report)
+}
+
+/// With a signing key configured, why checkpoint `id` is not to be
+/// trusted: it came from the remote and is unsigned or signed by another
+/// key. `None` when it is trusted, when no key is configured, or with
+/// `--allow-unsigned`.
+fn untrusted(
+    env: &dyn Env,
+    store: &dyn Store,
+    id: &CheckpointId,
+    options: &Options,
+) -> Result<Option<String>> {
+    if options.allow_unsigned {
+        return Ok(None);
+    }
+    let Some(key) = checkpoint::signing::key_from_env(env)? else {
+        return Ok(None);
+    };
+    let ours = checkpoint::signing::public_hex(&key);
+    let provenance = store.provenance(id)?;
+    let why = match (&provenance.signer, provenance.origin) {
+        (Some(signer), _) if *signer == ours => return Ok(None),
+        (None, checkpoint::index::Origin::Local) => return Ok(None),
+        (Some(signer), _) => format!(
+            "checkpoint {id} is signed by another key ({}...), not this repository's",
+            &signer[..16.min(signer.len())]
+        ),
+        (None, _) => format!(
+            "checkpoint {id} came from the remote and is not signed, but a signing key is configured"
+        ),
+    };
+    Ok(Some(format!(
+        "{why}; pass --allow-unsigned to restore it anyway"
+    )))
 }
 
 /// The newest safety checkpoint.
@@ -437,7 +486,8 @@ fn put_back(ws: &Workspace, store: &dyn Store, safety: &Manifest, plan: &Plan) -
         Err(plan::PlanError::Unsafe(why)) => return Err(Error::environment(why, None)),
         Err(plan::PlanError::Other(e)) => return Err(e),
     };
-    apply::apply(&ws.root, &back)
+    let set = crate::protected::ProtectedSet::new(&ws.config)?;
+    apply::apply(&ws.root, &back, &set)
 }
 
 /// `--commit`: stages and commits exactly the paths the restore touched;

@@ -77,9 +77,15 @@ pub struct Plan {
     /// Whether every file validated when the checkpoint was taken.
     pub checkpoint_valid: bool,
     pub changes: Vec<Change>,
-    /// Bytes and mode to write, by path (restore and create only).
+    /// Paths the checkpoint holds that the current protected set no longer
+    /// covers (the configuration changed since): left alone.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
+    /// Bytes to write and whether the file is executable, by path (restore
+    /// and create only). The mode is 0644 or 0755 less the umask: whatever
+    /// a manifest says, no setuid, setgid, sticky or world-writable file.
     #[serde(skip)]
-    pub(crate) writes: HashMap<String, (Vec<u8>, u32)>,
+    pub(crate) writes: HashMap<String, (Vec<u8>, bool)>,
 }
 
 impl Plan {
@@ -100,6 +106,13 @@ impl Plan {
             .map(|c| c.path.as_str())
             .collect()
     }
+}
+
+/// A checkpoint path the restore leaves alone, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
 }
 
 /// Why a plan could not be made.
@@ -147,8 +160,29 @@ pub fn build(
             .entry(absent.path.clone())
             .or_insert(Want::Absent(absent.validator));
     }
-    // Protected files the checkpoint does not have (added since) go too.
+    // A checkpoint is data: it may only speak for paths the current
+    // protected set covers. `.git/` and lifeline's records refuse the whole
+    // checkpoint (the manifest check should already have); a path the
+    // configuration merely stopped protecting is left alone, and said so.
     let set = crate::protected::ProtectedSet::new(&ws.config)?;
+    let mut skipped = Vec::new();
+    for path in wants.keys() {
+        if let Some(why) = set.records().reason(path) {
+            return Err(PlanError::Unsafe(format!(
+                "the checkpoint names a path lifeline never restores: {why}"
+            )));
+        }
+        if set.covers(path).is_none() {
+            skipped.push(Skipped {
+                path: path.clone(),
+                reason:
+                    "not in the protected set any more (lifeline.toml changed since the checkpoint)"
+                        .to_string(),
+            });
+        }
+    }
+    wants.retain(|path, _| set.covers(path).is_some());
+    // Protected files the checkpoint does not have (added since) go too.
     for (path, validator) in set.files(&ws.root)? {
         // A killed restore's staged file is litter, not a protected file;
         // apply clears it from every directory it writes to.
@@ -157,6 +191,11 @@ pub fn build(
             continue;
         }
         wants.entry(path).or_insert(Want::Absent(validator));
+    }
+    // What capture could not take (a symlink, a FIFO, an odd name) is
+    // neither captured nor absent: left as it is.
+    for odd in &manifest.skipped {
+        wants.remove(&odd.path);
     }
     if let Some(only) = only {
         unmatched.extend(
@@ -176,13 +215,14 @@ pub fn build(
         created_at: manifest.created_at.to_string(),
         checkpoint_valid: manifest.valid,
         changes: Vec::with_capacity(wants.len()),
+        skipped,
         writes: HashMap::new(),
     };
     for (path, want) in wants {
-        let current = read_current(&ws.root, &path)?;
+        let current = read_current(&ws.root, &path)?.map(|(bytes, mode)| (bytes, mode, true));
         let change = match (want, current) {
             (Want::Absent(_), None) => continue,
-            (Want::Absent(validator), Some((now, _))) => {
+            (Want::Absent(validator), Some((now, _, _))) => {
                 let stat = diffstat(&now, b"");
                 Change {
                     path,
@@ -209,11 +249,13 @@ pub fn build(
                     size_after: Some(entry.size),
                     uncommitted: false,
                 };
-                plan.writes.insert(path, (bytes, entry.mode));
+                plan.writes.insert(path, (bytes, entry.executable()));
                 change
             }
-            (Want::File(entry, bytes), Some((now, mode))) => {
-                let same = now == bytes && mode == entry.mode;
+            (Want::File(entry, bytes), Some((now, mode, regular))) => {
+                // Only what git stores counts: the bytes and the owner's
+                // executable bit.
+                let same = regular && now == bytes && (mode & 0o100 != 0) == entry.executable();
                 let stat = if same {
                     Stat::default()
                 } else {
@@ -235,7 +277,7 @@ pub fn build(
                     uncommitted: false,
                 };
                 if !same {
-                    plan.writes.insert(path, (bytes, entry.mode));
+                    plan.writes.insert(path, (bytes, entry.executable()));
                 }
                 change
             }
@@ -427,6 +469,115 @@ mod tests {
         );
         assert!(diffstat(b"a\0b", b"a").binary);
         assert_eq!(diffstat(b"", b"x\ny\n").added, 2);
+    }
+
+    fn workspace(root: &Path) -> Workspace {
+        Workspace {
+            root: root.to_path_buf(),
+            config: crate::config::Config::default(),
+            config_path: root.join("lifeline.toml"),
+            config_found: false,
+            git: None,
+        }
+    }
+
+    /// A manifest built in memory, as if its checks had been skipped.
+    fn manifest_naming(paths: &[&str]) -> (Manifest, Vec<(FileEntry, Vec<u8>)>) {
+        let files: Vec<(FileEntry, Vec<u8>)> = paths
+            .iter()
+            .map(|p| {
+                let bytes = b"payload\n".to_vec();
+                let entry = FileEntry {
+                    path: p.to_string(),
+                    sha256: crate::checkpoint::store::dir::sha256_hex(&bytes),
+                    size: bytes.len() as u64,
+                    mode: 0o644,
+                    validator: Validator::None,
+                    valid: true,
+                    errors: 0,
+                    warnings: 0,
+                };
+                (entry, bytes)
+            })
+            .collect();
+        let mut entries: Vec<FileEntry> = files.iter().map(|(e, _)| e.clone()).collect();
+        entries.sort_by(|a, b| a.path.cmp(&b.path));
+        let manifest = Manifest {
+            schema: crate::checkpoint::manifest::SCHEMA,
+            id: "manual-20261123T235927Z-7f3a".parse().unwrap(),
+            kind: "manual".into(),
+            operation: "test".into(),
+            created_at: "2026-11-23T23:59:27Z".parse().unwrap(),
+            completed_at: "2026-11-23T23:59:27Z".parse().unwrap(),
+            actor: "user:me".into(),
+            run: None,
+            git: None,
+            valid: true,
+            files: entries,
+            absent: Vec::new(),
+            skipped: Vec::new(),
+            lifeline_version: "0.1.0".into(),
+        };
+        (manifest, files)
+    }
+
+    /// The plan layer on its own: a manifest that got past its own checks
+    /// still cannot reach `.git/` or lifeline's records.
+    #[test]
+    fn the_plan_refuses_git_and_records_whatever_the_manifest_check_did() {
+        let root = tempfile::tempdir().unwrap();
+        let ws = workspace(root.path());
+        for bad in [
+            ".git/hooks/pre-commit",
+            "docs/sprint-archives/.git/config",
+            "docs/audit/audit-2026-11.jsonl",
+            "docs/incidents/INC-1.md",
+            ".lifeline/store/x",
+        ] {
+            let (manifest, files) = manifest_naming(&[bad]);
+            let err = build(
+                &ws,
+                &manifest,
+                files,
+                None,
+                &HashSet::new(),
+                &mut Vec::new(),
+            );
+            assert!(
+                matches!(&err, Err(PlanError::Unsafe(m)) if m.contains("never restores")),
+                "{bad}"
+            );
+        }
+    }
+
+    /// A path the protected set does not cover (a tracked file elsewhere,
+    /// or one the configuration stopped protecting) is skipped, not
+    /// written, and the plan says so.
+    #[test]
+    fn paths_outside_the_protected_set_are_skipped_and_listed() {
+        let root = tempfile::tempdir().unwrap();
+        let ws = workspace(root.path());
+        std::fs::write(root.path().join("README.md"), "mine\n").unwrap();
+        let (manifest, files) =
+            manifest_naming(&["README.md", "docs/sprint-archives/S-1.md", "src/x.rs"]);
+        let plan = build(
+            &ws,
+            &manifest,
+            files,
+            None,
+            &HashSet::new(),
+            &mut Vec::new(),
+        )
+        .unwrap();
+        let touched: Vec<&str> = plan.touched().map(|c| c.path.as_str()).collect();
+        assert!(
+            touched.contains(&"docs/sprint-archives/S-1.md"),
+            "{touched:?}"
+        );
+        assert!(!touched.contains(&"README.md") && !touched.contains(&"src/x.rs"));
+        let skipped: Vec<&str> = plan.skipped.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(skipped, ["README.md", "src/x.rs"]);
+        assert!(!plan.writes.contains_key("README.md"));
     }
 
     #[cfg(unix)]

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
 use super::data::{CharOffsets, yaml_error};
-use super::suggest::close;
+use super::suggest::nearest;
 use crate::diagnostic::{Diagnostic, Source};
 use crate::rules::Rule;
 
@@ -387,10 +387,7 @@ fn unknown_key(
     number: usize,
 ) -> Diagnostic {
     let (start, end) = pos.range_in(item, key);
-    let suggestion = KNOWN_KEYS
-        .iter()
-        .find(|k| close(&key_text.to_lowercase(), k))
-        .map(|k| format!("did you mean `{k}`? "));
+    let suggestion = nearest(key_text, &KNOWN_KEYS).map(|k| format!("did you mean `{k}`? "));
     pos.src
         .diag(
             Rule::LabelUnknownKey,

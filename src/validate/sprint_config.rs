@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 
 use super::data::json_error;
 use super::dates::{DateProblem, parse_date};
-use super::suggest::close;
+use super::suggest::nearest;
 use crate::diagnostic::{Diagnostic, Source};
 use crate::rules::Rule;
 
@@ -328,9 +328,7 @@ impl<'a> Ctx<'a> {
             if FIELDS.contains(&key) || !seen.insert(key) {
                 continue;
             }
-            let hint = FIELDS
-                .iter()
-                .find(|f| close(&key.to_lowercase(), f))
+            let hint = nearest(key, &FIELDS)
                 .map(|f| format!("did you mean `{f}`? "))
                 .unwrap_or_default();
             let (start, end) = member.key_range;

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 
 use crate::diagnostic::{Diagnostic, Source, Span};
 use crate::rules::Rule;
-use crate::taskmd::{self, CHANGELOG_ANCHOR, Column, Row, TaskDoc};
+use crate::taskmd::{self, CHANGELOG_ANCHOR, Column, Row, TaskDoc, is_task_id};
+
+use super::suggest::nearest;
 
 pub const PRIORITIES: [&str; 4] = ["Critical", "High", "Medium", "Low"];
 pub const STATUSES: [&str; 6] = [
@@ -23,6 +25,8 @@ const MAX_TITLE: usize = 100;
 const MAX_NOTES: usize = 200;
 /// At most this many dependency cycles are reported per file.
 const MAX_CYCLES: usize = 10;
+/// A row is lined up with a header of at most this many columns.
+const MAX_REALIGN_COLUMNS: usize = 64;
 
 /// Validates `src` as a TASK.md. Returns the sprint ID the file declares
 /// (its `**Sprint ID**:` line, else the first task's) for the cross-file
@@ -41,15 +45,28 @@ pub fn check(src: &Source, out: &mut Vec<Diagnostic>) -> Option<(String, Span)> 
             )),
         );
     }
+    check_stray_rows(src, &doc, out);
     let Some(first) = doc.tables.first() else {
-        out.push(
-            Diagnostic::new(
-                Rule::TaskNoTable,
-                src.path.clone(),
-                "no task table found (a table whose header names `ID` and `Title`)",
-            )
-            .with_help("the file may be truncated or overwritten; restore it with `lifeline restore latest-valid`"),
-        );
+        let mut d = Diagnostic::new(
+            Rule::TaskNoTable,
+            src.path.clone(),
+            "no task table found (a table whose header names `ID`, `Title` and the task columns: Priority, Points, Status, …)",
+        )
+        .with_help("the file may be truncated or overwritten; restore it with `lifeline restore latest-valid`");
+        if let Some(other) = doc.other_tables.iter().find(|h| {
+            let has = |n: &str| {
+                h.cells
+                    .iter()
+                    .any(|c| Column::from_header(c) == Column::from_header(n))
+            };
+            has("ID") && has("Title")
+        }) {
+            d = d.with_note(
+                "this table has `ID` and `Title` but not the task columns, so it is not the task table",
+                Some(src.span_of(other.line)),
+            );
+        }
+        out.push(d);
         return doc.sprint_id.map(|s| (s.to_string(), src.span_of(s)));
     };
     for later in &doc.tables[1..] {
@@ -111,17 +128,21 @@ fn check_header(src: &Source, header: &Row<'_>, out: &mut Vec<Diagnostic>) -> Ve
                 }
                 seen.insert(c, cell);
             }
-            None => out.push(
-                src.diag_at(
-                    Rule::TaskUnknownColumn,
-                    cell,
-                    format!("unknown column `{cell}`"),
-                )
-                .with_help(format!(
-                    "the sprint template's columns are: {}",
-                    Column::ALL.map(|c| c.name()).join(", ")
-                )),
-            ),
+            None => {
+                let names = Column::ALL.map(|c| c.name());
+                let help = match nearest(cell, &names) {
+                    Some(name) => format!("did you mean `{name}`?"),
+                    None => format!("the sprint template's columns are: {}", names.join(", ")),
+                };
+                out.push(
+                    src.diag_at(
+                        Rule::TaskUnknownColumn,
+                        cell,
+                        format!("unknown column `{cell}`"),
+                    )
+                    .with_help(help),
+                );
+            }
         }
         columns.push(column);
     }
@@ -199,6 +220,9 @@ struct Task<'a> {
     depends_on: Vec<&'a str>,
     sprint_id: Option<&'a str>,
     status: Option<&'a str>,
+    /// False for a row with the wrong cell count that could not be lined
+    /// up with the header: its status is unknown.
+    cells_known: bool,
 }
 
 fn check_rows<'a>(
@@ -227,23 +251,39 @@ fn check_rows<'a>(
     let mut first_of: HashMap<&'a str, &'a str> = HashMap::new();
     for row in doc.rows() {
         if row.cells.len() != want {
-            let (noun, verb) = if row.cells.len() == 1 {
-                ("cell", "has")
-            } else {
-                ("cells", "has")
+            let fit = realign(&row.cells, columns);
+            out.push(row_cells_diagnostic(src, row, want, columns, fit.as_ref()));
+            // The row is still a task: it counts in the summary's total
+            // and, when its cells can be lined up, as the task it names, so
+            // a dependency on it or its status is not reported as missing.
+            let aligned = fit.map(|f| f.cells);
+            let cell = |i: Option<usize>| -> Option<&'a str> {
+                let i = i?;
+                match &aligned {
+                    Some(cells) => cells[i],
+                    None => None,
+                }
             };
-            out.push(
-                src.diag_at(
-                    Rule::TaskRowCells,
-                    row.line,
-                    format!(
-                        "this row {verb} {} {noun}; the header has {want}",
-                        row.cells.len()
-                    ),
-                )
-                .with_label(format!("expected {want} cells"))
-                .with_help("a cell is missing or extra, or the row was cut off; write `-` for an empty cell and keep one cell per column"),
-            );
+            let id = aligned
+                .as_ref()
+                .and_then(|_| cell(at.id))
+                .or_else(|| row.cells.first().copied())
+                .filter(|id| is_task_id(id));
+            let mut task = Task {
+                id: id.unwrap_or(""),
+                unique: false,
+                depends_on: cell(at.depends_on).map(dependency_refs).unwrap_or_default(),
+                sprint_id: cell(at.sprint_id).filter(|s| !is_empty(s)),
+                status: cell(at.status),
+                cells_known: aligned.is_some(),
+            };
+            if let Some(id) = id
+                && !first_of.contains_key(id)
+            {
+                first_of.insert(id, id);
+                task.unique = true;
+            }
+            tasks.push(task);
             continue;
         }
         let cell = |i: Option<usize>| i.map(|i| row.cells[i]);
@@ -253,6 +293,7 @@ fn check_rows<'a>(
             depends_on: Vec::new(),
             sprint_id: cell(at.sprint_id).filter(|s| !is_empty(s)),
             status: cell(at.status),
+            cells_known: true,
         };
         if let Some(id) = cell(at.id) {
             task.id = id;
@@ -289,6 +330,196 @@ fn check_rows<'a>(
     tasks
 }
 
+/// A row with the wrong cell count lined up with the header by inserting
+/// (short row) or dropping (long row) one cell: the way that puts a value
+/// of the right kind under every typed column.
+struct Fit<'a> {
+    /// The row's cells per header column; `None` where a cell is missing.
+    cells: Vec<Option<&'a str>>,
+    /// Where a cell is missing (short row: a header column) or extra (long
+    /// row: a cell of the row): one place when inferred exactly, several
+    /// adjacent ones when the values around them do not tell them apart.
+    at: Vec<usize>,
+}
+
+/// The best alignment of `cells` to `columns`, when exactly one cell is
+/// missing or extra and some alignment fits every typed column.
+fn realign<'a>(cells: &[&'a str], columns: &[Option<Column>]) -> Option<Fit<'a>> {
+    let want = columns.len();
+    // Trying every position is quadratic in the width: a header far wider
+    // than the template's 13 columns is not one worth guessing about.
+    if want > MAX_REALIGN_COLUMNS {
+        return None;
+    }
+    let candidates: Vec<(usize, Vec<Option<&'a str>>)> = if cells.len() + 1 == want {
+        (0..want)
+            .map(|k| {
+                let mut v: Vec<Option<&str>> = cells.iter().copied().map(Some).collect();
+                v.insert(k, None);
+                (k, v)
+            })
+            .collect()
+    } else if cells.len() == want + 1 {
+        (0..cells.len())
+            .map(|k| {
+                let mut v: Vec<Option<&str>> = cells.iter().copied().map(Some).collect();
+                v.remove(k);
+                (k, v)
+            })
+            .collect()
+    } else {
+        return None;
+    };
+    let fits = |v: &[Option<&str>]| {
+        columns.iter().zip(v).all(|(c, cell)| match (c, cell) {
+            (Some(c), Some(cell)) => fits_kind(*c, cell),
+            _ => true,
+        })
+    };
+    // Among the alignments that fit, prefer those leaving no typed value
+    // (an ID, a status, a number, …) in a free-text column.
+    let misplaced = |v: &[Option<&str>]| {
+        columns
+            .iter()
+            .zip(v)
+            .filter(|(c, cell)| {
+                matches!(c, Some(Column::Title | Column::Description | Column::Notes))
+                    && cell.is_some_and(looks_typed)
+            })
+            .count()
+    };
+    let fitting: Vec<(usize, Vec<Option<&'a str>>, usize)> = candidates
+        .into_iter()
+        .filter(|(_, v)| fits(v))
+        .map(|(k, v)| {
+            let m = misplaced(&v);
+            (k, v, m)
+        })
+        .collect();
+    let least = fitting.iter().map(|(_, _, m)| *m).min()?;
+    let good: Vec<(usize, Vec<Option<&'a str>>)> = fitting
+        .into_iter()
+        .filter(|(_, _, m)| *m == least)
+        .map(|(k, v, _)| (k, v))
+        .collect();
+    let first = good.first()?;
+    let cells = first.1.clone();
+    let at: Vec<usize> = good.iter().map(|(k, _)| *k).collect();
+    // Several alignments fit only when they differ in free-text columns
+    // next to each other; otherwise the values do not say which cell.
+    if at.windows(2).any(|w| w[1] != w[0] + 1) {
+        return None;
+    }
+    Some(Fit { cells, at })
+}
+
+/// Whether `cell` is a value only a typed column would hold.
+fn looks_typed(cell: &str) -> bool {
+    is_task_id(cell)
+        || cell.parse::<i64>().is_ok()
+        || PRIORITIES.iter().any(|p| p.eq_ignore_ascii_case(cell))
+        || STATUSES.iter().any(|s| s.eq_ignore_ascii_case(cell))
+        || is_review_mark(cell)
+        || super::dates::parse_date(cell).is_ok()
+}
+
+/// Whether `cell` is a value of the kind `column` holds. Free-text columns
+/// hold anything.
+fn fits_kind(column: Column, cell: &str) -> bool {
+    match column {
+        Column::Id => is_task_id(cell),
+        Column::Priority => PRIORITIES.iter().any(|p| p.eq_ignore_ascii_case(cell)),
+        Column::Points => cell.parse::<i64>().is_ok(),
+        Column::Status => STATUSES.iter().any(|s| s.eq_ignore_ascii_case(cell)),
+        Column::Reviewed => is_review_mark(cell),
+        Column::Owner => is_empty(cell) || cell.starts_with('@'),
+        Column::PrLink => is_empty(cell) || cell.starts_with("[#"),
+        Column::Eta => is_empty(cell) || super::dates::parse_date(cell).is_ok(),
+        Column::DependsOn => dependency_refs(cell).iter().all(|d| is_task_id(d)),
+        Column::SprintId => is_empty(cell) || cell.starts_with("Sprint-"),
+        Column::Title | Column::Description | Column::Notes => true,
+    }
+}
+
+/// TASK006, naming the missing or extra cell when the row's values say
+/// which it is.
+fn row_cells_diagnostic(
+    src: &Source,
+    row: &Row<'_>,
+    want: usize,
+    columns: &[Option<Column>],
+    fit: Option<&Fit<'_>>,
+) -> Diagnostic {
+    let have = row.cells.len();
+    let noun = if have == 1 { "cell" } else { "cells" };
+    let name = |k: usize| {
+        columns.get(k).copied().flatten().map_or_else(
+            || format!("column {}", k + 1),
+            |c| format!("`{}`", c.name()),
+        )
+    };
+    let either = |names: Vec<String>| match names.as_slice() {
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+        [] => String::new(),
+    };
+    let which = fit.map(|f| {
+        if have < want {
+            format!(
+                ": the {} cell is missing",
+                either(f.at.iter().map(|&k| name(k)).collect())
+            )
+        } else if f.at == [0] {
+            format!(": an extra cell before {}", name(0))
+        } else {
+            format!(
+                ": an extra cell after {}",
+                either(f.at.iter().map(|&k| name(k.saturating_sub(1))).collect())
+            )
+        }
+    });
+    let (label, help) = match (&which, have < want) {
+        (Some(_), true) => (
+            "a cell is missing".to_string(),
+            "add the missing cell (write `-` for an empty one)".to_string(),
+        ),
+        (Some(_), false) => (
+            "a cell too many".to_string(),
+            "remove the extra cell, or escape a `|` inside a cell as `\\|`".to_string(),
+        ),
+        (None, _) => (
+            format!("expected {want} cells"),
+            "a cell is missing or extra, or the row was cut off; write `-` for an empty cell and keep one cell per column".to_string(),
+        ),
+    };
+    src.diag_at(
+        Rule::TaskRowCells,
+        row.line,
+        format!(
+            "this row has {have} {noun}; the header has {want}{}",
+            which.unwrap_or_default()
+        ),
+    )
+    .with_label(label)
+    .with_help(help)
+}
+
+/// TASK029: task-shaped lines outside every table.
+fn check_stray_rows(src: &Source, doc: &TaskDoc<'_>, out: &mut Vec<Diagnostic>) {
+    for row in &doc.stray_rows {
+        let id = row.cells[0];
+        out.push(
+            src.diag_at(
+                Rule::TaskStrayRow,
+                row.line,
+                format!("the task line `{id}` belongs to no table"),
+            )
+            .with_label("no table header and separator above this line")
+            .with_help("move the row into the task table (no blank line between table rows), or delete it; a bot probably appended it"),
+        );
+    }
+}
+
 struct ColumnIndex {
     id: Option<usize>,
     title: Option<usize>,
@@ -306,11 +537,6 @@ struct ColumnIndex {
 
 fn is_empty(cell: &str) -> bool {
     cell.is_empty() || cell == "-"
-}
-
-fn is_task_id(s: &str) -> bool {
-    s.strip_prefix("T-")
-        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The single-cell rules of one row.
@@ -444,14 +670,17 @@ fn enum_cell(
     }
     let help = match allowed.iter().find(|a| a.eq_ignore_ascii_case(value)) {
         Some(right) => format!("write `{right}` (the values are case-sensitive)"),
-        None => format!(
-            "use one of: {}",
-            allowed
-                .iter()
-                .map(|a| format!("`{a}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        None => match nearest(value, allowed) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => format!(
+                "use one of: {}",
+                allowed
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        },
     };
     out.push(
         src.diag_at(rule, value, format!("`{value}` is not a valid {what}"))
@@ -696,7 +925,7 @@ fn check_summary(src: &Source, doc: &TaskDoc<'_>, tasks: &[Task<'_>], out: &mut 
     // only repeat that finding; the total still says whether rows are lost.
     let statuses_valid = tasks
         .iter()
-        .all(|t| t.status.is_some_and(|s| STATUSES.contains(&s)));
+        .all(|t| t.cells_known && t.status.is_some_and(|s| STATUSES.contains(&s)));
     for part in summary.split('|') {
         let Some((label, number)) = part.rsplit_once(':') else {
             continue;

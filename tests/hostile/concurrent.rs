@@ -99,25 +99,46 @@ fn a_step_does_not_outlive_a_killed_lifeline() {
     let repo = Repo::sample();
     let scratch = tempfile::tempdir().unwrap();
     let said = scratch.path().join("said");
-    mkfifo(&said);
-    // The step reports on the FIFO how its wait ended: "term" when it got
-    // SIGTERM, "natural" when nothing stopped it.
+    // The step appends to a plain file how its wait ended: "term" when it
+    // got SIGTERM, "natural" when nothing stopped it. A plain file, not a
+    // FIFO: the test must not block on a writer that never comes.
     let script = format!(
-        "trap 'kill $s; echo term > {said}; exit 0' TERM
+        "trap 'kill $s; echo term >> {said}; exit 0' TERM
          sleep 30 & s=$!
-         echo ready
+         echo ready $$
          wait $s
-         echo natural > {said}",
+         echo natural >> {said}",
         said = said.display()
     );
     let mut child = spawn(&repo, &[], &script);
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).unwrap();
-    assert_eq!(line, "ready\n");
+    let step: libc::pid_t = line
+        .strip_prefix("ready ")
+        .and_then(|pid| pid.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the step said {line:?}"));
+    // SAFETY: pidfd_open(2) takes a pid and flags and returns a new
+    // descriptor that this test owns; poll(2) reads one pollfd.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, step, 0) } as libc::c_int;
+    assert!(
+        pidfd >= 0,
+        "pidfd_open: {}",
+        std::io::Error::last_os_error()
+    );
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(std::fs::read_to_string(&said).unwrap(), "term\n");
+    // The step ends when its SIGTERM comes; its own 30 s wait bounds this.
+    let mut fd = libc::pollfd {
+        fd: pidfd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    let ready = unsafe { libc::poll(&mut fd, 1, 60_000) };
+    unsafe { libc::close(pidfd) };
+    assert_eq!(ready, 1, "the step was still running a minute later");
+    let said = std::fs::read_to_string(&said).unwrap();
+    assert_eq!(said.lines().next(), Some("term"), "the step said {said:?}");
 }
 
 fn release(go: &Path) {

@@ -4,9 +4,11 @@
 //! outside the paths lifeline may touch changed. One module per attack
 //! surface; see docs/security.md for the guarantees they hold lifeline to.
 
+mod checkpoints;
 #[path = "../common/mod.rs"]
 mod common;
 mod concurrent;
+mod planning;
 mod records;
 mod recover;
 mod special_files;

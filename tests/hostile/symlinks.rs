@@ -125,7 +125,8 @@ fn a_directory_linked_outside_the_root_is_neither_read_nor_written() {
             "x",
         ])
         .assert()
-        .code(2);
+        .code(0);
+    // A finding for that path alone: the rest of the set is captured.
     assert!(stderr(&out).contains("symlink"), "{}", stderr(&out));
 
     let out = repo.lifeline().args(["restore", &id, "--yes"]).assert();

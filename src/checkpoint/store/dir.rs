@@ -18,10 +18,12 @@ use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 
-use super::{Content, Damaged, FileVisitor, Listing, Store, SyncReport, Written};
+use super::{Content, Damaged, FileVisitor, Listing, Provenance, Store, SyncReport, Written};
 use crate::checkpoint::id::CheckpointId;
+use crate::checkpoint::index::Origin;
 use crate::checkpoint::manifest::Manifest;
 use crate::error::{Error, IoContext, Result};
+use crate::protected::Records;
 
 /// The store's directory under the root.
 pub const STORE_DIR: &str = ".lifeline/store";
@@ -35,14 +37,17 @@ const GC_GRACE: Duration = Duration::from_secs(3600);
 pub struct DirStore {
     root: PathBuf,
     dir: PathBuf,
+    records: Records,
 }
 
 impl DirStore {
-    /// The store under `root` (created on first write).
-    pub fn new(root: &Path) -> DirStore {
+    /// The store under `root` (created on first write); a manifest naming
+    /// one of `records` is damaged.
+    pub fn new(root: &Path, records: Records) -> DirStore {
         DirStore {
             root: root.to_path_buf(),
             dir: root.join(STORE_DIR),
+            records,
         }
     }
 
@@ -92,7 +97,7 @@ impl DirStore {
                     let bytes = crate::paths::read_own(&self.root, &shown)?.ok_or_else(|| {
                         Error::io(self.root.join(&shown), std::io::ErrorKind::NotFound.into())
                     })?;
-                    let m = Manifest::from_json(&bytes, &shown)?;
+                    let m = Manifest::from_json(&bytes, &shown, &self.records)?;
                     if m.id != id {
                         return Err(Error::environment(
                             format!("{shown} describes `{}`", m.id),
@@ -182,8 +187,22 @@ impl Store for DirStore {
 
     fn list(&self) -> Result<Listing> {
         let (manifests, damaged) = self.read_all()?;
+        // A manifest dated in the future counts from when it was written
+        // here (its file's modification time).
+        let checkpoints = manifests
+            .iter()
+            .map(|m| {
+                let mut summary = m.summary();
+                summary.observed_at =
+                    std::fs::symlink_metadata(self.root.join(Self::manifest_rel(&m.id)))
+                        .and_then(|meta| meta.modified())
+                        .ok()
+                        .and_then(|t| jiff::Timestamp::try_from(t).ok());
+                summary
+            })
+            .collect();
         Ok(Listing {
-            checkpoints: manifests.iter().map(Manifest::summary).collect(),
+            checkpoints,
             damaged,
         })
     }
@@ -196,7 +215,7 @@ impl Store for DirStore {
                 Some("`lifeline checkpoint list` shows the checkpoints there are".to_string()),
             ));
         };
-        let manifest = Manifest::from_json(&bytes, &shown)?;
+        let manifest = Manifest::from_json(&bytes, &shown, &self.records)?;
         if manifest.id != *id {
             return Err(Error::environment(
                 format!(
@@ -222,7 +241,20 @@ impl Store for DirStore {
         Ok(())
     }
 
-    fn write(&self, manifest: &Manifest, contents: &[Content]) -> Result<Written> {
+    fn provenance(&self, _id: &CheckpointId) -> Result<Provenance> {
+        // The directory store has no remote: everything in it was made here.
+        Ok(Provenance {
+            origin: Origin::Local,
+            signer: None,
+        })
+    }
+
+    fn write(
+        &self,
+        manifest: &Manifest,
+        contents: &[Content],
+        _seal: Option<&str>,
+    ) -> Result<Written> {
         assert_eq!(manifest.files.len(), contents.len(), "one content per file");
         for (entry, content) in manifest.files.iter().zip(contents) {
             match content {

@@ -15,11 +15,13 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Content, Damaged, FileVisitor, Listing, Store, SyncReport, Written};
+use super::{Content, Damaged, FileVisitor, Listing, Provenance, Store, SyncReport, Written};
 use crate::checkpoint::id::CheckpointId;
+use crate::checkpoint::index::{Index, Origin};
 use crate::checkpoint::manifest::{Manifest, Summary};
 use crate::error::{Error, Result};
 use crate::git::Git;
+use crate::protected::Records;
 
 /// Where the checkpoint refs live.
 pub const REF_PREFIX: &str = "refs/lifeline/checkpoints/";
@@ -37,11 +39,13 @@ const TMP_GRACE_SECS: i64 = 3600;
 pub struct GitStore {
     git: Git,
     git_dir: PathBuf,
+    records: Records,
 }
 
 impl GitStore {
-    /// The store of the repository whose work tree is `root`.
-    pub fn new(git: Git, root: &Path) -> Result<GitStore> {
+    /// The store of the repository whose work tree is `root`; a manifest
+    /// naming one of `records` is damaged.
+    pub fn new(git: Git, root: &Path, records: Records) -> Result<GitStore> {
         let git_dir = git_dir_of(root).map_or_else(
             || {
                 git.run(["rev-parse", "--absolute-git-dir"])
@@ -49,7 +53,11 @@ impl GitStore {
             },
             Ok,
         )?;
-        Ok(GitStore { git, git_dir })
+        Ok(GitStore {
+            git,
+            git_dir,
+            records,
+        })
     }
 
     fn refname(id: &CheckpointId) -> String {
@@ -86,43 +94,208 @@ impl GitStore {
         Ok(count)
     }
 
-    /// Lists refs and summaries in one `for-each-ref`; falls back to one
-    /// ref at a time when an object is missing (for-each-ref then fails as
-    /// a whole).
-    fn list_refs(&self) -> Result<Vec<(String, std::result::Result<String, String>)>> {
-        let batch = self.git.run_bytes(
-            [
-                "for-each-ref",
-                "--format=%(refname)%00%(contents:body)%00",
-                REF_PREFIX,
-            ],
-            None,
-        );
-        if let Ok(bytes) = batch {
-            let text = String::from_utf8_lossy(&bytes);
-            return Ok(text
-                .split("\0\n")
-                .filter(|r| !r.is_empty())
-                .filter_map(|r| {
-                    let (name, body) = r.split_once('\0')?;
-                    Some((name.to_string(), Ok(body.to_string())))
-                })
-                .collect());
-        }
-        let names = self
-            .git
-            .run(["for-each-ref", "--format=%(refname)", REF_PREFIX])?;
-        Ok(names
-            .lines()
-            .map(|name| {
-                let body = self
-                    .git
-                    .run(["log", "-1", "--format=%b", name])
-                    .map_err(|e| e.to_string());
-                (name.to_string(), body)
-            })
-            .collect())
+    fn index_path(&self) -> PathBuf {
+        self.git_dir.join("lifeline").join("checkpoint-index.json")
     }
+
+    /// Reads what the index does not know yet about `commits` (ref name,
+    /// commit ID): one `cat-file --batch` for the commits and their
+    /// manifests, one `ls-tree` per commit.
+    fn examine(&self, commits: &[(&str, &str)]) -> Vec<std::result::Result<Examined, String>> {
+        if commits.is_empty() {
+            return Vec::new();
+        }
+        let mut input = String::new();
+        for (_, oid) in commits {
+            input.push_str(&format!("{oid}\n{oid}:{MANIFEST_FILE}\n"));
+        }
+        let out = self
+            .git
+            .run_bytes(["cat-file", "--batch"], Some(input.as_bytes()))
+            .ok()
+            .and_then(|out| parse_batch(&out, 2 * commits.len()));
+        let Some(items) = out else {
+            return commits
+                .iter()
+                .map(|_| Err("git could not read the checkpoint's objects".to_string()))
+                .collect();
+        };
+        let mut items = items.into_iter();
+        let read: Vec<_> = commits
+            .iter()
+            .map(|(name, oid)| {
+                let commit = items.next().unwrap_or_else(|| Err("missing".into()));
+                let manifest = items.next().unwrap_or_else(|| Err("missing".into()));
+                self.examine_one(name, oid, commit, manifest)
+            })
+            .collect();
+        let readable: Vec<&str> = commits
+            .iter()
+            .zip(&read)
+            .filter(|(_, r)| r.is_ok())
+            .map(|((_, oid), _)| *oid)
+            .collect();
+        let mut trees = self.trees(&readable);
+        commits
+            .iter()
+            .zip(read)
+            .map(|((_, oid), read)| {
+                let (examined, manifest) = read?;
+                let tree = trees
+                    .remove(*oid)
+                    .ok_or("git could not list the checkpoint's tree")?;
+                check_tree(tree, &manifest)?;
+                Ok(examined)
+            })
+            .collect()
+    }
+
+    /// Every file of each of `commits` (root commits) with its tree mode,
+    /// from one `git diff-tree --stdin --root`.
+    fn trees(
+        &self,
+        commits: &[&str],
+    ) -> std::collections::HashMap<String, std::collections::BTreeMap<String, String>> {
+        let mut out = std::collections::HashMap::new();
+        if commits.is_empty() {
+            return out;
+        }
+        let input: String = commits.iter().map(|c| format!("{c}\n")).collect();
+        let Ok(raw) = self.git.run_bytes(
+            ["diff-tree", "--stdin", "-r", "--root", "-z", "--no-renames"],
+            Some(input.as_bytes()),
+        ) else {
+            return out;
+        };
+        // `<commit>\0` then, per file, `:000000 <mode> <zeros> <oid> A\0<path>\0`.
+        let mut current: Option<String> = None;
+        let mut tokens = raw.split(|b| *b == 0).filter(|t| !t.is_empty());
+        while let Some(token) = tokens.next() {
+            if token.first() == Some(&b':') {
+                let path = tokens.next().unwrap_or_default();
+                let meta = String::from_utf8_lossy(token);
+                let mode = meta.split(' ').nth(1).unwrap_or_default().to_string();
+                if let Some(commit) = &current {
+                    out.entry(commit.clone())
+                        .or_insert_with(std::collections::BTreeMap::new)
+                        .insert(String::from_utf8_lossy(path).into_owned(), mode);
+                }
+            } else {
+                let commit = String::from_utf8_lossy(token).trim().to_string();
+                out.entry(commit.clone()).or_default();
+                current = Some(commit);
+            }
+        }
+        out
+    }
+
+    /// Checks that a checkpoint commit's manifest, tree and message agree;
+    /// the summary derived from the manifest when they do.
+    fn examine_one(
+        &self,
+        name: &str,
+        oid: &str,
+        commit: std::result::Result<(String, Vec<u8>), String>,
+        manifest: std::result::Result<(String, Vec<u8>), String>,
+    ) -> std::result::Result<(Examined, Manifest), String> {
+        let id: CheckpointId = name
+            .strip_prefix(REF_PREFIX)
+            .unwrap_or(name)
+            .parse()
+            .map_err(|e: String| e)?;
+        let (kind, commit) = commit.map_err(|e| format!("commit {oid}: {e}"))?;
+        if kind != "commit" {
+            return Err(format!("the ref points to a {kind}, not a commit"));
+        }
+        let (kind, json) = manifest.map_err(|e| format!("{MANIFEST_FILE}: {e}"))?;
+        if kind != "blob" {
+            return Err(format!("{MANIFEST_FILE} is a {kind}, not a file"));
+        }
+        let origin = format!("{name}:{MANIFEST_FILE}");
+        let manifest =
+            Manifest::from_json(&json, &origin, &self.records).map_err(|e| e.to_string())?;
+        if manifest.id != id {
+            return Err(format!(
+                "the manifest describes `{}`, not `{id}`",
+                manifest.id
+            ));
+        }
+        let (committed, message) = split_commit(&commit)?;
+        let claimed = parse_summary(name, &message)?;
+        let summary = manifest.summary();
+        if claimed != summary {
+            return Err("the commit message's summary disagrees with the manifest".to_string());
+        }
+        let signer = match message.lines().find(|l| l.starts_with("signature:")) {
+            Some(line) => Some(super::super::signing::check(line, &json)?),
+            None => None,
+        };
+        Ok((
+            Examined {
+                summary,
+                committed,
+                signer,
+            },
+            manifest,
+        ))
+    }
+}
+
+/// The tree holds exactly the manifest's files, as regular files with
+/// the manifest's executable bit, and `manifest.json`.
+fn check_tree(
+    mut entries: std::collections::BTreeMap<String, String>,
+    manifest: &Manifest,
+) -> std::result::Result<(), String> {
+    if entries.remove(MANIFEST_FILE).as_deref() != Some("100644") {
+        return Err(format!("the tree has no regular {MANIFEST_FILE}"));
+    }
+    for file in &manifest.files {
+        let want = if file.executable() {
+            "100755"
+        } else {
+            "100644"
+        };
+        match entries.remove(&file.path) {
+            Some(mode) if mode == want => {}
+            Some(mode) => {
+                return Err(format!(
+                    "the tree holds `{}` with mode {mode}; the manifest says {want}",
+                    file.path
+                ));
+            }
+            None => return Err(format!("the tree has no `{}`", file.path)),
+        }
+    }
+    match entries.keys().next() {
+        Some(extra) => Err(format!(
+            "the tree holds `{extra}`, which the manifest does not list"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// What reading a checkpoint commit found.
+struct Examined {
+    summary: Summary,
+    committed: Option<jiff::Timestamp>,
+    signer: Option<String>,
+}
+
+/// The committer time and the message of a raw commit object.
+fn split_commit(raw: &[u8]) -> std::result::Result<(Option<jiff::Timestamp>, String), String> {
+    let text = String::from_utf8_lossy(raw);
+    let (headers, message) = text.split_once("\n\n").ok_or("the commit has no message")?;
+    if headers.lines().any(|l| l.starts_with("parent ")) {
+        return Err("the commit has a parent; a checkpoint commit has none".to_string());
+    }
+    let committed = headers
+        .lines()
+        .find_map(|l| l.strip_prefix("committer "))
+        .and_then(|l| l.rsplit(' ').nth(1))
+        .and_then(|secs| secs.parse::<i64>().ok())
+        .and_then(|secs| jiff::Timestamp::from_second(secs).ok());
+    Ok((committed, message.to_string()))
 }
 
 /// The git directory of a work tree without running git: `.git` itself, or
@@ -138,12 +311,17 @@ fn git_dir_of(root: &Path) -> Option<PathBuf> {
     Some(root.join(target))
 }
 
-/// The summary kept in a checkpoint's commit message, so `list` needs one
-/// git process however many checkpoints there are.
-fn message(manifest: &Manifest) -> String {
+/// The commit message: a title, the summary for people reading `git log`
+/// (checked against the manifest, never believed), and the seal.
+fn message(manifest: &Manifest, seal: Option<&str>) -> String {
     let summary = serde_json::to_string(&manifest.summary()).expect("a summary serializes");
     let message = format!("{MESSAGE_TITLE} {}\n\n{summary}\n", manifest.id);
-    crate::redact::redact(&message).into_owned()
+    let message = crate::redact::redact(&message).into_owned();
+    // The seal is hex only, and must reach git exactly as signed.
+    match seal {
+        Some(seal) => format!("{message}{seal}\n"),
+        None => message,
+    }
 }
 
 fn parse_summary(name: &str, body: &str) -> std::result::Result<Summary, String> {
@@ -203,15 +381,98 @@ impl Store for GitStore {
         GitStore::refname(id)
     }
 
+    /// Every checkpoint ref, each read from its manifest: the commit
+    /// message is never believed, only checked. A ref whose manifest is
+    /// corrupt or names a path lifeline never restores, or whose tree,
+    /// manifest, message summary or signature disagree, is damaged.
+    /// Verdicts are kept in the local index by commit ID.
     fn list(&self) -> Result<Listing> {
-        let mut listing = Listing::default();
-        for (name, body) in self.list_refs()? {
-            match body.and_then(|b| parse_summary(&name, &b)) {
-                Ok(summary) => listing.checkpoints.push(summary),
-                Err(reason) => listing.damaged.push(Damaged { name, reason }),
+        let refs = self.git.run_bytes(
+            [
+                "for-each-ref",
+                "--format=%(refname)%00%(objectname)",
+                REF_PREFIX,
+            ],
+            None,
+        )?;
+        let refs = String::from_utf8_lossy(&refs);
+        let refs: Vec<(&str, &str)> = refs.lines().filter_map(|l| l.split_once('\0')).collect();
+        let path = self.index_path();
+        let mut index = Index::load(&path, &self.records.fingerprint());
+        let before = index.entries.clone();
+        let now = jiff::Timestamp::now();
+        let unknown: Vec<(&str, &str)> = refs
+            .iter()
+            .filter(|(_, oid)| index.entries.get(*oid).is_none_or(|e| e.summary.is_none()))
+            .copied()
+            .collect();
+        let mut verdicts: std::collections::HashMap<&str, std::result::Result<(), String>> =
+            std::collections::HashMap::new();
+        for ((_, oid), examined) in unknown.iter().zip(self.examine(&unknown)) {
+            let entry = index.entry(oid, now, Origin::Remote);
+            match examined {
+                Ok(found) => {
+                    // "Observed": the commit time, capped at when this
+                    // clone first saw the ref.
+                    if let Some(committed) = found.committed {
+                        entry.first_seen = entry.first_seen.min(committed);
+                    }
+                    entry.summary = Some(found.summary);
+                    entry.signer = found.signer;
+                    verdicts.insert(oid, Ok(()));
+                }
+                Err(why) => {
+                    verdicts.insert(oid, Err(why));
+                }
             }
         }
+        let mut listing = Listing::default();
+        for (name, oid) in &refs {
+            if let Some(Err(why)) = verdicts.remove(oid) {
+                listing.damaged.push(Damaged {
+                    name: name.to_string(),
+                    reason: why,
+                });
+                continue;
+            }
+            let entry = index.entry(oid, now, Origin::Remote);
+            match &entry.summary {
+                Some(summary) if GitStore::refname(&summary.id) == *name => {
+                    let mut summary = summary.clone();
+                    summary.observed_at = Some(entry.first_seen);
+                    listing.checkpoints.push(summary);
+                }
+                _ => listing.damaged.push(Damaged {
+                    name: name.to_string(),
+                    reason: "its commit describes another checkpoint".to_string(),
+                }),
+            }
+        }
+        let live: std::collections::HashSet<&str> = refs.iter().map(|(_, oid)| *oid).collect();
+        index.retain(&live);
+        if index.entries != before {
+            index.save(&path);
+        }
         Ok(listing)
+    }
+
+    fn provenance(&self, id: &CheckpointId) -> Result<Provenance> {
+        self.list()?;
+        let commit = self
+            .git
+            .resolve_commit(&GitStore::refname(id))
+            .unwrap_or_default();
+        let index = Index::load(&self.index_path(), &self.records.fingerprint());
+        Ok(index.entries.get(&commit).map_or(
+            Provenance {
+                origin: Origin::Remote,
+                signer: None,
+            },
+            |e| Provenance {
+                origin: e.origin,
+                signer: e.signer.clone(),
+            },
+        ))
     }
 
     fn manifest(&self, id: &CheckpointId) -> Result<Manifest> {
@@ -225,7 +486,7 @@ impl Store for GitStore {
                     Some("`lifeline checkpoint list` shows the checkpoints there are".to_string()),
                 )
             })?;
-        let manifest = Manifest::from_json(&bytes, &origin)?;
+        let manifest = Manifest::from_json(&bytes, &origin, &self.records)?;
         if manifest.id != *id {
             return Err(Error::environment(
                 format!(
@@ -288,7 +549,14 @@ impl Store for GitStore {
             let bytes = match batch.as_mut() {
                 Some(items) => items
                     .next()
-                    .unwrap_or_else(|| Err("missing from git's output".into())),
+                    .unwrap_or_else(|| Err("missing from git's output".into()))
+                    .and_then(|(kind, bytes)| {
+                        if kind == "blob" {
+                            Ok(bytes)
+                        } else {
+                            Err(format!("the object is a {kind}, not a file"))
+                        }
+                    }),
                 None => self
                     .git
                     .run_bytes(["cat-file", "blob", oid], None)
@@ -299,7 +567,12 @@ impl Store for GitStore {
         Ok(())
     }
 
-    fn write(&self, manifest: &Manifest, contents: &[Content]) -> Result<Written> {
+    fn write(
+        &self,
+        manifest: &Manifest,
+        contents: &[Content],
+        seal: Option<&str>,
+    ) -> Result<Written> {
         assert_eq!(manifest.files.len(), contents.len(), "one content per file");
         let tmp_ref = format!("{TMP_PREFIX}{}-{}", manifest.id, std::process::id());
         let when = manifest.created_at.as_second();
@@ -330,7 +603,7 @@ impl Store for GitStore {
         );
         stream.extend_from_slice(&json);
         stream.push(b'\n');
-        let msg = message(manifest);
+        let msg = message(manifest, seal);
         let author = ident_name(&manifest.actor);
         stream.extend_from_slice(
             format!(
@@ -396,6 +669,15 @@ impl Store for GitStore {
                 let _ = self
                     .git
                     .run_bytes(["update-ref", "-d", &tmp_ref, &commit], None);
+                let path = self.index_path();
+                let mut index = Index::load(&path, &self.records.fingerprint());
+                let signer =
+                    seal.and_then(|line| crate::checkpoint::signing::check(line, &json).ok());
+                let entry = index.entry(&commit, jiff::Timestamp::now(), Origin::Local);
+                entry.origin = Origin::Local;
+                entry.summary = Some(manifest.summary());
+                entry.signer = signer;
+                index.save(&path);
                 Ok(Written::Created { objects })
             }
             Err(e) => {
@@ -523,9 +805,12 @@ fn remote_error(verb: &str, remote: &str, e: Error) -> Error {
     )
 }
 
-/// Splits `git cat-file --batch` output into `count` object bodies
-/// (`<oid> missing` becomes an error). `None` when the output is cut short.
-fn parse_batch(out: &[u8], count: usize) -> Option<Vec<std::result::Result<Vec<u8>, String>>> {
+/// One object from `git cat-file --batch`: its type and bytes.
+type BatchItem = std::result::Result<(String, Vec<u8>), String>;
+
+/// Splits `git cat-file --batch` output into `count` objects (`<oid>
+/// missing` becomes an error). `None` when the output is cut short.
+fn parse_batch(out: &[u8], count: usize) -> Option<Vec<BatchItem>> {
     let mut items = Vec::with_capacity(count);
     let mut rest = out;
     for _ in 0..count {
@@ -540,11 +825,7 @@ fn parse_batch(out: &[u8], count: usize) -> Option<Vec<std::result::Result<Vec<u
                 if rest.len() < size + 1 {
                     return None;
                 }
-                if *kind == "blob" {
-                    items.push(Ok(rest[..size].to_vec()));
-                } else {
-                    items.push(Err(format!("the object is a {kind}, not a file")));
-                }
+                items.push(Ok((kind.to_string(), rest[..size].to_vec())));
                 rest = &rest[size + 1..];
             }
             _ => items.push(Err(format!("git said `{header}`"))),
@@ -568,9 +849,9 @@ mod tests {
     fn batch_output_is_split_per_object() {
         let out = b"aaa blob 3\nabc\nbbb missing\nccc tree 1\nx\n";
         let items = parse_batch(out, 3).unwrap();
-        assert_eq!(items[0], Ok(b"abc".to_vec()));
+        assert_eq!(items[0], Ok(("blob".to_string(), b"abc".to_vec())));
         assert!(items[1].is_err());
-        assert!(items[2].is_err());
+        assert_eq!(items[2], Ok(("tree".to_string(), b"x".to_vec())));
         assert!(parse_batch(b"aaa blob 10\nabc", 1).is_none());
     }
 

@@ -55,6 +55,15 @@ pub struct Damaged {
     pub reason: String,
 }
 
+/// Where a checkpoint came from, and whose signature over its manifest
+/// verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Provenance {
+    pub origin: super::index::Origin,
+    /// The signer's public key (hex).
+    pub signer: Option<String>,
+}
+
 /// What a push or fetch moved.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SyncReport {
@@ -88,9 +97,19 @@ pub trait Store {
     fn visit_files(&self, manifest: &Manifest, visit: &mut FileVisitor<'_>) -> Result<()>;
 
     /// Stores a checkpoint: `contents[i]` holds the bytes of
-    /// `manifest.files[i]`. The checkpoint becomes visible in one atomic
-    /// step at the end, and only if its ID is still free.
-    fn write(&self, manifest: &Manifest, contents: &[Content]) -> Result<Written>;
+    /// `manifest.files[i]`; `seal` is the signature line over the
+    /// manifest's JSON, when a key is configured. The checkpoint becomes
+    /// visible in one atomic step at the end, and only if its ID is still
+    /// free.
+    fn write(
+        &self,
+        manifest: &Manifest,
+        contents: &[Content],
+        seal: Option<&str>,
+    ) -> Result<Written>;
+
+    /// Where the checkpoint came from and who signed it.
+    fn provenance(&self, id: &CheckpointId) -> Result<Provenance>;
 
     /// Removes checkpoints (and, where the store owns its objects, the
     /// objects no remaining checkpoint uses).

@@ -70,24 +70,138 @@ fn file_level_corruption() {
 
 #[test]
 fn short_and_truncated_rows() {
+    // The short row still counts in the summary: no false TASK027.
+    assert_eq!(findings(fixture!("TASK.short-row.md")), ["TASK006 25:1"]);
     assert_eq!(
-        findings(fixture!("TASK.short-row.md")),
-        ["TASK027 20:107", "TASK006 25:1"]
+        messages(fixture!("TASK.short-row.md")),
+        ["this row has 12 cells; the header has 13: the `Points` cell is missing"]
+    );
+    // A row cut off mid-way cannot be lined up: its status is unknown, so
+    // only the total is compared (and it is really short by three rows).
+    assert_eq!(
+        findings(fixture!("TASK.truncated.md")),
+        ["TASK027 20:107", "TASK006 28:1"]
     );
     assert_eq!(
-        messages(fixture!("TASK.short-row.md"))[1],
-        "this row has 12 cells; the header has 13"
+        messages(fixture!("TASK.truncated.md")),
+        [
+            "the status summary says Total: 8, the table has 5",
+            "this row has 3 cells; the header has 13"
+        ]
     );
-    let truncated = findings(fixture!("TASK.truncated.md"));
+}
+
+#[test]
+fn the_missing_or_extra_cell_is_named_when_the_values_say_which() {
+    let no_status = edit("| Low | 3 | Testing | 🔍 |", "| Low | 3 | 🔍 |");
     assert_eq!(
-        truncated[..4]
+        messages(&no_status),
+        ["this row has 12 cells; the header has 13: the `Status` cell is missing"]
+    );
+    // Title and Description are both free text: either may be the one.
+    let no_title = edit("| Metrics dashboard | Progress bar", "| Progress bar");
+    assert_eq!(
+        messages(&no_title),
+        ["this row has 12 cells; the header has 13: the `Title` or `Description` cell is missing"]
+    );
+    let extra = edit("| Low | 3 | Testing |", "| Low | 3 | 3 | Testing |");
+    assert_eq!(
+        messages(&extra),
+        ["this row has 14 cells; the header has 13: an extra cell after `Priority` or `Points`"]
+    );
+    // A short row dependents point at is still the task they depend on.
+    let short_dep = edit(
+        "| Critical | 5 | In Progress |",
+        "| Critical | In Progress |",
+    );
+    assert_eq!(findings(&short_dep), ["TASK006 26:1"]);
+    // Two cells missing: no guess.
+    let two = edit("| Low | 3 | Testing | 🔍 |", "| Low | 🔍 |");
+    assert_eq!(messages(&two), ["this row has 11 cells; the header has 13"]);
+}
+
+#[test]
+fn a_typo_of_an_allowed_value_names_the_nearest_one() {
+    let report = |bytes: &[u8]| {
+        validate_bytes("planning/TASK.md", bytes, Validator::TaskMd)
+            .diagnostics
             .iter()
-            .filter(|f| f.starts_with("TASK027 20:"))
-            .count(),
-        4
+            .map(|d| d.help.clone().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        report(&edit("| In Progress |", "| In Progres |")),
+        ["did you mean `In Progress`?"]
     );
-    assert_eq!(truncated[4], "TASK006 28:1");
-    assert_eq!(truncated.len(), 5, "{truncated:?}");
+    assert_eq!(
+        report(&edit("| Blocked |", "| Blokced |")),
+        ["did you mean `Blocked`?"]
+    );
+    assert_eq!(
+        report(&edit("| Critical |", "| Critcal |")),
+        ["did you mean `Critical`?"]
+    );
+    // Nothing near: the whole list.
+    let far = report(&edit("| In Progress |", "| Shipped |"));
+    assert!(far[0].starts_with("use one of: `Not Started`"), "{far:?}");
+    assert!(
+        report(&edit("| Status |", "| Stauts |")).contains(&"did you mean `Status`?".to_string())
+    );
+}
+
+const MULTI_TABLE: &str = include_str!("../../../tests/fixtures/multi-table/planning/TASK.md");
+
+/// The sprint template's other tables (dashboard, movement log, blockers,
+/// dependencies, completed tasks with `| ID | Title |`) are content.
+#[test]
+fn a_multi_table_sprint_file_is_valid() {
+    assert_eq!(findings(MULTI_TABLE.as_bytes()), Vec::<String>::new());
+    // Rows of the other tables are not checked as tasks…
+    let odd = MULTI_TABLE.replacen(
+        "| T-000 | Setup CI | 2025-07-04 | @devA |",
+        "| T-000 | Setup CI | last week | |",
+        1,
+    );
+    assert_eq!(findings(odd.as_bytes()), Vec::<String>::new());
+    // …but the task table still is.
+    let bad = MULTI_TABLE.replacen(
+        "| Critical | 8 | In Progress |",
+        "| Critical | 8 | In Progres |",
+        1,
+    );
+    assert_eq!(findings(bad.as_bytes()), ["TASK015 36:97"]);
+    // The task header itself, a second time, is a repeated table.
+    let header = MULTI_TABLE.lines().nth(33).unwrap();
+    assert!(
+        header.starts_with("| ID | Title | Description |"),
+        "{header}"
+    );
+    let twice = MULTI_TABLE.replacen(
+        "## ✅ COMPLETED TASKS\n",
+        &format!("## ✅ COMPLETED TASKS\n\n{header}\n"),
+        1,
+    );
+    assert!(findings(twice.as_bytes()).contains(&"TASK002 67:1".to_string()));
+}
+
+#[test]
+fn a_task_line_outside_every_table_is_an_error() {
+    let appended = format!("{MULTI_TABLE}| T-999 | broken\n");
+    assert_eq!(findings(appended.as_bytes()), ["TASK029 78:1"]);
+    assert_eq!(
+        messages(appended.as_bytes()),
+        ["the task line `T-999` belongs to no table"]
+    );
+    // After a blank line, a full task row no longer belongs to the table.
+    let row = SAMPLE.lines().find(|l| l.starts_with("| T-008 |")).unwrap();
+    let detached = edit(
+        &format!("{row}\n"),
+        &format!("{row}\n\n{}\n", row.replace("T-008", "T-009")),
+    );
+    assert_eq!(findings(&detached), ["TASK029 33:1"]);
+    // A task-shaped row that does not fit another table's columns.
+    let misfit = MULTI_TABLE.replacen("| T-099 | Sprint template v1.2 |", "| T-099 |", 1);
+    assert_eq!(findings(misfit.as_bytes()), ["TASK029 70:1"]);
 }
 
 #[test]
@@ -234,7 +348,9 @@ fn document_rules() {
         findings(b"# Tasks\n\nnothing here\n"),
         ["TASK001", "TASK028"]
     );
-    let empty_table = "<!-- changelog-insert-point -->\n| ID | Title |\n|---|---|\n";
+    let empty_table = format!(
+        "<!-- changelog-insert-point -->\n{HEADER}\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    );
     let f = findings(empty_table.as_bytes());
     assert!(f.contains(&"TASK025 2:1".to_string()), "{f:?}");
     let no_anchor = edit("<!-- changelog-insert-point -->\n", "");

@@ -56,9 +56,9 @@ status=0
 "$bin" health --alert github --format json >../health.json || status=$?
 # The runbook endpoints: disable a workflow, open the follow-up issue,
 # then re-enable what the incident disabled.
-"$bin" recover sync-failure-cascade --severity P2 --follow-up-issue --format json >../recover.json || status=$?
+"$bin" recover --yes sync-failure-cascade --severity P2 --follow-up-issue --format json >../recover.json || status=$?
 incident=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["incident"])' ../recover.json)
-"$bin" recover resume "$incident" >/dev/null || status=$?
+"$bin" recover --yes resume "$incident" >/dev/null || status=$?
 cd ..
 if [ "$status" -ge 2 ]; then
   echo "lifeline health failed to run (exit $status)"; cat health.json; exit 1

@@ -412,11 +412,12 @@ pub fn roots_at(log: &Log, sizes: &[u64]) -> Result<(Vec<(u64, Hash)>, u64)> {
 /// The recorded checkpoints, oldest first.
 pub fn records(log: &Log) -> Result<Vec<Record>> {
     let path = log.dir.join(CHECKPOINTS_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(&path, e)),
+    // Never through a symlink at any component, never a FIFO.
+    let Some(mut file) = log.open(CHECKPOINTS_FILE)? else {
+        return Ok(Vec::new());
     };
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut file, &mut text).at(&path)?;
     text.lines()
         .enumerate()
         .map(|(i, line)| {
@@ -435,19 +436,16 @@ pub fn records(log: &Log) -> Result<Vec<Record>> {
 }
 
 fn append_record(log: &Log, record: &Record) -> Result<()> {
-    std::fs::create_dir_all(&log.dir).at(&log.dir)?;
     let path = log.dir.join(CHECKPOINTS_FILE);
     let mut line = serde_json::to_string(record).expect("a record serializes");
     line.push('\n');
-    // A committed symlink in its place must not redirect the append.
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
-    let mut file = options.open(&path).map_err(|e| {
+    // Opened from the root without following a symlink at any component:
+    // a committed link in its place, or in place of the audit directory,
+    // cannot redirect the append.
+    let mut file = log.open_append(CHECKPOINTS_FILE).map_err(|e| {
         Error::usage(
             format!(
-                "{}: cannot append to it ({e}): it must be a regular file, not a symlink",
+                "{}: cannot append to it: {e}",
                 log.display(CHECKPOINTS_FILE)
             ),
             Some(
@@ -455,12 +453,6 @@ fn append_record(log: &Log, record: &Record) -> Result<()> {
             ),
         )
     })?;
-    if !file.metadata().at(&path)?.is_file() {
-        return Err(Error::usage(
-            format!("{}: not a regular file", log.display(CHECKPOINTS_FILE)),
-            Some("restore the file from git history".to_string()),
-        ));
-    }
     file.write_all(line.as_bytes()).at(&path)?;
     file.sync_data().at(&path)?;
     Ok(())

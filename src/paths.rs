@@ -596,6 +596,38 @@ mod tests {
         );
     }
 
+    /// The first layer alone: `open_file` never opens a FIFO at all (the
+    /// `lstat` refuses it), which inotify sees: no open event reaches the
+    /// FIFO. Without that layer the `O_NONBLOCK` open would still not hang,
+    /// but the FIFO would be opened, which a writer waiting on it notices.
+    #[test]
+    fn open_file_never_opens_a_fifo() {
+        let (_top, root, _) = layout();
+        let pipe = root.join("inside/pipe");
+        fifo(&pipe);
+        // SAFETY: inotify_init1 and inotify_add_watch take flags and a
+        // NUL-terminated path; read fills the buffer it is given; the
+        // descriptor is closed once.
+        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        assert!(fd >= 0);
+        let c_path = std::ffi::CString::new(pipe.as_os_str().as_encoded_bytes()).unwrap();
+        let wd = unsafe { libc::inotify_add_watch(fd, c_path.as_ptr(), libc::IN_OPEN) };
+        assert!(wd >= 0);
+        let opened = || {
+            let mut buf = [0u8; 4096];
+            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            n > 0
+        };
+        let err = open_file(&root, "inside/pipe").unwrap_err();
+        assert!(err.to_string().contains("FIFO"), "{err}");
+        assert!(!opened(), "open_file opened the FIFO");
+        // The watch does see an open: the second layer's own open.
+        let dir = open_dir(&root, "inside", false).unwrap().unwrap();
+        assert!(open_nofollow(&root, &dir, "pipe", "inside/pipe").is_err());
+        assert!(opened(), "the watch saw no open at all");
+        unsafe { libc::close(fd) };
+    }
+
     #[test]
     fn files_over_the_limit_are_not_read() {
         let (_top, root, _) = layout();

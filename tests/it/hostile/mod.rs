@@ -5,8 +5,6 @@
 //! surface; see docs/security.md for the guarantees they hold lifeline to.
 
 mod checkpoints;
-#[path = "../common/mod.rs"]
-mod common;
 mod concurrent;
 mod planning;
 mod records;

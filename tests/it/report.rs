@@ -1,7 +1,7 @@
 //! `lifeline report` against hand-built records and against real drills
 //! and guarded runs.
 
-mod common;
+use crate::common;
 
 use common::{Repo, stdout};
 use serde_json::Value;

@@ -3,7 +3,7 @@
 //! chain of recorded checkpoints, witnesses, and forks, seals, merges and
 //! rebases. The standalone Python verifier checks the same proofs.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! executed as Actions would run them, and the composite action's install
 //! script against a loopback release server.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -940,7 +940,7 @@ fn the_install_script_needs_the_attestation_and_never_guesses_the_repository() {
 #[test]
 fn binstall_metadata_names_the_release_assets_and_the_release_attests_them() {
     let manifest: toml::Table =
-        toml::from_str(include_str!("../Cargo.toml")).expect("Cargo.toml parses");
+        toml::from_str(include_str!("../../Cargo.toml")).expect("Cargo.toml parses");
     let binstall = &manifest["package"]["metadata"]["binstall"];
     assert_eq!(binstall["pkg-fmt"].as_str(), Some("bin"));
     let expand = |template: &str, target: &str| {
@@ -969,7 +969,7 @@ fn binstall_metadata_names_the_release_assets_and_the_release_attests_them() {
             "{target}"
         );
     }
-    let release = include_str!("../.github/workflows/release.yml");
+    let release = include_str!("../../.github/workflows/release.yml");
     // The asset name the workflow publishes: lifeline-$TAG-$TARGET, TAG = v0.1.0.
     assert!(release.contains("cp \"$bin\" \"dist/lifeline-$TAG-$TARGET\""));
     let attest = release

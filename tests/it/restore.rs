@@ -2,7 +2,7 @@
 //! git repositories (and a directory store): round trips, confirmation
 //! without a terminal, self-undoing restores, and hostile checkpoints.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 

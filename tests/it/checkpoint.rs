@@ -2,7 +2,7 @@
 //! origin and a second clone), the directory store, damage, retention, and
 //! the real binary.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,7 +1,7 @@
 //! `lifeline recover` runbooks and `lifeline incident`, end to end in temp
 //! repositories with a bare origin and the fake GitHub.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

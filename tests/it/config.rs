@@ -1,6 +1,6 @@
 //! `lifeline config show` and `lifeline init`.
 
-mod common;
+use crate::common;
 
 use common::{Repo, stderr, stdout};
 

@@ -1,7 +1,7 @@
 //! `lifeline validate` from the command line: exit codes, formats, paths,
 //! and the GitHub Actions integration.
 
-mod common;
+use crate::common;
 
 use common::{Repo, stderr, stdout};
 
@@ -337,7 +337,7 @@ fn a_file_no_validator_is_chosen_for_is_not_reported_valid() {
 #[test]
 fn a_multi_table_sprint_file_is_valid_and_a_stray_task_line_is_not() {
     let repo = Repo::sample();
-    let multi = include_str!("fixtures/multi-table/planning/TASK.md");
+    let multi = include_str!("../fixtures/multi-table/planning/TASK.md");
     repo.write("planning/TASK.md", multi);
     let config = repo
         .read("planning/sprint.config.json")

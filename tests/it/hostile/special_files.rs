@@ -5,8 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use super::symlinks::git_snapshot;
 use crate::common::{Repo, stderr, stdout};
-use crate::symlinks::git_snapshot;
 
 /// Generous: a hang (a FIFO opened for reading blocks forever) fails the
 /// test instead of stalling the suite. Not a timing assertion.

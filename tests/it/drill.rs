@@ -1,6 +1,6 @@
 //! `lifeline drill` on the sample repository.
 
-mod common;
+use crate::common;
 
 use common::{Repo, stdout};
 use serde_json::Value;

@@ -4,7 +4,7 @@
 //! The standalone Python verifier from docs/audit-format.md is run against
 //! the same logs.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
@@ -598,7 +598,12 @@ fn sixteen_processes_append_8000_entries_and_the_chain_holds() {
     let children: Vec<_> = (0..PROCESSES)
         .map(|p| {
             Command::new(std::env::current_exe().unwrap())
-                .args(["--exact", "concurrent_writer_child", "--test-threads", "1"])
+                .args([
+                    "--exact",
+                    "audit::concurrent_writer_child",
+                    "--test-threads",
+                    "1",
+                ])
                 .env("LIFELINE_TEST_ROOT", repo.path())
                 .env("LIFELINE_TEST_APPENDS", APPENDS.to_string())
                 .env("LIFELINE_TEST_IDS", repo.join(&format!("ids-{p}.txt")))

@@ -1,7 +1,7 @@
 //! What a new user meets first: commands that work without flags, help
 //! that shows the way, flags that do what the help says.
 
-mod common;
+use crate::common;
 
 use common::{Repo, stderr, stdout};
 

@@ -1,6 +1,6 @@
 //! `lifeline health` against the fake GitHub on loopback.
 
-mod common;
+use crate::common;
 
 use common::{Repo, stdout};
 use lifeline::github::fake::{Failure, FakeGitHub, Run};

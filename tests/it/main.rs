@@ -1,0 +1,25 @@
+//! lifeline's integration tests, in one binary (one link of the library
+//! instead of one per feature). Each module is a feature, exercised through
+//! the real binary in real git repositories, with a bare origin where
+//! pushing matters and the fake GitHub on loopback where the API is
+//! involved; `common` is the shared harness.
+
+mod common;
+
+mod adoption;
+mod audit;
+mod checkpoint;
+mod checkpoint_crash;
+mod config;
+mod drill;
+mod github_client;
+mod health;
+mod hostile;
+mod init;
+mod recover;
+mod report;
+mod restore;
+mod restore_crash;
+mod run;
+mod transparency;
+mod validate;

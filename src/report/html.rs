@@ -894,7 +894,8 @@ fn audit_section(s: &mut String, r: &Report) {
     if months.is_empty() {
         empty(s, WIDE, "no audit entries in this period");
     }
-    let slot = (WIDE - LEFT - RIGHT) / months.len().max(1) as f64;
+    // A bar is at most 48 wide (three quarters of 64): one month alone is not a wall.
+    let slot = ((WIDE - LEFT - RIGHT) / months.len().max(1) as f64).min(64.0);
     let label_every = months.len().div_ceil(12).max(1);
     let mut line = String::new();
     let mut running = 0usize;
@@ -904,9 +905,9 @@ fn audit_section(s: &mut String, r: &Report) {
         let _ = write!(
             s,
             "<rect class=\"bar\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bar_h:.1}\"><title>{}: {} entries</title></rect>",
-            x + slot * 0.15,
+            x + slot * 0.125,
             height - BOTTOM - bar_h,
-            slot * 0.7,
+            slot * 0.75,
             esc(&m.month),
             m.entries
         );
@@ -1045,4 +1046,67 @@ fn open_section(s: &mut String, r: &Report) {
         s.push_str("</tbody></table>\n");
     }
     s.push_str("</section>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SeverityPolicy;
+
+    #[test]
+    fn text_is_escaped_and_tokens_redacted() {
+        assert_eq!(
+            esc("<a href='x'>&\"</a>\u{7}"),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;\u{FFFD}"
+        );
+        let token = "ghp_0123456789abcdefghijABCDEFGHIJ0123";
+        assert!(!esc(&format!("push with {token}")).contains(token));
+    }
+
+    #[test]
+    fn only_https_addresses_become_links() {
+        assert_eq!(
+            link("https://github.com/a/b/issues/1", "a/b#1"),
+            "<a href=\"https://github.com/a/b/issues/1\" rel=\"noopener noreferrer\">a/b#1</a>"
+        );
+        for url in [
+            "javascript:alert(1)",
+            "//evil.example/x",
+            "http://github.com/a",
+        ] {
+            assert_eq!(link(url, "x<"), "x&lt;", "{url}");
+        }
+    }
+
+    #[test]
+    fn the_log_axis_spans_the_values_and_the_targets() {
+        let axis = LogAxis::over(W, [30.0, 5000.0].into_iter());
+        assert_eq!((axis.lo, axis.hi), (10.0, 7200.0));
+        assert!(axis.y(30.0) > axis.y(5000.0), "longer is higher");
+        // Nothing to plot: a readable default, not a NaN.
+        let empty = LogAxis::over(W, std::iter::empty());
+        assert!(empty.y(60.0).is_finite());
+    }
+
+    #[test]
+    fn an_empty_report_says_so_and_still_has_no_script_or_url() {
+        let r = super::super::compute(
+            &SeverityPolicy::default(),
+            &[],
+            &[],
+            None,
+            "valid".into(),
+            None,
+        );
+        let html = page(&r);
+        assert!(html.contains("nothing measured in this period"));
+        assert!(html.contains("no drill</span> in this period"));
+        assert!(html.contains("no audit entries in this period"));
+        assert!(html.contains("No open incident."));
+        assert!(!html.contains("<script"));
+        assert!(!html.contains("http://"));
+        assert!(!html.contains("NaN"));
+        assert!(html.contains("@media print"));
+        assert!(html.contains("prefers-color-scheme:dark"));
+    }
 }

@@ -1139,4 +1139,134 @@ mod tests {
         assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), Some(2.5));
         assert_eq!(median(Vec::new()), None);
     }
+
+    fn links() -> Links {
+        Links {
+            server: "https://github.com".into(),
+            repository: Some("acme/plan".into()),
+        }
+    }
+
+    fn alert_entry(at: &str, repo: &str, action: &str, issue: u64) -> Value {
+        serde_json::json!({
+            "timestamp": at,
+            "component": "health",
+            "operation": "alert",
+            "details": {
+                "repo": repo,
+                "alerts": [{"action": action, "fingerprint": "token-expiry", "issue": issue}],
+                "detections": [{"fingerprint": "token-expiry", "severity": "P1",
+                                "failed_at": null, "detected_at": at}],
+            },
+        })
+    }
+
+    #[test]
+    fn an_alert_is_open_from_its_first_action_until_it_is_resolved() {
+        let opened = alert_entry("2026-11-01T10:00:00Z", "acme/plan", "opened", 7);
+        let commented = alert_entry("2026-11-02T10:00:00Z", "acme/plan", "commented", 7);
+        let resolved = alert_entry("2026-11-03T10:00:00Z", "acme/plan", "resolved", 7);
+        let open = open_alerts(&[opened.clone(), commented.clone()], &links());
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].opened_at, "2026-11-01T10:00:00Z");
+        assert_eq!(open[0].severity, Some(Severity::P1));
+        assert_eq!(open[0].url, "https://github.com/acme/plan/issues/7");
+        assert!(open_alerts(&[opened.clone(), commented, resolved], &links()).is_empty());
+        // A repository name that is not OWNER/NAME never reaches a link.
+        let forged = alert_entry("2026-11-01T10:00:00Z", "acme/../../evil", "opened", 8);
+        assert_eq!(open_alerts(&[opened, forged], &links()).len(), 1);
+    }
+
+    #[test]
+    fn links_take_only_an_https_server_and_an_owner_name_repository() {
+        let env = [
+            ("GITHUB_SERVER_URL", "https://ghe.example.com/"),
+            ("GITHUB_REPOSITORY", "acme/plan"),
+        ];
+        assert_eq!(
+            Links::from_env(&env),
+            Links {
+                server: "https://ghe.example.com".into(),
+                repository: Some("acme/plan".into())
+            }
+        );
+        for (server, repo) in [
+            ("javascript:alert(1)", "acme/plan/x"),
+            ("http://github.com", "../plan"),
+            ("https://x\"onmouseover=a", "acme/"),
+        ] {
+            let env = [("GITHUB_SERVER_URL", server), ("GITHUB_REPOSITORY", repo)];
+            let links = Links::from_env(&env);
+            assert_eq!(links.server, "https://github.com", "{server}");
+            assert_eq!(links.repository, None, "{repo}");
+        }
+    }
+
+    #[test]
+    fn entries_per_month_fill_the_gaps_but_not_forever() {
+        let at = |t: &str| serde_json::json!({"timestamp": t});
+        let months = per_month(&[
+            at("2026-10-31T23:59:59Z"),
+            at("2027-01-01T00:00:00Z"),
+            at("2027-01-15T00:00:00Z"),
+            at("not a time"),
+        ]);
+        let got: Vec<(&str, usize)> = months
+            .iter()
+            .map(|m| (m.month.as_str(), m.entries))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("2026-10", 1),
+                ("2026-11", 0),
+                ("2026-12", 0),
+                ("2027-01", 2)
+            ]
+        );
+        // A forged timestamp far away: only the months that have entries.
+        let far = per_month(&[at("2026-10-01T00:00:00Z"), at("9999-01-01T00:00:00Z")]);
+        assert_eq!(far.len(), 2);
+    }
+
+    fn incident(id: &str, resolved: bool) -> Incident {
+        let at: Timestamp = "2026-11-01T10:00:00Z".parse().unwrap();
+        Incident {
+            id: id.into(),
+            status: if resolved { "resolved" } else { "open" }.into(),
+            severity: Severity::P2,
+            kind: "task-file-corruption".into(),
+            operator: "user:test".into(),
+            checkpoint: None,
+            detected_at: None,
+            started_at: at,
+            resolved_at: resolved.then_some(at),
+            outcome: None,
+            disabled: Vec::new(),
+            changed: Vec::new(),
+            timeline: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_open_incident_links_to_its_record_and_a_resolved_one_is_not_listed() {
+        let list = open_incidents(
+            &[incident("INC-1 <x>", false), incident("INC-2", true)],
+            &links(),
+        );
+        assert_eq!(list.len(), 1);
+        assert_eq!(
+            list[0].url.as_deref(),
+            Some("https://github.com/acme/plan/blob/HEAD/docs/incidents/INC-1%20%3Cx%3E.md")
+        );
+        let local = Links {
+            repository: None,
+            ..links()
+        };
+        assert_eq!(
+            open_incidents(&[incident("INC-3", false)], &local)[0].url,
+            None
+        );
+    }
 }

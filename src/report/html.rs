@@ -366,7 +366,7 @@ fn timing_section(s: &mut String, r: &Report) {
                     .map(|t| (m.severity, t as f64))
             })
             .collect();
-        let _ = write!(s, "<figure id=\"chart-{id}\"><h3>{title}</h3>\n");
+        let _ = writeln!(s, "<figure id=\"chart-{id}\"><h3>{title}</h3>");
         time_chart(s, title, &points, &targets, from, to);
         let _ = writeln!(
             s,
@@ -726,10 +726,10 @@ fn automation_section(s: &mut String, r: &Report) {
         );
     }
     let gx = left + AUTOMATION_TARGET / 100.0 * width;
-    let _ = write!(
+    let _ = writeln!(
         s,
         "<line class=\"goal\" x1=\"{gx:.1}\" y1=\"4\" x2=\"{gx:.1}\" y2=\"{:.1}\"/>\
-         <text x=\"{gx:.1}\" y=\"{:.1}\" text-anchor=\"middle\">95% target</text></svg></figure>\n",
+         <text x=\"{gx:.1}\" y=\"{:.1}\" text-anchor=\"middle\">95% target</text></svg></figure>",
         height - 18.0,
         height - 4.0
     );

@@ -430,3 +430,116 @@ fn the_page_loads_nothing_from_the_network() {
         vec!["https://lifeline.invalid/x.png".to_string()]
     );
 }
+
+#[test]
+fn since_narrows_the_figures_but_not_the_open_incidents() {
+    let repo = Repo::sample();
+    let day = 24 * 60;
+    incident(
+        &repo,
+        "INC-20261101T100000Z-old1",
+        "P1",
+        "task-file-corruption",
+        [
+            Some(&ago(10 * day)),
+            Some(&ago(10 * day - 5)),
+            Some(&ago(9 * day)),
+        ],
+    );
+    incident(
+        &repo,
+        "INC-20261101T100000Z-old2",
+        "P2",
+        "sync-failure-cascade",
+        [Some(&ago(10 * day)), Some(&ago(10 * day - 5)), None],
+    );
+    let report = |since: &[&str]| -> Value {
+        let out = repo
+            .lifeline()
+            .args(["report", "--format", "json"])
+            .args(since)
+            .assert()
+            .code(0);
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+    let all = report(&[]);
+    assert_eq!(all["severities"][1]["incidents"], 1);
+    assert!(!all["samples"].as_array().unwrap().is_empty(), "{all}");
+    let recent = report(&["--since", "1d"]);
+    assert_eq!(recent["severities"][1]["incidents"], 0);
+    assert_eq!(recent["samples"], serde_json::json!([]));
+    // Still open, however old.
+    assert_eq!(
+        recent["open_incidents"][0]["id"], "INC-20261101T100000Z-old2",
+        "{recent}"
+    );
+    assert_eq!(recent["open_incidents"].as_array().unwrap().len(), 1);
+    let html = stdout(
+        &repo
+            .lifeline()
+            .args(["report", "--since", "1d", "--format", "html"])
+            .assert()
+            .code(0),
+    );
+    assert!(html.contains("INC-20261101T100000Z-old2"), "{html}");
+    assert!(html.contains("nothing measured in this period"), "{html}");
+}
+
+#[test]
+fn an_alert_health_opened_on_github_is_listed_with_its_issue() {
+    use lifeline::github::fake::FakeGitHub;
+    let repo = Repo::sample();
+    // The fake repository has none of the labels and there is no
+    // checkpoint: health opens an alert issue for each (P2 and P3, so it
+    // still exits 0).
+    let fake = FakeGitHub::start().unwrap();
+    let health = || {
+        repo.lifeline()
+            .env("GITHUB_API_URL", fake.url())
+            .env("GITHUB_TOKEN", "ghs_0123456789abcdefghijABCDEFGHIJ0123")
+            .env("GITHUB_REPOSITORY", "acme/plan")
+            .args(["health", "--alert", "github", "--format", "json"])
+            .assert()
+            .code(0);
+    };
+    let report = || -> Value {
+        let out = repo
+            .lifeline()
+            .env("GITHUB_SERVER_URL", "https://github.com")
+            .args(["report", "--format", "json"])
+            .assert()
+            .code(0);
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+    health();
+    let issues = fake.with(|s| s.issues.clone());
+    assert!(issues.len() >= 2, "health opened {issues:?}");
+    let r = report();
+    let alerts = r["open_alerts"].as_array().unwrap();
+    assert_eq!(alerts.len(), issues.len(), "{r}");
+    for issue in &issues {
+        let n = issue["number"].as_u64().unwrap();
+        let alert = alerts
+            .iter()
+            .find(|a| a["issue"] == n)
+            .unwrap_or_else(|| panic!("issue {n} not listed: {r}"));
+        assert_eq!(
+            alert["url"],
+            format!("https://github.com/acme/plan/issues/{n}")
+        );
+        assert!(alert["severity"].is_string(), "{alert}");
+    }
+    // A checkpoint clears the stale-checkpoint finding: health closes its
+    // issue and the report no longer lists it.
+    repo.checkpoint("manual", "baseline");
+    health();
+    let r = report();
+    let open: Vec<&str> = r["open_alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["fingerprint"].as_str().unwrap())
+        .collect();
+    assert!(!open.contains(&"stale-checkpoint"), "{r}");
+    assert_eq!(open.len(), issues.len() - 1, "{r}");
+}

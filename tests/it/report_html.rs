@@ -43,6 +43,8 @@ fn run_chromium(page: &Path, extra: &[String]) -> String {
             "--hide-scrollbars",
             "--host-resolver-rules=MAP * ~NOTFOUND",
             "--window-size=1100,2400",
+            // Capture after 60 s even if the page never finished loading.
+            "--timeout=60000",
         ])
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .args(extra)

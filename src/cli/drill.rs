@@ -168,36 +168,3 @@ fn markdown(r: &DrillReport) -> String {
     let _ = writeln!(s, "\n{}", summary(r));
     s
 }
-
-#[derive(Debug, Args)]
-pub struct ReportArgs {
-    /// Only records newer than this, e.g. 30d, 12h
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub since: Option<crate::config::HumanDuration>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = DrillFormat::Text)]
-    pub format: DrillFormat,
-}
-
-fn parse_duration(s: &str) -> std::result::Result<crate::config::HumanDuration, String> {
-    s.parse()
-}
-
-pub(crate) fn report(ws: &Workspace, env: &dyn Env, out: &Output, args: ReportArgs) -> Result<i32> {
-    let since = args.since.and_then(|d| {
-        jiff::Timestamp::now()
-            .checked_sub(jiff::SignedDuration::from_secs(d.as_secs() as i64))
-            .ok()
-    });
-    let report = crate::report::build(ws, since)?;
-    let text = match args.format {
-        DrillFormat::Text => crate::report::text(&report),
-        DrillFormat::Json => serde_json::to_string_pretty(&report).expect("serializes") + "\n",
-        DrillFormat::Markdown => crate::report::markdown(&report),
-    };
-    out.print(|w| w.write_all(text.as_bytes()))?;
-    if ci::in_github_actions(env) {
-        ci::append_step_summary(env, &crate::report::markdown(&report))?;
-    }
-    Ok(0)
-}

@@ -18,6 +18,7 @@ mod checkpoint;
 mod drill;
 mod health;
 mod recover;
+mod report;
 mod restore;
 mod run;
 
@@ -258,12 +259,13 @@ pub enum Command {
         "Examples:\n",
         "  lifeline report\n",
         "  lifeline report --since 30d --format json\n",
-        "  lifeline report --format markdown >> \"$GITHUB_STEP_SUMMARY\"\n\n",
+        "  lifeline report --format markdown >> \"$GITHUB_STEP_SUMMARY\"\n",
+        "  lifeline report --format html > report.html   # one self-contained page with charts\n\n",
         "Exit codes:\n",
         "  0  printed\n",
         "  2  usage, configuration or I/O error"
     ))]
-    Report(drill::ReportArgs),
+    Report(report::ReportArgs),
     /// List, show, annotate and resolve incident records
     #[command(subcommand, after_help = concat!(
         "Examples:\n",
@@ -436,7 +438,7 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Recover(args) => recover::run(&ws, &env, &out, args),
         Command::Incident(cmd) => recover::incident(&ws, &out, cmd),
         Command::Drill(args) => drill::run(&ws, &cwd, &env, &out, args),
-        Command::Report(args) => drill::report(&ws, &env, &out, args),
+        Command::Report(args) => report::run(&ws, &env, &out, args),
     }
 }
 

@@ -19,6 +19,9 @@ use saphyr::{LoadableYamlNode, Yaml};
 const SHA: &str = "3d3c42e5aac5ba805825da76410c181273ba90b1";
 const TOKEN: &str = "ghs_0123456789abcdefghijABCDEFGHIJ0123";
 const HEALTH: &str = ".github/workflows/lifeline-health.yml";
+/// What actions/upload-artifact answers for the uploaded report.
+const ARTIFACT_URL: &str = "https://github.com/acme/plan/actions/runs/4242/artifacts/99";
+const UPLOAD_ARTIFACT: &str = "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f";
 const EMERGENCY: &str = ".github/workflows/lifeline-emergency-recovery.yml";
 
 fn action() -> String {
@@ -341,8 +344,9 @@ struct Step {
 
 /// The steps of `job` in the workflow at `path`: `run:` steps with their
 /// `env:`, expressions evaluated; `uses:` steps are checked
-/// to be the pinned checkout or the lifeline action, and skipped (the test
-/// has checked out and installed already).
+/// to be the pinned checkout, the lifeline action or the pinned artifact
+/// upload, and skipped (the test has checked out and installed already;
+/// the upload's `artifact-url` output is [`ARTIFACT_URL`]).
 fn run_steps(path: &Path, job: &str, context: &[(&str, &str)]) -> Vec<Step> {
     let text = std::fs::read_to_string(path).unwrap();
     let docs = Yaml::load_from_str(&text).unwrap();
@@ -362,6 +366,7 @@ fn run_steps(path: &Path, job: &str, context: &[(&str, &str)]) -> Vec<Step> {
         if let Some(uses) = step.as_mapping_get("uses").and_then(|u| u.as_str()) {
             assert!(
                 uses.starts_with("actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1")
+                    || uses.starts_with(UPLOAD_ARTIFACT)
                     || uses == format!("acme/lifeline@{SHA}"),
                 "{name}: {uses}"
             );
@@ -383,6 +388,7 @@ fn run_steps(path: &Path, job: &str, context: &[(&str, &str)]) -> Vec<Step> {
                     .and_then(|v| v.strip_suffix(" }}"))
                 {
                     Some("github.token") => TOKEN.to_string(),
+                    Some("steps.report.outputs.artifact-url") => ARTIFACT_URL.to_string(),
                     Some(expr) => context
                         .iter()
                         .find(|(k, _)| *k == expr)
@@ -496,7 +502,12 @@ fn the_health_workflow_steps_run_against_the_fake_github() {
     let steps = run_steps(&repo.join(HEALTH), "health", &[]);
     assert_eq!(
         steps.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
-        ["Fetch checkpoints", "Check health and alert"]
+        [
+            "Fetch checkpoints",
+            "Check health and alert",
+            "Write the recovery report",
+            "Link the report from the step summary"
+        ]
     );
     for step in &steps {
         let out = execute(&repo, &fake, step, "schedule");
@@ -521,6 +532,22 @@ fn the_health_workflow_steps_run_against_the_fake_github() {
     assert!(fake.log().iter().all(|l| l.authorized));
     let summary = std::fs::read_to_string(repo.join(".runner/summary")).unwrap();
     assert!(!summary.is_empty());
+    assert_report_uploaded(&repo);
+}
+
+/// The recovery report the workflow wrote for the upload step, and the
+/// step summary's link to the uploaded artifact.
+fn assert_report_uploaded(repo: &Repo) {
+    let page = std::fs::read_to_string(repo.join(".runner/lifeline-report.html")).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"), "{page}");
+    assert!(page.contains("id=\"figure-automated\""), "{page}");
+    let summary = std::fs::read_to_string(repo.join(".runner/summary")).unwrap();
+    assert!(
+        summary.contains(&format!(
+            "[Recovery report (HTML, with charts)]({ARTIFACT_URL})"
+        )),
+        "{summary}"
+    );
 }
 
 /// Runs the emergency workflow's step for task-file-corruption after a
@@ -542,14 +569,18 @@ fn run_emergency(repo: &Repo, origin: &tempfile::TempDir, checkpoint: &str) -> S
             ("inputs.severity", "P1"),
         ],
     );
-    assert_eq!(steps.len(), 1);
-    let out = execute(repo, &fake, &steps[0], "workflow_dispatch");
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(steps.len(), 3);
+    for step in &steps {
+        let out = execute(repo, &fake, step, "workflow_dispatch");
+        assert!(
+            out.status.success(),
+            "{}: {}\n{}",
+            step.name,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_report_uploaded(repo);
     repo.lifeline().arg("validate").assert().code(0);
     assert_eq!(
         on_origin(origin, &["log", "-1", "--format=%an", "main"]).trim(),

@@ -18,6 +18,7 @@ mod hostile;
 mod init;
 mod recover;
 mod report;
+mod report_html;
 mod restore;
 mod restore_crash;
 mod run;

@@ -25,6 +25,13 @@
 //!   coverage").
 //! - audit integrity, the oldest retained entry, the measured time to
 //!   retrieve a record by ID (target < 5 minutes), and the last drill.
+//!
+//! Beside the aggregates the model keeps what the charts of the HTML page
+//! ([`html`]) plot: every measured duration with its detection instant,
+//! each drill scenario, the audit entries per month, the newest checkpoint,
+//! and the incidents and alerts still open.
+
+pub mod html;
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -58,8 +65,8 @@ pub struct Timing {
 }
 
 impl Timing {
-    fn new(target: Option<(u64, &str)>, samples: &[Option<f64>]) -> Timing {
-        let known: Vec<f64> = samples.iter().flatten().copied().collect();
+    fn new(target: Option<(u64, &str)>, samples: &[Point]) -> Timing {
+        let known: Vec<f64> = samples.iter().filter_map(|p| p.1).collect();
         Timing {
             target_secs: target.map(|t| t.0),
             target_source: target.map(|t| t.1.to_string()),
@@ -69,6 +76,29 @@ impl Timing {
             median_secs: median(known),
         }
     }
+}
+
+/// A duration as measured: the detection instant (when known) and the
+/// seconds (when both ends are known).
+type Point = (Option<Timestamp>, Option<f64>);
+
+/// Which of the plan's durations a [`Sample`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Measure {
+    Detect,
+    Acknowledge,
+    Recover,
+}
+
+/// One measured duration: a point on the charts over the report period.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Sample {
+    pub severity: Severity,
+    pub measure: Measure,
+    /// When the failure was detected: where the point sits in time.
+    pub at: String,
+    pub secs: f64,
 }
 
 /// Drill scenarios at one severity.
@@ -153,6 +183,9 @@ pub struct AuditMetrics {
     pub oldest_entry: Option<String>,
     /// Wall time to find one record, picked at random, by its ID.
     pub retrieval_ms: Option<f64>,
+    /// Entries per month over the window, oldest first; months without
+    /// entries between the first and the last are listed with 0.
+    pub per_month: Vec<MonthCount>,
 }
 
 /// Drills over the window.
@@ -167,6 +200,128 @@ pub struct DrillMetrics {
     /// Drill entries this version cannot read (written by an older one).
     pub unreadable: usize,
     pub last: Option<String>,
+    /// Whole days from the last drill to when the report was made.
+    pub days_since_last: Option<i64>,
+    /// The plan drills monthly: false when the last drill is older than
+    /// [`DRILL_INTERVAL_DAYS`] or there is none in the window.
+    pub on_schedule: bool,
+    /// Every scenario, oldest first.
+    pub history: Vec<DrillScenario>,
+}
+
+/// "Monthly", in days: the longest month.
+pub const DRILL_INTERVAL_DAYS: i64 = 31;
+
+/// One drill scenario as it ran.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DrillScenario {
+    /// When its audit entry was written.
+    pub at: String,
+    pub name: String,
+    pub severity: Severity,
+    pub detect_ms: Option<u64>,
+    pub recover_ms: Option<u64>,
+    pub recovered: bool,
+    pub verdict: Verdict,
+}
+
+/// Audit entries written in one calendar month (UTC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MonthCount {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub entries: usize,
+}
+
+/// The newest checkpoint in the store.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewestCheckpoint {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub created_at: String,
+    /// Its protected files validated when it was taken.
+    pub valid: bool,
+}
+
+/// What the checkpoint store holds, or why it could not be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Checkpoints {
+    pub count: usize,
+    pub newest: Option<NewestCheckpoint>,
+    /// Set when the store could not be listed: the report cannot see.
+    pub error: Option<String>,
+}
+
+/// An incident record without a resolution.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpenIncident {
+    pub id: String,
+    pub severity: Severity,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub started_at: String,
+    /// The record, relative to the repository root.
+    pub path: String,
+    /// The record on GitHub, when the repository is known.
+    pub url: Option<String>,
+}
+
+/// A GitHub issue `health --alert github` opened and has not closed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpenAlert {
+    pub fingerprint: String,
+    pub severity: Option<Severity>,
+    pub repo: String,
+    pub issue: u64,
+    /// When lifeline first recorded it open.
+    pub opened_at: String,
+    pub url: String,
+}
+
+/// Where links point: the GitHub server and the repository (from
+/// `GITHUB_SERVER_URL` and `GITHUB_REPOSITORY` in Actions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Links {
+    pub server: String,
+    pub repository: Option<String>,
+}
+
+impl Links {
+    /// `GITHUB_SERVER_URL` when it is an `https://` address (else
+    /// github.com) and `GITHUB_REPOSITORY` when it is `OWNER/NAME`.
+    pub fn from_env(env: &dyn crate::ci::Env) -> Links {
+        let server = env
+            .var("GITHUB_SERVER_URL")
+            .map(|s| s.trim_end_matches('/').to_string())
+            .filter(|s| {
+                s.strip_prefix("https://").is_some_and(|host| {
+                    !host.is_empty()
+                        && host
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b".-:".contains(&b))
+                })
+            })
+            .unwrap_or_else(|| "https://github.com".to_string());
+        Links {
+            server,
+            repository: env.var("GITHUB_REPOSITORY").filter(|r| is_repo_name(r)),
+        }
+    }
+}
+
+/// `OWNER/NAME` with the characters GitHub allows.
+fn is_repo_name(s: &str) -> bool {
+    let mut parts = s.split('/');
+    let ok = |p: Option<&str>| {
+        p.is_some_and(|p| {
+            !p.is_empty()
+                && !p.starts_with('.')
+                && p.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        })
+    };
+    ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -177,6 +332,12 @@ pub struct Report {
     pub automated_recovery_p2_p3: AutomatedRecovery,
     pub audit: AuditMetrics,
     pub drills: DrillMetrics,
+    /// Every measured duration, oldest detection first.
+    pub samples: Vec<Sample>,
+    pub checkpoints: Checkpoints,
+    /// Open whenever they were opened: `--since` does not hide them.
+    pub open_incidents: Vec<OpenIncident>,
+    pub open_alerts: Vec<OpenAlert>,
 }
 
 /// The median: the middle value, or the mean of the two middle values.
@@ -258,12 +419,17 @@ fn text_of(e: &Value, k: &str) -> String {
         .to_string()
 }
 
-/// Builds the report over records newer than `since`.
-pub fn build(ws: &Workspace, since: Option<Timestamp>) -> Result<Report> {
+/// Builds the report over records newer than `since`; open incidents and
+/// alerts whenever they were opened.
+pub fn build(ws: &Workspace, since: Option<Timestamp>, links: &Links) -> Result<Report> {
     let in_window = |t: Timestamp| since.is_none_or(|s| t >= s);
-    let incidents: Vec<Incident> = crate::incident::list(ws)?
+    let all: Vec<Incident> = crate::incident::list(ws)?
         .into_iter()
         .map(|(_, i)| i)
+        .collect();
+    let open = open_incidents(&all, links);
+    let incidents: Vec<Incident> = all
+        .into_iter()
         .filter(|i| in_window(detected_at(i).unwrap_or(i.started_at)))
         .collect();
     let log = crate::audit::store::Log::of(ws)?;
@@ -275,15 +441,138 @@ pub fn build(ws: &Workspace, since: Option<Timestamp>) -> Result<Report> {
         .into_iter()
         .map(|f| f.entry)
         .collect();
+    let alerts_filter = crate::audit::query::Filter {
+        component: Some("health".into()),
+        operation: Some("alert".into()),
+        ..Default::default()
+    };
+    let alert_entries: Vec<Value> = crate::audit::query::query(&log, None, &alerts_filter)?
+        .into_iter()
+        .map(|f| f.entry)
+        .collect();
     let verify = crate::audit::verify::verify(&log, &Default::default())?;
-    Ok(compute(
+    let mut report = compute(
         &ws.config.severity,
         &entries,
         &incidents,
         since,
         verify.status.to_string(),
         retrieval_ms(ws, &log, &entries),
-    ))
+    );
+    report.open_incidents = open;
+    report.open_alerts = open_alerts(&alert_entries, links);
+    report.checkpoints = checkpoints(ws);
+    Ok(report)
+}
+
+/// The store's checkpoints; an unreadable store is said, not hidden.
+fn checkpoints(ws: &Workspace) -> Checkpoints {
+    let listing = crate::checkpoint::open(ws).and_then(|store| store.list());
+    match listing {
+        Ok(listing) => {
+            let newest = crate::checkpoint::resolve::newest(&listing.checkpoints, |_| true)
+                .and_then(|id| listing.checkpoints.iter().find(|s| s.id == id))
+                .map(|s| NewestCheckpoint {
+                    id: s.id.to_string(),
+                    kind: s.kind.clone(),
+                    created_at: s.created_at.to_string(),
+                    valid: s.valid,
+                });
+            Checkpoints {
+                count: listing.checkpoints.len(),
+                newest,
+                error: None,
+            }
+        }
+        Err(e) => Checkpoints {
+            error: Some(crate::redact::redact(&e.to_string()).into_owned()),
+            ..Checkpoints::default()
+        },
+    }
+}
+
+/// Incident records with no resolution, oldest first.
+pub fn open_incidents(incidents: &[Incident], links: &Links) -> Vec<OpenIncident> {
+    let mut open: Vec<OpenIncident> = incidents
+        .iter()
+        .filter(|i| i.resolved_at.is_none())
+        .map(|i| OpenIncident {
+            id: i.id.clone(),
+            severity: i.severity,
+            kind: i.kind.clone(),
+            started_at: i.started_at.to_string(),
+            path: i.rel_path(),
+            url: links.repository.as_ref().map(|repo| {
+                format!(
+                    "{}/{repo}/blob/HEAD/{}",
+                    links.server,
+                    percent_encode_path(&i.rel_path())
+                )
+            }),
+        })
+        .collect();
+    open.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+    open
+}
+
+/// A path for a URL: every byte but unreserved ones and `/` escaped.
+fn percent_encode_path(path: &str) -> String {
+    path.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// The alerts `health --alert github` left open: per repository and
+/// issue, the last action recorded is not `resolved`. Oldest first.
+pub fn open_alerts(entries: &[Value], links: &Links) -> Vec<OpenAlert> {
+    let mut state: BTreeMap<(String, u64), OpenAlert> = BTreeMap::new();
+    for e in entries {
+        let details = caller_details(e);
+        let repo = details["repo"].as_str().unwrap_or_default();
+        if !is_repo_name(repo) {
+            continue;
+        }
+        let severity_of = |fingerprint: &str| {
+            details["detections"].as_array().and_then(|list| {
+                list.iter()
+                    .find(|d| d["fingerprint"] == fingerprint)
+                    .and_then(|d| serde_json::from_value(d["severity"].clone()).ok())
+            })
+        };
+        for a in details["alerts"].as_array().into_iter().flatten() {
+            let (Some(action), Some(fingerprint), Some(issue)) = (
+                a["action"].as_str(),
+                a["fingerprint"].as_str(),
+                a["issue"].as_u64(),
+            ) else {
+                continue;
+            };
+            let key = (repo.to_string(), issue);
+            if action == "resolved" {
+                state.remove(&key);
+                continue;
+            }
+            let severity = severity_of(fingerprint);
+            let alert = state.entry(key).or_insert_with(|| OpenAlert {
+                fingerprint: fingerprint.to_string(),
+                severity,
+                repo: repo.to_string(),
+                issue,
+                opened_at: text_of(e, "timestamp"),
+                url: format!("{}/{repo}/issues/{issue}", links.server),
+            });
+            alert.severity = severity.or(alert.severity);
+        }
+    }
+    let mut open: Vec<OpenAlert> = state.into_values().collect();
+    open.sort_by(|a, b| a.opened_at.cmp(&b.opened_at));
+    open
 }
 
 /// Wall time to find a record picked at random by its ID (the clock's
@@ -312,7 +601,7 @@ pub fn compute(
     retrieval_ms: Option<f64>,
 ) -> Report {
     let mut drills = DrillMetrics::default();
-    let mut scenarios: Vec<ScenarioRecord> = Vec::new();
+    let mut scenarios: Vec<(String, ScenarioRecord)> = Vec::new();
     let mut runs: Vec<RunOutcome> = Vec::new();
     let mut detections: BTreeMap<(String, Option<Timestamp>), Detection> = BTreeMap::new();
     for e in entries {
@@ -323,7 +612,7 @@ pub fn compute(
             ("drill", _) => {
                 drills.last = drills.last.max(Some(text_of(e, "timestamp")));
                 match ScenarioRecord::from_entry(e) {
-                    Some(r) => scenarios.push(r),
+                    Some(r) => scenarios.push((text_of(e, "timestamp"), r)),
                     None => drills.unreadable += 1,
                 }
             }
@@ -347,7 +636,17 @@ pub fn compute(
             _ => {}
         }
     }
-    for s in &scenarios {
+    scenarios.sort_by(|a, b| a.0.cmp(&b.0));
+    for (at, s) in &scenarios {
+        drills.history.push(DrillScenario {
+            at: at.clone(),
+            name: s.name.clone(),
+            severity: s.severity,
+            detect_ms: s.detect_ms,
+            recover_ms: s.recover_ms,
+            recovered: s.recovered,
+            verdict: s.verdict,
+        });
         match s.verdict {
             Verdict::Passed => drills.passed += 1,
             Verdict::ManualRecoveryRequired => drills.manual_recovery_required += 1,
@@ -358,6 +657,17 @@ pub fn compute(
         }
     }
     drills.scenarios = scenarios.len();
+    let now = Timestamp::now();
+    drills.days_since_last = drills
+        .last
+        .as_deref()
+        .and_then(|t| t.parse::<Timestamp>().ok())
+        .map(|t| now.duration_since(t).as_secs().max(0) / 86_400);
+    drills.on_schedule = drills
+        .days_since_last
+        .is_some_and(|d| d <= DRILL_INTERVAL_DAYS);
+    let scenarios: Vec<ScenarioRecord> = scenarios.into_iter().map(|(_, s)| s).collect();
+    let mut samples = Vec::new();
 
     let mut severities = Vec::new();
     let mut auto = AutomatedRecovery::default();
@@ -367,31 +677,45 @@ pub fn compute(
         let sev_drills: Vec<&ScenarioRecord> =
             scenarios.iter().filter(|s| s.severity == sev).collect();
 
-        let mut detect: Vec<Option<f64>> = detections
+        let mut detect: Vec<Point> = detections
             .values()
             .filter(|d| d.severity == sev)
-            .map(|d| d.failed_at.map(|f| secs_between(f, d.detected_at)))
-            .collect();
-        detect.extend(sev_runs.iter().map(|r| {
-            r.started_at
-                .zip(r.detected_at)
-                .map(|(s, d)| secs_between(s, d))
-        }));
-        let acknowledge: Vec<Option<f64>> = mine
-            .iter()
-            .map(|i| {
-                detected_at(i)
-                    .zip(acknowledged_at(i))
-                    .map(|(d, a)| secs_between(d, a))
+            .map(|d| {
+                (
+                    Some(d.detected_at),
+                    d.failed_at.map(|f| secs_between(f, d.detected_at)),
+                )
             })
             .collect();
-        let mut recover: Vec<Option<f64>> = mine
+        detect.extend(sev_runs.iter().map(|r| {
+            (
+                r.detected_at,
+                r.started_at
+                    .zip(r.detected_at)
+                    .map(|(s, d)| secs_between(s, d)),
+            )
+        }));
+        let acknowledge: Vec<Point> = mine
+            .iter()
+            .map(|i| {
+                (
+                    detected_at(i),
+                    detected_at(i)
+                        .zip(acknowledged_at(i))
+                        .map(|(d, a)| secs_between(d, a)),
+                )
+            })
+            .collect();
+        let mut recover: Vec<Point> = mine
             .iter()
             .filter(|i| i.outcome.as_deref() == Some("recovered"))
             .map(|i| {
-                detected_at(i)
-                    .zip(i.resolved_at)
-                    .map(|(d, r)| secs_between(d, r))
+                (
+                    detected_at(i),
+                    detected_at(i)
+                        .zip(i.resolved_at)
+                        .map(|(d, r)| secs_between(d, r)),
+                )
             })
             .collect();
         recover.extend(
@@ -399,11 +723,28 @@ pub fn compute(
                 .iter()
                 .filter(|r| r.rollback.as_deref() == Some("rolled-back"))
                 .map(|r| {
-                    r.detected_at
-                        .zip(r.recovered_at)
-                        .map(|(d, v)| secs_between(d, v))
+                    (
+                        r.detected_at,
+                        r.detected_at
+                            .zip(r.recovered_at)
+                            .map(|(d, v)| secs_between(d, v)),
+                    )
                 }),
         );
+        for (measure, points) in [
+            (Measure::Detect, &detect),
+            (Measure::Acknowledge, &acknowledge),
+            (Measure::Recover, &recover),
+        ] {
+            samples.extend(points.iter().filter_map(|(at, secs)| {
+                Some(Sample {
+                    severity: sev,
+                    measure,
+                    at: (*at)?.to_string(),
+                    secs: (*secs)?,
+                })
+            }));
+        }
 
         if matches!(sev, Severity::P2 | Severity::P3) {
             for r in &sev_runs {
@@ -460,9 +801,11 @@ pub fn compute(
         parts.iter().map(|r| r.succeeded).sum(),
     );
 
+    samples.sort_by(|a, b| a.at.cmp(&b.at));
+
     let (coverage, uncovered) = coverage(entries, incidents);
     Report {
-        generated_at: Timestamp::now().to_string(),
+        generated_at: now.to_string(),
         since: since.map(|s| s.to_string()),
         severities,
         automated_recovery_p2_p3: auto,
@@ -477,10 +820,46 @@ pub fn compute(
                 .filter(|t| !t.is_empty())
                 .min(),
             retrieval_ms,
+            per_month: per_month(entries),
         },
         drills,
+        samples,
+        checkpoints: Checkpoints::default(),
+        open_incidents: Vec::new(),
+        open_alerts: Vec::new(),
     }
 }
+
+/// Entries per month, gaps filled with 0 when the span is at most
+/// [`MAX_FILLED_MONTHS`] (a forged far-off timestamp cannot make the list
+/// huge). Timestamps that do not parse are not counted.
+fn per_month(entries: &[Value]) -> Vec<MonthCount> {
+    let mut counts: BTreeMap<(i16, i8), usize> = BTreeMap::new();
+    for e in entries {
+        if let Ok(t) = text_of(e, "timestamp").parse::<Timestamp>() {
+            let d = jiff::tz::Offset::UTC.to_datetime(t).date();
+            *counts.entry((d.year(), d.month())).or_default() += 1;
+        }
+    }
+    let index = |(y, m): (i16, i8)| i32::from(y) * 12 + i32::from(m) - 1;
+    let keys: Vec<(i16, i8)> = match (counts.keys().next(), counts.keys().next_back()) {
+        (Some(&first), Some(&last)) if index(last) - index(first) < MAX_FILLED_MONTHS => {
+            (index(first)..=index(last))
+                .map(|i| ((i / 12) as i16, (i % 12 + 1) as i8))
+                .collect()
+        }
+        _ => counts.keys().copied().collect(),
+    };
+    keys.into_iter()
+        .map(|k| MonthCount {
+            month: format!("{:04}-{:02}", k.0, k.1),
+            entries: counts.get(&k).copied().unwrap_or(0),
+        })
+        .collect()
+}
+
+/// The longest span of months [`per_month`] fills (ten years).
+const MAX_FILLED_MONTHS: i32 = 120;
 
 /// True for an entry that opens an operation: `start`, or a name ending
 /// in `_start` / `-start` (`workflow_start`).
@@ -759,5 +1138,135 @@ mod tests {
         assert_eq!(median(vec![5.0, 1.0, 3.0]), Some(3.0));
         assert_eq!(median(vec![4.0, 1.0, 3.0, 2.0]), Some(2.5));
         assert_eq!(median(Vec::new()), None);
+    }
+
+    fn links() -> Links {
+        Links {
+            server: "https://github.com".into(),
+            repository: Some("acme/plan".into()),
+        }
+    }
+
+    fn alert_entry(at: &str, repo: &str, action: &str, issue: u64) -> Value {
+        serde_json::json!({
+            "timestamp": at,
+            "component": "health",
+            "operation": "alert",
+            "details": {
+                "repo": repo,
+                "alerts": [{"action": action, "fingerprint": "token-expiry", "issue": issue}],
+                "detections": [{"fingerprint": "token-expiry", "severity": "P1",
+                                "failed_at": null, "detected_at": at}],
+            },
+        })
+    }
+
+    #[test]
+    fn an_alert_is_open_from_its_first_action_until_it_is_resolved() {
+        let opened = alert_entry("2026-11-01T10:00:00Z", "acme/plan", "opened", 7);
+        let commented = alert_entry("2026-11-02T10:00:00Z", "acme/plan", "commented", 7);
+        let resolved = alert_entry("2026-11-03T10:00:00Z", "acme/plan", "resolved", 7);
+        let open = open_alerts(&[opened.clone(), commented.clone()], &links());
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].opened_at, "2026-11-01T10:00:00Z");
+        assert_eq!(open[0].severity, Some(Severity::P1));
+        assert_eq!(open[0].url, "https://github.com/acme/plan/issues/7");
+        assert!(open_alerts(&[opened.clone(), commented, resolved], &links()).is_empty());
+        // A repository name that is not OWNER/NAME never reaches a link.
+        let forged = alert_entry("2026-11-01T10:00:00Z", "acme/../../evil", "opened", 8);
+        assert_eq!(open_alerts(&[opened, forged], &links()).len(), 1);
+    }
+
+    #[test]
+    fn links_take_only_an_https_server_and_an_owner_name_repository() {
+        let env = [
+            ("GITHUB_SERVER_URL", "https://ghe.example.com/"),
+            ("GITHUB_REPOSITORY", "acme/plan"),
+        ];
+        assert_eq!(
+            Links::from_env(&env),
+            Links {
+                server: "https://ghe.example.com".into(),
+                repository: Some("acme/plan".into())
+            }
+        );
+        for (server, repo) in [
+            ("javascript:alert(1)", "acme/plan/x"),
+            ("http://github.com", "../plan"),
+            ("https://x\"onmouseover=a", "acme/"),
+        ] {
+            let env = [("GITHUB_SERVER_URL", server), ("GITHUB_REPOSITORY", repo)];
+            let links = Links::from_env(&env);
+            assert_eq!(links.server, "https://github.com", "{server}");
+            assert_eq!(links.repository, None, "{repo}");
+        }
+    }
+
+    #[test]
+    fn entries_per_month_fill_the_gaps_but_not_forever() {
+        let at = |t: &str| serde_json::json!({"timestamp": t});
+        let months = per_month(&[
+            at("2026-10-31T23:59:59Z"),
+            at("2027-01-01T00:00:00Z"),
+            at("2027-01-15T00:00:00Z"),
+            at("not a time"),
+        ]);
+        let got: Vec<(&str, usize)> = months
+            .iter()
+            .map(|m| (m.month.as_str(), m.entries))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("2026-10", 1),
+                ("2026-11", 0),
+                ("2026-12", 0),
+                ("2027-01", 2)
+            ]
+        );
+        // A forged timestamp far away: only the months that have entries.
+        let far = per_month(&[at("2026-10-01T00:00:00Z"), at("9999-01-01T00:00:00Z")]);
+        assert_eq!(far.len(), 2);
+    }
+
+    fn incident(id: &str, resolved: bool) -> Incident {
+        let at: Timestamp = "2026-11-01T10:00:00Z".parse().unwrap();
+        Incident {
+            id: id.into(),
+            status: if resolved { "resolved" } else { "open" }.into(),
+            severity: Severity::P2,
+            kind: "task-file-corruption".into(),
+            operator: "user:test".into(),
+            checkpoint: None,
+            detected_at: None,
+            started_at: at,
+            resolved_at: resolved.then_some(at),
+            outcome: None,
+            disabled: Vec::new(),
+            changed: Vec::new(),
+            timeline: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn an_open_incident_links_to_its_record_and_a_resolved_one_is_not_listed() {
+        let list = open_incidents(
+            &[incident("INC-1 <x>", false), incident("INC-2", true)],
+            &links(),
+        );
+        assert_eq!(list.len(), 1);
+        assert_eq!(
+            list[0].url.as_deref(),
+            Some("https://github.com/acme/plan/blob/HEAD/docs/incidents/INC-1%20%3Cx%3E.md")
+        );
+        let local = Links {
+            repository: None,
+            ..links()
+        };
+        assert_eq!(
+            open_incidents(&[incident("INC-3", false)], &local)[0].url,
+            None
+        );
     }
 }

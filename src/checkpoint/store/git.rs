@@ -718,16 +718,7 @@ impl Store for GitStore {
                 .collect(),
             None => vec![format!("{REF_PREFIX}*:{REF_PREFIX}*")],
         };
-        let mut args = vec![
-            "push".to_string(),
-            "--porcelain".into(),
-            "--".into(),
-            remote.into(),
-        ];
-        args.extend(refspecs);
-        let out = self
-            .git
-            .run(&args)
+        let out = push_refs(&self.git, remote, refspecs)
             .map_err(|e| remote_error("push to", remote, e))?;
         let mut report = SyncReport {
             remote: remote.to_string(),
@@ -763,17 +754,7 @@ impl Store for GitStore {
             .git
             .run(["for-each-ref", "--format=%(refname)", REF_PREFIX])?;
         let before: std::collections::HashSet<&str> = before.lines().collect();
-        self.git
-            .run([
-                "fetch",
-                "--quiet",
-                "--no-tags",
-                "--no-write-fetch-head",
-                "--",
-                remote,
-                &format!("{REF_PREFIX}*:{REF_PREFIX}*"),
-            ])
-            .map_err(|e| remote_error("fetch from", remote, e))?;
+        fetch_refs(&self.git, remote).map_err(|e| remote_error("fetch from", remote, e))?;
         let after = self
             .git
             .run(["for-each-ref", "--format=%(refname)", REF_PREFIX])?;
@@ -794,6 +775,34 @@ impl Store for GitStore {
     fn cache_path(&self) -> PathBuf {
         self.git_dir.join("lifeline").join("checkpoint-cache.json")
     }
+}
+
+/// Pushes `refspecs` to `remote`, porcelain output. The `--` keeps a
+/// remote name from ever being read as an option (`--receive-pack=…` runs
+/// a command), whatever checked it before.
+fn push_refs(git: &Git, remote: &str, refspecs: Vec<String>) -> Result<String> {
+    let mut args = vec![
+        "push".to_string(),
+        "--porcelain".into(),
+        "--".into(),
+        remote.into(),
+    ];
+    args.extend(refspecs);
+    git.run(&args)
+}
+
+/// Fetches every checkpoint ref of `remote`; `--` as in [`push_refs`].
+fn fetch_refs(git: &Git, remote: &str) -> Result<()> {
+    git.run([
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--",
+        remote,
+        &format!("{REF_PREFIX}*:{REF_PREFIX}*"),
+    ])
+    .map(drop)
 }
 
 fn remote_error(verb: &str, remote: &str, e: Error) -> Error {
@@ -853,6 +862,32 @@ mod tests {
         assert!(items[1].is_err());
         assert_eq!(items[2], Ok(("tree".to_string(), b"x".to_vec())));
         assert!(parse_batch(b"aaa blob 10\nabc", 1).is_none());
+    }
+
+    // The remote-name check in `push` and `fetch` refuses these names; each
+    // test calls the function behind it directly, so only its `--` stands
+    // in the way. ssh is `false`: a name misread as `host:path` never
+    // reaches a network.
+
+    #[test]
+    fn pushing_checkpoints_reads_an_option_as_a_remote_name() {
+        use crate::test_support::{assert_read_as_remote, hostile_remote, repo_with_origin};
+        let (tmp, work) = repo_with_origin();
+        let (remote, marker) = hostile_remote(tmp.path(), "receive-pack");
+        let git = Git::new(&work).with_env("GIT_SSH_COMMAND", "false");
+        let spec = format!("{REF_PREFIX}*:{REF_PREFIX}*");
+        let e = push_refs(&git, &remote, vec![spec]).unwrap_err();
+        assert_read_as_remote(&e.to_string(), &remote, &marker);
+    }
+
+    #[test]
+    fn fetching_checkpoints_reads_an_option_as_a_remote_name() {
+        use crate::test_support::{assert_read_as_remote, hostile_remote, repo_with_origin};
+        let (tmp, work) = repo_with_origin();
+        let (remote, marker) = hostile_remote(tmp.path(), "upload-pack");
+        let git = Git::new(&work).with_env("GIT_SSH_COMMAND", "false");
+        let e = fetch_refs(&git, &remote).unwrap_err();
+        assert_read_as_remote(&e.to_string(), &remote, &marker);
     }
 
     #[test]

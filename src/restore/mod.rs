@@ -366,7 +366,7 @@ fn last_safety(store: &dyn Store) -> Result<CheckpointId> {
 /// store's cache, released when the process ends (even by a crash).
 fn lock(root: &std::path::Path, store: &dyn Store) -> Result<std::fs::File> {
     let path = store.cache_path().with_file_name("restore.lock");
-    let file = crate::atomic::open_lock(root, &path)?;
+    let file = crate::atomic::open_private_append(root, &path)?;
     file.lock().at(&path)?;
     Ok(file)
 }

@@ -38,6 +38,10 @@ const TMP_GRACE_SECS: i64 = 3600;
 #[derive(Debug, Clone)]
 pub struct GitStore {
     git: Git,
+    /// The work tree: private files in the git directory are opened from
+    /// it when the git directory is inside it (see
+    /// [`crate::atomic::private_anchor`]).
+    root: PathBuf,
     git_dir: PathBuf,
     records: Records,
 }
@@ -55,6 +59,7 @@ impl GitStore {
         )?;
         Ok(GitStore {
             git,
+            root: root.to_path_buf(),
             git_dir,
             records,
         })
@@ -398,7 +403,7 @@ impl Store for GitStore {
         let refs = String::from_utf8_lossy(&refs);
         let refs: Vec<(&str, &str)> = refs.lines().filter_map(|l| l.split_once('\0')).collect();
         let path = self.index_path();
-        let mut index = Index::load(&path, &self.records.fingerprint());
+        let mut index = Index::load(&self.root, &path, &self.records.fingerprint());
         let before = index.entries.clone();
         let now = jiff::Timestamp::now();
         let unknown: Vec<(&str, &str)> = refs
@@ -451,7 +456,7 @@ impl Store for GitStore {
         let live: std::collections::HashSet<&str> = refs.iter().map(|(_, oid)| *oid).collect();
         index.retain(&live);
         if index.entries != before {
-            index.save(&path);
+            index.save(&self.root, &path);
         }
         Ok(listing)
     }
@@ -462,7 +467,7 @@ impl Store for GitStore {
             .git
             .resolve_commit(&GitStore::refname(id))
             .unwrap_or_default();
-        let index = Index::load(&self.index_path(), &self.records.fingerprint());
+        let index = Index::load(&self.root, &self.index_path(), &self.records.fingerprint());
         Ok(index.entries.get(&commit).map_or(
             Provenance {
                 origin: Origin::Remote,
@@ -670,14 +675,14 @@ impl Store for GitStore {
                     .git
                     .run_bytes(["update-ref", "-d", &tmp_ref, &commit], None);
                 let path = self.index_path();
-                let mut index = Index::load(&path, &self.records.fingerprint());
+                let mut index = Index::load(&self.root, &path, &self.records.fingerprint());
                 let signer =
                     seal.and_then(|line| crate::checkpoint::signing::check(line, &json).ok());
                 let entry = index.entry(&commit, jiff::Timestamp::now(), Origin::Local);
                 entry.origin = Origin::Local;
                 entry.summary = Some(manifest.summary());
                 entry.signer = signer;
-                index.save(&path);
+                index.save(&self.root, &path);
                 Ok(Written::Created { objects })
             }
             Err(e) => {

@@ -98,6 +98,24 @@ fn restore_undo_and_recover_wait_for_a_step_and_change_nothing_past_wait() {
         .args(["restore", &id, "--dry-run", "--wait", "0s"])
         .assert()
         .code(0);
+    repo.lifeline()
+        .args(["undo", "--dry-run", "--wait", "0s"])
+        .assert()
+        .code(0);
+    repo.lifeline()
+        .args([
+            "recover",
+            "task-file-corruption",
+            "--severity",
+            "P2",
+            "--checkpoint",
+            &id,
+            "--dry-run",
+            "--wait",
+            "0s",
+        ])
+        .assert()
+        .code(0);
 
     drop(lock);
     repo.lifeline()

@@ -278,8 +278,10 @@ fn open_error(root: &Path, rel: &str, dir: &OwnedFd, name: &str, e: Errno) -> Er
 /// leaf cache, the restore lock) live in the git directory, or under the
 /// root (`.lifeline/`, the audit directory) without git:
 ///
-/// - under `root` (`.git/lifeline/…` of an ordinary clone included): the
-///   root, like any other file;
+/// - under `<root>/.git/`: that git directory (git's own, which tooling
+///   may make a symlink, is trusted like the root);
+/// - elsewhere under `root` (`.lifeline/`, the audit directory): the root,
+///   like any other file;
 /// - elsewhere (the git directory of a linked work tree): the directory
 ///   holding the last `lifeline` component of `path`, the git directory;
 /// - else `path`'s own directory.
@@ -289,7 +291,10 @@ fn open_error(root: &Path, rel: &str, dir: &OwnedFd, name: &str, e: Errno) -> Er
 /// cannot redirect a read or a write.
 pub fn private_anchor(root: &Path, path: &Path) -> (PathBuf, String) {
     if let Some(rel) = paths::relative_to(root, path) {
-        return (root.to_path_buf(), rel);
+        return match rel.strip_prefix(".git/") {
+            Some(inner) => (root.join(".git"), inner.to_string()),
+            None => (root.to_path_buf(), rel),
+        };
     }
     let anchor = path
         .ancestors()
@@ -587,5 +592,38 @@ mod tests {
         fs::remove_file(git_dir.join("lifeline")).unwrap();
         write_private(&root, &index, b"{}").unwrap();
         assert_eq!(read_private(&root, &index).unwrap().unwrap(), b"{}");
+    }
+
+    /// A `.git` that tooling made a symlink is git's own directory, trusted
+    /// like the root: lifeline's files below it still work, and a link
+    /// planted below it is still refused.
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_dot_git_is_an_anchor_and_links_below_it_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("work");
+        let real = dir.path().join("repos/work.git");
+        let outside = dir.path().join("outside");
+        for d in [&root, &real, &outside] {
+            fs::create_dir_all(d).unwrap();
+        }
+        std::os::unix::fs::symlink(&real, root.join(".git")).unwrap();
+        let cache = root.join(".git/lifeline/checkpoint-cache.json");
+        assert_eq!(
+            private_anchor(&root, &cache),
+            (
+                root.join(".git"),
+                "lifeline/checkpoint-cache.json".to_string()
+            )
+        );
+        write_private(&root, &cache, b"{}").unwrap();
+        assert_eq!(
+            fs::read(real.join("lifeline/checkpoint-cache.json")).unwrap(),
+            b"{}"
+        );
+        let index = root.join(".git/lifeline/audit-index/tlog-leaves.bin");
+        std::os::unix::fs::symlink(&outside, real.join("lifeline/audit-index")).unwrap();
+        assert!(open_private_append(&root, &index).is_err());
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
     }
 }

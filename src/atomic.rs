@@ -112,6 +112,17 @@ fn create_temp(dir: &OwnedFd, shown: &Path, mode: Option<u32>) -> Result<(File, 
 /// (and created) without following any symlink, then the bytes are written
 /// and fsynced to a temporary file there.
 pub fn stage(root: &Path, rel: &str, bytes: &[u8], mode: Option<u32>) -> Result<Staged> {
+    stage_with(root, rel, bytes, mode, true)
+}
+
+/// [`stage`], fsyncing the temporary file only when `durable`.
+fn stage_with(
+    root: &Path,
+    rel: &str,
+    bytes: &[u8],
+    mode: Option<u32>,
+    durable: bool,
+) -> Result<Staged> {
     let shown = root.join(rel);
     let (dir, name) = paths::open_parent(root, rel, true)?.expect("created parents exist");
     let (mut file, tmp) = create_temp(&dir, &shown, mode)?;
@@ -122,7 +133,9 @@ pub fn stage(root: &Path, rel: &str, bytes: &[u8], mode: Option<u32>) -> Result<
         shown,
     };
     file.write_all(bytes).at(&staged.shown)?;
-    file.sync_all().at(&staged.shown)?;
+    if durable {
+        file.sync_all().at(&staged.shown)?;
+    }
     Ok(staged)
 }
 
@@ -260,61 +273,78 @@ fn open_error(root: &Path, rel: &str, dir: &OwnedFd, name: &str, e: Errno) -> Er
     Error::io(root.join(rel), e.into())
 }
 
-/// lifeline's private files (the stat cache, the restore lock) live in the
-/// git directory, or under the root (`.lifeline/store/`) without git. Under
-/// the root they go through the safe layer like any other file; elsewhere
-/// (a worktree's git directory) by path.
-fn private_rel(root: &Path, path: &Path) -> Option<String> {
-    paths::relative_to(root, path)
+/// Where lifeline's private file `path` is opened from, and its path below
+/// that. Private files (the stat cache, the checkpoint index, the audit
+/// leaf cache, the restore lock) live in the git directory, or under the
+/// root (`.lifeline/`, the audit directory) without git:
+///
+/// - under `<root>/.git/`: that git directory (git's own, which tooling
+///   may make a symlink, is trusted like the root);
+/// - elsewhere under `root` (`.lifeline/`, the audit directory): the root,
+///   like any other file;
+/// - elsewhere (the git directory of a linked work tree): the directory
+///   holding the last `lifeline` component of `path`, the git directory;
+/// - else `path`'s own directory.
+///
+/// Only the anchor is reached by path; no component below it is followed
+/// when it is a symlink, so a link planted at `lifeline/` or at the file
+/// cannot redirect a read or a write.
+pub fn private_anchor(root: &Path, path: &Path) -> (PathBuf, String) {
+    if let Some(rel) = paths::relative_to(root, path) {
+        return match rel.strip_prefix(".git/") {
+            Some(inner) => (root.join(".git"), inner.to_string()),
+            None => (root.to_path_buf(), rel),
+        };
+    }
+    let anchor = path
+        .ancestors()
+        .skip(1)
+        .find(|a| a.file_name().is_some_and(|n| n == "lifeline"))
+        .and_then(Path::parent)
+        .unwrap_or_else(|| parent_dir(path));
+    match paths::relative_to(anchor, path) {
+        Some(rel) => (anchor.to_path_buf(), rel),
+        None => (
+            parent_dir(path).to_path_buf(),
+            path.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        ),
+    }
 }
 
-/// Reads the private file `path` (see [`private_rel`]); `Ok(None)` when
+/// Reads the private file `path` (see [`private_anchor`]); `Ok(None)` when
 /// it does not exist.
 pub fn read_private(root: &Path, path: &Path) -> Result<Option<Vec<u8>>> {
-    let Some(mut file) = open_private(root, path)? else {
-        return Ok(None);
-    };
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut file, &mut bytes).at(path)?;
-    Ok(Some(bytes))
+    let (anchor, rel) = private_anchor(root, path);
+    paths::read_own(&anchor, &rel)
 }
 
-/// Opens the private file `path` for reading (see [`private_rel`]);
+/// Opens the private file `path` for reading (see [`private_anchor`]);
 /// `Ok(None)` when it does not exist.
 pub fn open_private(root: &Path, path: &Path) -> Result<Option<File>> {
-    match private_rel(root, path) {
-        Some(rel) => paths::open_file(root, &rel),
-        None => match File::open(path) {
-            Ok(file) => Ok(Some(file)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io(path, e)),
-        },
-    }
+    let (anchor, rel) = private_anchor(root, path);
+    paths::open_file(&anchor, &rel)
 }
 
-/// Replaces the private file `path` atomically (see [`private_rel`]).
+/// Replaces the private file `path` atomically and durably (see
+/// [`private_anchor`]).
 pub fn write_private(root: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
-    match private_rel(root, path) {
-        Some(rel) => write_in(root, &rel, bytes, None),
-        None => write(path, bytes, None),
-    }
+    let (anchor, rel) = private_anchor(root, path);
+    write_in(&anchor, &rel, bytes, None)
 }
 
-/// Opens (creating) the private file `path` for an advisory lock, never
-/// truncating it (see [`private_rel`]).
-pub fn open_lock(root: &Path, path: &Path) -> Result<File> {
-    match private_rel(root, path) {
-        Some(rel) => open_append(root, &rel),
-        None => {
-            let dir = parent_dir(path);
-            fs::create_dir_all(dir).at(dir)?;
-            fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .at(path)
-        }
-    }
+/// Replaces the private file `path` atomically but without fsync (see
+/// [`private_anchor`]): for a cache whose loss only costs reading again.
+pub fn replace_private(root: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+    let (anchor, rel) = private_anchor(root, path);
+    stage_with(&anchor, &rel, bytes, None, false)?.commit()
+}
+
+/// Opens (creating) the private file `path` for appending, never
+/// truncating it (see [`private_anchor`]): for locks and caches that grow.
+pub fn open_private_append(root: &Path, path: &Path) -> Result<File> {
+    let (anchor, rel) = private_anchor(root, path);
+    open_append(&anchor, &rel)
 }
 
 /// Fsyncs directory `rel_dir` under `root` (opened without following
@@ -529,5 +559,71 @@ mod tests {
         rename_in(&root, "log/a.jsonl", "other/b.jsonl").unwrap();
         assert!(root.join("other/b.jsonl").is_file());
         assert!(!remove_in(&root, "log/a.jsonl").unwrap());
+    }
+
+    /// A linked work tree's git directory lies outside the root: its
+    /// private files are opened from the git directory down, so a link
+    /// planted at `lifeline/` (or at the file) redirects nothing.
+    #[cfg(unix)]
+    #[test]
+    fn private_files_outside_the_root_are_never_written_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("work");
+        let git_dir = dir.path().join("main/.git/worktrees/work");
+        let outside = dir.path().join("outside");
+        for d in [&root, &git_dir, &outside] {
+            fs::create_dir_all(d).unwrap();
+        }
+        std::os::unix::fs::symlink(&outside, git_dir.join("lifeline")).unwrap();
+        let index = git_dir.join("lifeline/checkpoint-index.json");
+        assert_eq!(
+            private_anchor(&root, &index),
+            (
+                git_dir.clone(),
+                "lifeline/checkpoint-index.json".to_string()
+            )
+        );
+        assert!(write_private(&root, &index, b"{}").is_err());
+        assert!(replace_private(&root, &index, b"{}").is_err());
+        assert!(open_private_append(&root, &index).is_err());
+        assert!(read_private(&root, &index).is_err());
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
+        // Without the link, the same calls work.
+        fs::remove_file(git_dir.join("lifeline")).unwrap();
+        write_private(&root, &index, b"{}").unwrap();
+        assert_eq!(read_private(&root, &index).unwrap().unwrap(), b"{}");
+    }
+
+    /// A `.git` that tooling made a symlink is git's own directory, trusted
+    /// like the root: lifeline's files below it still work, and a link
+    /// planted below it is still refused.
+    #[cfg(unix)]
+    #[test]
+    fn a_linked_dot_git_is_an_anchor_and_links_below_it_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("work");
+        let real = dir.path().join("repos/work.git");
+        let outside = dir.path().join("outside");
+        for d in [&root, &real, &outside] {
+            fs::create_dir_all(d).unwrap();
+        }
+        std::os::unix::fs::symlink(&real, root.join(".git")).unwrap();
+        let cache = root.join(".git/lifeline/checkpoint-cache.json");
+        assert_eq!(
+            private_anchor(&root, &cache),
+            (
+                root.join(".git"),
+                "lifeline/checkpoint-cache.json".to_string()
+            )
+        );
+        write_private(&root, &cache, b"{}").unwrap();
+        assert_eq!(
+            fs::read(real.join("lifeline/checkpoint-cache.json")).unwrap(),
+            b"{}"
+        );
+        let index = root.join(".git/lifeline/audit-index/tlog-leaves.bin");
+        std::os::unix::fs::symlink(&outside, real.join("lifeline/audit-index")).unwrap();
+        assert!(open_private_append(&root, &index).is_err());
+        assert_eq!(fs::read_dir(&outside).unwrap().count(), 0);
     }
 }

@@ -26,6 +26,8 @@ pub mod report;
 pub mod restore;
 pub mod rules;
 pub mod taskmd;
+#[cfg(test)]
+mod test_support;
 pub mod validate;
 pub mod workspace;
 

@@ -113,6 +113,11 @@ impl Log {
         }
     }
 
+    /// The directory the log's files are opened from (the repository root).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// `name` in the log's directory, relative to the directory files are
     /// opened from.
     fn rel(&self, name: &str) -> String {

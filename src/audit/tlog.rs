@@ -288,13 +288,17 @@ pub fn cached_leaves(
     cache_dir: &std::path::Path,
     fresh: bool,
 ) -> Result<Vec<(u128, Hash)>> {
+    // Read and written from the git directory (or the root) down without
+    // following a symlink: a link planted at the cache cannot redirect a
+    // write, and a FIFO there cannot hang a read.
     let state_path = cache_dir.join(CACHE_STATE);
     let leaves_path = cache_dir.join(CACHE_LEAVES);
     let state: CacheState = if fresh {
         CacheState::default()
     } else {
-        std::fs::read(&state_path)
+        crate::atomic::read_private(log.root(), &state_path)
             .ok()
+            .flatten()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default()
     };
@@ -332,7 +336,10 @@ pub fn cached_leaves(
             month: last_file.month.clone(),
             offset: last_file.bytes,
         };
-        let bytes = std::fs::read(&leaves_path).unwrap_or_default();
+        let bytes = crate::atomic::read_private(log.root(), &leaves_path)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         let want = state.count as usize * RECORD;
         if bytes.len() >= want && still_there(log, &pos, &last)? {
             cached = bytes[..want]
@@ -377,26 +384,21 @@ pub fn cached_leaves(
             bytes.extend_from_slice(&id.to_be_bytes());
             bytes.extend_from_slice(h);
         }
-        std::fs::create_dir_all(cache_dir).at(cache_dir)?;
-        let mut file = std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(false)
-            .open(&leaves_path)
-            .at(&leaves_path)?;
+        // Opened for appending: after cutting it to `base`, the new leaves
+        // land right there.
+        let mut file = crate::atomic::open_private_append(log.root(), &leaves_path)?;
         let base = if start.is_some() { kept * RECORD } else { 0 };
         file.set_len(base as u64).at(&leaves_path)?;
-        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(base as u64)).at(&leaves_path)?;
         file.write_all(&bytes).at(&leaves_path)?;
         let new_state = CacheState {
             files: state_files,
             count: cached.len() as u64,
             last: cached.last().map(|c| hex::encode(c.1)),
         };
-        crate::atomic::write(
+        crate::atomic::write_private(
+            log.root(),
             &state_path,
             &serde_json::to_vec(&new_state).expect("state serializes"),
-            None,
         )?;
     }
     Ok(cached)

@@ -182,6 +182,19 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
     };
     let scan = set.scan(&ws.root)?;
     out.skipped = scan.odd;
+    // What a glob matched that is not a regular file (a symlink, a FIFO, a
+    // socket, a device, a link in place of the glob's directory) is, like
+    // such a file at a literal path, a finding for that path alone: the
+    // manifest says it was not captured instead of leaving it out unsaid.
+    for (path, _) in scan.special {
+        let reason = match crate::paths::inspect(&ws.root, &path) {
+            Ok(crate::paths::Inspect::Found(found)) => {
+                format!("it is {}, not a regular file", found.kind.describe())
+            }
+            _ => "it is not a regular file".to_string(),
+        };
+        out.skipped.push(crate::protected::OddName { path, reason });
+    }
     for (path, validator) in scan.files {
         if ws.git.is_some() && path == super::store::git::MANIFEST_FILE {
             return Err(Error::usage(
@@ -190,9 +203,10 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
             ));
         }
         let disk = ws.root.join(&path);
-        // Never through a symlink at any component, never a FIFO, socket or
-        // device: such a path is a finding for that path alone, and the
-        // rest of the set is still captured.
+        // Never through a symlink at any component, never a FIFO, socket,
+        // device or directory (`open_file` opens regular files only): such
+        // a path is a finding for that path alone, and the rest of the set
+        // is still captured.
         let mut file = match crate::paths::open_file(&ws.root, &path) {
             Ok(Some(file)) => file,
             Ok(None) => {
@@ -218,22 +232,6 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
                 Some("shrink the file, or raise the limit in lifeline.toml".to_string()),
             ));
         }
-        if meta.is_dir() {
-            return Err(Error::usage(
-                format!("protected path `{path}` is not a regular file"),
-                Some(
-                    "protected entries name files; use a glob (`dir/**`) for a directory"
-                        .to_string(),
-                ),
-            ));
-        }
-        if !meta.is_file() {
-            out.skipped.push(crate::protected::OddName {
-                path,
-                reason: "it is not a regular file (a FIFO, socket or device)".to_string(),
-            });
-            continue;
-        }
         let stamp = Stamp::of(&meta);
         if let Some(hit) = cache.and_then(|c| c.get(&path, &stamp, validator)) {
             out.entries.push(FileEntry {
@@ -250,8 +248,14 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
             out.stamps.push(stamp);
             continue;
         }
+        // Never more than the size just checked (and one byte to notice
+        // growth): a writer appending meanwhile cannot make this read grow
+        // without bound.
         let mut bytes = Vec::with_capacity(meta.len() as usize);
-        file.read_to_end(&mut bytes).at(&disk)?;
+        (&mut file)
+            .take(stamp.size + 1)
+            .read_to_end(&mut bytes)
+            .at(&disk)?;
         let after = Stamp::of(&file.metadata().at(&disk)?);
         if after != stamp || bytes.len() as u64 != stamp.size {
             return Err(Error::environment(

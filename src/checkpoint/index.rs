@@ -48,11 +48,14 @@ pub struct Index {
 }
 
 impl Index {
-    /// Loads the index at `path`; empty when absent, corrupt, written by
-    /// another version, or reached under other `rules`.
-    pub fn load(path: &Path, rules: &str) -> Index {
-        std::fs::read(path)
+    /// Loads the index at `path` (a private file of the work tree at
+    /// `root`, read without following a symlink: see
+    /// [`crate::atomic::private_anchor`]); empty when absent, unreadable,
+    /// corrupt, written by another version, or reached under other `rules`.
+    pub fn load(root: &Path, path: &Path, rules: &str) -> Index {
+        crate::atomic::read_private(root, path)
             .ok()
+            .flatten()
             .and_then(|b| serde_json::from_slice::<Index>(&b).ok())
             .filter(|i| i.version == env!("CARGO_PKG_VERSION") && i.rules == rules)
             .unwrap_or_else(|| Index {
@@ -82,20 +85,13 @@ impl Index {
     }
 
     /// Replaces the index file by rename, without fsync: losing it costs a
-    /// re-read, and the first-seen times of what it held become "now".
-    pub fn save(&self, path: &Path) {
+    /// re-read, and the first-seen times of what it held become "now". No
+    /// symlink at any component below the git directory (or the root)
+    /// redirects the write: see [`crate::atomic::private_anchor`].
+    pub fn save(&self, root: &Path, path: &Path) {
         let Ok(bytes) = serde_json::to_vec(self) else {
             return;
         };
-        let Some(dir) = path.parent() else {
-            return;
-        };
-        let _ = std::fs::create_dir_all(dir)
-            .and_then(|()| tempfile::Builder::new().prefix(".index-").tempfile_in(dir))
-            .and_then(|mut tmp| {
-                std::io::Write::write_all(&mut tmp, &bytes)?;
-                tmp.persist(path).map_err(|e| e.error)?;
-                Ok(())
-            });
+        let _ = crate::atomic::replace_private(root, path, &bytes);
     }
 }

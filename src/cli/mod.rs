@@ -177,12 +177,15 @@ pub enum Command {
         "  lifeline restore task-sync-20261123 --only planning/TASK.md --yes --commit\n\n",
         "Verifies the checkpoint, plans, confirms (a terminal asks; otherwise --yes\n",
         "is required), takes a pre-restore safety checkpoint, writes atomically,\n",
-        "validates, and puts the safety checkpoint back if the result is invalid.\n\n",
+        "validates, and puts the safety checkpoint back if the result is invalid.\n",
+        "It first waits for a guarded step (`lifeline run`) running in this\n",
+        "repository to finish (--wait), and a step waits for it.\n\n",
         "Exit codes:\n",
         "  0  restored, nothing to restore, or --dry-run\n",
         "  1  refused (damaged checkpoint or unsafe path), undone (restored files\n",
         "     invalid; the previous state is back), or declined at the prompt\n",
-        "  2  no such checkpoint, no terminal and no --yes, or a git or I/O error"
+        "  2  no such checkpoint, no terminal and no --yes, a guarded step held\n",
+        "     the lock longer than --wait, or a git or I/O error"
     ))]
     Restore(restore::RestoreArgs),
     /// Go back to the state before the last restore
@@ -191,11 +194,13 @@ pub enum Command {
         "  lifeline undo --dry-run\n",
         "  lifeline undo --yes\n\n",
         "Restores the newest pre-restore checkpoint in the same transaction, as it\n",
-        "was (valid or not), and takes one itself, so a second undo redoes.\n\n",
+        "was (valid or not), and takes one itself, so a second undo redoes. Like\n",
+        "restore, it first waits for a running guarded step to finish (--wait).\n\n",
         "Exit codes:\n",
         "  0  undone (or nothing differed)\n",
         "  1  refused (damaged checkpoint), or declined at the prompt\n",
-        "  2  no pre-restore checkpoint, no terminal and no --yes, or an I/O error"
+        "  2  no pre-restore checkpoint, no terminal and no --yes, a guarded step\n",
+        "     held the lock longer than --wait, or an I/O error"
     ))]
     Undo(restore::UndoArgs),
     /// Run one automation step guarded: checkpoint, run, validate, roll back
@@ -228,11 +233,14 @@ pub enum Command {
         "  lifeline recover task-file-corruption --severity P2 --checkpoint latest-valid\n",
         "  lifeline recover git-history-corruption --severity P0 --dry-run\n",
         "  lifeline recover resume INC-20261125T120700Z-7f3a\n\n",
+        "A runbook first waits for a guarded step (`lifeline run`) running in this\n",
+        "repository to finish (--wait), and a step waits for the runbook.\n\n",
         "Exit codes:\n",
         "  0  recovered (or planned with --dry-run, or resumed)\n",
         "  1  the runbook failed or stopped (validation fails afterwards, a conflict needs a person,\n",
         "     a destructive repair needs --yes)\n",
-        "  2  usage, configuration or environment error; an actor without authority is refused"
+        "  2  usage, configuration or environment error; an actor without authority is refused;\n",
+        "     a guarded step held the lock longer than --wait"
     ))]
     Recover(recover::RecoverArgs),
     /// Prove recovery works: inject each failure of the plan into a scratch copy, detect, recover

@@ -15,7 +15,7 @@ use crate::workspace::Workspace;
 
 #[derive(Debug, Args)]
 #[command(
-    override_usage = "lifeline recover <TYPE> --severity <P0-P3> [--checkpoint <ID>] [--commit [--push]] [--follow-up-issue] [--dry-run] [--yes]\n       lifeline recover resume <INC-ID> [--yes]"
+    override_usage = "lifeline recover <TYPE> --severity <P0-P3> [--checkpoint <ID>] [--commit [--push]] [--follow-up-issue] [--dry-run] [--yes] [--wait <DURATION>]\n       lifeline recover resume <INC-ID> [--yes]"
 )]
 pub struct RecoverArgs {
     /// The runbook: task-file-corruption, sprint-config-corruption,
@@ -49,6 +49,10 @@ pub struct RecoverArgs {
     /// repairs (moving a broken ref back)
     #[arg(long, visible_alias = "force")]
     pub yes: bool,
+    /// How long to wait for a guarded step (`lifeline run`) running in
+    /// this repository to finish
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = super::restore::parse_duration)]
+    pub wait: crate::config::HumanDuration,
     /// Repository `owner/name` for API calls
     #[arg(long, value_name = "OWNER/NAME")]
     pub repo: Option<String>,
@@ -154,6 +158,7 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RecoverArgs
             dry_run: args.dry_run,
             yes: args.yes,
             repo: args.repo,
+            wait: args.wait.as_duration(),
         };
         recover::run(ws, env, &options)?
     };

@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 
 use super::Output;
 use crate::ci::Env;
+use crate::config::HumanDuration;
 use crate::error::{Error, Result};
 use crate::restore::{self, Action, Plan, Report, Status, Target};
 use crate::workspace::Workspace;
@@ -41,6 +42,10 @@ pub struct RestoreArgs {
     /// is unsigned or signed by another key
     #[arg(long)]
     pub allow_unsigned: bool,
+    /// How long to wait for a guarded step (`lifeline run`) running in
+    /// this repository to finish
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub wait: HumanDuration,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -53,8 +58,16 @@ pub struct UndoArgs {
     /// Do not ask (required without a terminal)
     #[arg(long, visible_alias = "force")]
     pub yes: bool,
+    /// How long to wait for a guarded step (`lifeline run`) running in
+    /// this repository to finish
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    pub wait: HumanDuration,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+pub(super) fn parse_duration(s: &str) -> std::result::Result<HumanDuration, String> {
+    s.parse()
 }
 
 pub(crate) fn restore(
@@ -78,6 +91,7 @@ pub(crate) fn restore(
     options.commit = args.commit;
     options.validate = !args.no_validate;
     options.allow_unsigned = args.allow_unsigned;
+    options.wait = Some(args.wait.as_duration());
     transaction(ws, env, out, &options, args.yes, args.format)
 }
 
@@ -85,6 +99,7 @@ pub(crate) fn undo(ws: &Workspace, env: &dyn Env, out: &Output, args: UndoArgs) 
     let mut options = restore::Options::new(Target::LastSafety);
     options.dry_run = args.dry_run;
     options.operation = "undo";
+    options.wait = Some(args.wait.as_duration());
     // Undo brings back the state before the restore as it was, valid or
     // not: that state is what the person asked for.
     options.validate = false;

@@ -210,6 +210,7 @@ fn recover_options(kind: RecoveryType, severity: Severity) -> RecoverOptions {
         dry_run: false,
         yes: true,
         repo: None,
+        wait: crate::restore::step_lock::DEFAULT_WAIT,
     }
 }
 

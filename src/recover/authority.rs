@@ -142,9 +142,7 @@ fn default_branch_policy(
         {
             fetch.push("--depth=1");
         }
-        let refspec = format!("+refs/heads/{branch}:{tracking}");
-        fetch.extend(["--", remote, &refspec]);
-        git.run(&fetch)
+        fetch_branch(git, &fetch, remote, branch.as_str(), &tracking)
             .map_err(|e| format!("could not fetch {remote}/{branch}: {e}"))?;
     }
     let source = format!("{remote}/{branch}:{}", crate::config::FILE_NAME);
@@ -170,9 +168,7 @@ fn default_branch(git: &Git, env: &dyn Env, remote: &str) -> Option<String> {
         .ok()
         .and_then(|s| s.trim().strip_prefix(&prefix).map(str::to_string));
     let branch = local.or_else(|| {
-        let out = git
-            .run(["ls-remote", "--symref", "--", remote, "HEAD"])
-            .ok()?;
+        let out = remote_head(git, remote).ok()?;
         out.lines().find_map(|l| {
             l.strip_prefix("ref: refs/heads/")?
                 .split_once('\t')
@@ -188,6 +184,28 @@ fn default_branch(git: &Git, env: &dyn Env, remote: &str) -> Option<String> {
             .map(str::to_string)
     })?;
     crate::git::branch_name_ok(&branch).then_some(branch)
+}
+
+/// Runs `fetch` (git fetch and its options) for `branch` of `remote` into
+/// `tracking`. The `--` keeps a remote name from ever being read as an
+/// option (`--upload-pack=…` runs a command), whatever checked it before.
+fn fetch_branch(
+    git: &Git,
+    fetch: &[&str],
+    remote: &str,
+    branch: &str,
+    tracking: &str,
+) -> Result<()> {
+    let refspec = format!("+refs/heads/{branch}:{tracking}");
+    let mut args = fetch.to_vec();
+    args.extend(["--", remote, &refspec]);
+    git.run(&args).map(drop)
+}
+
+/// What `remote` says its HEAD is (`git ls-remote --symref`); `--` as in
+/// [`fetch_branch`].
+fn remote_head(git: &Git, remote: &str) -> Result<String> {
+    git.run(["ls-remote", "--symref", "--", remote, "HEAD"])
 }
 
 /// Whether `login` is an active member of `org/team`, asked of GitHub.
@@ -206,4 +224,36 @@ fn team_member(
         .0
         .get(&format!("orgs/{org}/teams/{team}/memberships/{login}"))
         .is_ok_and(|a| a.body["state"] == "active")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{assert_read_as_remote, hostile_remote, repo_with_origin};
+
+    // The remote-name check in front refuses these names; each test calls
+    // the function behind it directly, so only its `--` stands in the way.
+
+    #[test]
+    fn fetching_the_default_branch_reads_an_option_as_a_remote_name() {
+        let (tmp, work) = repo_with_origin();
+        let (remote, marker) = hostile_remote(tmp.path(), "upload-pack");
+        let e = fetch_branch(
+            &Git::new(&work),
+            &["fetch", "--quiet", "--no-tags"],
+            &remote,
+            "main",
+            "refs/remotes/x/main",
+        )
+        .unwrap_err();
+        assert_read_as_remote(&e.to_string(), &remote, &marker);
+    }
+
+    #[test]
+    fn asking_the_remote_head_reads_an_option_as_a_remote_name() {
+        let (tmp, work) = repo_with_origin();
+        let (remote, marker) = hostile_remote(tmp.path(), "upload-pack");
+        let e = remote_head(&Git::new(&work), &remote).unwrap_err();
+        assert_read_as_remote(&e.to_string(), &remote, &marker);
+    }
 }

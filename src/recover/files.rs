@@ -272,6 +272,8 @@ pub fn restore_checkpoint(
     let mut options = Options::new(Target::Spec(checkpoint.to_string()));
     options.only = paths.to_vec();
     options.dry_run = session.options.dry_run;
+    // The recovery holds the guarded-step lock already.
+    options.wait = None;
     let report = crate::restore::restore(session.ws, session.env, &options, &mut |_| Ok(true))?;
     if session.options.dry_run {
         session.plan = report.plan.clone();

@@ -94,6 +94,16 @@ fn git(root: &std::path::Path, args: &[&str]) -> std::result::Result<String, Str
     })
 }
 
+/// Fetches every object again from `remote`. The `--` keeps a remote name
+/// from ever being read as an option (`--upload-pack=…` runs a command),
+/// whatever checked it before.
+fn refetch(root: &std::path::Path, remote: &str) -> std::result::Result<String, String> {
+    git(
+        root,
+        &["fetch", "--refetch", "--no-write-fetch-head", "--", remote],
+    )
+}
+
 pub fn run(session: &mut Session<'_>) -> Result<String> {
     let root = session.ws.root.clone();
     if session.ws.git.is_none() {
@@ -128,12 +138,7 @@ pub fn run(session: &mut Session<'_>) -> Result<String> {
             let fetched = Git::new(&root)
                 .checked_remote(&remote)
                 .map_err(|e| e.to_string())
-                .and_then(|remote| {
-                    git(
-                        &root,
-                        &["fetch", "--refetch", "--no-write-fetch-head", "--", remote],
-                    )
-                });
+                .and_then(|remote| refetch(&root, remote));
             match fetched {
                 Ok(_) => session.step(format!(
                     "fetched every object again from {remote} (git fetch --refetch)"
@@ -252,6 +257,17 @@ fn checkpoint_head(session: &Session<'_>, refname: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{assert_read_as_remote, hostile_remote, repo_with_origin};
+
+    #[test]
+    fn refetching_reads_an_option_as_a_remote_name() {
+        // The remote-name check in front refuses this name; only `--`
+        // keeps git from fetching origin through `touch`.
+        let (tmp, work) = repo_with_origin();
+        let (remote, marker) = hostile_remote(tmp.path(), "upload-pack");
+        let e = refetch(&work, &remote).unwrap_err();
+        assert_read_as_remote(&e, &remote, &marker);
+    }
 
     #[test]
     fn parses_fsck_reports() {

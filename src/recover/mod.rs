@@ -85,6 +85,9 @@ pub struct RecoverOptions {
     pub dry_run: bool,
     pub yes: bool,
     pub repo: Option<String>,
+    /// How long to wait for a running guarded step before changing
+    /// anything ([`crate::restore::step_lock`]).
+    pub wait: std::time::Duration,
 }
 
 /// How a runbook ended.
@@ -186,6 +189,18 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RecoverOptions) -> Result<Re
         )?;
         return Err(refusal);
     }
+    // One guarded step at a time: a runbook waits for a running step (whose
+    // rollback would erase the repair), and a step waits for the runbook.
+    // Its own restore runs inside this lock.
+    let _step = if options.dry_run {
+        None
+    } else {
+        Some(crate::restore::step_lock::hold(
+            ws,
+            options.wait,
+            "recover",
+        )?)
+    };
     let records_before = publish::Records::snapshot(ws);
     let detected_at = crate::incident::detected_at_from_env(env)?;
     let incident = if options.dry_run {

@@ -89,8 +89,11 @@ fn repo(session: &Session<'_>) -> Git {
 }
 
 fn git(session: &Session<'_>, args: &[&str]) -> std::result::Result<String, String> {
-    repo(session)
-        .run(args)
+    run(&repo(session), args)
+}
+
+fn run(git: &Git, args: &[&str]) -> std::result::Result<String, String> {
+    git.run(args)
         .map(|s| s.trim().to_string())
         .map_err(|e| match e {
             Error::Git { message, .. } => message,
@@ -173,10 +176,9 @@ pub fn push(session: &mut Session<'_>) -> Result<bool> {
         )?;
         return Ok(false);
     };
-    let target = format!("HEAD:refs/heads/{branch}");
     let tracking = format!("refs/remotes/{remote}/{branch}");
     for attempt in 1..=PUSH_ATTEMPTS {
-        let e = match git(session, &["push", "--", &remote, &target]) {
+        let e = match push_head(&repo(session), &remote, &branch) {
             Ok(_) => {
                 session.step(format!("pushed to {remote}/{branch}"))?;
                 return Ok(true);
@@ -196,17 +198,7 @@ pub fn push(session: &mut Session<'_>) -> Result<bool> {
         session.step(format!(
             "push rejected ({remote}/{branch} moved on); fetching and rebasing (attempt {attempt})"
         ))?;
-        let fetched = git(
-            session,
-            &[
-                "fetch",
-                "--quiet",
-                "--no-tags",
-                "--",
-                &remote,
-                &format!("+refs/heads/{branch}:{tracking}"),
-            ],
-        );
+        let fetched = fetch_branch(&repo(session), &remote, &branch, &tracking);
         if let Err(e) = fetched {
             session.step(format!(
                 "could not fetch {remote}/{branch}: {}; stopped without pushing",
@@ -233,6 +225,36 @@ pub fn push(session: &mut Session<'_>) -> Result<bool> {
         }
     }
     Ok(false)
+}
+
+/// Pushes HEAD to `branch` on `remote`. The `--` keeps a remote name from
+/// ever being read as an option (`--receive-pack=…` runs a command),
+/// whatever checked it before.
+fn push_head(git: &Git, remote: &str, branch: &str) -> std::result::Result<String, String> {
+    run(
+        git,
+        &["push", "--", remote, &format!("HEAD:refs/heads/{branch}")],
+    )
+}
+
+/// Fetches `branch` of `remote` into `tracking`; `--` as in [`push_head`].
+fn fetch_branch(
+    git: &Git,
+    remote: &str,
+    branch: &str,
+    tracking: &str,
+) -> std::result::Result<String, String> {
+    run(
+        git,
+        &[
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--",
+            remote,
+            &format!("+refs/heads/{branch}:{tracking}"),
+        ],
+    )
 }
 
 fn rejected(message: &str) -> bool {
@@ -300,4 +322,32 @@ pub fn follow_up_issue(session: &mut Session<'_>, outcome: &str) -> Result<Optio
         session.step(format!("opened follow-up issue #{n}"))?;
     }
     Ok(number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::{assert_read_as_remote, hostile_remote, repo_with_origin};
+
+    // The remote-name check in front refuses these names; each test calls
+    // the function behind it directly, so only its `--` stands in the way.
+    // ssh is `false`: a name misread as `host:path` never reaches a network.
+
+    #[test]
+    fn pushing_reads_an_option_as_a_remote_name() {
+        let (tmp, work) = repo_with_origin();
+        let (remote, marker) = hostile_remote(tmp.path(), "receive-pack");
+        let git = Git::new(&work).with_env("GIT_SSH_COMMAND", "false");
+        let e = push_head(&git, &remote, "main").unwrap_err();
+        assert_read_as_remote(&e, &remote, &marker);
+    }
+
+    #[test]
+    fn fetching_after_a_rejected_push_reads_an_option_as_a_remote_name() {
+        let (tmp, work) = repo_with_origin();
+        let (remote, marker) = hostile_remote(tmp.path(), "upload-pack");
+        let git = Git::new(&work).with_env("GIT_SSH_COMMAND", "false");
+        let e = fetch_branch(&git, &remote, "main", "refs/remotes/x/main").unwrap_err();
+        assert_read_as_remote(&e, &remote, &marker);
+    }
 }

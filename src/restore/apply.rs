@@ -112,7 +112,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::config::Validator;
+    use crate::config::{Config, ProtectEntry, Validator};
     use crate::restore::plan::Change;
 
     fn change(path: &str, action: Action) -> Change {
@@ -181,9 +181,9 @@ mod tests {
         ] {
             // The set covers everything under docs/, so only the link
             // check stands between the plan and `.git/hooks`.
-            let config = crate::config::Config {
-                protect: vec![crate::config::ProtectEntry::new("docs/**", Validator::None)],
-                ..crate::config::Config::default()
+            let config = Config {
+                protect: vec![ProtectEntry::new("docs/**", Validator::None)],
+                ..Config::default()
             };
             let set = ProtectedSet::new(&config).unwrap();
             let err = apply(root, &plan(changes, writes.clone()), &set).unwrap_err();
@@ -191,35 +191,13 @@ mod tests {
             assert_eq!(tree(root), before);
         }
     }
-}
 
-#[cfg(test)]
-mod coverage_tests {
-    use super::*;
-    use crate::config::{Config, ProtectEntry, Validator};
-    use crate::restore::plan::Change;
-
+    /// A plan creating `path` with two bytes.
     fn plan_writing(path: &str) -> Plan {
-        Plan {
-            checkpoint: "manual-20261123T235927Z-7f3a".into(),
-            kind: "manual".into(),
-            operation: "test".into(),
-            created_at: "2026-11-23T23:59:27Z".into(),
-            checkpoint_valid: true,
-            changes: vec![Change {
-                path: path.to_string(),
-                action: Action::Create,
-                validator: Validator::None,
-                added: 1,
-                removed: 0,
-                binary: false,
-                size_before: None,
-                size_after: Some(2),
-                uncommitted: false,
-            }],
-            skipped: Vec::new(),
-            writes: [(path.to_string(), (b"x\n".to_vec(), false))].into(),
-        }
+        plan(
+            vec![change(path, Action::Create)],
+            HashMap::from([(path.to_string(), (b"x\n".to_vec(), false))]),
+        )
     }
 
     fn entries(root: &Path) -> Vec<String> {

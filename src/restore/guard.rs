@@ -254,7 +254,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RunOptions) -> Result<RunRep
     let operation_id = report.operation_id.clone();
     let stop = Stop::install()?;
     let lock_path = step_lock::path(ws)?;
-    let acquired = step_lock::acquire(&lock_path, options.wait, &stop, &mut |holder| {
+    let acquired = step_lock::acquire(&lock_path, options.wait, Some(&stop), &mut |holder| {
         eprintln!(
             "lifeline: another guarded step{} is running in this repository; waiting up to {} for it to finish (--wait)",
             holder.map_or(String::new(), |pid| format!(" (pid {pid})")),
@@ -500,6 +500,8 @@ fn roll_back(ws: &Workspace, env: &dyn Env, manifest: &Manifest) -> Result<Optio
     let mut options = RestoreOptions::new(Target::Spec(manifest.id.to_string()));
     options.validate = false;
     options.operation = "rollback";
+    // The step's lock is held already (taking it again would wait forever).
+    options.wait = None;
     let report = super::restore(ws, env, &options, &mut |_| Ok(true))?;
     match report.status {
         Status::Restored => Ok(report.safety_checkpoint),

@@ -53,6 +53,11 @@ pub struct Options {
     /// With a signing key configured, restore a checkpoint from the remote
     /// that is unsigned or signed by another key anyway.
     pub allow_unsigned: bool,
+    /// Take the guarded-step lock ([`step_lock`]) before planning, waiting
+    /// up to this long for a running step; `None` when the caller already
+    /// holds it (run's rollback, recover's restore). A dry run never
+    /// takes it.
+    pub wait: Option<std::time::Duration>,
 }
 
 impl Options {
@@ -65,6 +70,7 @@ impl Options {
             commit: false,
             operation: "restore",
             allow_unsigned: false,
+            wait: Some(step_lock::DEFAULT_WAIT),
         }
     }
 }
@@ -166,6 +172,13 @@ pub fn restore(
         (Some(m), _) => m.id.clone(),
         (None, Target::Spec(spec)) => checkpoint::resolve(store, spec)?,
         (None, Target::LastSafety) => last_safety(store)?,
+    };
+    // One guarded step at a time: this restore waits for a running step
+    // (whose rollback would erase it, or which it would overwrite), and a
+    // step waits for it. Taken before the restore lock, like `run` does.
+    let _step = match options.wait {
+        Some(wait) if !options.dry_run => Some(step_lock::hold(ws, wait, options.operation)?),
+        _ => None,
     };
     let _lock = lock(&ws.root, store)?;
     // A ref whose tree, manifest, message or seal disagree is damaged even
@@ -366,7 +379,7 @@ fn last_safety(store: &dyn Store) -> Result<CheckpointId> {
 /// store's cache, released when the process ends (even by a crash).
 fn lock(root: &std::path::Path, store: &dyn Store) -> Result<std::fs::File> {
     let path = store.cache_path().with_file_name("restore.lock");
-    let file = crate::atomic::open_lock(root, &path)?;
+    let file = crate::atomic::open_private_append(root, &path)?;
     file.lock().at(&path)?;
     Ok(file)
 }

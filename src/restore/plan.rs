@@ -218,8 +218,10 @@ pub fn build(
         skipped,
         writes: HashMap::new(),
     };
+    let limit = ws.config.limits.max_file_size;
     for (path, want) in wants {
-        let current = read_current(&ws.root, &path)?.map(|(bytes, mode)| (bytes, mode, true));
+        let current =
+            read_current(&ws.root, &path, limit)?.map(|(bytes, mode)| (bytes, mode, true));
         let change = match (want, current) {
             (Want::Absent(_), None) => continue,
             (Want::Absent(validator), Some((now, _, _))) => {
@@ -336,18 +338,42 @@ fn covers(only: &str, path: &str) -> bool {
 }
 
 /// The bytes and mode of the regular file at `path` now, read without
-/// following any symlink; `None` when absent.
-fn read_current(root: &Path, path: &str) -> std::result::Result<Option<(Vec<u8>, u32)>, PlanError> {
-    let Some(mut file) =
+/// following any symlink; `None` when absent. A file larger than `limit`
+/// (`[limits] max_file_size`) is never read: the restore stops with what
+/// to do (its safety checkpoint could not hold the file either).
+fn read_current(
+    root: &Path,
+    path: &str,
+    limit: u64,
+) -> std::result::Result<Option<(Vec<u8>, u32)>, PlanError> {
+    let Some(file) =
         crate::paths::open_file(root, path).map_err(|e| PlanError::Unsafe(e.to_string()))?
     else {
         return Ok(None);
     };
     let disk = root.join(path);
     let meta = file.metadata().map_err(|e| Error::io(&disk, e))?;
+    if meta.len() > limit {
+        return Err(PlanError::Other(too_large(path, meta.len(), limit)));
+    }
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| Error::io(&disk, e))?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, limit + 1), &mut bytes)
+        .map_err(|e| Error::io(&disk, e))?;
+    if bytes.len() as u64 > limit {
+        return Err(PlanError::Other(too_large(path, bytes.len() as u64, limit)));
+    }
     Ok(Some((bytes, crate::atomic::mode_of(&meta))))
+}
+
+fn too_large(path: &str, len: u64, limit: u64) -> Error {
+    Error::usage(
+        format!(
+            "protected file `{path}` holds {len} bytes, more than `[limits] max_file_size` ({limit}): the restore would not read it, nor could its safety checkpoint hold it"
+        ),
+        Some(
+            "move the file out of the way first (the restore then creates it), or raise the limit in lifeline.toml".to_string(),
+        ),
+    )
 }
 
 /// Refuses a path that is not a safe repo-relative path, that lies below

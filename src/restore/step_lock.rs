@@ -6,6 +6,11 @@
 //! before its checkpoint until after its outcome is recorded, and a second
 //! step waits (saying so) up to its `--wait` limit.
 //!
+//! `restore`, `undo` and `recover` take the same lock before they plan
+//! (a restore in the middle of a step would be erased by its rollback, or
+//! erase its work), with the same `--wait`; a restore made inside a held
+//! lock (run's rollback, recover's own restore) does not take it again.
+//!
 //! The lock is an advisory `flock(2)` on `lifeline-run.lock` in git's
 //! common directory (shared by every work tree of the repository, out of
 //! reach of the files a step writes). It is opened with `O_NOFOLLOW`, so a
@@ -26,6 +31,10 @@ use crate::workspace::Workspace;
 
 /// The lock file's name in git's common directory.
 pub const FILE_NAME: &str = "lifeline-run.lock";
+
+/// How long a step, a restore or a recovery waits for the lock unless told
+/// otherwise (`--wait`).
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(600);
 
 /// How often a waiting step tries the lock again.
 const POLL: Duration = Duration::from_millis(50);
@@ -68,13 +77,35 @@ pub fn path(ws: &Workspace) -> Result<PathBuf> {
     }
 }
 
+/// Takes the lock of `ws` for `what` (`restore`, `undo`, `recover`),
+/// waiting up to `wait` and saying so on stderr. SIGINT and SIGTERM keep
+/// their default action (nothing has changed yet while it waits).
+pub fn hold(ws: &Workspace, wait: Duration, what: &str) -> Result<StepLock> {
+    let path = path(ws)?;
+    let acquired = acquire(&path, wait, None, &mut |holder| {
+        eprintln!(
+            "lifeline: a guarded step{} is running in this repository; {what} waits up to {} for it to finish (--wait)",
+            holder.map_or(String::new(), |pid| format!(" (pid {pid})")),
+            crate::config::HumanDuration::from_secs(wait.as_secs()),
+        );
+    })?;
+    match acquired {
+        Acquired::Held(lock) => Ok(lock),
+        Acquired::Stopped(signal) => Err(Error::environment(
+            format!("stopped by signal {signal} while waiting; {what} changed nothing"),
+            None,
+        )),
+    }
+}
+
 /// Takes the lock at `path`, waiting up to `wait` for another step to
-/// finish. `waiting` is called once, when the lock is found held, with
-/// what the holder wrote into it (its pid).
+/// finish; a signal `stop` receives ends the wait. `waiting` is called
+/// once, when the lock is found held, with what the holder wrote into it
+/// (its pid).
 pub fn acquire(
     path: &Path,
     wait: Duration,
-    stop: &Stop,
+    stop: Option<&Stop>,
     waiting: &mut dyn FnMut(Option<&str>),
 ) -> Result<Acquired> {
     let mut file = open(path)?;
@@ -108,10 +139,14 @@ pub fn acquire(
             told = true;
             waiting(holder.as_deref());
         }
-        if let Some(signal) =
-            stop.wait(POLL.min(deadline.saturating_duration_since(Instant::now())))
-        {
-            return Ok(Acquired::Stopped(signal));
+        let pause = POLL.min(deadline.saturating_duration_since(Instant::now()));
+        match stop {
+            Some(stop) => {
+                if let Some(signal) = stop.wait(pause) {
+                    return Ok(Acquired::Stopped(signal));
+                }
+            }
+            None => std::thread::sleep(pause),
         }
     }
     // Who holds it, for the message a waiting step prints.

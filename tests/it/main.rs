@@ -21,6 +21,7 @@ mod report;
 mod report_html;
 mod restore;
 mod restore_crash;
+mod restore_lock;
 mod run;
 mod transparency;
 mod validate;

@@ -441,3 +441,35 @@ fn a_damaged_checkpoint_is_refused_with_nothing_touched() {
     repo.write("planning/TASK.md", "changed\n");
     assert_refused(&repo, &["--root", "."], &id, "is damaged");
 }
+
+/// A protected file that grew past `[limits] max_file_size` is never read
+/// into memory to plan a restore: the restore stops, saying what to do,
+/// and changes nothing.
+#[test]
+fn a_current_file_above_the_size_limit_is_never_read_to_plan() {
+    let repo = Repo::sample();
+    repo.write("lifeline.toml", "[limits]\nmax_file_size = 65536\n");
+    let id = checkpoint(&repo, &[]);
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(repo.join("planning/TASK.md"))
+        .unwrap();
+    file.set_len(1 << 20).unwrap();
+    drop(file);
+    let before = snapshot(&repo);
+    for args in [vec!["--dry-run"], vec!["--yes"]] {
+        let out = repo
+            .lifeline()
+            .args(["restore", &id])
+            .args(&args)
+            .assert()
+            .code(2);
+        let err = stderr(&out);
+        assert!(
+            err.contains("`planning/TASK.md` holds 1048576 bytes") && err.contains("max_file_size"),
+            "{err}"
+        );
+        assert!(err.contains("move the file out of the way"), "{err}");
+    }
+    assert_eq!(snapshot(&repo), before);
+}

@@ -38,6 +38,10 @@ const TMP_GRACE_SECS: i64 = 3600;
 #[derive(Debug, Clone)]
 pub struct GitStore {
     git: Git,
+    /// The work tree: private files in the git directory are opened from
+    /// it when the git directory is inside it (see
+    /// [`crate::atomic::private_anchor`]).
+    root: PathBuf,
     git_dir: PathBuf,
     records: Records,
 }
@@ -55,6 +59,7 @@ impl GitStore {
         )?;
         Ok(GitStore {
             git,
+            root: root.to_path_buf(),
             git_dir,
             records,
         })
@@ -398,7 +403,7 @@ impl Store for GitStore {
         let refs = String::from_utf8_lossy(&refs);
         let refs: Vec<(&str, &str)> = refs.lines().filter_map(|l| l.split_once('\0')).collect();
         let path = self.index_path();
-        let mut index = Index::load(&path, &self.records.fingerprint());
+        let mut index = Index::load(&self.root, &path, &self.records.fingerprint());
         let before = index.entries.clone();
         let now = jiff::Timestamp::now();
         let unknown: Vec<(&str, &str)> = refs
@@ -451,7 +456,7 @@ impl Store for GitStore {
         let live: std::collections::HashSet<&str> = refs.iter().map(|(_, oid)| *oid).collect();
         index.retain(&live);
         if index.entries != before {
-            index.save(&path);
+            index.save(&self.root, &path);
         }
         Ok(listing)
     }
@@ -462,7 +467,7 @@ impl Store for GitStore {
             .git
             .resolve_commit(&GitStore::refname(id))
             .unwrap_or_default();
-        let index = Index::load(&self.index_path(), &self.records.fingerprint());
+        let index = Index::load(&self.root, &self.index_path(), &self.records.fingerprint());
         Ok(index.entries.get(&commit).map_or(
             Provenance {
                 origin: Origin::Remote,
@@ -670,14 +675,14 @@ impl Store for GitStore {
                     .git
                     .run_bytes(["update-ref", "-d", &tmp_ref, &commit], None);
                 let path = self.index_path();
-                let mut index = Index::load(&path, &self.records.fingerprint());
+                let mut index = Index::load(&self.root, &path, &self.records.fingerprint());
                 let signer =
                     seal.and_then(|line| crate::checkpoint::signing::check(line, &json).ok());
                 let entry = index.entry(&commit, jiff::Timestamp::now(), Origin::Local);
                 entry.origin = Origin::Local;
                 entry.summary = Some(manifest.summary());
                 entry.signer = signer;
-                index.save(&path);
+                index.save(&self.root, &path);
                 Ok(Written::Created { objects })
             }
             Err(e) => {
@@ -718,16 +723,7 @@ impl Store for GitStore {
                 .collect(),
             None => vec![format!("{REF_PREFIX}*:{REF_PREFIX}*")],
         };
-        let mut args = vec![
-            "push".to_string(),
-            "--porcelain".into(),
-            "--".into(),
-            remote.into(),
-        ];
-        args.extend(refspecs);
-        let out = self
-            .git
-            .run(&args)
+        let out = push_refs(&self.git, remote, refspecs)
             .map_err(|e| remote_error("push to", remote, e))?;
         let mut report = SyncReport {
             remote: remote.to_string(),
@@ -763,17 +759,7 @@ impl Store for GitStore {
             .git
             .run(["for-each-ref", "--format=%(refname)", REF_PREFIX])?;
         let before: std::collections::HashSet<&str> = before.lines().collect();
-        self.git
-            .run([
-                "fetch",
-                "--quiet",
-                "--no-tags",
-                "--no-write-fetch-head",
-                "--",
-                remote,
-                &format!("{REF_PREFIX}*:{REF_PREFIX}*"),
-            ])
-            .map_err(|e| remote_error("fetch from", remote, e))?;
+        fetch_refs(&self.git, remote).map_err(|e| remote_error("fetch from", remote, e))?;
         let after = self
             .git
             .run(["for-each-ref", "--format=%(refname)", REF_PREFIX])?;
@@ -794,6 +780,34 @@ impl Store for GitStore {
     fn cache_path(&self) -> PathBuf {
         self.git_dir.join("lifeline").join("checkpoint-cache.json")
     }
+}
+
+/// Pushes `refspecs` to `remote`, porcelain output. The `--` keeps a
+/// remote name from ever being read as an option (`--receive-pack=…` runs
+/// a command), whatever checked it before.
+fn push_refs(git: &Git, remote: &str, refspecs: Vec<String>) -> Result<String> {
+    let mut args = vec![
+        "push".to_string(),
+        "--porcelain".into(),
+        "--".into(),
+        remote.into(),
+    ];
+    args.extend(refspecs);
+    git.run(&args)
+}
+
+/// Fetches every checkpoint ref of `remote`; `--` as in [`push_refs`].
+fn fetch_refs(git: &Git, remote: &str) -> Result<()> {
+    git.run([
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        "--no-write-fetch-head",
+        "--",
+        remote,
+        &format!("{REF_PREFIX}*:{REF_PREFIX}*"),
+    ])
+    .map(drop)
 }
 
 fn remote_error(verb: &str, remote: &str, e: Error) -> Error {
@@ -853,6 +867,32 @@ mod tests {
         assert!(items[1].is_err());
         assert_eq!(items[2], Ok(("tree".to_string(), b"x".to_vec())));
         assert!(parse_batch(b"aaa blob 10\nabc", 1).is_none());
+    }
+
+    // The remote-name check in `push` and `fetch` refuses these names; each
+    // test calls the function behind it directly, so only its `--` stands
+    // in the way. ssh is `false`: a name misread as `host:path` never
+    // reaches a network.
+
+    #[test]
+    fn pushing_checkpoints_reads_an_option_as_a_remote_name() {
+        use crate::test_support::{assert_read_as_remote, hostile_remote, repo_with_origin};
+        let (tmp, work) = repo_with_origin();
+        let (remote, marker) = hostile_remote(tmp.path(), "receive-pack");
+        let git = Git::new(&work).with_env("GIT_SSH_COMMAND", "false");
+        let spec = format!("{REF_PREFIX}*:{REF_PREFIX}*");
+        let e = push_refs(&git, &remote, vec![spec]).unwrap_err();
+        assert_read_as_remote(&e.to_string(), &remote, &marker);
+    }
+
+    #[test]
+    fn fetching_checkpoints_reads_an_option_as_a_remote_name() {
+        use crate::test_support::{assert_read_as_remote, hostile_remote, repo_with_origin};
+        let (tmp, work) = repo_with_origin();
+        let (remote, marker) = hostile_remote(tmp.path(), "upload-pack");
+        let git = Git::new(&work).with_env("GIT_SSH_COMMAND", "false");
+        let e = fetch_refs(&git, &remote).unwrap_err();
+        assert_read_as_remote(&e.to_string(), &remote, &marker);
     }
 
     #[test]

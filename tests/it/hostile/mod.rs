@@ -7,6 +7,7 @@
 mod checkpoints;
 mod concurrent;
 mod planning;
+mod private_files;
 mod records;
 mod recover;
 mod special_files;

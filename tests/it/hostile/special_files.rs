@@ -190,3 +190,56 @@ fn a_fifo_or_a_link_as_lifeline_toml_is_refused_not_opened() {
         "{text}"
     );
 }
+
+#[test]
+fn what_a_glob_matches_that_is_not_a_regular_file_is_named_as_not_captured() {
+    let repo = Repo::sample();
+    mkfifo(&repo.join("docs/sprint-archives/pipe.md"));
+    std::os::unix::fs::symlink(
+        "../../planning/TASK.md",
+        repo.join("docs/sprint-archives/link.md"),
+    )
+    .unwrap();
+    let out = repo
+        .lifeline()
+        .args([
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "x",
+        ])
+        .timeout(HANG)
+        .assert()
+        .code(0);
+    let err = stderr(&out);
+    assert!(
+        err.contains("`docs/sprint-archives/pipe.md` was not captured: it is a FIFO"),
+        "{err}"
+    );
+    assert!(
+        err.contains("`docs/sprint-archives/link.md` was not captured: it is a symlink"),
+        "{err}"
+    );
+    // The manifest says so too; a restore leaves both alone.
+    let id = stdout(&out)
+        .split_whitespace()
+        .find(|w| w.starts_with("manual-"))
+        .unwrap()
+        .to_string();
+    let shown = stdout(
+        &repo
+            .lifeline()
+            .args(["checkpoint", "show", &id, "--format", "json"])
+            .assert()
+            .code(0),
+    );
+    assert!(shown.contains("docs/sprint-archives/pipe.md"), "{shown}");
+    repo.lifeline()
+        .args(["restore", &id, "--yes"])
+        .timeout(HANG)
+        .assert()
+        .code(0);
+    assert!(repo.join("docs/sprint-archives/link.md").is_symlink());
+}

@@ -39,7 +39,8 @@ pub fn snapshot(dir: &Path, skip: &[&str]) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 /// `.git/` less what lifeline and git may legitimately change while a
-/// command runs (objects, refs, the index, lifeline's own caches).
+/// command runs (objects, refs, the index, lifeline's own caches and the
+/// guarded-step lock a restore takes).
 pub fn git_snapshot(repo: &Repo) -> BTreeMap<PathBuf, Vec<u8>> {
     snapshot(
         &repo.join(".git"),
@@ -48,6 +49,7 @@ pub fn git_snapshot(repo: &Repo) -> BTreeMap<PathBuf, Vec<u8>> {
             "refs",
             "logs",
             "lifeline",
+            "lifeline-run.lock",
             "index",
             "packed-refs",
         ],

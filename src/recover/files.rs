@@ -113,9 +113,7 @@ pub fn put_back(session: &mut Session<'_>, path: &str, bytes: &[u8], from: &Sour
     let from_text = from.label.clone();
     if session.options.dry_run {
         crate::paths::safe_join(&session.ws.root, path)?;
-        let current = crate::paths::read_own(&session.ws.root, path)
-            .ok()
-            .flatten();
+        let current = crate::paths::read_own(&session.ws.root, path)?;
         let change = crate::restore::plan::rewrite(path, validator, current.as_deref(), bytes);
         session.plan = Some(crate::restore::Plan {
             checkpoint: from.label.clone(),
@@ -210,10 +208,10 @@ fn repair_from_history(
     path: &str,
     validator: Validator,
 ) -> Result<String> {
-    let current = crate::paths::read_own(&session.ws.root, path)
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+    // Absent reads as empty (nothing to keep); a file that cannot be read
+    // (a link, a FIFO, no permission, too large) stops the runbook rather
+    // than being overwritten unseen.
+    let current = crate::paths::read_own(&session.ws.root, path)?.unwrap_or_default();
     if validate_bytes(path, &current, validator).valid {
         session.step(format!("{path} validates already; nothing to restore"))?;
         return Ok("recovered".into());

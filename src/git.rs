@@ -280,7 +280,7 @@ const REMOTE_HELP: &str = "name a remote listed by `git remote -v` (`[checkpoint
 
 /// A `git` command for `dir` with the rules every git process lifeline
 /// starts follows (see the module documentation).
-pub fn base_command(dir: &Path) -> Command {
+fn base_command(dir: &Path) -> Command {
     let mut cmd = Command::new("git");
     cmd.args([
         "-c",

@@ -21,6 +21,14 @@
 //!
 //! A remote is only ever a configured remote's name ([`Git::checked_remote`]),
 //! and the callers put `--` before it.
+//!
+//! What only needs reading — the top level of the work tree, the commit
+//! HEAD names, a config value — is read in-process by [`files`] when the
+//! repository's layout is one it models exactly (an audit entry needs all
+//! three, and a git process costs more than the entry), and asked of git
+//! otherwise. No other module starts git or reads `.git` itself.
+
+mod files;
 
 use std::ffi::OsStr;
 use std::io::Write;
@@ -59,6 +67,11 @@ impl Git {
 
     /// The git top level containing `dir`, or `None` outside a repository.
     pub fn toplevel_of(dir: &Path) -> Option<PathBuf> {
+        if files::environment_is_plain(&[])
+            && let Some(layout) = files::discover(dir)
+        {
+            return Some(layout.work_tree);
+        }
         let text = Git::new(dir).run(["rev-parse", "--show-toplevel"]).ok()?;
         let top = text.trim_end_matches(['\n', '\r']);
         (!top.is_empty()).then(|| PathBuf::from(top))
@@ -224,13 +237,42 @@ impl Git {
         .filter(|s| !s.is_empty())
     }
 
-    /// A value from git config, or `None` when unset.
+    /// A value from git config (the last one set, as `git config --get`
+    /// prints it, trimmed), or `None` when unset or empty.
     pub fn config_value(&self, key: &str) -> Option<String> {
-        self.run(["config", "--get", key])
-            .ok()
+        let value = match self.layout().and_then(|l| files::config_value(&l, key)) {
+            Some(found) => found,
+            None => self.run(["config", "--get", key]).ok(),
+        };
+        value
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
     }
+
+    /// The commit HEAD names, or `None` on an unborn branch (or outside a
+    /// repository).
+    pub fn head_commit(&self) -> Option<String> {
+        match self.layout().and_then(|l| files::head(&l)) {
+            Some(found) => found,
+            None => self.resolve_commit("HEAD"),
+        }
+    }
+
+    /// The repository's layout read in-process, or `None` when git must
+    /// be asked (see [`files`]).
+    fn layout(&self) -> Option<files::Layout> {
+        if !files::environment_is_plain(&self.env) {
+            return None;
+        }
+        files::discover(&self.work_tree)
+    }
+}
+
+/// The git directory of the work tree `root` as its `.git` names it (the
+/// directory, or where a `gitdir:` file points), without starting git;
+/// `None` when `root` has no `.git`.
+pub fn git_dir_of(root: &Path) -> Option<PathBuf> {
+    files::git_dir_of(root)
 }
 
 /// What to do about a refused remote.
@@ -238,7 +280,7 @@ const REMOTE_HELP: &str = "name a remote listed by `git remote -v` (`[checkpoint
 
 /// A `git` command for `dir` with the rules every git process lifeline
 /// starts follows (see the module documentation).
-pub fn base_command(dir: &Path) -> Command {
+fn base_command(dir: &Path) -> Command {
     let mut cmd = Command::new("git");
     cmd.args([
         "-c",

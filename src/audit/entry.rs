@@ -57,11 +57,13 @@ impl Context {
             })
             .unwrap_or_else(process_session);
         let secrets = crate::redact::env_secrets(env, &ws.config.audit.secret_env);
+        // Both read in-process by the git module (no git process per
+        // entry, which is what made the plan's logger slow).
         Context {
             session_id,
-            git_commit: head_commit(ws),
+            git_commit: ws.git.as_ref().and_then(crate::git::Git::head_commit),
             workflow_run,
-            actor: actor(ws, env),
+            actor: ci::actor(env, ws.git.as_ref()),
             secrets,
         }
     }
@@ -83,102 +85,6 @@ impl Context {
     pub fn redact<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
         crate::redact::redact_with(text, &self.secrets)
     }
-}
-
-/// [`ci::actor`] without a `git config` subprocess in the common case:
-/// `user.name` is read from the repository, global and system config files
-/// in git's order of precedence. Anything this reader does not model
-/// (`GIT_CONFIG*` variables, `include` directives) falls back to git.
-fn actor(ws: &Workspace, env: &dyn Env) -> String {
-    if env.var("GITHUB_ACTOR").is_some() || ws.git.is_none() {
-        return ci::actor(env, ws.git.as_ref());
-    }
-    match user_name_from_files(ws, env) {
-        Some(Some(name)) => format!("git:{name}"),
-        Some(None) => ci::actor(env, None),
-        None => ci::actor(env, ws.git.as_ref()),
-    }
-}
-
-/// `Some(Some(name))`, `Some(None)` when no file sets it, `None` when git
-/// must be asked.
-fn user_name_from_files(ws: &Workspace, env: &dyn Env) -> Option<Option<String>> {
-    let mut nosystem = false;
-    for (key, _) in std::env::vars_os() {
-        match key.to_string_lossy().as_ref() {
-            "GIT_CONFIG_NOSYSTEM" => nosystem = true,
-            k if k.starts_with("GIT_CONFIG") => return None,
-            _ => {}
-        }
-    }
-    let home = env.var("HOME").map(std::path::PathBuf::from);
-    let xdg = env
-        .var("XDG_CONFIG_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| home.as_ref().map(|h| h.join(".config")));
-    let dot_git = ws.root.join(".git");
-    if !dot_git.is_dir() {
-        return None;
-    }
-    let files = [
-        (!nosystem).then(|| std::path::PathBuf::from("/etc/gitconfig")),
-        xdg.map(|x| x.join("git/config")),
-        home.map(|h| h.join(".gitconfig")),
-        Some(dot_git.join("config")),
-    ];
-    let mut name = None;
-    for path in files.into_iter().flatten() {
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(_) => return None,
-        };
-        if let Some(found) = config_user_name(&text)? {
-            name = Some(found);
-        }
-    }
-    Some(name)
-}
-
-/// The last `user.name` in one git config file; `None` when the file uses
-/// something this reader does not model (includes, continuation lines,
-/// escapes).
-fn config_user_name(text: &str) -> Option<Option<String>> {
-    let mut in_user = false;
-    let mut name = None;
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with('[') {
-            let section = line.trim_start_matches('[').split([']', ' ', '"']).next()?;
-            if section.eq_ignore_ascii_case("include") || section.eq_ignore_ascii_case("includeIf")
-            {
-                return None;
-            }
-            in_user =
-                section.eq_ignore_ascii_case("user") && line.ends_with(']') && !line.contains('"');
-            continue;
-        }
-        if !in_user || line.starts_with(['#', ';']) || line.is_empty() {
-            continue;
-        }
-        let (key, value) = line.split_once('=').unwrap_or((line, ""));
-        if !key.trim().eq_ignore_ascii_case("name") {
-            continue;
-        }
-        if value.contains(['\\', '#', ';']) || value.ends_with('\\') {
-            return None;
-        }
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
-        if value.contains('"') {
-            return None;
-        }
-        name = (!value.is_empty()).then(|| value.to_string());
-    }
-    Some(name)
 }
 
 fn process_session() -> String {
@@ -424,81 +330,9 @@ fn redact_value(ctx: &Context, value: &mut Value, secret: bool) {
     }
 }
 
-/// The commit checked out at the root, read from `.git` directly (a
-/// subprocess per entry is what made the plan's logger slow); `git
-/// rev-parse` only when the layout is one this reader does not know.
-fn head_commit(ws: &Workspace) -> Option<String> {
-    let git = ws.git.as_ref()?;
-    match read_head(&ws.root) {
-        Some(found) => found,
-        None => git.resolve_commit("HEAD"),
-    }
-}
-
-/// `Some(Some(sha))` for a commit, `Some(None)` for an unborn branch,
-/// `None` when the layout is not understood.
-fn read_head(root: &std::path::Path) -> Option<Option<String>> {
-    let dot_git = root.join(".git");
-    let git_dir = if dot_git.is_dir() {
-        dot_git
-    } else {
-        let text = std::fs::read_to_string(&dot_git).ok()?;
-        root.join(text.strip_prefix("gitdir:")?.trim())
-    };
-    let common = match std::fs::read_to_string(git_dir.join("commondir")) {
-        Ok(rel) => git_dir.join(rel.trim()),
-        Err(_) => git_dir.clone(),
-    };
-    let head = std::fs::read_to_string(git_dir.join("HEAD")).ok()?;
-    let head = head.trim();
-    let Some(reference) = head.strip_prefix("ref:").map(str::trim) else {
-        return is_object_id(head).then(|| Some(head.to_string()));
-    };
-    if !reference.starts_with("refs/") || reference.contains("..") {
-        return None;
-    }
-    for dir in [&git_dir, &common] {
-        if let Ok(text) = std::fs::read_to_string(dir.join(reference)) {
-            let id = text.trim();
-            return is_object_id(id).then(|| Some(id.to_string()));
-        }
-    }
-    if let Ok(packed) = std::fs::read_to_string(common.join("packed-refs")) {
-        for line in packed.lines() {
-            if let Some((id, name)) = line.split_once(' ')
-                && name == reference
-                && is_object_id(id)
-            {
-                return Some(Some(id.to_string()));
-            }
-        }
-    }
-    if common.join("reftable").exists() {
-        return None;
-    }
-    Some(None)
-}
-
-fn is_object_id(s: &str) -> bool {
-    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn user_name_is_read_from_a_config_file() {
-        let cfg = "[core]\n\tbare = false\n[user]\n\temail = a@b\n\tname = Ada Lovelace\n";
-        assert_eq!(config_user_name(cfg), Some(Some("Ada Lovelace".into())));
-        assert_eq!(
-            config_user_name("[user]\n name = \"Q\"\n"),
-            Some(Some("Q".into()))
-        );
-        assert_eq!(config_user_name("[core]\n name = x\n"), Some(None));
-        assert_eq!(config_user_name("[include]\n path = x\n"), None);
-        assert_eq!(config_user_name("[user]\n name = a # c\n"), None);
-    }
 
     #[test]
     fn secret_keys_match_whole_words() {

@@ -379,16 +379,10 @@ impl Index {
 /// committed, never pushed), or `.index` in the audit directory outside
 /// git.
 pub fn index_dir(root: &Path, log: &Log) -> PathBuf {
-    let dot_git = root.join(".git");
-    if dot_git.is_dir() {
-        return dot_git.join("lifeline").join("audit-index");
+    match crate::git::git_dir_of(root) {
+        Some(git_dir) => git_dir.join("lifeline").join("audit-index"),
+        None => log.dir.join(".index"),
     }
-    if let Ok(text) = std::fs::read_to_string(&dot_git)
-        && let Some(dir) = text.strip_prefix("gitdir:")
-    {
-        return root.join(dir.trim()).join("lifeline").join("audit-index");
-    }
-    log.dir.join(".index")
 }
 
 #[cfg(test)]

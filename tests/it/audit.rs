@@ -1563,3 +1563,169 @@ fn incident_files_and_github_request_bodies_are_redacted() {
         "push failed: https://x-access-token%3A[REDACTED]@github.com [REDACTED]"
     );
 }
+
+/// A `git` that must never start: it notes its arguments and fails.
+struct NoGit {
+    dir: tempfile::TempDir,
+}
+
+impl NoGit {
+    fn new() -> NoGit {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path().join("git");
+        std::fs::write(
+            &git,
+            "#!/bin/sh\necho \"$*\" >> \"${0%/git}/started\"\nexit 97\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+        NoGit { dir }
+    }
+
+    /// What was started, one line per process.
+    fn started(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("started")).unwrap_or_default()
+    }
+}
+
+/// `lifeline audit log` run in `dir` with `HOME` at `home` and, given
+/// `no_git`, only that fake `git` on PATH; the entry it wrote (the log of
+/// the work tree `root`).
+fn log_in(repo: &Repo, dir: &Path, root: &Path, home: &Path, no_git: Option<&NoGit>) -> Value {
+    let mut cmd = repo.lifeline();
+    cmd.current_dir(dir)
+        .env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .args(["audit", "log", "--component", "c", "--operation", "o"]);
+    if let Some(no_git) = no_git {
+        cmd.env("PATH", no_git.dir.path());
+    }
+    let out = cmd.assert();
+    assert_eq!(out.get_output().status.code(), Some(0), "{}", stderr(&out));
+    let dir = root.join(MONTH_DIR);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "jsonl"))
+        .collect();
+    files.sort();
+    let text = std::fs::read_to_string(files.last().unwrap()).unwrap();
+    serde_json::from_str(text.lines().last().unwrap()).unwrap()
+}
+
+fn head_of(repo: &Repo, dir: &Path) -> String {
+    let dir = dir.to_str().unwrap();
+    repo.git(&["-C", dir, "rev-parse", "HEAD"])
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn an_entry_reads_head_and_user_name_without_starting_git() {
+    let repo = Repo::sample();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join(".gitconfig"),
+        "[user]\n\tname = Global Name\n",
+    )
+    .unwrap();
+    repo.git(&["config", "user.name", "Ada Lovelace"]);
+    let no_git = NoGit::new();
+    let sub = repo.join("planning");
+    let at = |no_git| log_in(&repo, &sub, repo.path(), home.path(), no_git);
+
+    // From a subdirectory: the top level, HEAD through a loose ref, and
+    // the repository's user.name over the global one.
+    let e = at(Some(&no_git));
+    assert_eq!(e["environment"]["actor"], "git:Ada Lovelace");
+    assert_eq!(e["environment"]["git_commit"], head_of(&repo, repo.path()));
+    // HEAD through packed-refs, then a detached HEAD.
+    repo.git(&["pack-refs", "--all"]);
+    assert!(!repo.join(".git/refs/heads/main").exists());
+    let e = at(Some(&no_git));
+    assert_eq!(e["environment"]["git_commit"], head_of(&repo, repo.path()));
+    repo.git(&["commit", "-q", "--allow-empty", "-m", "second"]);
+    repo.git(&["checkout", "-q", "--detach"]);
+    let e = at(Some(&no_git));
+    assert_eq!(e["environment"]["git_commit"], head_of(&repo, repo.path()));
+    // The global user.name once the repository has none; a quoted value
+    // with a comment after it, read as git reads it.
+    repo.git(&["config", "--unset", "user.name"]);
+    assert_eq!(at(Some(&no_git))["environment"]["actor"], "git:Global Name");
+    std::fs::write(
+        home.path().join(".gitconfig"),
+        "[user]\n\tname = \"Ada  L.\" ; who\n",
+    )
+    .unwrap();
+    assert_eq!(at(Some(&no_git))["environment"]["actor"], "git:Ada  L.");
+    assert_eq!(at(None)["environment"]["actor"], "git:Ada  L.");
+    assert_eq!(no_git.started(), "", "git was started");
+}
+
+#[test]
+fn a_linked_worktree_and_an_unborn_branch_are_read_without_git() {
+    let repo = Repo::sample();
+    let home = tempfile::tempdir().unwrap();
+    let no_git = NoGit::new();
+    let wt_parent = tempfile::tempdir().unwrap();
+    let wt = wt_parent.path().join("side");
+    repo.git(&["worktree", "add", "-q", "-b", "side", wt.to_str().unwrap()]);
+    repo.git(&[
+        "-C",
+        wt.to_str().unwrap(),
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "side",
+    ]);
+    let e = log_in(&repo, &wt, &wt, home.path(), Some(&no_git));
+    assert_eq!(e["environment"]["git_commit"], head_of(&repo, &wt));
+    assert_ne!(e["environment"]["git_commit"], head_of(&repo, repo.path()));
+
+    repo.git(&["checkout", "-q", "--orphan", "fresh"]);
+    let e = log_in(&repo, repo.path(), repo.path(), home.path(), Some(&no_git));
+    assert_eq!(e["environment"]["git_commit"], Value::Null);
+    assert_eq!(no_git.started(), "", "git was started");
+}
+
+#[test]
+fn what_the_reader_does_not_model_is_asked_of_git() {
+    let repo = Repo::sample();
+    let home = tempfile::tempdir().unwrap();
+    // An include: git follows it, the in-process reader does not.
+    std::fs::write(
+        home.path().join(".gitconfig"),
+        "[include]\n\tpath = extra.config\n",
+    )
+    .unwrap();
+    std::fs::write(
+        home.path().join("extra.config"),
+        "[user]\n\tname = Included\n",
+    )
+    .unwrap();
+    let e = log_in(&repo, repo.path(), repo.path(), home.path(), None);
+    assert_eq!(e["environment"]["actor"], "git:Included");
+    let no_git = NoGit::new();
+    log_in(&repo, repo.path(), repo.path(), home.path(), Some(&no_git));
+    assert!(
+        no_git.started().contains("config --get user.name"),
+        "{}",
+        no_git.started()
+    );
+
+    // GIT_DIR changes where git looks: git is asked to find the root.
+    let no_git = NoGit::new();
+    repo.lifeline()
+        .env("PATH", no_git.dir.path())
+        .env("GIT_DIR", repo.join(".git"))
+        .args(["audit", "log", "--component", "c", "--operation", "o"])
+        .assert()
+        .code(2);
+    assert!(
+        no_git.started().contains("rev-parse --show-toplevel"),
+        "{}",
+        no_git.started()
+    );
+}

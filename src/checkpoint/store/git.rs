@@ -50,7 +50,7 @@ impl GitStore {
     /// The store of the repository whose work tree is `root`; a manifest
     /// naming one of `records` is damaged.
     pub fn new(git: Git, root: &Path, records: Records) -> Result<GitStore> {
-        let git_dir = git_dir_of(root).map_or_else(
+        let git_dir = crate::git::git_dir_of(root).map_or_else(
             || {
                 git.run(["rev-parse", "--absolute-git-dir"])
                     .map(|s| PathBuf::from(s.trim_end()))
@@ -301,19 +301,6 @@ fn split_commit(raw: &[u8]) -> std::result::Result<(Option<jiff::Timestamp>, Str
         .and_then(|secs| secs.parse::<i64>().ok())
         .and_then(|secs| jiff::Timestamp::from_second(secs).ok());
     Ok((committed, message.to_string()))
-}
-
-/// The git directory of a work tree without running git: `.git` itself, or
-/// the `gitdir:` a `.git` file points to.
-fn git_dir_of(root: &Path) -> Option<PathBuf> {
-    let dot_git = root.join(".git");
-    let meta = std::fs::metadata(&dot_git).ok()?;
-    if meta.is_dir() {
-        return Some(dot_git);
-    }
-    let text = std::fs::read_to_string(&dot_git).ok()?;
-    let target = text.strip_prefix("gitdir:")?.trim();
-    Some(root.join(target))
 }
 
 /// The commit message: a title, the summary for people reading `git log`

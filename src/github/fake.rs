@@ -134,11 +134,7 @@ impl FakeGitHub {
     /// Starts on 127.0.0.1 on a free port, with the sample repository's
     /// workflows and labels and no runs or issues.
     pub fn start() -> std::io::Result<FakeGitHub> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        // Accepted connections inherit TCP_NODELAY from the listener, so
-        // an answer written in pieces is not held back by Nagle's
-        // algorithm waiting for a delayed ACK (40 ms per answer).
-        rustix::net::sockopt::set_tcp_nodelay(&listener, true)?;
+        let listener = listener()?;
         let url = format!("http://{}", listener.local_addr()?);
         let server = Arc::new(
             tiny_http::Server::from_listener(listener, None).map_err(std::io::Error::other)?,
@@ -225,6 +221,16 @@ impl FakeGitHub {
     pub fn counted(&self) -> usize {
         self.with(|s| s.log.iter().filter(|l| l.counted).count())
     }
+}
+
+/// A listener on 127.0.0.1 on a free port whose connections send at once:
+/// accepted sockets inherit TCP_NODELAY from the listener (Linux), so an
+/// answer tiny_http writes in pieces is not held back by Nagle's algorithm
+/// waiting for a delayed ACK (40 ms per answer).
+fn listener() -> std::io::Result<TcpListener> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    rustix::net::sockopt::set_tcp_nodelay(&listener, true)?;
+    Ok(listener)
 }
 
 impl Drop for FakeGitHub {
@@ -789,4 +795,17 @@ fn page(
         );
     }
     reply
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpStream;
+
+    #[test]
+    fn accepted_connections_have_nagle_off() {
+        let listener = super::listener().unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        assert!(accepted.nodelay().unwrap());
+    }
 }

@@ -83,9 +83,9 @@ struct FrontMatter {
     started_at: Timestamp,
     resolved_at: Option<Timestamp>,
     outcome: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "empty_or_list")]
     disabled: Vec<Disabled>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "empty_or_list")]
     changed: Vec<String>,
 }
 
@@ -126,6 +126,16 @@ impl FrontMatter {
             notes,
         }
     }
+}
+
+/// A sequence that may be empty: written as the key alone (`changed:`),
+/// which YAML reads as null.
+fn empty_or_list<'de, D, T>(d: D) -> std::result::Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
 }
 
 /// A severity as `Severity`'s `FromStr` reads it: the plan's spellings
@@ -487,6 +497,20 @@ mod tests {
         assert_eq!(incident.timeline.len(), 7);
         assert_eq!(incident.notes[0].text, "paged \"lead\"; see #12 — ok");
         assert_eq!(incident.render(), EXISTING);
+    }
+
+    #[test]
+    fn empty_lists_are_the_key_alone_both_ways() {
+        let start = EXISTING.find("disabled:\n").unwrap();
+        let end = EXISTING.find("---\n\n").unwrap();
+        let edited = format!(
+            "{}disabled:\nchanged:\n{}",
+            &EXISTING[..start],
+            &EXISTING[end..]
+        );
+        let incident = parse(&edited).unwrap();
+        assert!(incident.disabled.is_empty() && incident.changed.is_empty());
+        assert_eq!(incident.render(), edited);
     }
 
     #[test]

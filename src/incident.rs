@@ -78,14 +78,18 @@ struct FrontMatter {
     #[serde(default, skip_deserializing)]
     runbook: String,
     operator: String,
+    #[serde(default, deserialize_with = "or_unknown")]
     checkpoint: Option<String>,
+    #[serde(default, deserialize_with = "or_unknown")]
     detected_at: Option<Timestamp>,
     started_at: Timestamp,
+    #[serde(default, deserialize_with = "or_unknown")]
     resolved_at: Option<Timestamp>,
+    #[serde(default, deserialize_with = "or_unknown")]
     outcome: Option<String>,
-    #[serde(default, deserialize_with = "empty_or_list")]
+    #[serde(default, deserialize_with = "readable_items")]
     disabled: Vec<Disabled>,
-    #[serde(default, deserialize_with = "empty_or_list")]
+    #[serde(default, deserialize_with = "readable_items")]
     changed: Vec<String>,
 }
 
@@ -128,14 +132,33 @@ impl FrontMatter {
     }
 }
 
-/// A sequence that may be empty: written as the key alone (`changed:`),
-/// which YAML reads as null.
-fn empty_or_list<'de, D, T>(d: D) -> std::result::Result<Vec<T>, D::Error>
+/// An optional field that a hand edit damaged (a detection time `[1, 2]`,
+/// a time that cannot be read) is unknown, not a reason to refuse the
+/// whole record: `report` counts it as unknown, `recover resume` still
+/// finds the incident.
+fn or_unknown<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
-    T: Deserialize<'de>,
+    T: serde::de::DeserializeOwned,
 {
-    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+    Ok(serde_json::from_value(Value::deserialize(d)?).ok())
+}
+
+/// A list's readable items. An empty list is written as the key alone
+/// (`changed:`), which YAML reads as null; anything else that is not a
+/// list, and items of the wrong shape, are left out, as above.
+fn readable_items<'de, D, T>(d: D) -> std::result::Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    Ok(match Value::deserialize(d)? {
+        Value::Array(items) => items
+            .into_iter()
+            .filter_map(|item| serde_json::from_value(item).ok())
+            .collect(),
+        _ => Vec::new(),
+    })
 }
 
 /// A severity as `Severity`'s `FromStr` reads it: the plan's spellings
@@ -511,6 +534,27 @@ mod tests {
         let incident = parse(&edited).unwrap();
         assert!(incident.disabled.is_empty() && incident.changed.is_empty());
         assert_eq!(incident.render(), edited);
+    }
+
+    #[test]
+    fn damaged_optional_fields_and_items_are_unknown_not_a_refusal() {
+        let edited = EXISTING
+            .replace(
+                "detected_at: \"2026-11-30T14:00:00Z\"",
+                "detected_at: [1, 2]",
+            )
+            .replace("outcome: \"recovered\"", "outcome: {a: 1}")
+            .replace(
+                "  - \".github/workflows/task-sync.yml\"\n",
+                "  - 7\n  - {x: 1}\n",
+            );
+        let incident = parse(&edited).unwrap();
+        assert_eq!(incident.detected_at, None);
+        assert_eq!(incident.outcome, None);
+        assert_eq!(
+            incident.changed,
+            [".github/workflows/task-sync.yml.disabled"]
+        );
     }
 
     #[test]

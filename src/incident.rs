@@ -5,13 +5,15 @@
 //! a timeline. Every step rewrites the file atomically, so a crash in the
 //! middle of a runbook leaves a record that shows where it stopped.
 //!
-//! The front matter is YAML whose every scalar is written as a JSON string
-//! or number (JSON is a subset of YAML), so no value can break it.
+//! The front matter is [`FrontMatter`] through serde: YAML whose every
+//! scalar is written as a JSON string or `null` (JSON is a subset of
+//! YAML), so no value can break it.
 
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
 
 use crate::config::Severity;
 use crate::error::{Error, Result};
@@ -21,7 +23,7 @@ use crate::workspace::Workspace;
 pub const DIR: &str = "docs/incidents";
 
 /// How a workflow was disabled, so `recover resume` can undo exactly that.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Disabled {
     /// The workflow file name (`task-sync.yml`).
     pub workflow: String,
@@ -60,6 +62,164 @@ pub struct Incident {
     pub changed: Vec<String>,
     pub timeline: Vec<Step>,
     pub notes: Vec<Step>,
+}
+
+/// The record's front matter, in the order it is written: what tools
+/// read (the timeline and notes are the Markdown below it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct FrontMatter {
+    id: String,
+    status: String,
+    #[serde(deserialize_with = "severity_of")]
+    severity: Severity,
+    #[serde(rename = "type")]
+    kind: String,
+    /// `type` again, under the plan's name; written, never read back.
+    #[serde(default, skip_deserializing)]
+    runbook: String,
+    operator: String,
+    #[serde(default, deserialize_with = "or_unknown")]
+    checkpoint: Option<String>,
+    #[serde(default, deserialize_with = "or_unknown")]
+    detected_at: Option<Timestamp>,
+    started_at: Timestamp,
+    #[serde(default, deserialize_with = "or_unknown")]
+    resolved_at: Option<Timestamp>,
+    #[serde(default, deserialize_with = "or_unknown")]
+    outcome: Option<String>,
+    #[serde(default, deserialize_with = "readable_items")]
+    disabled: Vec<Disabled>,
+    #[serde(default, deserialize_with = "readable_items")]
+    changed: Vec<String>,
+}
+
+impl FrontMatter {
+    fn of(i: &Incident) -> FrontMatter {
+        FrontMatter {
+            id: i.id.clone(),
+            status: i.status.clone(),
+            severity: i.severity,
+            kind: i.kind.clone(),
+            runbook: i.kind.clone(),
+            operator: i.operator.clone(),
+            checkpoint: i.checkpoint.clone(),
+            detected_at: i.detected_at,
+            started_at: i.started_at,
+            resolved_at: i.resolved_at,
+            outcome: i.outcome.clone(),
+            disabled: i.disabled.clone(),
+            changed: i.changed.clone(),
+        }
+    }
+
+    fn into_incident(self, timeline: Vec<Step>, notes: Vec<Step>) -> Incident {
+        Incident {
+            id: self.id,
+            status: self.status,
+            severity: self.severity,
+            kind: self.kind,
+            operator: self.operator,
+            checkpoint: self.checkpoint,
+            detected_at: self.detected_at,
+            started_at: self.started_at,
+            resolved_at: self.resolved_at,
+            outcome: self.outcome,
+            disabled: self.disabled,
+            changed: self.changed,
+            timeline,
+            notes,
+        }
+    }
+}
+
+/// An optional field that a hand edit damaged (a detection time `[1, 2]`,
+/// a time that cannot be read) is unknown, not a reason to refuse the
+/// whole record: `report` counts it as unknown, `recover resume` still
+/// finds the incident.
+fn or_unknown<'de, D, T>(d: D) -> std::result::Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    Ok(serde_json::from_value(Value::deserialize(d)?).ok())
+}
+
+/// A list's readable items. An empty list is written as the key alone
+/// (`changed:`), which YAML reads as null; anything else that is not a
+/// list, and items of the wrong shape, are left out, as above.
+fn readable_items<'de, D, T>(d: D) -> std::result::Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    Ok(match Value::deserialize(d)? {
+        Value::Array(items) => items
+            .into_iter()
+            .filter_map(|item| serde_json::from_value(item).ok())
+            .collect(),
+        _ => Vec::new(),
+    })
+}
+
+/// A severity as `Severity`'s `FromStr` reads it: the plan's spellings
+/// (`P1-High`, `p1`) too, as records edited by hand may hold.
+fn severity_of<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Severity, D::Error> {
+    String::deserialize(d)?
+        .parse()
+        .map_err(serde::de::Error::custom)
+}
+
+/// The front matter as YAML: a line per field, a sequence's items each on
+/// a `  - ` line, every scalar and every item in JSON (an object as a YAML
+/// flow mapping: `{workflow: "task-sync.yml", how: "api"}`).
+fn front_matter_yaml(front: &FrontMatter) -> String {
+    fn flow(v: &Value) -> String {
+        match v {
+            Value::Object(map) => {
+                let fields: Vec<String> = map
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}", flow(v)))
+                    .collect();
+                format!("{{{}}}", fields.join(", "))
+            }
+            other => other.to_string(),
+        }
+    }
+    let fields = serde_json::to_value(front).expect("front matter serializes");
+    let mut out = String::new();
+    for (key, value) in fields.as_object().into_iter().flatten() {
+        match value {
+            Value::Array(items) => {
+                out.push_str(&format!("{key}:\n"));
+                for item in items {
+                    out.push_str(&format!("  - {}\n", flow(item)));
+                }
+            }
+            scalar => out.push_str(&format!("{key}: {}\n", flow(scalar))),
+        }
+    }
+    out
+}
+
+/// A YAML node as the JSON value serde reads [`FrontMatter`] from: the
+/// record's scalars are JSON strings and `null`; numbers and booleans are
+/// kept for the error message of a hand-edited record.
+fn yaml_to_json(node: &saphyr::Yaml) -> Value {
+    use saphyr::{Scalar, Yaml};
+    match node {
+        Yaml::Value(Scalar::String(s)) => Value::String(s.to_string()),
+        Yaml::Value(Scalar::Integer(n)) => Value::from(*n),
+        Yaml::Value(Scalar::FloatingPoint(f)) => Value::from(f.into_inner()),
+        Yaml::Value(Scalar::Boolean(b)) => Value::Bool(*b),
+        Yaml::Sequence(items) => Value::Array(items.iter().map(yaml_to_json).collect()),
+        Yaml::Mapping(map) => Value::Object(
+            map.iter()
+                .filter_map(|(k, v)| Some((k.as_str()?.to_string(), yaml_to_json(v))))
+                .collect(),
+        ),
+        Yaml::Tagged(_, inner) => yaml_to_json(inner),
+        _ => Value::Null,
+    }
 }
 
 impl Incident {
@@ -140,39 +300,8 @@ impl Incident {
 
     /// The Markdown record.
     pub fn render(&self) -> String {
-        let q = |s: &str| serde_json::to_string(s).expect("string serializes");
-        let t = |t: &Timestamp| q(&t.to_string());
-        let opt = |o: Option<String>| o.map_or("null".to_string(), |s| q(&s));
         let mut out = String::from("---\n");
-        out.push_str(&format!("id: {}\n", q(&self.id)));
-        out.push_str(&format!("status: {}\n", q(&self.status)));
-        out.push_str(&format!("severity: {}\n", q(self.severity.as_str())));
-        out.push_str(&format!("type: {}\n", q(&self.kind)));
-        out.push_str(&format!("runbook: {}\n", q(&self.kind)));
-        out.push_str(&format!("operator: {}\n", q(&self.operator)));
-        out.push_str(&format!("checkpoint: {}\n", opt(self.checkpoint.clone())));
-        out.push_str(&format!(
-            "detected_at: {}\n",
-            opt(self.detected_at.map(|d| d.to_string()))
-        ));
-        out.push_str(&format!("started_at: {}\n", t(&self.started_at)));
-        out.push_str(&format!(
-            "resolved_at: {}\n",
-            opt(self.resolved_at.map(|r| r.to_string()))
-        ));
-        out.push_str(&format!("outcome: {}\n", opt(self.outcome.clone())));
-        out.push_str("disabled:\n");
-        for d in &self.disabled {
-            out.push_str(&format!(
-                "  - {{workflow: {}, how: {}}}\n",
-                q(&d.workflow),
-                q(&d.how)
-            ));
-        }
-        out.push_str("changed:\n");
-        for c in &self.changed {
-            out.push_str(&format!("  - {}\n", q(c)));
-        }
+        out.push_str(&front_matter_yaml(&FrontMatter::of(self)));
         out.push_str("---\n\n");
         out.push_str(&format!("# 🚨 Incident {}\n\n", self.id));
         out.push_str(&format!("**Timestamp**: {}  \n", self.started_at));
@@ -297,38 +426,12 @@ fn parse(text: &str) -> std::result::Result<Incident, String> {
     let end = rest.find("\n---\n").ok_or("front matter not closed")?;
     let docs = saphyr::Yaml::load_from_str(&rest[..end]).map_err(|e| e.to_string())?;
     let doc = docs.first().ok_or("empty front matter")?;
-    let s = |k: &str| {
-        doc.as_mapping_get(k)
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
-    let ts = |k: &str| s(k).and_then(|v| v.parse::<Timestamp>().ok());
-    let req = |k: &str| s(k).ok_or(format!("`{k}` missing"));
-    let disabled = doc
-        .as_mapping_get("disabled")
-        .and_then(|d| d.as_sequence())
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| {
-                    Some(Disabled {
-                        workflow: i.as_mapping_get("workflow")?.as_str()?.to_string(),
-                        how: i.as_mapping_get("how")?.as_str()?.to_string(),
-                    })
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let changed = doc
-        .as_mapping_get("changed")
-        .and_then(|d| d.as_sequence())
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default();
+    let front: FrontMatter = serde_path_to_error::deserialize(yaml_to_json(doc)).map_err(|e| {
+        match e.path().to_string().as_str() {
+            "." => e.inner().to_string(),
+            path => format!("`{path}`: {}", e.inner()),
+        }
+    })?;
     let body = &rest[end + 5..];
     let section = |title: &str| -> Vec<Step> {
         let Some(start) = body.find(&format!("## {title}\n")) else {
@@ -348,22 +451,7 @@ fn parse(text: &str) -> std::result::Result<Incident, String> {
             })
             .collect()
     };
-    Ok(Incident {
-        id: req("id")?,
-        status: req("status")?,
-        severity: req("severity")?.parse()?,
-        kind: req("type")?,
-        operator: req("operator")?,
-        checkpoint: s("checkpoint"),
-        detected_at: ts("detected_at"),
-        started_at: ts("started_at").ok_or("`started_at` missing")?,
-        resolved_at: ts("resolved_at"),
-        outcome: s("outcome"),
-        disabled,
-        changed,
-        timeline: section("Timeline"),
-        notes: section("Notes"),
-    })
+    Ok(front.into_incident(section("Timeline"), section("Notes")))
 }
 
 #[cfg(test)]
@@ -399,6 +487,93 @@ mod tests {
         let text = incident.render();
         assert!(text.contains("**Severity**: P1"));
         assert_eq!(parse(&text).unwrap(), incident);
+    }
+
+    /// A record written by lifeline before its front matter went through
+    /// serde (`recover sync-failure-cascade` without a token, a note, then
+    /// `incident resolve`).
+    const EXISTING: &str =
+        include_str!("../tests/fixtures/incidents/INC-20261130T144212Z-293891f.md");
+
+    #[test]
+    fn an_existing_record_reads_back_typed_and_renders_byte_identical() {
+        let incident = parse(EXISTING).unwrap();
+        assert_eq!(incident.id, "INC-20261130T144212Z-293891f");
+        assert_eq!(incident.status, "resolved");
+        assert_eq!(incident.severity, Severity::P1);
+        assert_eq!(incident.kind, "sync-failure-cascade");
+        assert_eq!(incident.checkpoint, None);
+        assert_eq!(
+            incident.detected_at,
+            Some("2026-11-30T14:00:00Z".parse().unwrap())
+        );
+        assert!(incident.resolved_at.is_some());
+        assert_eq!(incident.outcome.as_deref(), Some("recovered"));
+        assert_eq!(
+            incident.disabled,
+            [Disabled {
+                workflow: "task-sync.yml".into(),
+                how: "rename".into(),
+            }]
+        );
+        assert_eq!(incident.changed.len(), 2);
+        assert_eq!(incident.timeline.len(), 7);
+        assert_eq!(incident.notes[0].text, "paged \"lead\"; see #12 — ok");
+        assert_eq!(incident.render(), EXISTING);
+    }
+
+    #[test]
+    fn empty_lists_are_the_key_alone_both_ways() {
+        let start = EXISTING.find("disabled:\n").unwrap();
+        let end = EXISTING.find("---\n\n").unwrap();
+        let edited = format!(
+            "{}disabled:\nchanged:\n{}",
+            &EXISTING[..start],
+            &EXISTING[end..]
+        );
+        let incident = parse(&edited).unwrap();
+        assert!(incident.disabled.is_empty() && incident.changed.is_empty());
+        assert_eq!(incident.render(), edited);
+    }
+
+    #[test]
+    fn damaged_optional_fields_and_items_are_unknown_not_a_refusal() {
+        let edited = EXISTING
+            .replace(
+                "detected_at: \"2026-11-30T14:00:00Z\"",
+                "detected_at: [1, 2]",
+            )
+            .replace("outcome: \"recovered\"", "outcome: {a: 1}")
+            .replace(
+                "  - \".github/workflows/task-sync.yml\"\n",
+                "  - 7\n  - {x: 1}\n",
+            );
+        let incident = parse(&edited).unwrap();
+        assert_eq!(incident.detected_at, None);
+        assert_eq!(incident.outcome, None);
+        assert_eq!(
+            incident.changed,
+            [".github/workflows/task-sync.yml.disabled"]
+        );
+    }
+
+    #[test]
+    fn a_hand_edited_severity_in_the_plans_spelling_is_read() {
+        let edited = EXISTING.replace("severity: \"P1\"", "severity: P1-High");
+        assert_eq!(parse(&edited).unwrap().severity, Severity::P1);
+    }
+
+    #[test]
+    fn a_damaged_field_is_named() {
+        let edited = EXISTING.replace(
+            "started_at: \"2026-11-30T14:42:12.293930994Z\"",
+            "started_at: yesterday",
+        );
+        let err = parse(&edited).unwrap_err();
+        assert!(err.starts_with("`started_at`: "), "{err}");
+        let edited = EXISTING.replace("id: \"INC-20261130T144212Z-293891f\"\n", "");
+        let err = parse(&edited).unwrap_err();
+        assert!(err.contains("missing field `id`"), "{err}");
     }
 
     #[test]

@@ -1,14 +1,15 @@
 //! A fake GitHub REST API on loopback, for the test suite and for
 //! `lifeline drill`: the endpoints lifeline uses, with in-memory
-//! repository state, and switches for the failures GitHub produces —
-//! pagination, ETag/304, primary and secondary rate limits, 5xx bursts,
-//! expired tokens. It counts every request so tests can assert how many
-//! were made and how many counted against the rate limit.
+//! repository state, release downloads, and switches for the failures
+//! GitHub produces — pagination (forever, too), ETag/304, primary and
+//! secondary rate limits, 5xx bursts, expired tokens, an API that never
+//! answers. It counts every request so tests can assert how many were made
+//! and how many counted against the rate limit. HTTP/1.1 itself is
+//! tiny_http's; this module holds the routes.
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::Read;
+use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -97,6 +98,10 @@ pub struct State {
     pub refuse: Vec<String>,
     /// The author of each of `comments`, in the same order.
     pub comment_authors: Vec<String>,
+    /// Files served as they are to a GET of their path, as github.com
+    /// serves release assets: (`OWNER/REPO/releases/download/TAG/NAME`,
+    /// bytes).
+    pub downloads: Vec<(String, Vec<u8>)>,
     /// What was asked.
     pub log: Vec<Logged>,
 }
@@ -120,9 +125,8 @@ pub struct Logged {
 /// A running fake; stops when dropped.
 pub struct FakeGitHub {
     url: String,
-    addr: std::net::SocketAddr,
+    server: Arc<tiny_http::Server>,
     state: Arc<Mutex<State>>,
-    stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -130,9 +134,11 @@ impl FakeGitHub {
     /// Starts on 127.0.0.1 on a free port, with the sample repository's
     /// workflows and labels and no runs or issues.
     pub fn start() -> std::io::Result<FakeGitHub> {
-        let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
-        let url = format!("http://{addr}");
+        let listener = listener()?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let server = Arc::new(
+            tiny_http::Server::from_listener(listener, None).map_err(std::io::Error::other)?,
+        );
         let state = Arc::new(Mutex::new(State {
             workflows: [
                 "task-sync.yml",
@@ -159,28 +165,28 @@ impl FakeGitHub {
             login: "lifeline-bot".into(),
             ..State::default()
         }));
-        let stop = Arc::new(AtomicBool::new(false));
         let thread = {
+            let server = Arc::clone(&server);
             let state = Arc::clone(&state);
-            let stop = Arc::clone(&stop);
             let base = url.clone();
             std::thread::spawn(move || {
-                for stream in listener.incoming() {
-                    if stop.load(Ordering::SeqCst) {
-                        break;
+                // Requests of an API that never answers: held, neither
+                // answered nor closed, until the fake stops.
+                let mut held = Vec::new();
+                for request in server.incoming_requests() {
+                    if state.lock().expect("fake state").hang {
+                        held.push(request);
+                        continue;
                     }
-                    let Ok(stream) = stream else { continue };
-                    let state = Arc::clone(&state);
-                    let base = base.clone();
-                    std::thread::spawn(move || connection(stream, &state, &base));
+                    // A client that went away is no error of the fake's.
+                    let _ = answer(request, &state, &base);
                 }
             })
         };
         Ok(FakeGitHub {
             url,
-            addr,
+            server,
             state,
-            stop,
             thread: Some(thread),
         })
     }
@@ -217,11 +223,21 @@ impl FakeGitHub {
     }
 }
 
+/// A listener on 127.0.0.1 on a free port whose connections send at once:
+/// accepted sockets inherit TCP_NODELAY from the listener (Linux), so an
+/// answer tiny_http writes in pieces is not held back by Nagle's algorithm
+/// waiting for a delayed ACK (40 ms per answer).
+fn listener() -> std::io::Result<TcpListener> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    rustix::net::sockopt::set_tcp_nodelay(&listener, true)?;
+    Ok(listener)
+}
+
 impl Drop for FakeGitHub {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(self.addr);
+        // Ends the serving loop; the server itself stops when its last
+        // handle goes.
+        self.server.unblock();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -231,6 +247,8 @@ impl Drop for FakeGitHub {
 struct Reply {
     status: u16,
     body: Option<Value>,
+    /// A download's bytes, sent instead of `body`.
+    download: Option<Vec<u8>>,
     headers: Vec<(String, String)>,
 }
 
@@ -239,6 +257,7 @@ impl Reply {
         Reply {
             status,
             body: Some(body),
+            download: None,
             headers: Vec::new(),
         }
     }
@@ -247,6 +266,16 @@ impl Reply {
         Reply {
             status,
             body: None,
+            download: None,
+            headers: Vec::new(),
+        }
+    }
+
+    fn download(bytes: Vec<u8>) -> Reply {
+        Reply {
+            status: 200,
+            body: None,
+            download: Some(bytes),
             headers: Vec::new(),
         }
     }
@@ -257,103 +286,82 @@ impl Reply {
     }
 }
 
-/// One HTTP request, as the fake needs it.
-struct Request {
-    method: String,
-    url: String,
-    /// Lower-case names.
-    headers: Vec<(String, String)>,
-    body: String,
-}
+/// The largest request body the fake reads.
+const MAX_REQUEST_BODY: u64 = 16 * 1024 * 1024;
 
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
+/// Answers one request.
+fn answer(
+    mut request: tiny_http::Request,
+    state: &Mutex<State>,
+    base: &str,
+) -> std::io::Result<()> {
+    let header = |name: &'static str| {
+        request
+            .headers()
             .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Serves the requests of one keep-alive connection. Each answer is one
-/// write on a TCP_NODELAY socket, so loopback round trips take
-/// microseconds, not Nagle's 40 ms.
-fn connection(stream: TcpStream, state: &Mutex<State>, base: &str) {
-    let _ = stream.set_nodelay(true);
-    let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(30)));
-    let Ok(write_half) = stream.try_clone() else {
-        return;
+            .find(|h| h.field.equiv(name))
+            .map(|h| h.value.as_str().to_string())
     };
-    let mut writer = write_half;
-    let mut reader = BufReader::new(stream);
-    while let Some(request) = read_request(&mut reader) {
-        if state.lock().expect("fake state").hang {
-            // Read whatever comes until the client gives up and closes.
-            let _ = std::io::copy(&mut reader, &mut std::io::sink());
-            return;
-        }
-        let close = request
-            .header("connection")
-            .is_some_and(|c| c.eq_ignore_ascii_case("close"));
-        let answer = serve(request, state, base);
-        if writer.write_all(&answer).is_err() || close {
-            break;
+    let if_none_match = header("If-None-Match");
+    let authorized = header("Authorization").is_some();
+    let method = request.method().as_str().to_string();
+    let url = request.url().to_string();
+    let mut text = Vec::new();
+    request
+        .as_reader()
+        .take(MAX_REQUEST_BODY)
+        .read_to_end(&mut text)?;
+    let body: Value = serde_json::from_slice(&text).unwrap_or(Value::Null);
+    let reply = serve(
+        &method,
+        &url,
+        if_none_match.as_deref(),
+        authorized,
+        &body,
+        state,
+        base,
+    );
+    let content_type = match reply.download {
+        Some(_) => "application/octet-stream",
+        None => "application/json",
+    };
+    let data = match (reply.download, reply.body) {
+        (Some(bytes), _) => bytes,
+        (None, body) => body.map(|b| b.to_string()).unwrap_or_default().into_bytes(),
+    };
+    let mut response = tiny_http::Response::from_data(data)
+        .with_status_code(reply.status)
+        // Content-Length framing, as GitHub answers these requests.
+        .with_chunked_threshold(usize::MAX);
+    let headers = std::iter::once(("Content-Type".to_string(), content_type.to_string()))
+        .chain(reply.headers);
+    for (k, v) in headers {
+        // Every header the fake sends is ASCII.
+        if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
+            response.add_header(h);
         }
     }
+    request.respond(response)
 }
 
-fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Request> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).ok()? == 0 {
-        return None;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_string();
-    let url = parts.next()?.to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).ok()? == 0 {
-            return None;
-        }
-        let h = h.trim_end_matches(['\r', '\n']);
-        if h.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-        }
-    }
-    let length = headers
-        .iter()
-        .find(|(k, _)| k == "content-length")
-        .and_then(|(_, v)| v.parse::<usize>().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; length.min(16 * 1024 * 1024)];
-    reader.read_exact(&mut body).ok()?;
-    Some(Request {
-        method,
-        url,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
-}
-
-/// Answers one request: the bytes of the whole HTTP response.
-fn serve(request: Request, state: &Mutex<State>, base: &str) -> Vec<u8> {
-    let method = request.method.clone();
-    let url = request.url.clone();
-    let if_none_match = request.header("if-none-match").map(str::to_string);
-    let authorized = request.header("authorization").is_some();
-    let body: Value = serde_json::from_str(&request.body).unwrap_or(Value::Null);
-
+/// The reply to one request, with the bookkeeping: ETags and 304s, the
+/// rate limit, the request log.
+fn serve(
+    method: &str,
+    url: &str,
+    if_none_match: Option<&str>,
+    authorized: bool,
+    body: &Value,
+    state: &Mutex<State>,
+    base: &str,
+) -> Reply {
     let mut st = state.lock().expect("fake state");
     let mut reply = if let Some(failure) = st.failures.pop_front() {
         failure_reply(&failure)
     } else if st.token_expired {
         Reply::json(401, json!({"message": "Bad credentials"}))
     } else {
-        route(&mut st, &method, &url, &body, base)
+        route(&mut st, method, url, body, base)
     };
     // ETags on successful GETs; a match answers 304 and costs nothing.
     let mut counted = true;
@@ -366,7 +374,7 @@ fn serve(request: Request, state: &Mutex<State>, base: &str) -> Vec<u8> {
             "\"{}\"",
             hex::encode(Sha256::digest(b.to_string().as_bytes()))
         );
-        if if_none_match.as_deref() == Some(etag.as_str()) {
+        if if_none_match == Some(etag.as_str()) {
             let links: Vec<_> = reply
                 .headers
                 .iter()
@@ -387,8 +395,8 @@ fn serve(request: Request, state: &Mutex<State>, base: &str) -> Vec<u8> {
         reply = reply.header("GitHub-Authentication-Token-Expiration", expires.clone());
     }
     st.log.push(Logged {
-        method,
-        url,
+        method: method.to_string(),
+        url: url.to_string(),
         status: reply.status,
         counted,
         authorized,
@@ -403,38 +411,7 @@ fn serve(request: Request, state: &Mutex<State>, base: &str) -> Vec<u8> {
             .header("x-ratelimit-limit", "1000")
             .header("x-ratelimit-remaining", remaining.to_string());
     }
-    let text = reply.body.map(|b| b.to_string()).unwrap_or_default();
-    let mut head = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
-        reply.status,
-        reason(reply.status),
-        text.len()
-    );
-    for (k, v) in &reply.headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    let mut bytes = head.into_bytes();
-    bytes.extend_from_slice(text.as_bytes());
-    bytes
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        201 => "Created",
-        204 => "No Content",
-        304 => "Not Modified",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "Not Found",
-        422 => "Unprocessable Entity",
-        429 => "Too Many Requests",
-        500 => "Internal Server Error",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        _ => "Status",
-    }
+    reply
 }
 
 fn failure_reply(failure: &Failure) -> Reply {
@@ -460,6 +437,14 @@ fn failure_reply(failure: &Failure) -> Reply {
 
 fn route(st: &mut State, method: &str, url: &str, body: &Value, base: &str) -> Reply {
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    if method == "GET"
+        && let Some((_, bytes)) = st
+            .downloads
+            .iter()
+            .find(|(p, _)| p == path.trim_start_matches('/'))
+    {
+        return Reply::download(bytes.clone());
+    }
     let param = |name: &str| {
         query
             .split('&')
@@ -810,4 +795,17 @@ fn page(
         );
     }
     reply
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::TcpStream;
+
+    #[test]
+    fn accepted_connections_have_nagle_off() {
+        let listener = super::listener().unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (accepted, _) = listener.accept().unwrap();
+        assert!(accepted.nodelay().unwrap());
+    }
 }

@@ -178,6 +178,9 @@ fn an_expired_token_is_unauthorized_and_never_printed() {
 
 #[test]
 fn an_unreachable_api_is_a_transport_error_after_retries() {
+    // A port that was free a moment ago and that nothing listens on: the
+    // listener only picks it and is closed at once (no server, the fake's
+    // neither, since that one would answer).
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()

@@ -1,13 +1,11 @@
 //! `lifeline init` setting a repository up: the workflows it writes, rerun
 //! and `--force` semantics, `--print-example`, the generated `run:` steps
 //! executed as Actions would run them, and the composite action's install
-//! script against a loopback release server.
+//! script against the fake GitHub's release downloads on loopback.
 
 use crate::common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -725,40 +723,23 @@ fn a_failing_guarded_step_is_rolled_back_and_recorded() {
     assert!(audit.contains("sync step: failure"), "{audit}");
 }
 
-/// Serves `files` over HTTP on loopback until the test ends.
-fn serve(files: BTreeMap<String, Vec<u8>>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut request = String::new();
-            if reader.read_line(&mut request).is_err() {
-                continue;
-            }
-            loop {
-                let mut line = String::new();
-                match reader.read_line(&mut line) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) if line == "\r\n" => break,
-                    Ok(_) => {}
-                }
-            }
-            let path = request.split_whitespace().nth(1).unwrap_or("/");
-            let (status, body) = match files.get(path.trim_start_matches('/')) {
-                Some(body) => ("200 OK", body.clone()),
-                None => ("404 Not Found", b"not found".to_vec()),
-            };
-            let head = format!(
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&body);
-        }
+/// The fake GitHub serving `assets` as the release `v<version>` of
+/// acme/lifeline; the URL is the release's download base. The release is
+/// served while the fake lives.
+fn serve(assets: BTreeMap<String, Vec<u8>>) -> (FakeGitHub, String) {
+    let fake = FakeGitHub::start().unwrap();
+    let release = format!(
+        "acme/lifeline/releases/download/v{}",
+        env!("CARGO_PKG_VERSION")
+    );
+    let url = format!("{}/{release}", fake.url());
+    fake.with(|s| {
+        s.downloads = assets
+            .into_iter()
+            .map(|(name, bytes)| (format!("{release}/{name}"), bytes))
+            .collect()
     });
-    url
+    (fake, url)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -841,7 +822,7 @@ fn err(out: &std::process::Output) -> String {
 #[test]
 fn the_install_script_puts_a_verified_binary_on_path() {
     let binary = std::fs::read(env!("CARGO_BIN_EXE_lifeline")).unwrap();
-    let url = serve(release(&binary));
+    let (_release, url) = serve(release(&binary));
     let dir = tempfile::tempdir().unwrap();
     let out = install(
         &url,
@@ -884,7 +865,7 @@ fn the_install_script_refuses_a_tampered_binary() {
     tampered[last] ^= 0x01;
     // The release's own SHA256SUMS matches the tampered binary: only the
     // committed checksum catches it.
-    let url = serve(release(&tampered));
+    let (_release, url) = serve(release(&tampered));
     let dir = tempfile::tempdir().unwrap();
     let out = install(
         &url,
@@ -907,7 +888,7 @@ fn the_install_script_refuses_a_tampered_binary() {
 #[test]
 fn the_install_script_needs_the_attestation_and_never_guesses_the_repository() {
     let binary = std::fs::read(env!("CARGO_BIN_EXE_lifeline")).unwrap();
-    let url = serve(release(&binary));
+    let (_release, url) = serve(release(&binary));
     // The checksum matches, the attestation does not verify: refused.
     let dir = tempfile::tempdir().unwrap();
     let out = install(

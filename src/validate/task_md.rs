@@ -30,6 +30,10 @@ const MAX_TITLE: usize = 100;
 const MAX_NOTES: usize = 200;
 /// At most this many dependency cycles are reported per file.
 const MAX_CYCLES: usize = 10;
+/// A TASK004 finding names at most this many unknown columns.
+const MAX_NAMED_COLUMNS: usize = 5;
+/// A column name in a list is cut to this many characters.
+const MAX_NAME_CHARS: usize = 40;
 /// A row is lined up with a header of at most this many columns.
 const MAX_REALIGN_COLUMNS: usize = 64;
 
@@ -129,6 +133,7 @@ pub fn check(src: &Source, out: &mut Vec<Diagnostic>) -> Option<(String, Span)> 
 fn check_header(src: &Source, header: &Row<'_>, out: &mut Vec<Diagnostic>) -> Vec<Option<Column>> {
     let mut columns = Vec::with_capacity(header.cells.len());
     let mut seen: HashMap<Column, &str> = HashMap::new();
+    let mut unknown = Vec::new();
     for cell in &header.cells {
         let column = Column::from_header(cell);
         match column {
@@ -149,23 +154,12 @@ fn check_header(src: &Source, header: &Row<'_>, out: &mut Vec<Diagnostic>) -> Ve
                 }
                 seen.insert(c, cell);
             }
-            None => {
-                let names = Column::ALL.map(|c| c.name());
-                let help = match nearest(cell, &names) {
-                    Some(name) => format!("did you mean `{name}`?"),
-                    None => format!("the sprint template's columns are: {}", names.join(", ")),
-                };
-                out.push(
-                    src.diag_at(
-                        Rule::TaskUnknownColumn,
-                        cell,
-                        format!("unknown column `{cell}`"),
-                    )
-                    .with_help(help),
-                );
-            }
+            None => unknown.push(*cell),
         }
         columns.push(column);
+    }
+    if let Some(d) = unknown_columns(src, &unknown) {
+        out.push(d);
     }
     let missing: Vec<&str> = Column::ALL
         .into_iter()
@@ -197,6 +191,81 @@ fn check_header(src: &Source, header: &Row<'_>, out: &mut Vec<Diagnostic>) -> Ve
     columns
 }
 
+/// TASK004 for the header's unknown columns: one finding, at the first,
+/// however many there are, so a header of thousands of columns does not
+/// print itself thousands of times.
+fn unknown_columns(src: &Source, unknown: &[&str]) -> Option<Diagnostic> {
+    let first = *unknown.first()?;
+    let names = Column::ALL.map(|c| c.name());
+    if let [cell] = unknown {
+        let help = match nearest(cell, &names) {
+            Some(name) => format!("did you mean `{name}`?"),
+            None => format!("the sprint template's columns are: {}", names.join(", ")),
+        };
+        return Some(
+            src.diag_at(
+                Rule::TaskUnknownColumn,
+                cell,
+                format!("unknown column `{cell}`"),
+            )
+            .with_help(help),
+        );
+    }
+    let shown = &unknown[..unknown.len().min(MAX_NAMED_COLUMNS)];
+    let quoted: Vec<String> = shown.iter().map(|c| format!("`{}`", clip(c))).collect();
+    let list = match unknown.len() - shown.len() {
+        0 => {
+            let (last, init) = quoted.split_last().expect("two or more");
+            format!("{} and {last}", init.join(", "))
+        }
+        more => format!("{} and {more} more", quoted.join(", ")),
+    };
+    let renames: Vec<String> = shown
+        .iter()
+        .filter_map(|c| nearest(c, &names).map(|name| format!("`{}` to `{name}`", clip(c))))
+        .collect();
+    let help = if renames.is_empty() {
+        format!(
+            "remove them, and the matching cells in every row; the sprint template's columns are: {}",
+            names.join(", ")
+        )
+    } else {
+        format!(
+            "rename {}, and remove the others; the sprint template's columns are: {}",
+            renames.join(", "),
+            names.join(", ")
+        )
+    };
+    Some(
+        src.diag_at(
+            Rule::TaskUnknownColumn,
+            first,
+            format!("{} unknown columns: {list}", unknown.len()),
+        )
+        .with_label("the first unknown column")
+        .with_help(help),
+    )
+}
+
+/// `text`, cut to at most [`MAX_NAME_CHARS`] characters (with `…`) for
+/// a list in a message.
+fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_NAME_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
+        None => text.into(),
+    }
+}
+
+/// `: |----|----|` with `columns` cells, for a TASK007 help; nothing for a
+/// header wider than any real one (its help would be that long).
+fn separator_example(columns: usize) -> String {
+    if columns > MAX_REALIGN_COLUMNS {
+        String::new()
+    } else {
+        format!(": |{}", "----|".repeat(columns))
+    }
+}
+
 /// TASK007. `first_row` is the line of the table's first row (the line
 /// under the header when that is not a separator).
 fn check_separator(
@@ -215,8 +284,8 @@ fn check_separator(
                 "the line under the task table header is not a separator row",
             )
             .with_help(format!(
-                "insert a separator with {want} cells under the header: |{}",
-                "----|".repeat(want)
+                "insert a separator with {want} cells under the header{}",
+                separator_example(want)
             )),
         );
     } else if let Some(sep) = &table.separator
@@ -232,8 +301,8 @@ fn check_separator(
                 ),
             )
             .with_help(format!(
-                "use one `---` cell per column: |{}",
-                "----|".repeat(want)
+                "use one `---` cell per column{}",
+                separator_example(want)
             )),
         );
     }

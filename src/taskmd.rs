@@ -72,11 +72,13 @@ impl Column {
 }
 
 fn eq_words(a: &str, b: &str) -> bool {
-    // Most cells compared against a column name are not that name: reject
-    // them on their first byte before splitting anything.
+    // Most cells compared against a column name are not that name: when
+    // both start with a visible ASCII character (the first of their first
+    // word), reject them on it before splitting anything.
+    let visible = |c: &u8| c.is_ascii_graphic();
     if let (Some(x), Some(y)) = (
-        a.trim_start().as_bytes().first(),
-        b.trim_start().as_bytes().first(),
+        a.as_bytes().first().filter(|c| visible(c)),
+        b.as_bytes().first().filter(|c| visible(c)),
     ) && !x.eq_ignore_ascii_case(y)
     {
         return false;

@@ -96,9 +96,10 @@ pub fn check(src: &Source, out: &mut Vec<Diagnostic>) -> Option<(String, Span)> 
     out.append(&mut rows.header_findings);
     check_separator(src, first, rows.first_row, out);
     out.append(&mut rows.findings);
-    check_dependencies(src, &rows.nodes, &rows.deps, out);
+    check_dependencies(src, rows.nodes, &rows.deps, out);
     out.append(&mut rows.sprints.findings);
-    if let (Some(header), Some(first)) = (doc.sprint_id.filter(|h| !h.is_empty()), rows.sprints.first)
+    if let (Some(header), Some(first)) =
+        (doc.sprint_id.filter(|h| !h.is_empty()), rows.sprints.first)
         && header != first
     {
         out.push(
@@ -336,28 +337,63 @@ struct Rows<'a> {
 struct Nodes<'a> {
     /// Node `n`'s task ID; nodes are numbered in row order.
     ids: Vec<&'a str>,
-    /// The node of each ID, keyed by the ID's hash.
-    index: HashTable<usize>,
+    /// Per node, the upper half of its ID's hash and the node number, keyed
+    /// by that half: growing the table rehashes without reading the IDs.
+    /// (Node numbers are `u32`: a TASK.md held in memory has far fewer
+    /// than 4 billion rows; beyond that, rows are not graph nodes.)
+    index: HashTable<(u32, u32)>,
     hasher: DefaultHashBuilder,
 }
 
+/// What [`Nodes::add`] did with an ID.
+enum Added {
+    /// A new node.
+    New(usize),
+    /// The ID already has this node.
+    Repeat(usize),
+    /// No node numbers left.
+    Full,
+}
+
+/// The table hash of a stored half hash: a bijection spreading it over all
+/// 64 bits (hashbrown reads both the low and the top bits).
+fn spread(half: u32) -> u64 {
+    u64::from(half).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
 impl<'a> Nodes<'a> {
-    fn get(&self, id: &str) -> Option<usize> {
-        let hash = self.hasher.hash_one(id);
-        self.index.find(hash, |&n| self.ids[n] == id).copied()
+    fn half_hash(&self, id: &str) -> u32 {
+        (self.hasher.hash_one(id) >> 32) as u32
     }
 
-    /// The node of `id`, new unless `id` has one: `Err` holds the
-    /// existing one.
-    fn add(&mut self, id: &'a str) -> Result<usize, usize> {
-        if let Some(n) = self.get(id) {
-            return Err(n);
+    fn get(&self, id: &str) -> Option<usize> {
+        let half = self.half_hash(id);
+        self.index
+            .find(spread(half), |&(h, n)| {
+                h == half && self.ids[n as usize] == id
+            })
+            .map(|&(_, n)| n as usize)
+    }
+
+    fn add(&mut self, id: &'a str) -> Added {
+        let half = self.half_hash(id);
+        let Nodes { ids, index, .. } = self;
+        let entry = index.entry(
+            spread(half),
+            |&(h, n)| h == half && ids[n as usize] == id,
+            |&(h, _)| spread(h),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(e) => Added::Repeat(e.get().1 as usize),
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                let Ok(n) = u32::try_from(ids.len()) else {
+                    return Added::Full;
+                };
+                e.insert((half, n));
+                ids.push(id);
+                Added::New(n as usize)
+            }
         }
-        let Nodes { ids, index, hasher } = self;
-        let n = ids.len();
-        index.insert_unique(hasher.hash_one(id), n, |&m| hasher.hash_one(ids[m]));
-        ids.push(id);
-        Ok(n)
     }
 }
 
@@ -448,13 +484,11 @@ impl<'a> Rows<'a> {
 
     fn depends_on(&mut self, from: Option<usize>, task: &'a str, cell: Option<&'a str>) {
         if let Some(cell) = cell {
-            self.deps.extend(
-                dependency_refs(cell).map(|reference| Dep {
-                    from,
-                    task,
-                    reference,
-                }),
-            );
+            self.deps.extend(dependency_refs(cell).map(|reference| Dep {
+                from,
+                task,
+                reference,
+            }));
         }
     }
 
@@ -466,8 +500,13 @@ impl<'a> Rows<'a> {
         let src = self.src;
         let want = self.columns.len();
         let fit = realign(&row.cells, &self.columns);
-        self.findings
-            .push(row_cells_diagnostic(src, row, want, &self.columns, fit.as_ref()));
+        self.findings.push(row_cells_diagnostic(
+            src,
+            row,
+            want,
+            &self.columns,
+            fit.as_ref(),
+        ));
         let aligned = fit.map(|f| f.cells);
         let cell = |i: Option<usize>| -> Option<&'a str> {
             let i = i?;
@@ -481,7 +520,10 @@ impl<'a> Rows<'a> {
             .and_then(|_| cell(self.at.id))
             .or_else(|| row.cells.first().copied())
             .filter(|id| is_task_id(id));
-        let node = id.and_then(|id| self.nodes.add(id).ok());
+        let node = match id.map(|id| self.nodes.add(id)) {
+            Some(Added::New(n)) => Some(n),
+            _ => None,
+        };
         let task = id.unwrap_or("");
         let (depends_on, sprint_id, status) = (
             cell(self.at.depends_on),
@@ -524,8 +566,9 @@ impl<'a> taskmd::Visit<'a> for Rows<'a> {
                 );
             } else {
                 match self.nodes.add(id) {
-                    Ok(n) => node = Some(n),
-                    Err(first) => self.findings.push(
+                    Added::New(n) => node = Some(n),
+                    Added::Full => {}
+                    Added::Repeat(first) => self.findings.push(
                         src.diag_at(
                             Rule::TaskDuplicateId,
                             id,
@@ -981,19 +1024,19 @@ fn dependency_refs(cell: &str) -> impl Iterator<Item = &str> {
 
 /// The dependency graph in compressed form: node `n`'s edges are
 /// `edges[start[n]..start[n + 1]]`, each the node depended on and the
-/// reference text in `n`'s Depends On cell.
-struct Graph<'a> {
-    start: Vec<usize>,
-    edges: Vec<(usize, &'a str)>,
+/// index in `deps` of the reference.
+struct Graph {
+    start: Vec<u32>,
+    edges: Vec<(u32, u32)>,
 }
 
-impl<'a> Graph<'a> {
+impl Graph {
     fn len(&self) -> usize {
         self.start.len() - 1
     }
 
-    fn edges(&self, n: usize) -> &[(usize, &'a str)] {
-        &self.edges[self.start[n]..self.start[n + 1]]
+    fn edges(&self, n: usize) -> &[(u32, u32)] {
+        &self.edges[self.start[n] as usize..self.start[n + 1] as usize]
     }
 }
 
@@ -1001,16 +1044,13 @@ impl<'a> Graph<'a> {
 /// cycles.
 fn check_dependencies<'a>(
     src: &Source,
-    nodes: &Nodes<'a>,
+    nodes: Nodes<'a>,
     deps: &[Dep<'a>],
     out: &mut Vec<Diagnostic>,
 ) {
-    // `deps` is in row order, so each node's edges come out together.
-    let mut graph = Graph {
-        start: Vec::with_capacity(nodes.ids.len() + 1),
-        edges: Vec::new(),
-    };
-    for dep in deps {
+    // The node each reference names, when it is a task of the graph.
+    let mut edges: Vec<(u32, u32, u32)> = Vec::new();
+    for (k, dep) in deps.iter().enumerate() {
         let reference = dep.reference;
         if !is_task_id(reference) {
             out.push(
@@ -1045,17 +1085,30 @@ fn check_dependencies<'a>(
                 .with_help("remove the task's own ID from its Depends On cell"),
             ),
             Some(j) => {
-                if let Some(from) = dep.from {
-                    while graph.start.len() <= from {
-                        graph.start.push(graph.edges.len());
-                    }
-                    graph.edges.push((j, reference));
+                // Node numbers and `deps` indices fit in u32: both count
+                // at most the rows and references of the graph's nodes.
+                if let (Some(from), Ok(k)) = (dep.from, u32::try_from(k)) {
+                    edges.push((from as u32, j as u32, k));
                 }
             }
         }
     }
-    while graph.start.len() <= nodes.ids.len() {
-        graph.start.push(graph.edges.len());
+    let Nodes { ids, index, .. } = nodes;
+    // The ID index is done with: free it before the graph is built.
+    drop(index);
+    // `deps` is in row order, so each node's edges come out together.
+    let mut graph = Graph {
+        start: Vec::with_capacity(ids.len() + 1),
+        edges: Vec::with_capacity(edges.len()),
+    };
+    for (from, to, k) in edges {
+        while graph.start.len() <= from as usize {
+            graph.start.push(graph.edges.len() as u32);
+        }
+        graph.edges.push((to, k));
+    }
+    while graph.start.len() <= ids.len() {
+        graph.start.push(graph.edges.len() as u32);
     }
     for cycle in find_cycles(&graph).into_iter().take(MAX_CYCLES) {
         // cycle[k] depends on cycle[k+1] via the reference ref_of(k).
@@ -1064,14 +1117,14 @@ fn check_dependencies<'a>(
             graph
                 .edges(cycle[k])
                 .iter()
-                .find(|(t, _)| *t == cycle[(k + 1) % n])
-                .map(|(_, r)| *r)
+                .find(|(t, _)| *t as usize == cycle[(k + 1) % n])
+                .map(|&(_, r)| deps[r as usize].reference)
                 .expect("cycle edge exists")
         };
         let path: Vec<&str> = cycle
             .iter()
             .chain(std::iter::once(&cycle[0]))
-            .map(|&i| nodes.ids[i])
+            .map(|&i| ids[i])
             .collect();
         let mut d = src
             .diag_at(
@@ -1093,34 +1146,34 @@ fn check_dependencies<'a>(
 
 /// Cycles of the dependency graph (self-loops excluded), each rotated to
 /// start at its earliest row, in order of that row.
-fn find_cycles(graph: &Graph<'_>) -> Vec<Vec<usize>> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        New,
-        OnPath(usize),
-        Done,
-    }
-    let mut mark = vec![Mark::New; graph.len()];
+fn find_cycles(graph: &Graph) -> Vec<Vec<usize>> {
+    /// A node not reached yet; a node whose edges are all explored is
+    /// `DONE`; a node on the current path holds its place in it.
+    const NEW: usize = usize::MAX;
+    const DONE: usize = usize::MAX - 1;
+    let mut mark = vec![NEW; graph.len()];
     let mut cycles: Vec<Vec<usize>> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for start in 0..graph.len() {
-        if mark[start] != Mark::New {
+        if mark[start] != NEW {
             continue;
         }
         let mut path: Vec<usize> = vec![start];
         let mut next_edge: Vec<usize> = vec![0];
-        mark[start] = Mark::OnPath(0);
+        mark[start] = 0;
         while let Some(&v) = path.last() {
             let e = next_edge.last_mut().expect("parallel stacks");
             if let Some(&(w, _)) = graph.edges(v).get(*e) {
+                let w = w as usize;
                 *e += 1;
                 match mark[w] {
-                    Mark::New => {
-                        mark[w] = Mark::OnPath(path.len());
+                    NEW => {
+                        mark[w] = path.len();
                         path.push(w);
                         next_edge.push(0);
                     }
-                    Mark::OnPath(at) if w != v => {
+                    DONE => {}
+                    at if w != v => {
                         let mut cycle = path[at..].to_vec();
                         let min = (0..cycle.len())
                             .min_by_key(|&k| cycle[k])
@@ -1135,7 +1188,7 @@ fn find_cycles(graph: &Graph<'_>) -> Vec<Vec<usize>> {
                     _ => {}
                 }
             } else {
-                mark[v] = Mark::Done;
+                mark[v] = DONE;
                 path.pop();
                 next_edge.pop();
             }

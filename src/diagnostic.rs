@@ -7,6 +7,8 @@
 //! 1-based line and column (in characters) already worked out, so every
 //! renderer prints the same position.
 
+use std::sync::OnceLock;
+
 use serde::Serialize;
 
 use crate::rules::Rule;
@@ -126,26 +128,28 @@ pub struct Source {
     pub text: String,
     /// Length of the UTF-8 byte-order mark at the start (0 or 3).
     pub bom: usize,
-    /// Byte offset of the start of each line.
-    line_starts: Vec<usize>,
+    /// Byte offset of the start of each line, worked out the first time a
+    /// position is asked for: a file without findings never needs it.
+    line_starts: OnceLock<Vec<usize>>,
 }
 
 impl Source {
     pub fn new(path: impl Into<String>, text: String) -> Self {
         let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
-        let mut line_starts = vec![0];
-        line_starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|(_, b)| *b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
         Source {
             path: path.into(),
             text,
             bom,
-            line_starts,
+            line_starts: OnceLock::new(),
         }
+    }
+
+    fn line_starts(&self) -> &[usize] {
+        self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(memchr::memchr_iter(b'\n', self.text.as_bytes()).map(|i| i + 1))
+                .collect()
+        })
     }
 
     /// The text after the BOM; offsets into it are `offset + self.bom` in
@@ -158,11 +162,12 @@ impl Source {
     /// is not a column.
     pub fn line_col(&self, at: usize) -> (usize, usize) {
         let at = crate::paths::floor_char_boundary(&self.text, at.min(self.text.len()));
-        let line_idx = match self.line_starts.binary_search(&at) {
+        let line_starts = self.line_starts();
+        let line_idx = match line_starts.binary_search(&at) {
             Ok(i) => i,
             Err(i) => i - 1,
         };
-        let start = self.line_starts[line_idx].max(if line_idx == 0 { self.bom } else { 0 });
+        let start = line_starts[line_idx].max(if line_idx == 0 { self.bom } else { 0 });
         let column = self.text[start..at.max(start)].chars().count() + 1;
         (line_idx + 1, column)
     }
@@ -208,20 +213,17 @@ impl Source {
 
     /// Number of lines (a final newline does not start a new line).
     pub fn line_count(&self) -> usize {
-        let n = self.line_starts.len();
+        let n = self.line_starts().len();
         if self.text.ends_with('\n') { n - 1 } else { n }
     }
 
     /// The text of 1-based `line` without its line ending.
     pub fn line_text(&self, line: usize) -> &str {
-        let Some(&start) = self.line_starts.get(line.wrapping_sub(1)) else {
+        let line_starts = self.line_starts();
+        let Some(&start) = line_starts.get(line.wrapping_sub(1)) else {
             return "";
         };
-        let end = self
-            .line_starts
-            .get(line)
-            .copied()
-            .unwrap_or(self.text.len());
+        let end = line_starts.get(line).copied().unwrap_or(self.text.len());
         self.text[start..end].trim_end_matches(['\n', '\r'])
     }
 }

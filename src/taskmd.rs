@@ -3,7 +3,8 @@
 //!
 //! The parser is total: any input gives a [`TaskDoc`], and every slice in it
 //! points into the input, so a validator can turn it into a line and column.
-//! It makes one pass over the lines and allocates one vector per row.
+//! It makes one pass over the lines; [`parse`] allocates one vector per
+//! row, [`parse_with`] none (it hands each row to a [`Visit`]).
 
 /// The known columns of the task table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,6 +72,17 @@ impl Column {
 }
 
 fn eq_words(a: &str, b: &str) -> bool {
+    // Most cells compared against a column name are not that name: when
+    // both start with a visible ASCII character (the first of their first
+    // word), reject them on it before splitting anything.
+    let visible = |c: &u8| c.is_ascii_graphic();
+    if let (Some(x), Some(y)) = (
+        a.as_bytes().first().filter(|c| visible(c)),
+        b.as_bytes().first().filter(|c| visible(c)),
+    ) && !x.eq_ignore_ascii_case(y)
+    {
+        return false;
+    }
     let mut a = a.split_whitespace();
     let mut b = b.split_whitespace();
     loop {
@@ -152,12 +164,57 @@ enum Block {
     Orphan,
 }
 
+/// What [`parse_with`] reports about the task tables while it reads them,
+/// so a caller can check a table of any size without keeping its rows.
+pub trait Visit<'a> {
+    /// A task table starts with `header` (the first, or a repeated one).
+    fn table(&mut self, header: &Row<'a>);
+    /// A row of the task table that started last. The row's cell vector
+    /// is reused for the next line: clone the row to keep it.
+    fn row(&mut self, row: &Row<'a>);
+}
+
+/// Collects every task table's rows, for [`parse`].
+#[derive(Default)]
+struct Collect<'a> {
+    tables: Vec<Vec<Row<'a>>>,
+}
+
+impl<'a> Visit<'a> for Collect<'a> {
+    fn table(&mut self, _header: &Row<'a>) {
+        self.tables.push(Vec::new());
+    }
+
+    fn row(&mut self, row: &Row<'a>) {
+        if let Some(rows) = self.tables.last_mut() {
+            rows.push(row.clone());
+        }
+    }
+}
+
 /// Parses `text` (without a BOM). Never fails, never panics.
 pub fn parse(text: &str) -> TaskDoc<'_> {
+    let mut collect = Collect::default();
+    let mut doc = parse_with(text, &mut collect);
+    for (table, rows) in doc.tables.iter_mut().zip(collect.tables) {
+        table.rows = rows;
+    }
+    doc
+}
+
+/// Parses `text` (without a BOM) like [`parse`], but hands each task row
+/// to `visit` instead of storing it: every [`Table::rows`] of the result
+/// is empty. One cell vector serves every line, so the rows of a large
+/// table cost no allocation. Never fails, never panics.
+pub fn parse_with<'a>(text: &'a str, visit: &mut impl Visit<'a>) -> TaskDoc<'a> {
     let mut doc = TaskDoc::default();
     let mut fence: Option<&str> = None;
     let mut block = Block::Outside;
     let mut expect_separator = false;
+    let mut row = Row {
+        line: "",
+        cells: Vec::with_capacity(16),
+    };
     for raw in text.split_inclusive('\n') {
         let line = raw.trim_end_matches(['\n', '\r']);
         let trimmed = line.trim_start();
@@ -178,40 +235,41 @@ pub fn parse(text: &str) -> TaskDoc<'_> {
             scan_header_line(trimmed, &mut doc);
             continue;
         }
-        let row = split_row(line);
+        split_row_into(line, &mut row);
         if is_task_header(&row) {
             doc.tables.push(Table {
-                header: row,
+                header: row.clone(),
                 separator: None,
                 missing_separator: false,
                 rows: Vec::new(),
             });
+            visit.table(&row);
             block = Block::Task;
             expect_separator = true;
             continue;
         }
         match block {
             Block::Task => {
-                let table = doc.tables.last_mut().expect("in a task table");
                 if expect_separator {
                     expect_separator = false;
+                    let table = doc.tables.last_mut().expect("in a task table");
                     if is_separator(&row) {
-                        table.separator = Some(row);
+                        table.separator = Some(row.clone());
                         continue;
                     }
                     table.missing_separator = true;
                 }
-                table.rows.push(row);
+                visit.row(&row);
             }
             Block::Outside => {
                 // A stray task line is reported whatever follows it; a
                 // header-shaped line waits for its separator.
                 if is_task_row(&row) {
-                    doc.stray_rows.push(row);
+                    doc.stray_rows.push(row.clone());
                     block = Block::Orphan;
                 } else {
                     block = Block::Candidate(row.cells.len());
-                    doc.other_tables.push(row);
+                    doc.other_tables.push(row.clone());
                 }
             }
             Block::Candidate(width) => {
@@ -222,18 +280,18 @@ pub fn parse(text: &str) -> TaskDoc<'_> {
                     doc.other_tables.pop();
                     block = Block::Orphan;
                     if is_task_row(&row) {
-                        doc.stray_rows.push(row);
+                        doc.stray_rows.push(row.clone());
                     }
                 }
             }
             Block::Other(width) => {
                 if is_task_row(&row) && row.cells.len() != width {
-                    doc.stray_rows.push(row);
+                    doc.stray_rows.push(row.clone());
                 }
             }
             Block::Orphan => {
                 if is_task_row(&row) {
-                    doc.stray_rows.push(row);
+                    doc.stray_rows.push(row.clone());
                 }
             }
         }
@@ -268,28 +326,37 @@ fn strip_label<'a>(line: &'a str, label: &str) -> Option<&'a str> {
 
 /// Splits a table line into trimmed cells. `\|` does not split.
 pub fn split_row(line: &str) -> Row<'_> {
+    let mut row = Row {
+        line,
+        cells: Vec::with_capacity(16),
+    };
+    split_row_into(line, &mut row);
+    row
+}
+
+/// [`split_row`] into `row`, reusing its cell vector.
+fn split_row_into<'a>(line: &'a str, row: &mut Row<'a>) {
+    row.line = line;
+    row.cells.clear();
     let body = line.trim();
     let body = body.strip_prefix('|').unwrap_or(body);
     let bytes = body.as_bytes();
-    let mut cells = Vec::with_capacity(16);
     let mut start = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'\\' => i += 2,
-            b'|' => {
-                cells.push(body[start..i].trim());
-                start = i + 1;
-                i += 1;
-            }
-            _ => i += 1,
+    while let Some(found) = memchr::memchr2(b'|', b'\\', &bytes[i.min(bytes.len())..]) {
+        i += found;
+        if bytes[i] == b'\\' {
+            i += 2;
+        } else {
+            row.cells.push(body[start..i].trim());
+            start = i + 1;
+            i += 1;
         }
     }
     let tail = &body[start.min(body.len())..];
     if !tail.trim().is_empty() {
-        cells.push(tail.trim());
+        row.cells.push(tail.trim());
     }
-    Row { line, cells }
 }
 
 /// The columns only the task table has; `ID`, `Title`, `Owner` and

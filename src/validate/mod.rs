@@ -112,10 +112,10 @@ struct Facts {
 /// Validates one file's bytes with `validator`. `path` is the repo-relative
 /// name used in findings.
 pub fn validate_bytes(path: &str, bytes: &[u8], validator: Validator) -> FileReport {
-    validate_one(path, bytes, validator).0
+    validate_one(path, bytes.to_vec(), validator).0
 }
 
-fn validate_one(path: &str, bytes: &[u8], validator: Validator) -> (FileReport, Facts) {
+fn validate_one(path: &str, bytes: Vec<u8>, validator: Validator) -> (FileReport, Facts) {
     let mut out = Vec::new();
     let mut facts = Facts::default();
     if validator == Validator::None {
@@ -279,7 +279,7 @@ pub fn validate_targets(targets: &[Target]) -> crate::Result<Report> {
     for target in targets {
         match read_target(target)? {
             Ok(bytes) => {
-                let (report, f) = validate_one(&target.path, &bytes, target.validator);
+                let (report, f) = validate_one(&target.path, bytes, target.validator);
                 files.push(report);
                 facts.push(f);
             }

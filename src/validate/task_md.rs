@@ -2,6 +2,9 @@
 //! [`TaskDoc`], each finding pointing at the cell that breaks it.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashSet, HashTable};
 
 use crate::diagnostic::{Diagnostic, Source, Span};
 use crate::rules::Rule;
@@ -18,6 +21,8 @@ pub const STATUSES: [&str; 6] = [
     "Testing",
     "Done",
 ];
+/// `Done`'s place in [`STATUSES`].
+const DONE: usize = 5;
 /// The review marks, without the U+FE0F variation selector.
 const REVIEW_MARKS: [&str; 5] = ["\u{2714}", "\u{2716}", "🔍", "\u{26A0}", "🚀"];
 const FIBONACCI: [i64; 8] = [0, 1, 2, 3, 5, 8, 13, 21];
@@ -25,6 +30,10 @@ const MAX_TITLE: usize = 100;
 const MAX_NOTES: usize = 200;
 /// At most this many dependency cycles are reported per file.
 const MAX_CYCLES: usize = 10;
+/// A TASK004 finding names at most this many unknown columns.
+const MAX_NAMED_COLUMNS: usize = 5;
+/// A column name in a list is cut to this many characters.
+const MAX_NAME_CHARS: usize = 40;
 /// A row is lined up with a header of at most this many columns.
 const MAX_REALIGN_COLUMNS: usize = 64;
 
@@ -32,7 +41,8 @@ const MAX_REALIGN_COLUMNS: usize = 64;
 /// (its `**Sprint ID**:` line, else the first task's) for the cross-file
 /// check.
 pub fn check(src: &Source, out: &mut Vec<Diagnostic>) -> Option<(String, Span)> {
-    let doc = taskmd::parse(src.body());
+    let mut rows = Rows::new(src);
+    let doc = taskmd::parse_with(src.body(), &mut rows);
     if doc.changelog_anchor.is_none() {
         out.push(
             Diagnostic::new(
@@ -81,13 +91,29 @@ pub fn check(src: &Source, out: &mut Vec<Diagnostic>) -> Option<(String, Span)> 
             .with_help("delete the repeated header (and its separator line); a bot probably appended the table twice"),
         );
     }
-    let columns = check_header(src, &first.header, out);
-    check_separator(src, first, out);
-    let tasks = check_rows(src, &doc, &columns, out);
-    check_dependencies(src, &tasks, out);
-    check_sprint_ids(src, &doc, &tasks, out);
-    check_summary(src, &doc, &tasks, out);
-    if tasks.is_empty() {
+    // The findings keep the order of a check made table by table: the
+    // header's, the separator's, the rows', then those of the whole table.
+    out.append(&mut rows.header_findings);
+    check_separator(src, first, rows.first_row, out);
+    out.append(&mut rows.findings);
+    check_dependencies(src, rows.nodes, &rows.deps, out);
+    out.append(&mut rows.sprints.findings);
+    if let (Some(header), Some(first)) =
+        (doc.sprint_id.filter(|h| !h.is_empty()), rows.sprints.first)
+        && header != first
+    {
+        out.push(
+            src.diag_at(
+                Rule::TaskSprintIdMismatch,
+                header,
+                format!("the header says sprint `{header}`, the task table says `{first}`"),
+            )
+            .with_note(format!("`{first}` here"), Some(src.span_of(first)))
+            .with_help("make the `**Sprint ID**:` line and the Sprint ID column agree"),
+        );
+    }
+    check_summary(src, &doc, &rows.statuses, out);
+    if rows.statuses.total == 0 {
         out.push(
             src.diag_at(
                 Rule::TaskNoTasks,
@@ -99,7 +125,7 @@ pub fn check(src: &Source, out: &mut Vec<Diagnostic>) -> Option<(String, Span)> 
     }
     doc.sprint_id
         .filter(|s| !s.is_empty())
-        .or_else(|| tasks.iter().find_map(|t| t.sprint_id))
+        .or(rows.sprints.first)
         .map(|s| (s.to_string(), src.span_of(s)))
 }
 
@@ -108,6 +134,7 @@ pub fn check(src: &Source, out: &mut Vec<Diagnostic>) -> Option<(String, Span)> 
 fn check_header(src: &Source, header: &Row<'_>, out: &mut Vec<Diagnostic>) -> Vec<Option<Column>> {
     let mut columns = Vec::with_capacity(header.cells.len());
     let mut seen: HashMap<Column, &str> = HashMap::new();
+    let mut unknown = Vec::new();
     for cell in &header.cells {
         let column = Column::from_header(cell);
         match column {
@@ -128,23 +155,12 @@ fn check_header(src: &Source, header: &Row<'_>, out: &mut Vec<Diagnostic>) -> Ve
                 }
                 seen.insert(c, cell);
             }
-            None => {
-                let names = Column::ALL.map(|c| c.name());
-                let help = match nearest(cell, &names) {
-                    Some(name) => format!("did you mean `{name}`?"),
-                    None => format!("the sprint template's columns are: {}", names.join(", ")),
-                };
-                out.push(
-                    src.diag_at(
-                        Rule::TaskUnknownColumn,
-                        cell,
-                        format!("unknown column `{cell}`"),
-                    )
-                    .with_help(help),
-                );
-            }
+            None => unknown.push(*cell),
         }
         columns.push(column);
+    }
+    if let Some(d) = unknown_columns(src, &unknown) {
+        out.push(d);
     }
     let missing: Vec<&str> = Column::ALL
         .into_iter()
@@ -176,10 +192,92 @@ fn check_header(src: &Source, header: &Row<'_>, out: &mut Vec<Diagnostic>) -> Ve
     columns
 }
 
-fn check_separator(src: &Source, table: &taskmd::Table<'_>, out: &mut Vec<Diagnostic>) {
+/// TASK004 for the header's unknown columns: one finding, at the first,
+/// however many there are, so a header of thousands of columns does not
+/// print itself thousands of times.
+fn unknown_columns(src: &Source, unknown: &[&str]) -> Option<Diagnostic> {
+    let first = *unknown.first()?;
+    let names = Column::ALL.map(|c| c.name());
+    if let [cell] = unknown {
+        let help = match nearest(cell, &names) {
+            Some(name) => format!("did you mean `{name}`?"),
+            None => format!("the sprint template's columns are: {}", names.join(", ")),
+        };
+        return Some(
+            src.diag_at(
+                Rule::TaskUnknownColumn,
+                cell,
+                format!("unknown column `{cell}`"),
+            )
+            .with_help(help),
+        );
+    }
+    let shown = &unknown[..unknown.len().min(MAX_NAMED_COLUMNS)];
+    let quoted: Vec<String> = shown.iter().map(|c| format!("`{}`", clip(c))).collect();
+    let list = match unknown.len() - shown.len() {
+        0 => {
+            let (last, init) = quoted.split_last().expect("two or more");
+            format!("{} and {last}", init.join(", "))
+        }
+        more => format!("{} and {more} more", quoted.join(", ")),
+    };
+    let renames: Vec<String> = shown
+        .iter()
+        .filter_map(|c| nearest(c, &names).map(|name| format!("`{}` to `{name}`", clip(c))))
+        .collect();
+    let help = if renames.is_empty() {
+        format!(
+            "remove them, and the matching cells in every row; the sprint template's columns are: {}",
+            names.join(", ")
+        )
+    } else {
+        format!(
+            "rename {}, and remove the others; the sprint template's columns are: {}",
+            renames.join(", "),
+            names.join(", ")
+        )
+    };
+    Some(
+        src.diag_at(
+            Rule::TaskUnknownColumn,
+            first,
+            format!("{} unknown columns: {list}", unknown.len()),
+        )
+        .with_label("the first unknown column")
+        .with_help(help),
+    )
+}
+
+/// `text`, cut to at most [`MAX_NAME_CHARS`] characters (with `…`) for
+/// a list in a message.
+fn clip(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_NAME_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
+        None => text.into(),
+    }
+}
+
+/// `: |----|----|` with `columns` cells, for a TASK007 help; nothing for a
+/// header wider than any real one (its help would be that long).
+fn separator_example(columns: usize) -> String {
+    if columns > MAX_REALIGN_COLUMNS {
+        String::new()
+    } else {
+        format!(": |{}", "----|".repeat(columns))
+    }
+}
+
+/// TASK007. `first_row` is the line of the table's first row (the line
+/// under the header when that is not a separator).
+fn check_separator(
+    src: &Source,
+    table: &taskmd::Table<'_>,
+    first_row: Option<&str>,
+    out: &mut Vec<Diagnostic>,
+) {
     let want = table.header.cells.len();
     if table.missing_separator {
-        let line = table.rows.first().map_or(table.header.line, |r| r.line);
+        let line = first_row.unwrap_or(table.header.line);
         out.push(
             src.diag_at(
                 Rule::TaskBadSeparator,
@@ -187,8 +285,8 @@ fn check_separator(src: &Source, table: &taskmd::Table<'_>, out: &mut Vec<Diagno
                 "the line under the task table header is not a separator row",
             )
             .with_help(format!(
-                "insert a separator with {want} cells under the header: |{}",
-                "----|".repeat(want)
+                "insert a separator with {want} cells under the header{}",
+                separator_example(want)
             )),
         );
     } else if let Some(sep) = &table.separator
@@ -204,130 +302,296 @@ fn check_separator(src: &Source, table: &taskmd::Table<'_>, out: &mut Vec<Diagno
                 ),
             )
             .with_help(format!(
-                "use one `---` cell per column: |{}",
-                "----|".repeat(want)
+                "use one `---` cell per column{}",
+                separator_example(want)
             )),
         );
     }
 }
 
-/// A task row whose cells line up with the header.
-struct Task<'a> {
-    id: &'a str,
-    /// False when the ID is malformed or a repeat; such tasks are not graph
-    /// nodes.
-    unique: bool,
-    depends_on: Vec<&'a str>,
-    sprint_id: Option<&'a str>,
-    status: Option<&'a str>,
-    /// False for a row with the wrong cell count that could not be lined
-    /// up with the header: its status is unknown.
-    cells_known: bool,
+/// The row-by-row checks, run while the file is parsed: the header's
+/// columns, every row's cells, and what the whole-table checks need (the
+/// dependency graph, the sprint IDs, the status counts), kept without the
+/// rows themselves.
+struct Rows<'a> {
+    src: &'a Source,
+    /// Task tables started so far; the first one's header says which
+    /// column is which for every row.
+    tables: usize,
+    columns: Vec<Option<Column>>,
+    at: ColumnIndex,
+    header_findings: Vec<Diagnostic>,
+    /// The line of the first table's first row.
+    first_row: Option<&'a str>,
+    /// The findings of the rows, in order.
+    findings: Vec<Diagnostic>,
+    nodes: Nodes<'a>,
+    /// Every `Depends On` reference, in row order.
+    deps: Vec<Dep<'a>>,
+    sprints: Sprints<'a>,
+    statuses: Statuses,
 }
 
-fn check_rows<'a>(
-    src: &Source,
-    doc: &TaskDoc<'a>,
-    columns: &[Option<Column>],
-    out: &mut Vec<Diagnostic>,
-) -> Vec<Task<'a>> {
-    let want = columns.len();
-    let col = |c: Column| columns.iter().position(|x| *x == Some(c));
-    let at = ColumnIndex {
-        id: col(Column::Id),
-        title: col(Column::Title),
-        priority: col(Column::Priority),
-        points: col(Column::Points),
-        status: col(Column::Status),
-        reviewed: col(Column::Reviewed),
-        owner: col(Column::Owner),
-        pr_link: col(Column::PrLink),
-        eta: col(Column::Eta),
-        depends_on: col(Column::DependsOn),
-        sprint_id: col(Column::SprintId),
-        notes: col(Column::Notes),
-    };
-    let mut tasks: Vec<Task<'a>> = Vec::new();
-    let mut first_of: HashMap<&'a str, &'a str> = HashMap::new();
-    for row in doc.rows() {
-        if row.cells.len() != want {
-            let fit = realign(&row.cells, columns);
-            out.push(row_cells_diagnostic(src, row, want, columns, fit.as_ref()));
-            // The row is still a task: it counts in the summary's total
-            // and, when its cells can be lined up, as the task it names, so
-            // a dependency on it or its status is not reported as missing.
-            let aligned = fit.map(|f| f.cells);
-            let cell = |i: Option<usize>| -> Option<&'a str> {
-                let i = i?;
-                match &aligned {
-                    Some(cells) => cells[i],
-                    None => None,
-                }
-            };
-            let id = aligned
-                .as_ref()
-                .and_then(|_| cell(at.id))
-                .or_else(|| row.cells.first().copied())
-                .filter(|id| is_task_id(id));
-            let mut task = Task {
-                id: id.unwrap_or(""),
-                unique: false,
-                depends_on: cell(at.depends_on).map(dependency_refs).unwrap_or_default(),
-                sprint_id: cell(at.sprint_id).filter(|s| !is_empty(s)),
-                status: cell(at.status),
-                cells_known: aligned.is_some(),
-            };
-            if let Some(id) = id
-                && !first_of.contains_key(id)
-            {
-                first_of.insert(id, id);
-                task.unique = true;
+/// The tasks of the dependency graph: the first row with each valid ID.
+#[derive(Default)]
+struct Nodes<'a> {
+    /// Node `n`'s task ID; nodes are numbered in row order.
+    ids: Vec<&'a str>,
+    /// Per node, the upper half of its ID's hash and the node number, keyed
+    /// by that half: growing the table rehashes without reading the IDs.
+    /// (Node numbers are `u32`: a TASK.md held in memory has far fewer
+    /// than 4 billion rows; beyond that, rows are not graph nodes.)
+    index: HashTable<(u32, u32)>,
+    hasher: DefaultHashBuilder,
+}
+
+/// What [`Nodes::add`] did with an ID.
+enum Added {
+    /// A new node.
+    New(usize),
+    /// The ID already has this node.
+    Repeat(usize),
+    /// No node numbers left.
+    Full,
+}
+
+/// The table hash of a stored half hash: a bijection spreading it over all
+/// 64 bits (hashbrown reads both the low and the top bits).
+fn spread(half: u32) -> u64 {
+    u64::from(half).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+impl<'a> Nodes<'a> {
+    fn half_hash(&self, id: &str) -> u32 {
+        (self.hasher.hash_one(id) >> 32) as u32
+    }
+
+    fn get(&self, id: &str) -> Option<usize> {
+        let half = self.half_hash(id);
+        self.index
+            .find(spread(half), |&(h, n)| {
+                h == half && self.ids[n as usize] == id
+            })
+            .map(|&(_, n)| n as usize)
+    }
+
+    fn add(&mut self, id: &'a str) -> Added {
+        let half = self.half_hash(id);
+        let Nodes { ids, index, .. } = self;
+        let entry = index.entry(
+            spread(half),
+            |&(h, n)| h == half && ids[n as usize] == id,
+            |&(h, _)| spread(h),
+        );
+        match entry {
+            hashbrown::hash_table::Entry::Occupied(e) => Added::Repeat(e.get().1 as usize),
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                let Ok(n) = u32::try_from(ids.len()) else {
+                    return Added::Full;
+                };
+                e.insert((half, n));
+                ids.push(id);
+                Added::New(n as usize)
             }
-            tasks.push(task);
-            continue;
         }
-        let cell = |i: Option<usize>| i.map(|i| row.cells[i]);
-        let mut task = Task {
-            id: "",
-            unique: false,
-            depends_on: Vec::new(),
-            sprint_id: cell(at.sprint_id).filter(|s| !is_empty(s)),
-            status: cell(at.status),
-            cells_known: true,
+    }
+}
+
+/// One reference of a `Depends On` cell.
+struct Dep<'a> {
+    /// The node of the row it is in; `None` when that row's ID is
+    /// malformed or a repeat.
+    from: Option<usize>,
+    /// The ID of the row it is in (empty when the row has none).
+    task: &'a str,
+    /// The reference, a slice of the cell.
+    reference: &'a str,
+}
+
+/// TASK024, found row by row: the first sprint ID of the table and every
+/// other one, reported at its first use.
+#[derive(Default)]
+struct Sprints<'a> {
+    first: Option<&'a str>,
+    others: HashSet<&'a str, DefaultHashBuilder>,
+    findings: Vec<Diagnostic>,
+}
+
+impl<'a> Sprints<'a> {
+    fn see(&mut self, src: &Source, task: &str, sprint: Option<&'a str>) {
+        let Some(id) = sprint else { return };
+        let Some(first) = self.first else {
+            self.first = Some(id);
+            return;
         };
-        if let Some(id) = cell(at.id) {
-            task.id = id;
+        if id == first || !self.others.insert(id) {
+            return;
+        }
+        self.findings.push(
+            src.diag_at(
+                Rule::TaskMixedSprintIds,
+                id,
+                format!("task `{task}` is in sprint `{id}`, the table's first task in `{first}`"),
+            )
+            .with_note(format!("`{first}` first used here"), Some(src.span_of(first)))
+            .with_help("one TASK.md holds one sprint: move the task to its sprint's file or fix its Sprint ID"),
+        );
+    }
+}
+
+/// The counts the Sprint Status Summary line is checked against.
+struct Statuses {
+    /// Tasks in all.
+    total: usize,
+    /// Tasks per status, in the order of [`STATUSES`].
+    counts: [usize; STATUSES.len()],
+    /// False once a task's status is not a valid one, or unknown (a row
+    /// with the wrong cell count that could not be lined up).
+    valid: bool,
+}
+
+impl Statuses {
+    fn see(&mut self, status: Option<&str>, cells_known: bool) {
+        self.total += 1;
+        match status.and_then(|s| STATUSES.iter().position(|v| *v == s)) {
+            Some(k) => self.counts[k] += 1,
+            None => self.valid = false,
+        }
+        self.valid &= cells_known;
+    }
+}
+
+impl<'a> Rows<'a> {
+    fn new(src: &'a Source) -> Self {
+        Rows {
+            src,
+            tables: 0,
+            columns: Vec::new(),
+            at: ColumnIndex::default(),
+            header_findings: Vec::new(),
+            first_row: None,
+            findings: Vec::new(),
+            nodes: Nodes::default(),
+            deps: Vec::new(),
+            sprints: Sprints::default(),
+            statuses: Statuses {
+                total: 0,
+                counts: [0; STATUSES.len()],
+                valid: true,
+            },
+        }
+    }
+
+    fn depends_on(&mut self, from: Option<usize>, task: &'a str, cell: Option<&'a str>) {
+        if let Some(cell) = cell {
+            self.deps.extend(dependency_refs(cell).map(|reference| Dep {
+                from,
+                task,
+                reference,
+            }));
+        }
+    }
+
+    /// A row with the wrong cell count. It is still a task: it counts in
+    /// the summary's total and, when its cells can be lined up, as the task
+    /// it names, so a dependency on it or its status is not reported as
+    /// missing.
+    fn misshapen(&mut self, row: &Row<'a>) {
+        let src = self.src;
+        let want = self.columns.len();
+        let fit = realign(&row.cells, &self.columns);
+        self.findings.push(row_cells_diagnostic(
+            src,
+            row,
+            want,
+            &self.columns,
+            fit.as_ref(),
+        ));
+        let aligned = fit.map(|f| f.cells);
+        let cell = |i: Option<usize>| -> Option<&'a str> {
+            let i = i?;
+            match &aligned {
+                Some(cells) => cells[i],
+                None => None,
+            }
+        };
+        let id = aligned
+            .as_ref()
+            .and_then(|_| cell(self.at.id))
+            .or_else(|| row.cells.first().copied())
+            .filter(|id| is_task_id(id));
+        let node = match id.map(|id| self.nodes.add(id)) {
+            Some(Added::New(n)) => Some(n),
+            _ => None,
+        };
+        let task = id.unwrap_or("");
+        let (depends_on, sprint_id, status) = (
+            cell(self.at.depends_on),
+            cell(self.at.sprint_id).filter(|s| !is_empty(s)),
+            cell(self.at.status),
+        );
+        self.depends_on(node, task, depends_on);
+        self.sprints.see(src, task, sprint_id);
+        self.statuses.see(status, aligned.is_some());
+    }
+}
+
+impl<'a> taskmd::Visit<'a> for Rows<'a> {
+    fn table(&mut self, header: &Row<'a>) {
+        self.tables += 1;
+        if self.tables == 1 {
+            self.columns = check_header(self.src, header, &mut self.header_findings);
+            self.at = ColumnIndex::of(&self.columns);
+        }
+    }
+
+    fn row(&mut self, row: &Row<'a>) {
+        if self.tables == 1 && self.first_row.is_none() {
+            self.first_row = Some(row.line);
+        }
+        if row.cells.len() != self.columns.len() {
+            self.misshapen(row);
+            return;
+        }
+        let src = self.src;
+        let cell = |i: Option<usize>| i.map(|i| row.cells[i]);
+        let mut node = None;
+        let id = cell(self.at.id).unwrap_or("");
+        if let Some(id) = cell(self.at.id) {
             if !is_task_id(id) {
-                out.push(
+                self.findings.push(
                     src.diag_at(Rule::TaskBadId, id, format!("`{id}` is not a task ID"))
                         .with_label("expected `T-<digits>`")
                         .with_help("task IDs are written `T-` followed by digits, e.g. `T-042`"),
                 );
-            } else if let Some(first) = first_of.get(id) {
-                out.push(
-                    src.diag_at(
-                        Rule::TaskDuplicateId,
-                        id,
-                        format!("duplicate task ID `{id}`"),
-                    )
-                    .with_label("used again here")
-                    .with_note("first defined here", Some(src.span_of(first)))
-                    .with_help(
-                        "give this task a new ID (the next free one), or delete the duplicated row",
-                    ),
-                );
             } else {
-                first_of.insert(id, id);
-                task.unique = true;
+                match self.nodes.add(id) {
+                    Added::New(n) => node = Some(n),
+                    Added::Full => {}
+                    Added::Repeat(first) => self.findings.push(
+                        src.diag_at(
+                            Rule::TaskDuplicateId,
+                            id,
+                            format!("duplicate task ID `{id}`"),
+                        )
+                        .with_label("used again here")
+                        .with_note(
+                            "first defined here",
+                            Some(src.span_of(self.nodes.ids[first])),
+                        )
+                        .with_help(
+                            "give this task a new ID (the next free one), or delete the duplicated row",
+                        ),
+                    ),
+                }
             }
         }
-        check_cells(src, row, &at, out);
-        if let Some(deps) = cell(at.depends_on) {
-            task.depends_on = dependency_refs(deps);
-        }
-        tasks.push(task);
+        check_cells(src, row, &self.at, &mut self.findings);
+        self.depends_on(node, id, cell(self.at.depends_on));
+        self.sprints
+            .see(src, id, cell(self.at.sprint_id).filter(|s| !is_empty(s)));
+        self.statuses.see(cell(self.at.status), true);
     }
-    tasks
 }
 
 /// A row with the wrong cell count lined up with the header by inserting
@@ -435,7 +699,7 @@ fn fits_kind(column: Column, cell: &str) -> bool {
         Column::Owner => is_empty(cell) || cell.starts_with('@'),
         Column::PrLink => is_empty(cell) || cell.starts_with("[#"),
         Column::Eta => is_empty(cell) || super::dates::parse_date(cell).is_ok(),
-        Column::DependsOn => dependency_refs(cell).iter().all(|d| is_task_id(d)),
+        Column::DependsOn => dependency_refs(cell).all(is_task_id),
         Column::SprintId => is_empty(cell) || cell.starts_with("Sprint-"),
         Column::Title | Column::Description | Column::Notes => true,
     }
@@ -520,6 +784,8 @@ fn check_stray_rows(src: &Source, doc: &TaskDoc<'_>, out: &mut Vec<Diagnostic>) 
     }
 }
 
+/// Where each known column is in the header.
+#[derive(Default)]
 struct ColumnIndex {
     id: Option<usize>,
     title: Option<usize>,
@@ -535,6 +801,26 @@ struct ColumnIndex {
     notes: Option<usize>,
 }
 
+impl ColumnIndex {
+    fn of(columns: &[Option<Column>]) -> Self {
+        let col = |c: Column| columns.iter().position(|x| *x == Some(c));
+        ColumnIndex {
+            id: col(Column::Id),
+            title: col(Column::Title),
+            priority: col(Column::Priority),
+            points: col(Column::Points),
+            status: col(Column::Status),
+            reviewed: col(Column::Reviewed),
+            owner: col(Column::Owner),
+            pr_link: col(Column::PrLink),
+            eta: col(Column::Eta),
+            depends_on: col(Column::DependsOn),
+            sprint_id: col(Column::SprintId),
+            notes: col(Column::Notes),
+        }
+    }
+}
+
 fn is_empty(cell: &str) -> bool {
     cell.is_empty() || cell == "-"
 }
@@ -543,7 +829,13 @@ fn is_empty(cell: &str) -> bool {
 fn check_cells(src: &Source, row: &Row<'_>, at: &ColumnIndex, out: &mut Vec<Diagnostic>) {
     let cell = |i: Option<usize>| i.map(|i| row.cells[i]);
     if let Some(title) = cell(at.title) {
-        let len = title.chars().count();
+        // Counting characters is needed only when the bytes exceed the
+        // limit (a character is at least one byte).
+        let len = if title.len() > MAX_TITLE {
+            title.chars().count()
+        } else {
+            0
+        };
         if is_empty(title) {
             out.push(
                 Diagnostic::new(Rule::TaskBadTitle, src.path.clone(), "the title is empty")
@@ -561,7 +853,9 @@ fn check_cells(src: &Source, row: &Row<'_>, at: &ColumnIndex, out: &mut Vec<Diag
             );
         }
     }
-    if let Some(notes) = cell(at.notes) {
+    if let Some(notes) = cell(at.notes)
+        && notes.len() > MAX_NOTES
+    {
         let len = notes.chars().count();
         if len > MAX_NOTES {
             out.push(
@@ -688,11 +982,12 @@ fn enum_cell(
     );
 }
 
+/// A review mark, alone or followed by a space and words; U+FE0F is
+/// ignored wherever it is.
 fn is_review_mark(cell: &str) -> bool {
-    let mark: String = cell.chars().filter(|c| *c != '\u{FE0F}').collect();
     REVIEW_MARKS.iter().any(|m| {
-        mark.strip_prefix(m)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '))
+        let mut rest = cell.chars().filter(|c| *c != '\u{FE0F}');
+        m.chars().all(|c| rest.next() == Some(c)) && matches!(rest.next(), None | Some(' '))
     })
 }
 
@@ -722,83 +1017,114 @@ fn is_pr_link(s: &str) -> bool {
 }
 
 /// The references in a `Depends On` cell, as slices of it.
-fn dependency_refs(cell: &str) -> Vec<&str> {
-    if is_empty(cell) {
-        return Vec::new();
+fn dependency_refs(cell: &str) -> impl Iterator<Item = &str> {
+    let cell = if is_empty(cell) { "" } else { cell };
+    cell.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The dependency graph in compressed form: node `n`'s edges are
+/// `edges[start[n]..start[n + 1]]`, each the node depended on and the
+/// index in `deps` of the reference.
+struct Graph {
+    start: Vec<u32>,
+    edges: Vec<(u32, u32)>,
+}
+
+impl Graph {
+    fn len(&self) -> usize {
+        self.start.len() - 1
     }
-    cell.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect()
+
+    fn edges(&self, n: usize) -> &[(u32, u32)] {
+        &self.edges[self.start[n] as usize..self.start[n + 1] as usize]
+    }
 }
 
 /// TASK021 unknown or malformed references, TASK022 self-dependencies and
 /// cycles.
-fn check_dependencies(src: &Source, tasks: &[Task<'_>], out: &mut Vec<Diagnostic>) {
-    let index: HashMap<&str, usize> = tasks
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| t.unique)
-        .map(|(i, t)| (t.id, i))
-        .collect();
-    // edges[i]: (target task, the reference text in i's Depends On cell)
-    let mut edges: Vec<Vec<(usize, &str)>> = vec![Vec::new(); tasks.len()];
-    for (i, task) in tasks.iter().enumerate() {
-        for &dep in &task.depends_on {
-            if !is_task_id(dep) {
-                out.push(
-                    src.diag_at(
-                        Rule::TaskUnknownDependency,
-                        dep,
-                        format!("`{dep}` is not a task ID"),
-                    )
-                    .with_help("list task IDs separated by commas (`T-001, T-004`), or `-`"),
-                );
-                continue;
-            }
-            match index.get(dep) {
-                None => out.push(
-                    src.diag_at(
-                        Rule::TaskUnknownDependency,
-                        dep,
-                        format!(
-                            "`{}` depends on `{dep}`, which is not in the task table",
-                            task.id
-                        ),
-                    )
-                    .with_label("unknown task")
-                    .with_help("fix the ID, add the missing task, or remove the dependency"),
-                ),
-                Some(&j) if j == i && task.unique => out.push(
-                    src.diag_at(
-                        Rule::TaskDependencyCycle,
-                        dep,
-                        format!("`{dep}` depends on itself"),
-                    )
-                    .with_help("remove the task's own ID from its Depends On cell"),
-                ),
-                Some(&j) => {
-                    if task.unique {
-                        edges[i].push((j, dep));
-                    }
+fn check_dependencies<'a>(
+    src: &Source,
+    nodes: Nodes<'a>,
+    deps: &[Dep<'a>],
+    out: &mut Vec<Diagnostic>,
+) {
+    // The node each reference names, when it is a task of the graph.
+    let mut edges: Vec<(u32, u32, u32)> = Vec::new();
+    for (k, dep) in deps.iter().enumerate() {
+        let reference = dep.reference;
+        if !is_task_id(reference) {
+            out.push(
+                src.diag_at(
+                    Rule::TaskUnknownDependency,
+                    reference,
+                    format!("`{reference}` is not a task ID"),
+                )
+                .with_help("list task IDs separated by commas (`T-001, T-004`), or `-`"),
+            );
+            continue;
+        }
+        match nodes.get(reference) {
+            None => out.push(
+                src.diag_at(
+                    Rule::TaskUnknownDependency,
+                    reference,
+                    format!(
+                        "`{}` depends on `{reference}`, which is not in the task table",
+                        dep.task
+                    ),
+                )
+                .with_label("unknown task")
+                .with_help("fix the ID, add the missing task, or remove the dependency"),
+            ),
+            Some(j) if Some(j) == dep.from => out.push(
+                src.diag_at(
+                    Rule::TaskDependencyCycle,
+                    reference,
+                    format!("`{reference}` depends on itself"),
+                )
+                .with_help("remove the task's own ID from its Depends On cell"),
+            ),
+            Some(j) => {
+                // Node numbers and `deps` indices fit in u32: both count
+                // at most the rows and references of the graph's nodes.
+                if let (Some(from), Ok(k)) = (dep.from, u32::try_from(k)) {
+                    edges.push((from as u32, j as u32, k));
                 }
             }
         }
     }
-    for cycle in find_cycles(&edges).into_iter().take(MAX_CYCLES) {
+    let Nodes { ids, index, .. } = nodes;
+    // The ID index is done with: free it before the graph is built.
+    drop(index);
+    // `deps` is in row order, so each node's edges come out together.
+    let mut graph = Graph {
+        start: Vec::with_capacity(ids.len() + 1),
+        edges: Vec::with_capacity(edges.len()),
+    };
+    for (from, to, k) in edges {
+        while graph.start.len() <= from as usize {
+            graph.start.push(graph.edges.len() as u32);
+        }
+        graph.edges.push((to, k));
+    }
+    while graph.start.len() <= ids.len() {
+        graph.start.push(graph.edges.len() as u32);
+    }
+    for cycle in find_cycles(&graph).into_iter().take(MAX_CYCLES) {
         // cycle[k] depends on cycle[k+1] via the reference ref_of(k).
         let n = cycle.len();
         let reference = |k: usize| {
-            edges[cycle[k]]
+            graph
+                .edges(cycle[k])
                 .iter()
-                .find(|(t, _)| *t == cycle[(k + 1) % n])
-                .map(|(_, r)| *r)
+                .find(|(t, _)| *t as usize == cycle[(k + 1) % n])
+                .map(|&(_, r)| deps[r as usize].reference)
                 .expect("cycle edge exists")
         };
         let path: Vec<&str> = cycle
             .iter()
             .chain(std::iter::once(&cycle[0]))
-            .map(|&i| tasks[i].id)
+            .map(|&i| ids[i])
             .collect();
         let mut d = src
             .diag_at(
@@ -820,34 +1146,34 @@ fn check_dependencies(src: &Source, tasks: &[Task<'_>], out: &mut Vec<Diagnostic
 
 /// Cycles of the dependency graph (self-loops excluded), each rotated to
 /// start at its earliest row, in order of that row.
-fn find_cycles(edges: &[Vec<(usize, &str)>]) -> Vec<Vec<usize>> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Mark {
-        New,
-        OnPath(usize),
-        Done,
-    }
-    let mut mark = vec![Mark::New; edges.len()];
+fn find_cycles(graph: &Graph) -> Vec<Vec<usize>> {
+    /// A node not reached yet; a node whose edges are all explored is
+    /// `DONE`; a node on the current path holds its place in it.
+    const NEW: usize = usize::MAX;
+    const DONE: usize = usize::MAX - 1;
+    let mut mark = vec![NEW; graph.len()];
     let mut cycles: Vec<Vec<usize>> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for start in 0..edges.len() {
-        if mark[start] != Mark::New {
+    for start in 0..graph.len() {
+        if mark[start] != NEW {
             continue;
         }
         let mut path: Vec<usize> = vec![start];
         let mut next_edge: Vec<usize> = vec![0];
-        mark[start] = Mark::OnPath(0);
+        mark[start] = 0;
         while let Some(&v) = path.last() {
             let e = next_edge.last_mut().expect("parallel stacks");
-            if let Some(&(w, _)) = edges[v].get(*e) {
+            if let Some(&(w, _)) = graph.edges(v).get(*e) {
+                let w = w as usize;
                 *e += 1;
                 match mark[w] {
-                    Mark::New => {
-                        mark[w] = Mark::OnPath(path.len());
+                    NEW => {
+                        mark[w] = path.len();
                         path.push(w);
                         next_edge.push(0);
                     }
-                    Mark::OnPath(at) if w != v => {
+                    DONE => {}
+                    at if w != v => {
                         let mut cycle = path[at..].to_vec();
                         let min = (0..cycle.len())
                             .min_by_key(|&k| cycle[k])
@@ -862,7 +1188,7 @@ fn find_cycles(edges: &[Vec<(usize, &str)>]) -> Vec<Vec<usize>> {
                     _ => {}
                 }
             } else {
-                mark[v] = Mark::Done;
+                mark[v] = DONE;
                 path.pop();
                 next_edge.pop();
             }
@@ -872,60 +1198,15 @@ fn find_cycles(edges: &[Vec<(usize, &str)>]) -> Vec<Vec<usize>> {
     cycles
 }
 
-/// TASK024 several sprint IDs in the table, TASK026 the header line
-/// against the table.
-fn check_sprint_ids(
-    src: &Source,
-    doc: &TaskDoc<'_>,
-    tasks: &[Task<'_>],
-    out: &mut Vec<Diagnostic>,
-) {
-    let Some(first) = tasks.iter().find_map(|t| t.sprint_id) else {
-        return;
-    };
-    let mut reported = vec![first];
-    for task in tasks {
-        let Some(id) = task.sprint_id else { continue };
-        if reported.contains(&id) {
-            continue;
-        }
-        reported.push(id);
-        out.push(
-            src.diag_at(
-                Rule::TaskMixedSprintIds,
-                id,
-                format!("task `{}` is in sprint `{id}`, the table's first task in `{first}`", task.id),
-            )
-            .with_note(format!("`{first}` first used here"), Some(src.span_of(first)))
-            .with_help("one TASK.md holds one sprint: move the task to its sprint's file or fix its Sprint ID"),
-        );
-    }
-    if let Some(header) = doc.sprint_id.filter(|h| !h.is_empty())
-        && header != first
-    {
-        out.push(
-            src.diag_at(
-                Rule::TaskSprintIdMismatch,
-                header,
-                format!("the header says sprint `{header}`, the task table says `{first}`"),
-            )
-            .with_note(format!("`{first}` here"), Some(src.span_of(first)))
-            .with_help("make the `**Sprint ID**:` line and the Sprint ID column agree"),
-        );
-    }
-}
-
 /// TASK027: each count of the Sprint Status Summary line against the table.
-fn check_summary(src: &Source, doc: &TaskDoc<'_>, tasks: &[Task<'_>], out: &mut Vec<Diagnostic>) {
+fn check_summary(src: &Source, doc: &TaskDoc<'_>, statuses: &Statuses, out: &mut Vec<Diagnostic>) {
     let Some(summary) = doc.status_summary else {
         return;
     };
-    let count = |status: &str| tasks.iter().filter(|t| t.status == Some(status)).count();
+    let count = |k: usize| statuses.counts[k];
     // With a status cell already reported invalid, per-status counts would
     // only repeat that finding; the total still says whether rows are lost.
-    let statuses_valid = tasks
-        .iter()
-        .all(|t| t.cells_known && t.status.is_some_and(|s| STATUSES.contains(&s)));
+    let statuses_valid = statuses.valid;
     for part in summary.split('|') {
         let Some((label, number)) = part.rsplit_once(':') else {
             continue;
@@ -938,13 +1219,13 @@ fn check_summary(src: &Source, doc: &TaskDoc<'_>, tasks: &[Task<'_>], out: &mut 
             continue;
         };
         let (what, actual) = if label.eq_ignore_ascii_case("Total") {
-            ("in all", tasks.len())
+            ("in all", statuses.total)
         } else if !statuses_valid {
             continue;
         } else if label.eq_ignore_ascii_case("Completed") {
-            ("Done", count("Done"))
-        } else if let Some(status) = STATUSES.iter().find(|s| s.eq_ignore_ascii_case(label)) {
-            (*status, count(status))
+            ("Done", count(DONE))
+        } else if let Some(k) = STATUSES.iter().position(|s| s.eq_ignore_ascii_case(label)) {
+            (STATUSES[k], count(k))
         } else {
             continue;
         };

@@ -13,8 +13,9 @@ const MAX_REPEATS: usize = 10;
 
 /// Decodes `bytes` and runs the file-level checks, pushing findings to
 /// `out`. Returns the source when it is text (even if a check failed, so
-/// renderers can quote it), `None` when it is not UTF-8.
-pub fn decode(path: &str, bytes: &[u8], out: &mut Vec<Diagnostic>) -> Option<Source> {
+/// renderers can quote it), `None` when it is not UTF-8. The source owns
+/// `bytes`: the text is not copied.
+pub fn decode(path: &str, bytes: Vec<u8>, out: &mut Vec<Diagnostic>) -> Option<Source> {
     if bytes.is_empty() || bytes == b"\xEF\xBB\xBF" {
         out.push(
             Diagnostic::new(Rule::FileEmpty, path, "the file is empty").with_help(
@@ -23,10 +24,10 @@ pub fn decode(path: &str, bytes: &[u8], out: &mut Vec<Diagnostic>) -> Option<Sou
         );
         return None;
     }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_string(),
-        Err(_) => {
-            out.push(not_utf8(path, bytes));
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            out.push(not_utf8(path, e.as_bytes()));
             return None;
         }
     };
@@ -95,13 +96,7 @@ fn not_utf8(path: &str, bytes: &[u8]) -> Diagnostic {
 
 /// FILE003: NUL bytes, each with its byte offset.
 fn check_nul(source: &Source, out: &mut Vec<Diagnostic>) {
-    let nuls: Vec<usize> = source
-        .text
-        .bytes()
-        .enumerate()
-        .filter(|(_, b)| *b == 0)
-        .map(|(i, _)| i)
-        .collect();
+    let nuls: Vec<usize> = memchr::memchr_iter(0, source.text.as_bytes()).collect();
     for (n, &at) in nuls.iter().enumerate().take(MAX_REPEATS) {
         let mut d = source
             .diag(
@@ -255,7 +250,7 @@ mod tests {
 
     fn run(bytes: &[u8]) -> Vec<Diagnostic> {
         let mut out = Vec::new();
-        decode("f.md", bytes, &mut out);
+        decode("f.md", bytes.to_vec(), &mut out);
         out
     }
 

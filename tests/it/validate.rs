@@ -355,3 +355,28 @@ fn a_multi_table_sprint_file_is_valid_and_a_stray_task_line_is_not() {
     );
     assert!(text.contains("--> planning/TASK.md:78:1"), "{text}");
 }
+
+#[test]
+fn a_header_of_thousands_of_unknown_columns_is_one_short_finding() {
+    let repo = Repo::sample();
+    let task_md = repo.read("planning/TASK.md");
+    let wide: String = (0..20_000).map(|i| format!(" Extra {i} |")).collect();
+    repo.write(
+        "planning/TASK.md",
+        task_md.replacen("| Notes |\n", &format!("| Notes |{wide}\n"), 1),
+    );
+    let out = repo
+        .lifeline()
+        .args(["validate", "planning/TASK.md"])
+        .assert()
+        .code(1);
+    let text = stdout(&out);
+    assert_eq!(text.matches("warning[TASK004]").count(), 1, "{text}");
+    assert!(
+        text.contains("20000 unknown columns: `Extra 0`, `Extra 1`, `Extra 2`, `Extra 3`, `Extra 4` and 19995 more"),
+        "{text}"
+    );
+    // Before, each unknown column was a finding quoting the header: 20,000
+    // of them.
+    assert!(text.len() < 20_000, "{} bytes of output", text.len());
+}

@@ -437,3 +437,49 @@ mod never_panics {
         }
     }
 }
+
+#[test]
+fn unknown_columns_are_one_finding_however_many() {
+    let unknown = |text: &[u8]| {
+        let report = validate_bytes("planning/TASK.md", text, Validator::TaskMd);
+        let found: Vec<_> = report
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.code == "TASK004")
+            .collect();
+        assert_eq!(found.len(), 1, "{found:?}");
+        found.into_iter().next().unwrap()
+    };
+    let two = unknown(&edit("| Notes |\n", "| Notes | Stauts | Extra |\n"));
+    assert_eq!(two.message, "2 unknown columns: `Stauts` and `Extra`");
+    assert_eq!(
+        (two.span.unwrap().line, two.span.unwrap().column),
+        (22, 127)
+    );
+    assert!(
+        two.help
+            .as_deref()
+            .unwrap()
+            .starts_with("rename `Stauts` to `Status`, and remove the others; "),
+        "{:?}",
+        two.help
+    );
+    // A header of 20,000 unknown columns (the first one's name 100
+    // characters long) is one finding naming five of them.
+    let wide: String = (1..20_000).map(|i| format!(" Extra {i} |")).collect();
+    let text = edit(
+        "| Notes |\n",
+        &format!("| Notes | {} |{wide}\n", "x".repeat(100)),
+    );
+    let d = unknown(&text);
+    assert_eq!(
+        d.message,
+        format!(
+            "20000 unknown columns: `{}…`, `Extra 1`, `Extra 2`, `Extra 3`, `Extra 4` and 19995 more",
+            "x".repeat(40)
+        )
+    );
+    let report = validate_bytes("planning/TASK.md", &text, Validator::TaskMd);
+    // One finding per row (each is 20,000 cells short) and the separator's.
+    assert_eq!(report.diagnostics.len(), 1 + 8 + 1, "{:?}", findings(&text));
+}

@@ -41,9 +41,7 @@ fn a_taken_id_is_refused_and_the_existing_checkpoint_is_untouched() {
     let contents: Vec<Content> = manifest
         .files
         .iter()
-        .map(|f| {
-            Content::Bytes(checkpoint::read_file(store.as_ref(), &manifest, &f.path).unwrap())
-        })
+        .map(|f| Content::Bytes(checkpoint::read_file(store.as_ref(), &manifest, &f.path).unwrap()))
         .collect();
     manifest.operation = "impostor".into();
     let written = store.write(&manifest, &contents, None).unwrap();

@@ -496,6 +496,41 @@ pub fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 mod tests {
     use super::*;
 
+    /// The opener that keeps a directory open between files follows the
+    /// same rules as `open_file`: no symlink at any component, none opened
+    /// at the last one, and `lstat` never follows one.
+    #[cfg(unix)]
+    #[test]
+    fn the_opener_keeps_open_files_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("d")).unwrap();
+        std::fs::create_dir_all(root.join("outside")).unwrap();
+        std::fs::write(root.join("d/a"), "a").unwrap();
+        std::fs::write(root.join("d/b"), "b").unwrap();
+        std::fs::write(root.join("outside/c"), "c").unwrap();
+        std::os::unix::fs::symlink("../outside/c", root.join("d/link")).unwrap();
+        std::os::unix::fs::symlink("outside", root.join("via")).unwrap();
+        let mut opener = Opener::new(root);
+        let mut read = |rel: &str| {
+            let mut text = String::new();
+            opener
+                .open_file(rel)
+                .map(|f| f.map(|mut f| f.read_to_string(&mut text).map(|_| text).unwrap()))
+        };
+        assert_eq!(read("d/a").unwrap().as_deref(), Some("a"));
+        assert_eq!(read("d/b").unwrap().as_deref(), Some("b"));
+        assert_eq!(read("d/missing").unwrap(), None);
+        assert!(read("d/link").unwrap_err().to_string().contains("symlink"));
+        assert!(read("via/c").unwrap_err().to_string().contains("symlink"));
+        assert_eq!(read("nowhere/x").unwrap(), None);
+        let st = opener.lstat("d/link").unwrap().unwrap();
+        assert!(!is_regular(&st), "lstat does not follow the link");
+        assert!(opener.lstat("via/c").is_err());
+        assert!(opener.lstat("d/gone").unwrap().is_none());
+        assert!(is_regular(&opener.lstat("d/a").unwrap().unwrap()));
+    }
+
     #[test]
     fn relative_paths_are_checked() {
         assert!(check_relative("planning/TASK.md").is_ok());

@@ -21,7 +21,8 @@
 #   bench/checkpoint.sh
 #   FILES=200 MB=10 RUNS=5 bench/checkpoint.sh     # a quick run
 #
-# Env: FILES, MB, RUNS (timed runs of the large cases, default 10), OUT (the
+# Env: FILES, MB, RUNS (timed runs of the large cases, default 10),
+# SAMPLE_RUNS (timed runs on the sample repository, default 100), OUT (the
 # directory for hyperfine's JSON, default target/bench), CARGO_TARGET_DIR.
 set -euo pipefail
 
@@ -34,7 +35,7 @@ make_sample "$sample"
 sample_repo="$scratch/sample-restic"
 restic init --quiet --repo "$sample_repo"
 restic --repo "$sample_repo" backup --quiet "$sample/planning" "$sample/docs" >/dev/null
-(cd "$sample" && hyperfine -N --warmup 10 --runs 100 --export-json "$out/checkpoint-sample.json" \
+(cd "$sample" && hyperfine -N --warmup 10 --runs "$sample_runs" --export-json "$out/checkpoint-sample.json" \
     --command-name "lifeline checkpoint create" \
     "$bin checkpoint create --type task-sync --operation bench" \
     --command-name "git status" \

@@ -18,7 +18,8 @@
 #   bench/restore.sh
 #   FILES=200 MB=10 RUNS=5 bench/restore.sh     # a quick run
 #
-# Env: FILES, MB, RUNS (timed runs of the large cases, default 10), OUT (the
+# Env: FILES, MB, RUNS (timed runs of the large cases, default 10),
+# SAMPLE_RUNS (timed runs on the sample repository, default 100), OUT (the
 # directory for hyperfine's JSON, default target/bench), CARGO_TARGET_DIR.
 set -euo pipefail
 
@@ -29,7 +30,7 @@ echo "== 1. restore on the sample repository"
 sample="$scratch/sample"
 make_sample "$sample"
 id=$(cd "$sample" && "$bin" checkpoint create --type task-sync --operation bench --quiet)
-(cd "$sample" && hyperfine -N --warmup 5 --runs 100 --export-json "$out/restore-sample.json" \
+(cd "$sample" && hyperfine -N --warmup 5 --runs "$sample_runs" --export-json "$out/restore-sample.json" \
     --prepare "sh -c 'echo broken > planning/TASK.md && echo {} > planning/sprint.config.json'" \
     "$bin restore $id --yes --quiet")
 git -C "$sample" diff --exit-code -- planning

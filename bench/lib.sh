@@ -14,7 +14,7 @@ for tool in hyperfine restic git python3; do
 done
 
 cargo build --release --locked --bin lifeline
-bin="$(pwd)/$target_dir/release/lifeline"
+bin="$(cd "$target_dir" && pwd)/release/lifeline"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 scratch="$(mktemp -d)"

@@ -34,6 +34,8 @@ pub struct Stamp {
 
 impl Stamp {
     /// The stamp of an `lstat`/`fstat` result.
+    // `st_mode` is a `u32` on Linux and a `u16` elsewhere.
+    #[allow(clippy::unnecessary_cast)]
     pub fn of_stat(st: &rustix::fs::Stat) -> Stamp {
         Stamp {
             size: u64::try_from(st.st_size).unwrap_or(0),

@@ -175,18 +175,18 @@ fn stage_with(
 ) -> Result<Staged> {
     let shown = root.join(rel);
     let (dir, name) = paths::open_parent(root, rel, true)?.expect("created parents exist");
-    write_staged(Arc::new(dir), name, shown, bytes, mode, sync)
+    write_staged(Arc::new(dir), name, shown, bytes, mode, durable)
 }
 
 /// Writes `bytes` to a new temporary file for `name` in `dir`, fsynced
-/// when `sync`.
+/// when `durable`.
 fn write_staged(
     dir: Arc<OwnedFd>,
     name: &str,
     shown: PathBuf,
     bytes: &[u8],
     mode: Option<u32>,
-    sync: bool,
+    durable: bool,
 ) -> Result<Staged> {
     let (mut file, tmp) = create_temp(&dir, &shown, mode)?;
     let staged = Staged {

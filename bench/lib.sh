@@ -6,6 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 files="${FILES:-2000}"
 mb="${MB:-100}"
 runs="${RUNS:-10}"
+sample_runs="${SAMPLE_RUNS:-100}"
 target_dir="${CARGO_TARGET_DIR:-target}"
 out="${OUT:-$target_dir/bench}"
 for tool in hyperfine restic git python3; do
@@ -13,7 +14,7 @@ for tool in hyperfine restic git python3; do
 done
 
 cargo build --release --locked --bin lifeline
-bin="$(pwd)/$target_dir/release/lifeline"
+bin="$(cd "$target_dir" && pwd)/release/lifeline"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 scratch="$(mktemp -d)"

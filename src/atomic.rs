@@ -12,6 +12,7 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, RawMode};
 use rustix::io::Errno;
@@ -48,7 +49,8 @@ pub fn write(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
 /// for a symlink), waiting for [`Staged::commit`]. Dropped uncommitted, the
 /// temporary file is removed.
 pub struct Staged {
-    dir: OwnedFd,
+    /// Shared by the files a [`Stager`] puts in the same directory.
+    dir: Arc<OwnedFd>,
     tmp: String,
     name: String,
     shown: PathBuf,
@@ -67,7 +69,55 @@ impl Staged {
 
     /// Fsyncs the target's directory, making a commit durable.
     pub fn sync_dir(&self) -> Result<()> {
-        rfs::fsync(&self.dir).map_err(|e| Error::io(&self.shown, e.into()))
+        rfs::fsync(&*self.dir).map_err(|e| Error::io(&self.shown, e.into()))
+    }
+
+    /// Fsyncs the staged bytes (for files a [`Stager`] wrote, which are not
+    /// yet durable); call it before [`Staged::commit`].
+    pub fn sync(&self) -> Result<()> {
+        let file = rfs::openat(
+            &*self.dir,
+            self.tmp.as_str(),
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|e| Error::io(&self.shown, e.into()))?;
+        rfs::fsync(&file).map_err(|e| Error::io(&self.shown, e.into()))
+    }
+}
+
+/// Stages many files under one root, opening each directory once (files
+/// taken in order share it) instead of walking from the root for each, and
+/// without fsyncing: the caller fsyncs every [`Staged`] ([`Staged::sync`],
+/// in parallel if it likes) before committing any, which keeps the write
+/// crash safe while the fsyncs overlap.
+pub struct Stager<'a> {
+    root: &'a Path,
+    last: Option<(String, Arc<OwnedFd>)>,
+}
+
+impl<'a> Stager<'a> {
+    pub fn new(root: &'a Path) -> Stager<'a> {
+        Stager { root, last: None }
+    }
+
+    /// Writes `bytes` for `rel` to a temporary file in its directory
+    /// (created, like [`stage`], without following any symlink); not
+    /// fsynced.
+    pub fn stage(&mut self, rel: &str, bytes: &[u8], mode: Option<u32>) -> Result<Staged> {
+        let shown = self.root.join(rel);
+        let (dir, name) = paths::split(rel);
+        let fd = match &self.last {
+            Some((open, fd)) if open == dir => Arc::clone(fd),
+            _ => {
+                let (fd, _) =
+                    paths::open_parent(self.root, rel, true)?.expect("created parents exist");
+                let fd = Arc::new(fd);
+                self.last = Some((dir.to_string(), Arc::clone(&fd)));
+                fd
+            }
+        };
+        write_staged(fd, name, shown, bytes, mode, false)
     }
 }
 
@@ -125,6 +175,19 @@ fn stage_with(
 ) -> Result<Staged> {
     let shown = root.join(rel);
     let (dir, name) = paths::open_parent(root, rel, true)?.expect("created parents exist");
+    write_staged(Arc::new(dir), name, shown, bytes, mode, durable)
+}
+
+/// Writes `bytes` to a new temporary file for `name` in `dir`, fsynced
+/// when `durable`.
+fn write_staged(
+    dir: Arc<OwnedFd>,
+    name: &str,
+    shown: PathBuf,
+    bytes: &[u8],
+    mode: Option<u32>,
+    durable: bool,
+) -> Result<Staged> {
     let (mut file, tmp) = create_temp(&dir, &shown, mode)?;
     let staged = Staged {
         dir,

@@ -284,7 +284,12 @@ pub fn open_file(root: &Path, rel: &str) -> Result<Option<File>> {
     let Some((dir, name)) = open_parent(root, rel, false)? else {
         return Ok(None);
     };
-    let before = match lstat_in(&dir, name) {
+    open_in(root, &dir, name, rel)
+}
+
+/// [`open_file`] of `name` in its parent `dir`, already opened safely.
+fn open_in(root: &Path, dir: &OwnedFd, name: &str, rel: &str) -> Result<Option<File>> {
+    let before = match lstat_in(dir, name) {
         Ok(found) => found,
         Err(Errno::NOENT) => return Ok(None),
         Err(e) => return Err(Error::io(root.join(rel), e.into())),
@@ -292,7 +297,68 @@ pub fn open_file(root: &Path, rel: &str) -> Result<Option<File>> {
     if before.kind != Kind::File {
         return Err(not_regular(rel, before.kind));
     }
-    open_nofollow(root, &dir, name, rel)
+    open_nofollow(root, dir, name, rel)
+}
+
+/// Opens files under one root like [`open_file`], keeping the directory of
+/// the last one open: files taken in sorted order (a protected set) share
+/// their parent's descriptor instead of walking it from the root again.
+/// The descriptor was opened without following a symlink at any component,
+/// so reusing it is as safe as walking again; a directory swapped for a
+/// symlink since is not followed either way.
+pub struct Opener<'a> {
+    root: &'a Path,
+    /// The last parent directory asked for, and its descriptor (`None`
+    /// when it does not exist).
+    parent: Option<(String, Option<OwnedFd>)>,
+}
+
+impl<'a> Opener<'a> {
+    pub fn new(root: &'a Path) -> Opener<'a> {
+        Opener { root, parent: None }
+    }
+
+    fn parent<'r>(&mut self, rel: &'r str) -> Result<Option<(&OwnedFd, &'r str)>> {
+        checked(rel)?;
+        let (dir, name) = split(rel);
+        if self.parent.as_ref().is_none_or(|(open, _)| open != dir) {
+            let fd = open_dir(self.root, dir, false)?;
+            self.parent = Some((dir.to_string(), fd));
+        }
+        Ok(self
+            .parent
+            .as_ref()
+            .and_then(|(_, fd)| fd.as_ref())
+            .map(|fd| (fd, name)))
+    }
+
+    /// `lstat` of `rel`: what is there, never following a symlink at any
+    /// component and without opening it; `Ok(None)` when it does not exist.
+    pub fn lstat(&mut self, rel: &str) -> Result<Option<fs::Stat>> {
+        let root = self.root;
+        let Some((dir, name)) = self.parent(rel)? else {
+            return Ok(None);
+        };
+        match fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) => Ok(Some(st)),
+            Err(Errno::NOENT) => Ok(None),
+            Err(e) => Err(Error::io(root.join(rel), e.into())),
+        }
+    }
+
+    /// [`open_file`] through the kept directory.
+    pub fn open_file(&mut self, rel: &str) -> Result<Option<File>> {
+        let root = self.root;
+        let Some((dir, name)) = self.parent(rel)? else {
+            return Ok(None);
+        };
+        open_in(root, dir, name, rel)
+    }
+}
+
+/// True when `st` (from [`Opener::lstat`] or `fstat`) is a regular file.
+pub fn is_regular(st: &fs::Stat) -> bool {
+    Kind::of(st.st_mode as RawMode) == Kind::File
 }
 
 /// The second layer of [`open_file`], for when the entry changed after its
@@ -429,6 +495,41 @@ pub fn floor_char_boundary(text: &str, mut i: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The opener that keeps a directory open between files follows the
+    /// same rules as `open_file`: no symlink at any component, none opened
+    /// at the last one, and `lstat` never follows one.
+    #[cfg(unix)]
+    #[test]
+    fn the_opener_keeps_open_files_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("d")).unwrap();
+        std::fs::create_dir_all(root.join("outside")).unwrap();
+        std::fs::write(root.join("d/a"), "a").unwrap();
+        std::fs::write(root.join("d/b"), "b").unwrap();
+        std::fs::write(root.join("outside/c"), "c").unwrap();
+        std::os::unix::fs::symlink("../outside/c", root.join("d/link")).unwrap();
+        std::os::unix::fs::symlink("outside", root.join("via")).unwrap();
+        let mut opener = Opener::new(root);
+        let mut read = |rel: &str| {
+            let mut text = String::new();
+            opener
+                .open_file(rel)
+                .map(|f| f.map(|mut f| f.read_to_string(&mut text).map(|_| text).unwrap()))
+        };
+        assert_eq!(read("d/a").unwrap().as_deref(), Some("a"));
+        assert_eq!(read("d/b").unwrap().as_deref(), Some("b"));
+        assert_eq!(read("d/missing").unwrap(), None);
+        assert!(read("d/link").unwrap_err().to_string().contains("symlink"));
+        assert!(read("via/c").unwrap_err().to_string().contains("symlink"));
+        assert_eq!(read("nowhere/x").unwrap(), None);
+        let st = opener.lstat("d/link").unwrap().unwrap();
+        assert!(!is_regular(&st), "lstat does not follow the link");
+        assert!(opener.lstat("via/c").is_err());
+        assert!(opener.lstat("d/gone").unwrap().is_none());
+        assert!(is_regular(&opener.lstat("d/a").unwrap().unwrap()));
+    }
 
     #[test]
     fn relative_paths_are_checked() {

@@ -171,7 +171,11 @@ pub fn body(
     }
     let mut checksums = Map::new();
     for rel in &event.files {
-        checksums.insert(rel.clone(), file_checksum(root, rel)?);
+        let checksum = match event.written.get(rel) {
+            Some(sha256) => Value::String(sha256.clone()),
+            None => file_checksum(root, rel)?,
+        };
+        checksums.insert(rel.clone(), checksum);
     }
     let environment = serde_json::json!({
         "git_commit": ctx.git_commit,

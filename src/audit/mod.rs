@@ -55,6 +55,9 @@ pub struct Event {
     /// Repo-relative paths of the files the operation touched; their
     /// SHA-256 is taken when the entry is written.
     pub files: Vec<String>,
+    /// The SHA-256 (hex) of files the caller has just written and checked
+    /// itself, used instead of reading them again.
+    pub written: std::collections::HashMap<String, String>,
     pub error: Option<String>,
     pub recovery_action: Option<String>,
     pub metadata: Map<String, Value>,
@@ -68,6 +71,7 @@ impl Event {
             result: Outcome::Success,
             details: Map::new(),
             files: Vec::new(),
+            written: std::collections::HashMap::new(),
             error: None,
             recovery_action: None,
             metadata: Map::new(),
@@ -88,6 +92,14 @@ impl Event {
 
     pub fn file(mut self, path: impl Into<String>) -> Event {
         self.files.push(path.into());
+        self
+    }
+
+    /// Says that `path`, one of the event's files, now holds bytes whose
+    /// SHA-256 is `sha256` (the caller wrote and verified them); the entry
+    /// records that instead of reading the file again.
+    pub fn written(mut self, path: impl Into<String>, sha256: impl Into<String>) -> Event {
+        self.written.insert(path.into(), sha256.into());
         self
     }
 

@@ -33,34 +33,17 @@ pub struct Stamp {
 }
 
 impl Stamp {
-    pub fn of(meta: &std::fs::Metadata) -> Stamp {
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::MetadataExt;
-            Stamp {
-                size: meta.len(),
-                mtime_ns: i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec()),
-                ctime_ns: i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec()),
-                ino: meta.ino(),
-                dev: meta.dev(),
-                mode: meta.mode() & 0o7777,
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let mtime_ns = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos() as i128);
-            Stamp {
-                size: meta.len(),
-                mtime_ns,
-                ctime_ns: mtime_ns,
-                ino: 0,
-                dev: 0,
-                mode: crate::atomic::mode_of(meta),
-            }
+    /// The stamp of an `lstat`/`fstat` result.
+    // `st_mode` is a `u32` on Linux and a `u16` elsewhere.
+    #[allow(clippy::unnecessary_cast)]
+    pub fn of_stat(st: &rustix::fs::Stat) -> Stamp {
+        Stamp {
+            size: u64::try_from(st.st_size).unwrap_or(0),
+            mtime_ns: i128::from(st.st_mtime) * 1_000_000_000 + i128::from(st.st_mtime_nsec),
+            ctime_ns: i128::from(st.st_ctime) * 1_000_000_000 + i128::from(st.st_ctime_nsec),
+            ino: st.st_ino,
+            dev: st.st_dev,
+            mode: (st.st_mode as u32) & 0o7777,
         }
     }
 }
@@ -118,10 +101,12 @@ impl StatCache {
 
     /// Replaces the cache file atomically (through the safe layer when it
     /// is under `root`); a failure only costs speed next time, so it is
-    /// ignored.
+    /// ignored. Not fsynced: after a crash the old cache, the new one or an
+    /// unreadable one (ignored by [`StatCache::load`]) is there, and each
+    /// entry still describes its file only while the file's stamp matches.
     pub fn save(&self, root: &Path, path: &Path) {
         if let Ok(bytes) = serde_json::to_vec(self) {
-            let _ = crate::atomic::write_private(root, path, &bytes);
+            let _ = crate::atomic::replace_private(root, path, &bytes);
         }
     }
 }

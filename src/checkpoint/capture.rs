@@ -195,6 +195,8 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
         };
         out.skipped.push(crate::protected::OddName { path, reason });
     }
+    // Files come sorted: neighbours share their directory's descriptor.
+    let mut opener = crate::paths::Opener::new(&ws.root);
     for (path, validator) in scan.files {
         if ws.git.is_some() && path == super::store::git::MANIFEST_FILE {
             return Err(Error::usage(
@@ -203,11 +205,35 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
             ));
         }
         let disk = ws.root.join(&path);
+        // An unchanged file is known from its `lstat` alone (taken without
+        // following a symlink at any component): it is not even opened.
+        if let Some(cache) = cache
+            && let Ok(Some(st)) = opener.lstat(&path)
+            && crate::paths::is_regular(&st)
+        {
+            let stamp = Stamp::of_stat(&st);
+            if let Some(hit) = cache.get(&path, &stamp, validator) {
+                check_size(ws, &path, stamp.size)?;
+                out.entries.push(FileEntry {
+                    path,
+                    sha256: hit.sha256.clone(),
+                    size: stamp.size,
+                    mode: git_mode(stamp.mode),
+                    validator,
+                    valid: hit.valid,
+                    errors: hit.errors,
+                    warnings: hit.warnings,
+                });
+                out.contents.push(Content::Stored(hit.object.clone()));
+                out.stamps.push(stamp);
+                continue;
+            }
+        }
         // Never through a symlink at any component, never a FIFO, socket,
         // device or directory (`open_file` opens regular files only): such
         // a path is a finding for that path alone, and the rest of the set
         // is still captured.
-        let mut file = match crate::paths::open_file(&ws.root, &path) {
+        let mut file = match opener.open_file(&path) {
             Ok(Some(file)) => file,
             Ok(None) => {
                 out.absent.push(AbsentFile { path, validator });
@@ -221,43 +247,19 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
                 continue;
             }
         };
-        let meta = file.metadata().at(&disk)?;
-        if meta.len() > ws.config.limits.max_file_size {
-            return Err(Error::usage(
-                format!(
-                    "protected file `{path}` holds {} bytes, more than `[limits] max_file_size` ({})",
-                    meta.len(),
-                    ws.config.limits.max_file_size
-                ),
-                Some("shrink the file, or raise the limit in lifeline.toml".to_string()),
-            ));
-        }
-        let stamp = Stamp::of(&meta);
-        if let Some(hit) = cache.and_then(|c| c.get(&path, &stamp, validator)) {
-            out.entries.push(FileEntry {
-                path,
-                sha256: hit.sha256.clone(),
-                size: stamp.size,
-                mode: git_mode(stamp.mode),
-                validator,
-                valid: hit.valid,
-                errors: hit.errors,
-                warnings: hit.warnings,
-            });
-            out.contents.push(Content::Stored(hit.object.clone()));
-            out.stamps.push(stamp);
-            continue;
-        }
+        let st = rustix::fs::fstat(&file).map_err(|e| Error::io(&disk, e.into()))?;
+        let stamp = Stamp::of_stat(&st);
+        check_size(ws, &path, stamp.size)?;
         // Never more than the size just checked (and one byte to notice
         // growth): a writer appending meanwhile cannot make this read grow
         // without bound.
-        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        let mut bytes = Vec::with_capacity(stamp.size as usize);
         (&mut file)
             .take(stamp.size + 1)
             .read_to_end(&mut bytes)
             .at(&disk)?;
-        let after = Stamp::of(&file.metadata().at(&disk)?);
-        if after != stamp || bytes.len() as u64 != stamp.size {
+        let after = rustix::fs::fstat(&file).map_err(|e| Error::io(&disk, e.into()))?;
+        if Stamp::of_stat(&after) != stamp || bytes.len() as u64 != stamp.size {
             return Err(Error::environment(
                 format!("`{path}` changed while it was being captured"),
                 Some("run the checkpoint again once the writer has finished".to_string()),
@@ -280,10 +282,33 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
     Ok(out)
 }
 
+/// Refuses a protected file larger than `[limits] max_file_size`.
+fn check_size(ws: &Workspace, path: &str, size: u64) -> Result<()> {
+    if size > ws.config.limits.max_file_size {
+        return Err(Error::usage(
+            format!(
+                "protected file `{path}` holds {size} bytes, more than `[limits] max_file_size` ({})",
+                ws.config.limits.max_file_size
+            ),
+            Some("shrink the file, or raise the limit in lifeline.toml".to_string()),
+        ));
+    }
+    Ok(())
+}
+
 /// HEAD, branch, dirty paths and the last five commits, from two git
-/// processes.
+/// processes run side by side (`log` fails on an unborn branch; its answer
+/// is used only when `status` names a commit).
 pub fn git_state(git: &Git) -> Result<GitState> {
-    let status = git.run_bytes(["status", "--porcelain=v2", "--branch", "-z"], None)?;
+    let (status, log) = std::thread::scope(|scope| {
+        let log = scope.spawn(|| git.run(["log", "-5", LOG_FORMAT]));
+        let status = git.run_bytes(["status", "--porcelain=v2", "--branch", "-z"], None);
+        (
+            status,
+            log.join().expect("the git log thread does not panic"),
+        )
+    });
+    let status = status?;
     let mut state = GitState::default();
     let mut records = status.split(|b| *b == 0).filter(|r| !r.is_empty());
     while let Some(record) = records.next() {
@@ -314,16 +339,28 @@ pub fn git_state(git: &Git) -> Result<GitState> {
             records.next();
         }
     }
-    if state.head.is_some() {
-        let log = git.run(["log", "-5", "--format=%H%x00%s"])?;
-        state.recent_commits = log
-            .lines()
-            .filter_map(|l| l.split_once('\0'))
-            .map(|(sha, summary)| CommitSummary {
-                sha: sha.to_string(),
-                summary: summary.to_string(),
-            })
-            .collect();
+    if let Some(head) = &state.head {
+        state.recent_commits = commits(&log?);
+        // HEAD may have moved between the two processes: the commits are
+        // recorded only when they start at the HEAD `status` saw.
+        if state.recent_commits.first().map(|c| &c.sha) != Some(head) {
+            state.recent_commits =
+                commits(&git.run(["log", "-5", LOG_FORMAT, head.as_str(), "--"])?);
+        }
     }
     Ok(state)
+}
+
+/// `git log`'s format for [`commits`].
+const LOG_FORMAT: &str = "--format=%H%x00%s";
+
+/// The commits of `git log` output in [`LOG_FORMAT`].
+fn commits(log: &str) -> Vec<CommitSummary> {
+    log.lines()
+        .filter_map(|l| l.split_once('\0'))
+        .map(|(sha, summary)| CommitSummary {
+            sha: sha.to_string(),
+            summary: summary.to_string(),
+        })
+        .collect()
 }

@@ -1,6 +1,7 @@
 //! Applying a plan: every file is staged as a temporary file in its own
-//! directory (written, mode set, fsynced), then each is renamed over its
-//! target, deletions follow, and each directory is fsynced once. A crash
+//! directory (written with its mode; once all are written, all are
+//! fsynced), then each is renamed over its target, deletions follow, and
+//! each directory is fsynced once. A crash
 //! at any point leaves each file wholly old or wholly new; running the
 //! restore again finishes the job.
 
@@ -38,8 +39,12 @@ pub fn apply(root: &Path, plan: &Plan, set: &ProtectedSet) -> Result<()> {
     let mut dirs: BTreeSet<&str> = BTreeSet::new();
     let mut writes = Vec::new();
     for change in plan.touched() {
-        crate::paths::safe_join(root, &change.path)?;
         let (dir, _) = crate::paths::split(&change.path);
+        // The ancestors of files in one directory are the same: checked
+        // once per directory.
+        if !dirs.contains(dir) {
+            crate::paths::safe_join(root, &change.path)?;
+        }
         match change.action {
             Action::Restore | Action::Create => {
                 let (bytes, executable) = plan
@@ -73,39 +78,43 @@ pub fn apply(root: &Path, plan: &Plan, set: &ProtectedSet) -> Result<()> {
 
 type Pending<'a> = (&'a str, &'a [u8], u32);
 
-/// Stages every write, on a few threads when there are many (most of the
-/// time is fsync). Any failure drops (deletes) what was staged.
+/// Stages every write: the bytes are written first (each directory opened
+/// once), then every temporary file is fsynced, on many threads when there
+/// are many (the fsyncs wait on the disk, not the CPU, and concurrent ones
+/// share journal commits), and only then can anything be renamed into
+/// place. Any failure drops (deletes) what was staged.
 fn stage_all(root: &Path, writes: &[Pending<'_>]) -> Result<Vec<Staged>> {
-    let threads = if writes.len() < 16 {
-        1
-    } else {
-        std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8))
-    };
-    let stage =
-        |(rel, bytes, mode): &Pending<'_>| crate::atomic::stage(root, rel, bytes, Some(*mode));
+    let mut stager = crate::atomic::Stager::new(root);
+    let staged = writes
+        .iter()
+        .map(|(rel, bytes, mode)| stager.stage(rel, bytes, Some(*mode)))
+        .collect::<Result<Vec<_>>>()?;
+    let threads = staged
+        .len()
+        .div_ceil(SYNCS_PER_THREAD)
+        .clamp(1, SYNC_THREADS);
     if threads == 1 {
-        return writes.iter().map(stage).collect();
+        staged.iter().try_for_each(Staged::sync)?;
+        return Ok(staged);
     }
-    let chunk = writes.len().div_ceil(threads);
+    let chunk = staged.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let handles: Vec<_> = writes
+        let handles: Vec<_> = staged
             .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(stage).collect::<Result<Vec<_>>>()))
+            .map(|part| scope.spawn(move || part.iter().try_for_each(Staged::sync)))
             .collect();
-        let mut out = Vec::with_capacity(writes.len());
-        let mut failure = None;
-        for handle in handles {
-            match handle.join().expect("a staging thread does not panic") {
-                Ok(mut files) => out.append(&mut files),
-                Err(e) => failure = failure.or(Some(e)),
-            }
-        }
-        match failure {
-            Some(e) => Err(e),
-            None => Ok(out),
-        }
-    })
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("an fsync thread does not panic"))
+            .collect::<Result<Vec<()>>>()
+    })?;
+    Ok(staged)
 }
+
+/// At most this many threads fsync staged files.
+const SYNC_THREADS: usize = 32;
+/// A thread per this many staged files (up to [`SYNC_THREADS`]).
+const SYNCS_PER_THREAD: usize = 8;
 
 #[cfg(test)]
 mod tests {

@@ -320,6 +320,22 @@ pub fn restore(
     if let Some(sha) = &report.commit {
         event = event.detail("commit", sha.as_str());
     }
+    // The written bytes were checked against the manifest's SHA-256 before
+    // they were written; the entry records those digests rather than
+    // reading every file back.
+    let digests: std::collections::HashMap<&str, &str> = manifest
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.sha256.as_str()))
+        .collect();
+    for change in plan
+        .touched()
+        .filter(|c| matches!(c.action, Action::Restore | Action::Create))
+    {
+        if let Some(sha256) = digests.get(change.path.as_str()) {
+            event = event.written(change.path.clone(), *sha256);
+        }
+    }
     let changed: Vec<String> = plan.touched().map(|c| c.path.clone()).collect();
     audit::record_after_change(ws, env, &event, &changed, Some(safety.id.as_str()))?;
     report.status = Status::Restored;

@@ -10,6 +10,7 @@ mod adoption;
 mod audit;
 mod checkpoint;
 mod checkpoint_crash;
+mod checkpoint_speed;
 mod config;
 mod drill;
 mod github_client;

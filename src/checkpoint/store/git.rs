@@ -4,14 +4,16 @@
 //! keep data in refs. Git deduplicates unchanged files, the refs are
 //! invisible to branches, and push/fetch carry them to other clones.
 //!
-//! Writing takes two git processes whatever the number of files:
-//! `git fast-import` writes the blobs, trees and the commit under a private
-//! temporary ref, then one `git update-ref --stdin` transaction creates the
-//! real ref (only if no checkpoint has the ID yet); the temporary one is
-//! deleted after, best effort. That creation is the last step, so a checkpoint is
-//! visible only when complete; a crash before it leaves unreachable objects
-//! (which `git gc` collects) and at worst a temporary ref that `prune`
-//! removes.
+//! Writing takes one git process whatever the number of files: `git
+//! fast-import` writes the blobs, trees and the commit, and as its last
+//! step creates the checkpoint's ref — only if no ref has the name yet
+//! (without `--force`, fast-import never moves an existing ref to a commit
+//! that does not contain it, and a checkpoint commit has no parent; the
+//! creation is one ref transaction that expects the name to be free, so
+//! of two racing creators only one wins). A checkpoint is therefore visible
+//! only when complete; a crash before that leaves unreachable objects,
+//! which `git gc` collects. Older versions assembled a checkpoint under a
+//! temporary ref ([`TMP_PREFIX`]) first; `prune` still removes any left.
 
 use std::path::{Path, PathBuf};
 
@@ -25,7 +27,7 @@ use crate::protected::Records;
 
 /// Where the checkpoint refs live.
 pub const REF_PREFIX: &str = "refs/lifeline/checkpoints/";
-/// Where a checkpoint is assembled before its real ref is created.
+/// Where older versions assembled a checkpoint before creating its ref.
 pub const TMP_PREFIX: &str = "refs/lifeline/tmp/";
 /// The manifest's name at the root of a checkpoint's tree.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -566,7 +568,7 @@ impl Store for GitStore {
         seal: Option<&str>,
     ) -> Result<Written> {
         assert_eq!(manifest.files.len(), contents.len(), "one content per file");
-        let tmp_ref = format!("{TMP_PREFIX}{}-{}", manifest.id, std::process::id());
+        let refname = GitStore::refname(&manifest.id);
         let when = manifest.created_at.as_second();
         let json = manifest.to_json();
         let size: usize = contents
@@ -599,7 +601,7 @@ impl Store for GitStore {
         let author = ident_name(&manifest.actor);
         stream.extend_from_slice(
             format!(
-                "commit {tmp_ref}\nmark :{commit_mark}\nauthor {author} <lifeline@localhost> {when} +0000\ncommitter lifeline <lifeline@localhost> {when} +0000\ndata {}\n{msg}\n",
+                "commit {refname}\nmark :{commit_mark}\nauthor {author} <lifeline@localhost> {when} +0000\ncommitter lifeline <lifeline@localhost> {when} +0000\ndata {}\n{msg}\n",
                 msg.len()
             )
             .as_bytes(),
@@ -625,9 +627,20 @@ impl Store for GitStore {
             stream.extend_from_slice(format!("get-mark :{}\n", i + 1).as_bytes());
         }
         stream.extend_from_slice(b"done\n");
-        let out = self
+        let out = match self
             .git
-            .run_bytes(["fast-import", "--quiet", "--done"], Some(&stream))?;
+            .run_bytes(["fast-import", "--quiet", "--done"], Some(&stream))
+        {
+            Ok(out) => out,
+            // fast-import refuses to move a ref that exists: another
+            // checkpoint has this ID.
+            Err(e) => {
+                return match self.git.resolve_commit(&refname) {
+                    Some(_) => Ok(Written::IdTaken),
+                    None => Err(e),
+                };
+            }
+        };
         let out = String::from_utf8_lossy(&out);
         let mut lines = out.lines();
         let commit = lines.next().unwrap_or_default().trim().to_string();
@@ -647,42 +660,15 @@ impl Store for GitStore {
                 message: "did not report the objects it wrote".into(),
             });
         }
-        let refname = GitStore::refname(&manifest.id);
-        // Only a creation: deleting a ref takes packed-refs.lock, and a
-        // process killed while holding it leaves the lock behind, which
-        // would make every later create fail. The temporary ref goes in a
-        // separate, best-effort step (prune sweeps what is left).
-        let script = format!("create {refname} {commit}\n");
-        match self
-            .git
-            .run_bytes(["update-ref", "--stdin"], Some(script.as_bytes()))
-        {
-            Ok(_) => {
-                let _ = self
-                    .git
-                    .run_bytes(["update-ref", "-d", &tmp_ref, &commit], None);
-                let path = self.index_path();
-                let mut index = Index::load(&self.root, &path, &self.records.fingerprint());
-                let signer =
-                    seal.and_then(|line| crate::checkpoint::signing::check(line, &json).ok());
-                let entry = index.entry(&commit, jiff::Timestamp::now(), Origin::Local);
-                entry.origin = Origin::Local;
-                entry.summary = Some(manifest.summary());
-                entry.signer = signer;
-                index.save(&self.root, &path);
-                Ok(Written::Created { objects })
-            }
-            Err(e) => {
-                let _ = self
-                    .git
-                    .run_bytes(["update-ref", "-d", &tmp_ref, &commit], None);
-                if self.git.resolve_commit(&refname).is_some() {
-                    Ok(Written::IdTaken)
-                } else {
-                    Err(e)
-                }
-            }
-        }
+        let path = self.index_path();
+        let mut index = Index::load(&self.root, &path, &self.records.fingerprint());
+        let signer = seal.and_then(|line| crate::checkpoint::signing::check(line, &json).ok());
+        let entry = index.entry(&commit, jiff::Timestamp::now(), Origin::Local);
+        entry.origin = Origin::Local;
+        entry.summary = Some(manifest.summary());
+        entry.signer = signer;
+        index.save(&self.root, &path);
+        Ok(Written::Created { objects })
     }
 
     fn remove(&self, ids: &[CheckpointId]) -> Result<()> {

@@ -16,7 +16,7 @@ use std::sync::LazyLock;
 use divan::counter::BytesCount;
 use divan::{Bencher, black_box};
 use lifeline::config::Validator;
-use lifeline::taskmd;
+use lifeline::validate::taskmd;
 use lifeline::validate::validate_bytes;
 
 fn main() {

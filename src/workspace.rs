@@ -78,11 +78,11 @@ impl Workspace {
     pub fn relative(&self, cwd: &Path, path: &Path) -> Option<String> {
         let abs = normalize(&cwd.join(path));
         let root = normalize(&self.root);
-        crate::paths::relative_to(&root, &abs).or_else(|| {
+        crate::fs::paths::relative_to(&root, &abs).or_else(|| {
             // Symlinked temp dirs (macOS /var → /private/var) and the like.
             let abs = abs.canonicalize().ok()?;
             let root = root.canonicalize().ok()?;
-            crate::paths::relative_to(&root, &abs)
+            crate::fs::paths::relative_to(&root, &abs)
         })
     }
 }

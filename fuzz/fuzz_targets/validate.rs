@@ -10,8 +10,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use lifeline::config::Validator;
-use lifeline::diagnostic::Span;
-use lifeline::taskmd;
+use lifeline::validate::diagnostic::Span;
+use lifeline::validate::taskmd;
 use lifeline::validate::validate_bytes;
 
 fuzz_target!(|data: &[u8]| {
@@ -24,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
         let errors = report
             .diagnostics
             .iter()
-            .filter(|d| d.level == lifeline::diagnostic::Level::Error)
+            .filter(|d| d.level == lifeline::validate::diagnostic::Level::Error)
             .count();
         assert_eq!(report.errors, errors, "error count of {validator:?}");
         assert_eq!(report.valid, errors == 0, "validity of {validator:?}");

@@ -229,14 +229,14 @@ pub fn body(
 fn file_checksum(root: &Path, rel: &str) -> Result<Value> {
     // Never through a symlink and never a FIFO or device (refused, so
     // nothing outside the root is hashed and nothing hangs).
-    use crate::paths::{Inspect, Kind};
-    match crate::paths::inspect(root, rel)? {
+    use crate::fs::paths::{Inspect, Kind};
+    match crate::fs::paths::inspect(root, rel)? {
         Inspect::Missing => Ok(Value::Null),
         Inspect::Found(found) if found.kind == Kind::Dir => Err(Error::usage(
             format!("--file {rel}: is a directory"),
             Some("list the files the operation touched, one --file each".into()),
         )),
-        _ => match crate::paths::read_own(root, rel)? {
+        _ => match crate::fs::paths::read_own(root, rel)? {
             Some(bytes) => Ok(Value::String(hex::encode(Sha256::digest(&bytes)))),
             None => Ok(Value::Null),
         },

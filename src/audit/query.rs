@@ -334,7 +334,7 @@ impl Index {
     /// The index is opened through the safe layer when it lies under
     /// `root` (the audit directory's `.index` outside git).
     fn probe(root: &Path, path: &Path, id: u128, file_len: u64) -> Option<u64> {
-        let mut file = crate::atomic::open_private(root, path).ok()??;
+        let mut file = crate::fs::atomic::open_private(root, path).ok()??;
         let mut header = [0u8; 16];
         file.read_exact(&mut header).ok()?;
         if &header[..8] != MAGIC {
@@ -371,7 +371,7 @@ impl Index {
             bytes.extend_from_slice(&id.to_le_bytes());
             bytes.extend_from_slice(&off.to_le_bytes());
         }
-        crate::atomic::write_private(root, path, &bytes)
+        crate::fs::atomic::write_private(root, path, &bytes)
     }
 }
 

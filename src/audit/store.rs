@@ -46,7 +46,7 @@ impl MonthFile {
     /// Opens the file for reading, never through a symlink at any
     /// component and never a FIFO or device.
     pub fn open(&self) -> Result<File> {
-        crate::paths::open_file(&self.root, &self.rel)?
+        crate::fs::paths::open_file(&self.root, &self.rel)?
             .ok_or_else(|| Error::io(&self.path, std::io::ErrorKind::NotFound.into()))
     }
 
@@ -84,7 +84,7 @@ impl Log {
     /// The configured audit directory of `ws` (checked: inside the root).
     pub fn of(ws: &Workspace) -> Result<Log> {
         let rel_dir = ws.config.audit.dir.trim_end_matches('/').to_string();
-        let dir = crate::paths::safe_join(&ws.root, &rel_dir)?;
+        let dir = crate::fs::paths::safe_join(&ws.root, &rel_dir)?;
         Ok(Log {
             dir,
             root: ws.root.clone(),
@@ -104,7 +104,7 @@ impl Log {
             .find(|a| a.is_dir())
             .unwrap_or(&dir)
             .to_path_buf();
-        let base = crate::paths::relative_to(&root, &dir).unwrap_or_default();
+        let base = crate::fs::paths::relative_to(&root, &dir).unwrap_or_default();
         Log {
             root,
             base,
@@ -131,28 +131,28 @@ impl Log {
     /// Opens the log's file `name` for reading, never through a symlink
     /// and never a FIFO or device; `Ok(None)` when it does not exist.
     pub fn open(&self, name: &str) -> Result<Option<File>> {
-        crate::paths::open_file(&self.root, &self.rel(name))
+        crate::fs::paths::open_file(&self.root, &self.rel(name))
     }
 
     /// Opens (creating) the log's file `name` for appending, never through
     /// a symlink.
     pub fn open_append(&self, name: &str) -> Result<File> {
-        crate::atomic::open_append(&self.root, &self.rel(name))
+        crate::fs::atomic::open_append(&self.root, &self.rel(name))
     }
 
     /// Replaces the log's file `name` atomically, never through a symlink.
     pub fn write(&self, name: &str, bytes: &[u8]) -> Result<()> {
-        crate::atomic::write_in(&self.root, &self.rel(name), bytes, None)
+        crate::fs::atomic::write_in(&self.root, &self.rel(name), bytes, None)
     }
 
     /// Removes the log's file `name`; false when it was not there.
     pub fn remove(&self, name: &str) -> Result<bool> {
-        crate::atomic::remove_in(&self.root, &self.rel(name))
+        crate::fs::atomic::remove_in(&self.root, &self.rel(name))
     }
 
     /// Fsyncs the log's directory.
     pub fn sync(&self) -> Result<()> {
-        crate::atomic::sync_dir_in(&self.root, &self.base)
+        crate::fs::atomic::sync_dir_in(&self.root, &self.base)
     }
 
     /// `rel_dir/name`, as messages show a month file.
@@ -164,7 +164,7 @@ impl Log {
     pub fn month_files(&self) -> Result<Vec<MonthFile>> {
         // Listed without following a symlink to (or below) the directory;
         // a month file that is a symlink is listed, and refused when opened.
-        let Some(entries) = crate::paths::list_dir(&self.root, &self.base)? else {
+        let Some(entries) = crate::fs::paths::list_dir(&self.root, &self.base)? else {
             return Ok(Vec::new());
         };
         let mut files = Vec::new();
@@ -202,7 +202,7 @@ impl Log {
     /// holds; released when the guard is dropped.
     pub(super) fn lock(&self) -> Result<DirLock> {
         // Opened (and created) without following a symlink at any component.
-        let dir = crate::paths::open_dir(&self.root, &self.base, true)?
+        let dir = crate::fs::paths::open_dir(&self.root, &self.base, true)?
             .expect("a created directory exists");
         DirLock::acquire(dir, &self.dir)
     }
@@ -304,7 +304,7 @@ impl Log {
             self.open_append(&name)?;
         } else {
             // Created and removed again (on drop) inside the opened directory.
-            crate::atomic::stage(&self.root, &self.rel(".lifeline-preflight"), b"", None)?;
+            crate::fs::atomic::stage(&self.root, &self.rel(".lifeline-preflight"), b"", None)?;
         }
         if let Some(free) = free_space(&self.dir)
             && free < PREFLIGHT_SPACE

@@ -296,7 +296,7 @@ pub fn cached_leaves(
     let state: CacheState = if fresh {
         CacheState::default()
     } else {
-        crate::atomic::read_private(log.root(), &state_path)
+        crate::fs::atomic::read_private(log.root(), &state_path)
             .ok()
             .flatten()
             .and_then(|b| serde_json::from_slice(&b).ok())
@@ -336,7 +336,7 @@ pub fn cached_leaves(
             month: last_file.month.clone(),
             offset: last_file.bytes,
         };
-        let bytes = crate::atomic::read_private(log.root(), &leaves_path)
+        let bytes = crate::fs::atomic::read_private(log.root(), &leaves_path)
             .ok()
             .flatten()
             .unwrap_or_default();
@@ -386,7 +386,7 @@ pub fn cached_leaves(
         }
         // Opened for appending: after cutting it to `base`, the new leaves
         // land right there.
-        let mut file = crate::atomic::open_private_append(log.root(), &leaves_path)?;
+        let mut file = crate::fs::atomic::open_private_append(log.root(), &leaves_path)?;
         let base = if start.is_some() { kept * RECORD } else { 0 };
         file.set_len(base as u64).at(&leaves_path)?;
         file.write_all(&bytes).at(&leaves_path)?;
@@ -395,7 +395,7 @@ pub fn cached_leaves(
             count: cached.len() as u64,
             last: cached.last().map(|c| hex::encode(c.1)),
         };
-        crate::atomic::write_private(
+        crate::fs::atomic::write_private(
             log.root(),
             &state_path,
             &serde_json::to_vec(&new_state).expect("state serializes"),

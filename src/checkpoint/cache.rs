@@ -73,7 +73,7 @@ impl StatCache {
     /// Loads the cache at `path` (read through the safe layer when it is
     /// under `root`); empty when absent, corrupt, foreign or unsafe.
     pub fn load(root: &Path, path: &Path) -> StatCache {
-        crate::atomic::read_private(root, path)
+        crate::fs::atomic::read_private(root, path)
             .ok()
             .flatten()
             .and_then(|b| serde_json::from_slice::<StatCache>(&b).ok())
@@ -106,7 +106,7 @@ impl StatCache {
     /// entry still describes its file only while the file's stamp matches.
     pub fn save(&self, root: &Path, path: &Path) {
         if let Ok(bytes) = serde_json::to_vec(self) {
-            let _ = crate::atomic::replace_private(root, path, &bytes);
+            let _ = crate::fs::atomic::replace_private(root, path, &bytes);
         }
     }
 }

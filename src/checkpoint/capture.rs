@@ -163,7 +163,7 @@ struct Captured {
     contents: Vec<Content>,
     stamps: Vec<Stamp>,
     absent: Vec<AbsentFile>,
-    skipped: Vec<crate::protected::OddName>,
+    skipped: Vec<crate::config::protected::OddName>,
 }
 
 /// The mode a manifest records: what git stores, executable or not.
@@ -172,7 +172,7 @@ pub fn git_mode(mode: u32) -> u32 {
 }
 
 fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captured> {
-    let set = crate::protected::ProtectedSet::new(&ws.config)?;
+    let set = crate::config::protected::ProtectedSet::new(&ws.config)?;
     let mut out = Captured {
         entries: Vec::new(),
         contents: Vec::new(),
@@ -187,16 +187,17 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
     // such a file at a literal path, a finding for that path alone: the
     // manifest says it was not captured instead of leaving it out unsaid.
     for (path, _) in scan.special {
-        let reason = match crate::paths::inspect(&ws.root, &path) {
-            Ok(crate::paths::Inspect::Found(found)) => {
+        let reason = match crate::fs::paths::inspect(&ws.root, &path) {
+            Ok(crate::fs::paths::Inspect::Found(found)) => {
                 format!("it is {}, not a regular file", found.kind.describe())
             }
             _ => "it is not a regular file".to_string(),
         };
-        out.skipped.push(crate::protected::OddName { path, reason });
+        out.skipped
+            .push(crate::config::protected::OddName { path, reason });
     }
     // Files come sorted: neighbours share their directory's descriptor.
-    let mut opener = crate::paths::Opener::new(&ws.root);
+    let mut opener = crate::fs::paths::Opener::new(&ws.root);
     for (path, validator) in scan.files {
         if ws.git.is_some() && path == super::store::git::MANIFEST_FILE {
             return Err(Error::usage(
@@ -209,7 +210,7 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
         // following a symlink at any component): it is not even opened.
         if let Some(cache) = cache
             && let Ok(Some(st)) = opener.lstat(&path)
-            && crate::paths::is_regular(&st)
+            && crate::fs::paths::is_regular(&st)
         {
             let stamp = Stamp::of_stat(&st);
             if let Some(hit) = cache.get(&path, &stamp, validator) {
@@ -240,7 +241,7 @@ fn read_protected_set(ws: &Workspace, cache: Option<&StatCache>) -> Result<Captu
                 continue;
             }
             Err(e) => {
-                out.skipped.push(crate::protected::OddName {
+                out.skipped.push(crate::config::protected::OddName {
                     path,
                     reason: e.to_string(),
                 });

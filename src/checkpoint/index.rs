@@ -50,10 +50,10 @@ pub struct Index {
 impl Index {
     /// Loads the index at `path` (a private file of the work tree at
     /// `root`, read without following a symlink: see
-    /// [`crate::atomic::private_anchor`]); empty when absent, unreadable,
+    /// [`crate::fs::atomic::private_anchor`]); empty when absent, unreadable,
     /// corrupt, written by another version, or reached under other `rules`.
     pub fn load(root: &Path, path: &Path, rules: &str) -> Index {
-        crate::atomic::read_private(root, path)
+        crate::fs::atomic::read_private(root, path)
             .ok()
             .flatten()
             .and_then(|b| serde_json::from_slice::<Index>(&b).ok())
@@ -87,11 +87,11 @@ impl Index {
     /// Replaces the index file by rename, without fsync: losing it costs a
     /// re-read, and the first-seen times of what it held become "now". No
     /// symlink at any component below the git directory (or the root)
-    /// redirects the write: see [`crate::atomic::private_anchor`].
+    /// redirects the write: see [`crate::fs::atomic::private_anchor`].
     pub fn save(&self, root: &Path, path: &Path) {
         let Ok(bytes) = serde_json::to_vec(self) else {
             return;
         };
-        let _ = crate::atomic::replace_private(root, path, &bytes);
+        let _ = crate::fs::atomic::replace_private(root, path, &bytes);
     }
 }

@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 use super::id::CheckpointId;
 use crate::ci::WorkflowRun;
 use crate::config::Validator;
+use crate::config::protected::Records;
 use crate::error::{Error, Result};
-use crate::protected::Records;
 
 /// The manifest format version this build writes and reads.
 pub const SCHEMA: u32 = 1;
@@ -55,7 +55,7 @@ pub struct Manifest {
     /// (not UTF-8, a backslash): neither captured nor absent, so a restore
     /// leaves them alone.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub skipped: Vec<crate::protected::OddName>,
+    pub skipped: Vec<crate::config::protected::OddName>,
     /// The lifeline version that wrote the checkpoint.
     pub lifeline_version: String,
 }
@@ -210,7 +210,7 @@ impl Manifest {
             .map(|f| &f.path)
             .chain(self.absent.iter().map(|a| &a.path));
         for path in paths {
-            crate::paths::check_relative(path).map_err(|m| format!("path `{path}`: {m}"))?;
+            crate::fs::paths::check_relative(path).map_err(|m| format!("path `{path}`: {m}"))?;
             if let Some(why) = records.reason(path) {
                 return Err(format!("it names a path lifeline never restores: {why}"));
             }

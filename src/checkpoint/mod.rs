@@ -40,7 +40,7 @@ pub const PRE_RESTORE: &str = "pre-restore";
 /// The store the configuration picks: git refs inside a git work tree,
 /// the directory store elsewhere (`[checkpoint] store` overrides).
 pub fn open(ws: &Workspace) -> Result<Box<dyn Store>> {
-    let records = crate::protected::Records::new(&ws.config);
+    let records = crate::config::protected::Records::new(&ws.config);
     match (ws.config.checkpoint.store, &ws.git) {
         (StoreKind::Auto | StoreKind::Git, Some(git)) => {
             Ok(Box::new(GitStore::new(git.clone(), &ws.root, records)?))

@@ -58,7 +58,7 @@ pub struct Decision {
 /// the timeline.
 pub fn pinned(ws: &Workspace) -> Result<BTreeSet<CheckpointId>> {
     let mut ids = BTreeSet::new();
-    for (_, incident) in crate::incident::list(ws)? {
+    for (_, incident) in crate::recover::incident::list(ws)? {
         if incident.status == "resolved" {
             continue;
         }

@@ -242,7 +242,7 @@ fn text(report: &HealthReport, fail_on: Severity) -> String {
 }
 
 fn github(report: &HealthReport, fail_on: Severity) -> String {
-    use crate::render::github::{escape_data, escape_property};
+    use crate::validate::render::github::{escape_data, escape_property};
     let mut s = String::new();
     for f in &report.findings {
         let level = if f.severity <= Severity::P1 {

@@ -10,7 +10,7 @@ use crate::ci::{self, Env, ProcessEnv};
 use crate::commands;
 use crate::config::Validator;
 use crate::error::{Error, Result};
-use crate::render;
+use crate::validate::render;
 use crate::workspace::Workspace;
 
 mod audit;
@@ -542,7 +542,7 @@ fn config_show(ws: &Workspace, out: &Output, args: ConfigShowArgs) -> Result<i32
                 .map_err(|e| Error::usage(format!("cannot print the configuration: {e}"), None))?;
             let excluded = format!(
                 "# never protected, whatever the globs say (lifeline's own records and git's): {}\n",
-                crate::protected::Records::new(&ws.config)
+                crate::config::protected::Records::new(&ws.config)
                     .describe()
                     .join(", ")
             );
@@ -553,7 +553,7 @@ fn config_show(ws: &Workspace, out: &Output, args: ConfigShowArgs) -> Result<i32
                 "path": ws.config_path,
                 "found": ws.config_found,
                 "config": ws.config,
-                "excluded_from_protection": crate::protected::Records::new(&ws.config).describe(),
+                "excluded_from_protection": crate::config::protected::Records::new(&ws.config).describe(),
             });
             serde_json::to_string_pretty(&value).expect("config serializes") + "\n"
         }

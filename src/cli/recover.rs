@@ -9,7 +9,7 @@ use super::Output;
 use crate::ci::Env;
 use crate::config::Severity;
 use crate::error::Result;
-use crate::incident::{self, Incident};
+use crate::recover::incident::{self, Incident};
 use crate::recover::{self, RecoverOptions, RecoverOutcome, RecoveryType};
 use crate::workspace::Workspace;
 

@@ -251,7 +251,7 @@ fn prune_inner(ws: &Workspace, options: &PruneOptions) -> Result<Pruned> {
             checkpoint::GitStore::new(
                 git.clone(),
                 &ws.root,
-                crate::protected::Records::new(&ws.config),
+                crate::config::protected::Records::new(&ws.config),
             )?
             .remove_stale_temporaries()?;
         }

@@ -178,7 +178,7 @@ pub fn run(ws: &Workspace, options: &InitOptions) -> Result<Vec<InitOutcome>> {
                 .iter()
                 .filter(|o| matches!(o.action, Action::Created | Action::Overwritten))
             {
-                if let Some(rel) = crate::paths::relative_to(&ws.root, &o.path) {
+                if let Some(rel) = crate::fs::paths::relative_to(&ws.root, &o.path) {
                     event = event.file(rel);
                 }
             }
@@ -416,7 +416,7 @@ fn workflow_name(root: &Path, file: &str) -> Option<String> {
         return None;
     }
     let rel = format!("{WORKFLOWS_DIR}/{file}");
-    let bytes = crate::paths::read_own(root, &rel).ok()??;
+    let bytes = crate::fs::paths::read_own(root, &rel).ok()??;
     let text = String::from_utf8(bytes).ok()?;
     let docs = saphyr::Yaml::load_from_str(text.trim_start_matches('\u{feff}')).ok()?;
     let name = docs
@@ -433,11 +433,11 @@ fn workflow_name(root: &Path, file: &str) -> Option<String> {
 /// without following a symlink at any component; `None` when absent. A
 /// symlink, FIFO or device there (or a symlink above it) is refused.
 fn read_existing(root: &Path, rel: &str) -> Result<Option<(Vec<u8>, u32)>> {
-    let Some(mut file) = crate::paths::open_file(root, rel)? else {
+    let Some(mut file) = crate::fs::paths::open_file(root, rel)? else {
         return Ok(None);
     };
     let path = root.join(rel);
-    let mode = crate::atomic::mode_of(&file.metadata().map_err(|e| Error::io(&path, e))?);
+    let mode = crate::fs::atomic::mode_of(&file.metadata().map_err(|e| Error::io(&path, e))?);
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| Error::io(&path, e))?;
     Ok(Some((bytes, mode)))
@@ -445,7 +445,7 @@ fn read_existing(root: &Path, rel: &str) -> Result<Option<(Vec<u8>, u32)>> {
 
 /// The repo-relative form of a planned path.
 fn rel_of(root: &Path, path: &Path) -> String {
-    crate::paths::relative_to(root, path).expect("init plans paths under the root")
+    crate::fs::paths::relative_to(root, path).expect("init plans paths under the root")
 }
 
 /// Compares every planned file with what is there and writes the missing
@@ -495,7 +495,7 @@ fn write_files(ws: &Workspace, options: &InitOptions) -> Result<Vec<InitOutcome>
         };
         if matches!(action, Action::Created | Action::Overwritten) {
             let mode = existing.map(|(_, mode)| mode);
-            crate::atomic::write_in(&ws.root, &rel, content.as_bytes(), mode)?;
+            crate::fs::atomic::write_in(&ws.root, &rel, content.as_bytes(), mode)?;
         }
         outcomes.push(InitOutcome {
             path: p.path,
@@ -596,7 +596,7 @@ fn write_gitattributes(ws: &Workspace, dry_run: bool) -> Result<InitOutcome> {
         }
         text.push_str(&line);
         text.push('\n');
-        crate::atomic::write_in(&ws.root, GITATTRIBUTES, text.as_bytes(), mode)?;
+        crate::fs::atomic::write_in(&ws.root, GITATTRIBUTES, text.as_bytes(), mode)?;
     }
     Ok(InitOutcome {
         path,

@@ -238,7 +238,7 @@ fn differing(old: &[u8], new: &[u8]) -> u64 {
 }
 
 fn protected_bytes(ws: &Workspace) -> Result<BTreeMap<String, Vec<u8>>> {
-    let set = crate::protected::ProtectedSet::new(&ws.config)?;
+    let set = crate::config::protected::ProtectedSet::new(&ws.config)?;
     let mut out = BTreeMap::new();
     for (path, _) in set.files(&ws.root)? {
         if let Ok(bytes) = std::fs::read(ws.root.join(&path)) {

@@ -117,7 +117,7 @@ fn detect_by_validate(s: &Scratch) -> Result<Observed> {
     let mut words: Vec<String> = Vec::new();
     for d in report
         .diagnostics()
-        .filter(|d| d.level == crate::diagnostic::Level::Error)
+        .filter(|d| d.level == crate::validate::diagnostic::Level::Error)
     {
         let id = format!("validate:{}", d.code);
         if !detectors.contains(&id) {

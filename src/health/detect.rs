@@ -78,7 +78,7 @@ pub fn files(root: &Path, config: &Config, out: &mut Vec<Finding>) -> bool {
         let codes: Vec<&str> = file
             .diagnostics
             .iter()
-            .filter(|d| d.level == crate::diagnostic::Level::Error)
+            .filter(|d| d.level == crate::validate::diagnostic::Level::Error)
             .map(|d| d.code)
             .collect();
         let pattern = if codes.contains(&"FILE004") {
@@ -114,7 +114,7 @@ pub fn files(root: &Path, config: &Config, out: &mut Vec<Finding>) -> bool {
         for d in file
             .diagnostics
             .iter()
-            .filter(|d| d.level == crate::diagnostic::Level::Error)
+            .filter(|d| d.level == crate::validate::diagnostic::Level::Error)
             .take(5)
         {
             let at = d
@@ -575,7 +575,7 @@ pub fn labels(
 fn labels_yml_names(root: &Path, rel: &str) -> Vec<String> {
     use saphyr::LoadableYamlNode;
     // Never through a symlink or from a FIFO.
-    let Some(text) = crate::paths::read_own(root, rel)
+    let Some(text) = crate::fs::paths::read_own(root, rel)
         .ok()
         .flatten()
         .and_then(|b| String::from_utf8(b).ok())

@@ -112,8 +112,8 @@ pub fn put_back(session: &mut Session<'_>, path: &str, bytes: &[u8], from: &Sour
         .unwrap_or_else(|| Validator::by_name(path));
     let from_text = from.label.clone();
     if session.options.dry_run {
-        crate::paths::safe_join(&session.ws.root, path)?;
-        let current = crate::paths::read_own(&session.ws.root, path)?;
+        crate::fs::paths::safe_join(&session.ws.root, path)?;
+        let current = crate::fs::paths::read_own(&session.ws.root, path)?;
         let change = crate::restore::plan::rewrite(path, validator, current.as_deref(), bytes);
         session.plan = Some(crate::restore::Plan {
             checkpoint: from.label.clone(),
@@ -141,13 +141,13 @@ pub fn put_back(session: &mut Session<'_>, path: &str, bytes: &[u8], from: &Sour
         "safety checkpoint {} holds the state before the repair (`lifeline undo` puts it back)",
         safety.id
     ))?;
-    let mode = match crate::paths::inspect(&session.ws.root, path)? {
-        crate::paths::Inspect::Found(found) if found.kind == crate::paths::Kind::File => {
+    let mode = match crate::fs::paths::inspect(&session.ws.root, path)? {
+        crate::fs::paths::Inspect::Found(found) if found.kind == crate::fs::paths::Kind::File => {
             Some(found.mode)
         }
         _ => None,
     };
-    crate::atomic::write_in(&session.ws.root, path, bytes, mode)?;
+    crate::fs::atomic::write_in(&session.ws.root, path, bytes, mode)?;
     session.changed(path)?;
     session.step(format!("restored {path} from {from_text}"))
 }
@@ -175,7 +175,7 @@ pub fn sprint_config(session: &mut Session<'_>) -> Result<String> {
     }
     // The plan's last resort: rebuild it from TASK.md's sprint header.
     let task = target(session, Validator::TaskMd)?;
-    let text = crate::paths::read_own(&session.ws.root, &task)
+    let text = crate::fs::paths::read_own(&session.ws.root, &task)
         .ok()
         .flatten()
         .and_then(|b| String::from_utf8(b).ok())
@@ -211,7 +211,7 @@ fn repair_from_history(
     // Absent reads as empty (nothing to keep); a file that cannot be read
     // (a link, a FIFO, no permission, too large) stops the runbook rather
     // than being overwritten unseen.
-    let current = crate::paths::read_own(&session.ws.root, path)?.unwrap_or_default();
+    let current = crate::fs::paths::read_own(&session.ws.root, path)?.unwrap_or_default();
     if validate_bytes(path, &current, validator).valid {
         session.step(format!("{path} validates already; nothing to restore"))?;
         return Ok("recovered".into());
@@ -317,7 +317,7 @@ pub fn restore_checkpoint(
 /// `sprint.config.json` from TASK.md's `**Sprint ID**: Sprint-07-2025`
 /// and `**Sprint**: 7 (2025-07-06 to 2025-07-20)` lines.
 pub fn rebuild_sprint_config(task_md: &str) -> Option<String> {
-    let doc = crate::taskmd::parse(task_md.trim_start_matches('\u{feff}'));
+    let doc = crate::validate::taskmd::parse(task_md.trim_start_matches('\u{feff}'));
     let sprint_id = doc.sprint_id?.to_string();
     let line = task_md.lines().map(str::trim).find_map(|l| {
         l.strip_prefix("**Sprint**:")

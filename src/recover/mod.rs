@@ -7,6 +7,7 @@
 pub mod authority;
 pub mod files;
 pub mod git_repair;
+pub mod incident;
 pub mod publish;
 pub mod workflows;
 
@@ -18,7 +19,7 @@ use serde::Serialize;
 use crate::ci::Env;
 use crate::config::Severity;
 use crate::error::{Error, Result};
-use crate::incident::Incident;
+use crate::recover::incident::Incident;
 use crate::workspace::Workspace;
 
 /// The runbooks.
@@ -202,7 +203,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RecoverOptions) -> Result<Re
         )?)
     };
     let records_before = publish::Records::snapshot(ws);
-    let detected_at = crate::incident::detected_at_from_env(env)?;
+    let detected_at = crate::recover::incident::detected_at_from_env(env)?;
     let incident = if options.dry_run {
         None
     } else {
@@ -327,11 +328,11 @@ pub(crate) fn validate_all(session: &mut Session<'_>, when: &str) -> Result<bool
 /// The error findings as `CODE path:line`, the first few of them, with a
 /// count of the rest.
 pub(crate) fn findings<'d>(
-    diagnostics: impl Iterator<Item = &'d crate::diagnostic::Diagnostic>,
+    diagnostics: impl Iterator<Item = &'d crate::validate::diagnostic::Diagnostic>,
 ) -> String {
     const SHOWN: usize = 5;
     let errors: Vec<String> = diagnostics
-        .filter(|d| d.level == crate::diagnostic::Level::Error)
+        .filter(|d| d.level == crate::validate::diagnostic::Level::Error)
         .map(|d| match d.span {
             Some(span) => format!("{} {}:{}", d.code, d.path, span.line),
             None => format!("{} {}", d.code, d.path),

@@ -28,7 +28,7 @@ impl Records {
     pub fn snapshot(ws: &crate::workspace::Workspace) -> Records {
         let dir_rel = ws.config.audit.dir.trim_end_matches('/');
         let mut files = BTreeMap::new();
-        let Ok(dir) = crate::paths::safe_join(&ws.root, dir_rel) else {
+        let Ok(dir) = crate::fs::paths::safe_join(&ws.root, dir_rel) else {
             return Records(files);
         };
         let Ok(entries) = std::fs::read_dir(&dir) else {

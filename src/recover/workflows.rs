@@ -10,7 +10,7 @@ use super::Session;
 use crate::ci::Env;
 use crate::error::{Error, Result};
 use crate::github::{self, Client, ClientOptions, RepoName};
-use crate::incident::Disabled;
+use crate::recover::incident::Disabled;
 use crate::workspace::Workspace;
 
 /// The workflows directory.
@@ -47,7 +47,7 @@ pub fn sync_failure_cascade(session: &mut Session<'_>) -> Result<String> {
 pub fn complete_automation_failure(session: &mut Session<'_>) -> Result<String> {
     let keep = session.ws.config.recover.emergency_workflow.clone();
     let dir = session.ws.root.join(WORKFLOWS);
-    let mut targets: Vec<String> = crate::paths::list_dir(&session.ws.root, WORKFLOWS)?
+    let mut targets: Vec<String> = crate::fs::paths::list_dir(&session.ws.root, WORKFLOWS)?
         .ok_or_else(|| Error::io(&dir, std::io::ErrorKind::NotFound.into()))?
         .into_iter()
         .map(|(name, _, _)| name)
@@ -80,7 +80,7 @@ pub fn complete_automation_failure(session: &mut Session<'_>) -> Result<String> 
     if session.options.dry_run {
         session.step(format!("would write {rel}"))?;
     } else {
-        crate::atomic::write_in(&session.ws.root, rel, text.as_bytes(), None)?;
+        crate::fs::atomic::write_in(&session.ws.root, rel, text.as_bytes(), None)?;
         session.changed(rel)?;
         session.step(format!("wrote {rel}"))?;
     }
@@ -148,13 +148,13 @@ fn rename(session: &mut Session<'_>, file: &str) -> Result<()> {
     let from_rel = format!("{WORKFLOWS}/{file}");
     let to_rel = format!("{from_rel}.disabled");
     let root = &session.ws.root;
-    if crate::paths::inspect(root, &from_rel)? == crate::paths::Inspect::Missing {
+    if crate::fs::paths::inspect(root, &from_rel)? == crate::fs::paths::Inspect::Missing {
         return Err(Error::usage(
             format!("{from_rel} does not exist, so it cannot be disabled"),
             Some("check [recover] sync_workflows in lifeline.toml".into()),
         ));
     }
-    crate::atomic::rename_in(root, &from_rel, &to_rel)?;
+    crate::fs::atomic::rename_in(root, &from_rel, &to_rel)?;
     session.changed(&from_rel)?;
     session.changed(&to_rel)?;
     Ok(())
@@ -189,13 +189,13 @@ pub fn enable(ws: &Workspace, api: Option<&(Client, RepoName)>, d: &Disabled) ->
         _ => {
             let to_rel = format!("{WORKFLOWS}/{}", d.workflow);
             let from_rel = format!("{to_rel}.disabled");
-            if crate::paths::inspect(&ws.root, &to_rel)? != crate::paths::Inspect::Missing {
+            if crate::fs::paths::inspect(&ws.root, &to_rel)? != crate::fs::paths::Inspect::Missing {
                 return Err(Error::usage(
                     format!("{to_rel} exists already; not overwriting it with {from_rel}"),
                     Some("compare the two and remove one by hand".into()),
                 ));
             }
-            crate::atomic::rename_in(&ws.root, &from_rel, &to_rel)?;
+            crate::fs::atomic::rename_in(&ws.root, &from_rel, &to_rel)?;
             Ok(format!(
                 "re-enabled {} by renaming {from_rel} back",
                 d.workflow

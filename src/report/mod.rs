@@ -43,7 +43,7 @@ use serde_json::Value;
 use crate::config::{Severity, SeverityPolicy};
 use crate::drill::record::{Recovery, ScenarioRecord, Verdict, caller_details};
 use crate::error::Result;
-use crate::incident::Incident;
+use crate::recover::incident::Incident;
 use crate::workspace::Workspace;
 
 /// One of the plan's durations, at one severity.
@@ -423,7 +423,7 @@ fn text_of(e: &Value, k: &str) -> String {
 /// alerts whenever they were opened.
 pub fn build(ws: &Workspace, since: Option<Timestamp>, links: &Links) -> Result<Report> {
     let in_window = |t: Timestamp| since.is_none_or(|s| t >= s);
-    let all: Vec<Incident> = crate::incident::list(ws)?
+    let all: Vec<Incident> = crate::recover::incident::list(ws)?
         .into_iter()
         .map(|(_, i)| i)
         .collect();

@@ -9,20 +9,20 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::plan::{Action, Plan};
-use crate::atomic::Staged;
+use crate::config::protected::ProtectedSet;
 use crate::error::{Error, Result};
-use crate::protected::ProtectedSet;
+use crate::fs::atomic::Staged;
 
 /// The prefix of the temporary files a restore stages (the same as
-/// [`crate::atomic`]'s), removed from a directory before staging into it
+/// [`crate::fs::atomic`]'s), removed from a directory before staging into it
 /// again so a killed restore leaves nothing behind for long.
-pub(crate) const TMP_PREFIX: &str = crate::atomic::TMP_PREFIX;
+pub(crate) const TMP_PREFIX: &str = crate::fs::atomic::TMP_PREFIX;
 
 /// Writes and removes what `plan` says under `root`, only at paths `set`
 /// covers (checked again right before writing: a path the set does not
 /// cover stops the restore before anything is written). Every directory is
 /// opened from the root without following a symlink at any component
-/// ([`crate::atomic::stage`]), so a link inside the tree
+/// ([`crate::fs::atomic::stage`]), so a link inside the tree
 /// (`docs/x -> ../.git/hooks`) cannot redirect a write or a removal.
 pub fn apply(root: &Path, plan: &Plan, set: &ProtectedSet) -> Result<()> {
     for change in plan.touched() {
@@ -39,11 +39,11 @@ pub fn apply(root: &Path, plan: &Plan, set: &ProtectedSet) -> Result<()> {
     let mut dirs: BTreeSet<&str> = BTreeSet::new();
     let mut writes = Vec::new();
     for change in plan.touched() {
-        let (dir, _) = crate::paths::split(&change.path);
+        let (dir, _) = crate::fs::paths::split(&change.path);
         // The ancestors of files in one directory are the same: checked
         // once per directory.
         if !dirs.contains(dir) {
-            crate::paths::safe_join(root, &change.path)?;
+            crate::fs::paths::safe_join(root, &change.path)?;
         }
         match change.action {
             Action::Restore | Action::Create => {
@@ -61,17 +61,17 @@ pub fn apply(root: &Path, plan: &Plan, set: &ProtectedSet) -> Result<()> {
         dirs.insert(dir);
     }
     for dir in &dirs {
-        crate::atomic::remove_temporaries_in(root, dir);
+        crate::fs::atomic::remove_temporaries_in(root, dir);
     }
     let staged = stage_all(root, &writes)?;
     for file in staged {
         file.commit()?;
     }
     for change in plan.touched().filter(|c| c.action == Action::Delete) {
-        crate::atomic::remove_in(root, &change.path)?;
+        crate::fs::atomic::remove_in(root, &change.path)?;
     }
     for dir in &dirs {
-        crate::atomic::sync_dir_in(root, dir)?;
+        crate::fs::atomic::sync_dir_in(root, dir)?;
     }
     Ok(())
 }
@@ -84,7 +84,7 @@ type Pending<'a> = (&'a str, &'a [u8], u32);
 /// share journal commits), and only then can anything be renamed into
 /// place. Any failure drops (deletes) what was staged.
 fn stage_all(root: &Path, writes: &[Pending<'_>]) -> Result<Vec<Staged>> {
-    let mut stager = crate::atomic::Stager::new(root);
+    let mut stager = crate::fs::atomic::Stager::new(root);
     let staged = writes
         .iter()
         .map(|(rel, bytes, mode)| stager.stage(rel, bytes, Some(*mode)))

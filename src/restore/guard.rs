@@ -542,7 +542,7 @@ fn broken_files(ws: &Workspace, manifest: &Manifest, ctx: &Context) -> Result<Ve
             let errors: Vec<_> = f
                 .diagnostics
                 .iter()
-                .filter(|d| d.level == crate::diagnostic::Level::Error)
+                .filter(|d| d.level == crate::validate::diagnostic::Level::Error)
                 .collect();
             let codes = errors.iter().map(|d| d.code.to_string()).collect();
             let findings = errors

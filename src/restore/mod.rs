@@ -269,7 +269,7 @@ pub fn restore(
         }
     };
     report.safety_checkpoint = Some(safety.id.to_string());
-    let set = crate::protected::ProtectedSet::new(&ws.config)?;
+    let set = crate::config::protected::ProtectedSet::new(&ws.config)?;
     if let Err(e) = apply::apply(&ws.root, &plan, &set) {
         let back = put_back(ws, store, &safety, &plan);
         let event = event(options, &id, &plan)
@@ -395,7 +395,7 @@ fn last_safety(store: &dyn Store) -> Result<CheckpointId> {
 /// store's cache, released when the process ends (even by a crash).
 fn lock(root: &std::path::Path, store: &dyn Store) -> Result<std::fs::File> {
     let path = store.cache_path().with_file_name("restore.lock");
-    let file = crate::atomic::open_private_append(root, &path)?;
+    let file = crate::fs::atomic::open_private_append(root, &path)?;
     file.lock().at(&path)?;
     Ok(file)
 }
@@ -493,7 +493,7 @@ fn invalid_files(ws: &Workspace, plan: &Plan) -> Result<Vec<InvalidFile>> {
             findings: f
                 .diagnostics
                 .iter()
-                .filter(|d| d.level == crate::diagnostic::Level::Error)
+                .filter(|d| d.level == crate::validate::diagnostic::Level::Error)
                 .take(3)
                 .map(|d| match d.span {
                     Some(s) => format!("{} {}:{}: {}", d.code, s.line, s.column, d.message),
@@ -515,7 +515,7 @@ fn put_back(ws: &Workspace, store: &dyn Store, safety: &Manifest, plan: &Plan) -
         Err(plan::PlanError::Unsafe(why)) => return Err(Error::environment(why, None)),
         Err(plan::PlanError::Other(e)) => return Err(e),
     };
-    let set = crate::protected::ProtectedSet::new(&ws.config)?;
+    let set = crate::config::protected::ProtectedSet::new(&ws.config)?;
     apply::apply(&ws.root, &back, &set)
 }
 

@@ -164,7 +164,7 @@ pub fn build(
     // protected set covers. `.git/` and lifeline's records refuse the whole
     // checkpoint (the manifest check should already have); a path the
     // configuration merely stopped protecting is left alone, and said so.
-    let set = crate::protected::ProtectedSet::new(&ws.config)?;
+    let set = crate::config::protected::ProtectedSet::new(&ws.config)?;
     let mut skipped = Vec::new();
     for path in wants.keys() {
         if let Some(why) = set.records().reason(path) {
@@ -347,7 +347,7 @@ fn read_current(
     limit: u64,
 ) -> std::result::Result<Option<(Vec<u8>, u32)>, PlanError> {
     let Some(file) =
-        crate::paths::open_file(root, path).map_err(|e| PlanError::Unsafe(e.to_string()))?
+        crate::fs::paths::open_file(root, path).map_err(|e| PlanError::Unsafe(e.to_string()))?
     else {
         return Ok(None);
     };
@@ -362,7 +362,7 @@ fn read_current(
     if bytes.len() as u64 > limit {
         return Err(PlanError::Other(too_large(path, bytes.len() as u64, limit)));
     }
-    Ok(Some((bytes, crate::atomic::mode_of(&meta))))
+    Ok(Some((bytes, crate::fs::atomic::mode_of(&meta))))
 }
 
 fn too_large(path: &str, len: u64, limit: u64) -> Error {
@@ -381,10 +381,10 @@ fn too_large(path: &str, len: u64, limit: u64) -> Error {
 /// is anything but a regular file: a directory, a symlink, a FIFO, a
 /// socket or a device.
 fn check_writable(root: &Path, path: &str) -> std::result::Result<(), PlanError> {
-    use crate::paths::{Inspect, Kind};
+    use crate::fs::paths::{Inspect, Kind};
     let unsafe_path = |e: Error| PlanError::Unsafe(e.to_string());
-    crate::paths::safe_join(root, path).map_err(unsafe_path)?;
-    match crate::paths::inspect(root, path).map_err(unsafe_path)? {
+    crate::fs::paths::safe_join(root, path).map_err(unsafe_path)?;
+    match crate::fs::paths::inspect(root, path).map_err(unsafe_path)? {
         Inspect::Missing => Ok(()),
         Inspect::Blocked { at, kind } => Err(PlanError::Unsafe(format!(
             "refusing path `{path}`: `{at}` exists and is {}, not a directory",

@@ -6,8 +6,8 @@
 
 use saphyr::{LoadableYamlNode, ScanError, Yaml};
 
-use crate::diagnostic::{Diagnostic, Source};
-use crate::rules::Rule;
+use crate::validate::diagnostic::{Diagnostic, Source};
+use crate::validate::rules::Rule;
 
 /// JSON001: the file must be one JSON value.
 pub fn check_json(src: &Source, out: &mut Vec<Diagnostic>) {
@@ -176,7 +176,7 @@ impl CharOffsets {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic::Level;
+    use crate::validate::diagnostic::Level;
 
     fn json(text: &str) -> Vec<Diagnostic> {
         let mut out = Vec::new();

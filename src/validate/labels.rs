@@ -13,8 +13,8 @@ use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
 use super::data::{CharOffsets, yaml_error};
 use super::suggest::nearest;
-use crate::diagnostic::{Diagnostic, Source};
-use crate::rules::Rule;
+use crate::validate::diagnostic::{Diagnostic, Source};
+use crate::validate::rules::Rule;
 
 /// GitHub's limit on a label description, in characters.
 const MAX_DESCRIPTION: usize = 100;
@@ -94,7 +94,7 @@ fn no_labels(pos: &Pos<'_>, root: Option<&MarkedYaml<'_>>) -> Diagnostic {
 }
 
 /// The first occurrence of each label name, by lower-cased name.
-type Seen = HashMap<String, (String, crate::diagnostic::Span)>;
+type Seen = HashMap<String, (String, crate::validate::diagnostic::Span)>;
 
 fn check_label(
     pos: &Pos<'_>,
@@ -495,7 +495,7 @@ impl Pos<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic::Level;
+    use crate::validate::diagnostic::Level;
 
     fn run(text: &str) -> Vec<Diagnostic> {
         let mut out = Vec::new();

@@ -8,10 +8,14 @@
 
 pub mod data;
 pub mod dates;
+pub mod diagnostic;
 pub mod labels;
+pub mod render;
+pub mod rules;
 pub mod sprint_config;
 pub mod suggest;
 pub mod task_md;
+pub mod taskmd;
 pub mod text;
 
 use std::path::Path;
@@ -19,8 +23,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::config::{Config, Validator};
-use crate::diagnostic::{Diagnostic, Level, Source};
-use crate::rules::Rule;
+use crate::validate::diagnostic::{Diagnostic, Level, Source};
+use crate::validate::rules::Rule;
 
 /// The outcome for one file.
 #[derive(Debug, Clone, Serialize)]
@@ -104,7 +108,7 @@ impl Report {
 #[derive(Debug, Default)]
 struct Facts {
     /// TASK.md's sprint ID and where it was written.
-    task_sprint_id: Option<(String, crate::diagnostic::Span)>,
+    task_sprint_id: Option<(String, crate::validate::diagnostic::Span)>,
     /// sprint.config.json's `sprint_id`.
     config_sprint_id: Option<String>,
 }
@@ -191,14 +195,14 @@ impl Target {
 /// with `lstat` first, so a symlink is never followed, a FIFO or device
 /// never opened, and an oversized file never read.
 fn read_target(target: &Target) -> crate::Result<std::result::Result<Vec<u8>, Diagnostic>> {
-    use crate::paths::{Inspect, Kind};
+    use crate::fs::paths::{Inspect, Kind};
     let (base, rel) = target.base();
     let finding = |rule, message: String, help: &str| {
         Ok(Err(
             Diagnostic::new(rule, target.path.clone(), message).with_help(help)
         ))
     };
-    let found = match crate::paths::inspect(&base, &rel)? {
+    let found = match crate::fs::paths::inspect(&base, &rel)? {
         Inspect::Missing => {
             return finding(
                 Rule::FileMissing,
@@ -260,7 +264,7 @@ fn read_target(target: &Target) -> crate::Result<std::result::Result<Vec<u8>, Di
             "shrink or restore the file, or raise `[limits] max_file_size` in lifeline.toml",
         );
     }
-    match crate::paths::read_file(&base, &rel, target.max_size)? {
+    match crate::fs::paths::read_file(&base, &rel, target.max_size)? {
         Some(bytes) => Ok(Ok(bytes)),
         None => finding(
             Rule::FileMissing,
@@ -348,7 +352,7 @@ fn parent(path: &str) -> &str {
 /// skipped unless a glob matched something other than a regular file (a
 /// symlink or a FIFO is a finding whatever the validator).
 pub fn protected_targets(root: &Path, config: &Config) -> crate::Result<Vec<Target>> {
-    let set = crate::protected::ProtectedSet::new(config)?;
+    let set = crate::config::protected::ProtectedSet::new(config)?;
     let mut targets = Vec::new();
     for (path, validator, regular) in set.walk(root)? {
         if validator == Validator::None && regular {

@@ -21,8 +21,8 @@ use serde_json::{Map, Value};
 use super::data::json_error;
 use super::dates::{DateProblem, parse_date};
 use super::suggest::nearest;
-use crate::diagnostic::{Diagnostic, Source};
-use crate::rules::Rule;
+use crate::validate::diagnostic::{Diagnostic, Source};
+use crate::validate::rules::Rule;
 
 /// The JSON Schema (draft 2020-12) of `sprint.config.json`.
 pub const SCHEMA: &str = include_str!("../../schemas/sprint.config.schema.json");
@@ -808,7 +808,7 @@ fn example(field: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diagnostic::Level;
+    use crate::validate::diagnostic::Level;
 
     const HEALTHY: &str =
         include_str!("../../tests/fixtures/sample-repo/planning/sprint.config.json");

@@ -6,9 +6,9 @@ use std::hash::BuildHasher;
 
 use hashbrown::{DefaultHashBuilder, HashSet, HashTable};
 
-use crate::diagnostic::{Diagnostic, Source, Span};
-use crate::rules::Rule;
-use crate::taskmd::{self, CHANGELOG_ANCHOR, Column, Row, TaskDoc, is_task_id};
+use crate::validate::diagnostic::{Diagnostic, Source, Span};
+use crate::validate::rules::Rule;
+use crate::validate::taskmd::{self, CHANGELOG_ANCHOR, Column, Row, TaskDoc, is_task_id};
 
 use super::suggest::nearest;
 

@@ -5,8 +5,8 @@
 //! misses: a bot that writes half a file, a merge that leaves markers, a
 //! transfer that mangles bytes.
 
-use crate::diagnostic::{Diagnostic, Source, Span};
-use crate::rules::Rule;
+use crate::validate::diagnostic::{Diagnostic, Source, Span};
+use crate::validate::rules::Rule;
 
 /// At most this many findings of one kind per file; the rest are counted.
 const MAX_REPEATS: usize = 10;

@@ -1532,7 +1532,7 @@ fn incident_files_and_github_request_bodies_are_redacted() {
     let token = "ghp_0123456789abcdefghijABCDEFGHIJ";
     let repo = Repo::sample();
     let ws = lifeline::workspace::Workspace::discover(repo.path(), None, None).unwrap();
-    let incident = lifeline::incident::Incident::open(
+    let incident = lifeline::recover::incident::Incident::open(
         &ws,
         lifeline::config::Severity::P1,
         "rollback",

@@ -22,8 +22,8 @@ use super::{Content, Damaged, FileVisitor, Listing, Provenance, Store, SyncRepor
 use crate::checkpoint::id::CheckpointId;
 use crate::checkpoint::index::Origin;
 use crate::checkpoint::manifest::Manifest;
+use crate::config::protected::Records;
 use crate::error::{Error, IoContext, Result};
-use crate::protected::Records;
 
 /// The store's directory under the root.
 pub const STORE_DIR: &str = ".lifeline/store";
@@ -70,13 +70,13 @@ impl DirStore {
         if touch(&self.root, &rel)? {
             return Ok(());
         }
-        crate::atomic::write_in(&self.root, &rel, bytes, Some(0o644))
+        crate::fs::atomic::write_in(&self.root, &rel, bytes, Some(0o644))
     }
 
     /// Reads every manifest: the parsed ones, and the names that failed.
     fn read_all(&self) -> Result<(Vec<Manifest>, Vec<Damaged>)> {
         let dir = Self::manifests();
-        let Some(entries) = crate::paths::list_dir(&self.root, &dir)? else {
+        let Some(entries) = crate::fs::paths::list_dir(&self.root, &dir)? else {
             return Ok((vec![], vec![]));
         };
         let mut manifests = Vec::new();
@@ -94,9 +94,10 @@ impl DirStore {
                 .parse::<CheckpointId>()
                 .map_err(|m| Error::environment(m, None))
                 .and_then(|id| {
-                    let bytes = crate::paths::read_own(&self.root, &shown)?.ok_or_else(|| {
-                        Error::io(self.root.join(&shown), std::io::ErrorKind::NotFound.into())
-                    })?;
+                    let bytes =
+                        crate::fs::paths::read_own(&self.root, &shown)?.ok_or_else(|| {
+                            Error::io(self.root.join(&shown), std::io::ErrorKind::NotFound.into())
+                        })?;
                     let m = Manifest::from_json(&bytes, &shown, &self.records)?;
                     if m.id != id {
                         return Err(Error::environment(
@@ -131,16 +132,16 @@ impl DirStore {
             .collect();
         let objects = format!("{STORE_DIR}/objects");
         let mut removed = 0;
-        let Ok(Some(fanout)) = crate::paths::list_dir(&self.root, &objects) else {
+        let Ok(Some(fanout)) = crate::fs::paths::list_dir(&self.root, &objects) else {
             return Ok(0);
         };
         let now = SystemTime::now();
         for (sub, kind, _) in fanout {
-            if kind != crate::paths::Kind::Dir {
+            if kind != crate::fs::paths::Kind::Dir {
                 continue;
             }
             let sub = format!("{objects}/{sub}");
-            let Ok(Some(files)) = crate::paths::list_dir(&self.root, &sub) else {
+            let Ok(Some(files)) = crate::fs::paths::list_dir(&self.root, &sub) else {
                 continue;
             };
             for (name, _, _) in files {
@@ -148,14 +149,14 @@ impl DirStore {
                     continue;
                 }
                 let rel = format!("{sub}/{name}");
-                let age = crate::paths::open_file(&self.root, &rel)
+                let age = crate::fs::paths::open_file(&self.root, &rel)
                     .ok()
                     .flatten()
                     .and_then(|f| f.metadata().and_then(|m| m.modified()).ok())
                     .and_then(|t| now.duration_since(t).ok())
                     .unwrap_or_default();
                 if age >= GC_GRACE {
-                    crate::atomic::remove_in(&self.root, &rel)?;
+                    crate::fs::atomic::remove_in(&self.root, &rel)?;
                     removed += 1;
                 }
             }
@@ -167,7 +168,7 @@ impl DirStore {
 /// Sets the modification time of `rel` to now; false when it does not
 /// exist.
 fn touch(root: &Path, rel: &str) -> Result<bool> {
-    match crate::atomic::open_existing_for_write(root, rel)? {
+    match crate::fs::atomic::open_existing_for_write(root, rel)? {
         Some(f) => {
             f.set_modified(SystemTime::now()).at(root.join(rel))?;
             Ok(true)
@@ -209,7 +210,7 @@ impl Store for DirStore {
 
     fn manifest(&self, id: &CheckpointId) -> Result<Manifest> {
         let shown = self.location(id);
-        let Some(bytes) = crate::paths::read_own(&self.root, &Self::manifest_rel(id))? else {
+        let Some(bytes) = crate::fs::paths::read_own(&self.root, &Self::manifest_rel(id))? else {
             return Err(Error::environment(
                 format!("no checkpoint `{id}` ({shown} does not exist)"),
                 Some("`lifeline checkpoint list` shows the checkpoints there are".to_string()),
@@ -231,7 +232,7 @@ impl Store for DirStore {
     fn visit_files(&self, manifest: &Manifest, visit: &mut FileVisitor<'_>) -> Result<()> {
         for entry in &manifest.files {
             let rel = Self::object_rel(&entry.sha256);
-            let bytes = match crate::paths::read_own(&self.root, &rel) {
+            let bytes = match crate::fs::paths::read_own(&self.root, &rel) {
                 Ok(Some(bytes)) => Ok(bytes),
                 Ok(None) => Err(format!("object {rel} is missing")),
                 Err(e) => Err(e.to_string()),
@@ -272,7 +273,7 @@ impl Store for DirStore {
         }
         // Linked into place without replacing anything: an ID already
         // taken is reported, never overwritten.
-        if !crate::atomic::write_new_in(
+        if !crate::fs::atomic::write_new_in(
             &self.root,
             &Self::manifest_rel(&manifest.id),
             &manifest.to_json(),
@@ -286,10 +287,10 @@ impl Store for DirStore {
 
     fn remove(&self, ids: &[CheckpointId]) -> Result<()> {
         for id in ids {
-            crate::atomic::remove_in(&self.root, &Self::manifest_rel(id))?;
+            crate::fs::atomic::remove_in(&self.root, &Self::manifest_rel(id))?;
         }
         if !ids.is_empty() {
-            crate::atomic::sync_dir_in(&self.root, &Self::manifests())?;
+            crate::fs::atomic::sync_dir_in(&self.root, &Self::manifests())?;
             self.collect_garbage()?;
         }
         Ok(())

@@ -21,9 +21,9 @@ use super::{Content, Damaged, FileVisitor, Listing, Provenance, Store, SyncRepor
 use crate::checkpoint::id::CheckpointId;
 use crate::checkpoint::index::{Index, Origin};
 use crate::checkpoint::manifest::{Manifest, Summary};
+use crate::config::protected::Records;
 use crate::error::{Error, Result};
 use crate::git::Git;
-use crate::protected::Records;
 
 /// Where the checkpoint refs live.
 pub const REF_PREFIX: &str = "refs/lifeline/checkpoints/";
@@ -42,7 +42,7 @@ pub struct GitStore {
     git: Git,
     /// The work tree: private files in the git directory are opened from
     /// it when the git directory is inside it (see
-    /// [`crate::atomic::private_anchor`]).
+    /// [`crate::fs::atomic::private_anchor`]).
     root: PathBuf,
     git_dir: PathBuf,
     records: Records,

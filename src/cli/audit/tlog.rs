@@ -655,7 +655,7 @@ pub(super) fn cosign(ws: &Workspace, env: &dyn Env, out: &Output, args: CosignAr
     let now = jiff::Timestamp::now().as_second().max(0) as u64;
     note.cosign(&args.name, &key, now);
     let text = note.render();
-    crate::atomic::write(&args.state, text.as_bytes(), None)?;
+    crate::fs::atomic::write(&args.state, text.as_bytes(), None)?;
     tlog::record_cosigned(&log, record, &note)?;
     out.print(|w| write!(w, "{text}"))?;
     Ok(0)

@@ -1,7 +1,7 @@
 //! One test per rule: the exact code, line and column of each finding.
 
 use crate::config::Validator;
-use crate::diagnostic::Level;
+use crate::validate::diagnostic::Level;
 use crate::validate::validate_bytes;
 
 macro_rules! fixture {

@@ -28,7 +28,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::diagnostic::Diagnostic;
+use crate::validate::diagnostic::Diagnostic;
 use crate::validate::{FileReport, Report};
 
 /// The version of this document's layout.
@@ -79,7 +79,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixture;
+    use crate::validate::render::fixture;
     use serde_json::json;
 
     #[test]

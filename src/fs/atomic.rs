@@ -4,7 +4,7 @@
 //!
 //! Writes under the repository root (`*_in`) open every directory from the
 //! root's descriptor without following a symlink at any component (see
-//! [`crate::paths`]) and create, rename and remove names relative to the
+//! [`crate::fs::paths`]) and create, rename and remove names relative to the
 //! parent's descriptor, so no symlink — inside the root or out of it, there
 //! before the check or swapped in after it — can redirect them.
 
@@ -18,7 +18,7 @@ use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, RawMode};
 use rustix::io::Errno;
 
 use crate::error::{Error, IoContext, Result};
-use crate::paths;
+use crate::fs::paths;
 
 /// The prefix of every temporary file lifeline stages next to a target.
 pub const TMP_PREFIX: &str = ".lifeline-tmp-";

@@ -4,7 +4,7 @@
 //! (a test keeps the two in step). SARIF output publishes this table as the
 //! tool's rule metadata.
 
-use crate::diagnostic::Level;
+use crate::validate::diagnostic::Level;
 
 macro_rules! rules {
     ($( $variant:ident = $code:literal, $level:ident, $family:literal, $summary:literal; )*) => {
@@ -117,7 +117,7 @@ mod tests {
 
     #[test]
     fn codes_are_unique_and_documented() {
-        let docs = include_str!("../docs/rules.md");
+        let docs = include_str!("../../docs/rules.md");
         let mut seen = std::collections::HashSet::new();
         for rule in Rule::ALL {
             assert!(seen.insert(rule.code()), "duplicate code {}", rule.code());

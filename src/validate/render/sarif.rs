@@ -16,9 +16,9 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use crate::diagnostic::{Diagnostic, Span};
-use crate::rules::Rule;
 use crate::validate::Report;
+use crate::validate::diagnostic::{Diagnostic, Span};
+use crate::validate::rules::Rule;
 
 /// The schema `$schema` names.
 pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
@@ -285,9 +285,9 @@ fn encode_path(path: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixture;
+    use crate::validate::render::fixture;
 
-    const SARIF_SCHEMA: &str = include_str!("../../tests/schemas/sarif-2.1.0.json");
+    const SARIF_SCHEMA: &str = include_str!("../../../tests/schemas/sarif-2.1.0.json");
 
     fn validator() -> jsonschema::Validator {
         let schema: Value = serde_json::from_str(SARIF_SCHEMA).unwrap();

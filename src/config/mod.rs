@@ -2,6 +2,8 @@
 //! of each capability. A missing file means the plan's defaults. An unknown
 //! key or a wrong type is an error naming the key path and its line.
 
+pub mod protected;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
@@ -673,7 +675,7 @@ impl Config {
             return Ok(None);
         }
         let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let Some(bytes) = crate::paths::read_file(dir, &name, MAX_CONFIG_SIZE)? else {
+        let Some(bytes) = crate::fs::paths::read_file(dir, &name, MAX_CONFIG_SIZE)? else {
             return Ok(None);
         };
         let text = String::from_utf8(bytes).map_err(|e| Error::Config {
@@ -693,7 +695,7 @@ impl Config {
             let (line, column) = text
                 .find(&format!("\"{remote}\""))
                 .or_else(|| text.find(&format!("'{remote}'")))
-                .map_or((1, 1), |at| crate::paths::line_col(text, at));
+                .map_or((1, 1), |at| crate::fs::paths::line_col(text, at));
             return Err(Error::Config {
                 path: path.to_path_buf(),
                 line,
@@ -710,8 +712,8 @@ impl Config {
             let (line, column) = text
                 .find(&format!("\"{}\"", entry.path))
                 .or_else(|| text.find(&format!("'{}'", entry.path)))
-                .map_or((1, 1), |at| crate::paths::line_col(text, at));
-            if let Err(msg) = crate::paths::check_relative(&entry.path) {
+                .map_or((1, 1), |at| crate::fs::paths::line_col(text, at));
+            if let Err(msg) = crate::fs::paths::check_relative(&entry.path) {
                 return Err(Error::Config {
                     path: path.to_path_buf(),
                     line,
@@ -721,7 +723,7 @@ impl Config {
                 });
             }
             if entry.is_glob() {
-                crate::protected::compile(&entry.path).map_err(|e| Error::Config {
+                crate::config::protected::compile(&entry.path).map_err(|e| Error::Config {
                     path: path.to_path_buf(),
                     line,
                     column,
@@ -738,7 +740,7 @@ impl Config {
     pub fn validator_for(&self, path: &str) -> Option<Validator> {
         self.protect.iter().find_map(|e| {
             let hit = if e.is_glob() {
-                crate::protected::compile(&e.path)
+                crate::config::protected::compile(&e.path)
                     .ok()
                     .is_some_and(|g| g.compile_matcher().is_match(path))
             } else {
@@ -771,7 +773,7 @@ pub const BUILTIN_CHECKPOINT_TYPES: [&str; 5] = [
 fn config_error(text: &str, path: &Path, e: &toml::de::Error, key: &str) -> Error {
     let (line, column) = e
         .span()
-        .map(|s| crate::paths::line_col(text, s.start))
+        .map(|s| crate::fs::paths::line_col(text, s.start))
         .unwrap_or((1, 1));
     let message = if key.is_empty() || key == "." {
         e.message().to_string()

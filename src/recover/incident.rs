@@ -290,7 +290,7 @@ impl Incident {
 
     /// Writes the record atomically, secrets redacted.
     pub fn save(&self, ws: &Workspace) -> Result<()> {
-        crate::atomic::write_in(
+        crate::fs::atomic::write_in(
             &ws.root,
             &self.rel_path(),
             crate::redact::redact(&self.render()).as_bytes(),
@@ -329,7 +329,7 @@ impl Incident {
     /// FIFO or device.
     pub fn load(root: &Path, rel: &str) -> Result<Incident> {
         let path = root.join(rel);
-        let bytes = crate::paths::read_own(root, rel)?
+        let bytes = crate::fs::paths::read_own(root, rel)?
             .ok_or_else(|| Error::io(&path, std::io::ErrorKind::NotFound.into()))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::environment(format!("{}: not UTF-8 text", path.display()), None))?;
@@ -393,7 +393,7 @@ pub fn detected_at_from_env(env: &dyn crate::ci::Env) -> Result<Option<Timestamp
 
 /// Every incident record, oldest first. Unreadable files are skipped.
 pub fn list(ws: &Workspace) -> Result<Vec<(PathBuf, Incident)>> {
-    let Some(entries) = crate::paths::list_dir(&ws.root, DIR)? else {
+    let Some(entries) = crate::fs::paths::list_dir(&ws.root, DIR)? else {
         return Ok(Vec::new());
     };
     let mut out = Vec::new();
@@ -493,7 +493,7 @@ mod tests {
     /// serde (`recover sync-failure-cascade` without a token, a note, then
     /// `incident resolve`).
     const EXISTING: &str =
-        include_str!("../tests/fixtures/incidents/INC-20261130T144212Z-293891f.md");
+        include_str!("../../tests/fixtures/incidents/INC-20261130T144212Z-293891f.md");
 
     #[test]
     fn an_existing_record_reads_back_typed_and_renders_byte_identical() {

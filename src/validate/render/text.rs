@@ -26,8 +26,8 @@ use annotate_snippets::{
     normalize_untrusted_str,
 };
 
-use crate::diagnostic::{Diagnostic, Level, Note, Source, Span};
 use crate::validate::Report;
+use crate::validate::diagnostic::{Diagnostic, Level, Note, Source, Span};
 
 use super::{counts, plural};
 
@@ -252,8 +252,8 @@ fn floor(text: &str, mut i: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixture;
-    use crate::rules::Rule;
+    use crate::validate::render::fixture;
+    use crate::validate::rules::Rule;
 
     fn plain(report: &Report) -> String {
         let mut out = Vec::new();

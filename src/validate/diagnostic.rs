@@ -1,6 +1,6 @@
 //! Findings about a file: what is wrong, where, and how to fix it.
 //!
-//! A [`Diagnostic`] carries a stable rule code (see [`crate::rules`]), the
+//! A [`Diagnostic`] carries a stable rule code (see [`crate::validate::rules`]), the
 //! level the rule gives it, the file, an optional primary span, a help text
 //! and notes (a duplicate points at the later occurrence and notes the
 //! first). Spans are byte ranges into the file as it is on disk, with the
@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use serde::Serialize;
 
-use crate::rules::Rule;
+use crate::validate::rules::Rule;
 
 /// How bad a finding is. Errors make a file invalid; warnings do not
 /// (unless `--deny-warnings`).
@@ -161,7 +161,7 @@ impl Source {
     /// 1-based line and character column of file byte offset `at`; the BOM
     /// is not a column.
     pub fn line_col(&self, at: usize) -> (usize, usize) {
-        let at = crate::paths::floor_char_boundary(&self.text, at.min(self.text.len()));
+        let at = crate::fs::paths::floor_char_boundary(&self.text, at.min(self.text.len()));
         let line_starts = self.line_starts();
         let line_idx = match line_starts.binary_search(&at) {
             Ok(i) => i,

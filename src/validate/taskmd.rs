@@ -408,7 +408,7 @@ fn is_separator(row: &Row<'_>) -> bool {
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = include_str!("../tests/fixtures/sample-repo/planning/TASK.md");
+    const SAMPLE: &str = include_str!("../../tests/fixtures/sample-repo/planning/TASK.md");
 
     #[test]
     fn parses_the_sample() {

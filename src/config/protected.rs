@@ -12,7 +12,7 @@ use globset::{Glob, GlobMatcher};
 
 use crate::config::{Config, Validator};
 use crate::error::{Error, Result};
-use crate::paths::{Inspect, Kind};
+use crate::fs::paths::{Inspect, Kind};
 
 /// Paths no checkpoint may hold and no restore may write: git's directory
 /// and lifeline's own records.
@@ -28,7 +28,7 @@ impl Records {
     pub fn new(config: &Config) -> Records {
         let mut dirs = vec![
             config.audit.dir.trim_end_matches('/').to_string(),
-            crate::incident::DIR.to_string(),
+            crate::recover::incident::DIR.to_string(),
             ".lifeline".to_string(),
         ];
         dirs.retain(|d| !d.is_empty());
@@ -209,7 +209,7 @@ impl ProtectedSet {
                     let dir = if base.is_empty() {
                         root.to_path_buf()
                     } else {
-                        match crate::paths::inspect(root, base)? {
+                        match crate::fs::paths::inspect(root, base)? {
                             Inspect::Found(found) if found.kind == Kind::Dir => root.join(base),
                             Inspect::Found(found) if found.kind == Kind::Symlink => {
                                 if seen.insert(base.clone()) {
@@ -239,7 +239,7 @@ impl ProtectedSet {
                         .filter_entry(|e| {
                             // Never descend into `.git` or lifeline's records.
                             e.file_name() != ".git"
-                                && crate::paths::relative_to(root, e.path())
+                                && crate::fs::paths::relative_to(root, e.path())
                                     .is_none_or(|rel| self.records.reason(&rel).is_none())
                         });
                     for item in walk {
@@ -253,7 +253,7 @@ impl ProtectedSet {
                             || item
                                 .file_name()
                                 .to_string_lossy()
-                                .starts_with(crate::atomic::TMP_PREFIX)
+                                .starts_with(crate::fs::atomic::TMP_PREFIX)
                         {
                             continue;
                         }
@@ -268,7 +268,7 @@ impl ProtectedSet {
                             .map(|s| s.replace(std::path::MAIN_SEPARATOR, "/"));
                         let checked = name
                             .ok_or_else(|| "the name is not UTF-8".to_string())
-                            .and_then(|rel| crate::paths::check_relative(&rel).map(|()| rel));
+                            .and_then(|rel| crate::fs::paths::check_relative(&rel).map(|()| rel));
                         match checked {
                             Ok(rel) => {
                                 if self.records.reason(&rel).is_none() && seen.insert(rel.clone()) {

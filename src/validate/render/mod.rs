@@ -1,6 +1,6 @@
 //! Printing a validation [`Report`] for people and for machines.
 //!
-//! Validators only collect [`Diagnostic`](crate::diagnostic::Diagnostic)s;
+//! Validators only collect [`Diagnostic`](crate::validate::diagnostic::Diagnostic)s;
 //! this module turns a whole report into one of four formats:
 //!
 //! - [`text`]: rustc-style diagnostics with the source line and a caret,
@@ -128,8 +128,8 @@ pub(crate) mod fixture {
     //! The small report every renderer's tests print.
 
     use crate::config::Validator;
-    use crate::diagnostic::{Diagnostic, Source};
-    use crate::rules::Rule;
+    use crate::validate::diagnostic::{Diagnostic, Source};
+    use crate::validate::rules::Rule;
     use crate::validate::{FileReport, Report};
 
     pub const TASK_MD: &str = "\
@@ -150,7 +150,7 @@ pub(crate) mod fixture {
     ) -> FileReport {
         let errors = diagnostics
             .iter()
-            .filter(|d| d.level == crate::diagnostic::Level::Error)
+            .filter(|d| d.level == crate::validate::diagnostic::Level::Error)
             .count();
         let warnings = diagnostics.len() - errors;
         FileReport {

@@ -14,8 +14,8 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use crate::diagnostic::{Diagnostic, Level};
 use crate::validate::Report;
+use crate::validate::diagnostic::{Diagnostic, Level};
 
 use super::{counts, plural};
 
@@ -266,8 +266,8 @@ fn inline(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::render::fixture;
-    use crate::rules::Rule;
+    use crate::validate::render::fixture;
+    use crate::validate::rules::Rule;
 
     #[test]
     fn one_command_per_finding() {
@@ -286,8 +286,10 @@ mod tests {
     /// A report of one TASK.md with `errors` errors and `warnings`
     /// warnings, each with a message of `len` characters.
     fn many(errors: usize, warnings: usize, len: usize) -> Report {
-        let src =
-            crate::diagnostic::Source::new("planning/TASK.md", "x\n".repeat(errors + warnings + 1));
+        let src = crate::validate::diagnostic::Source::new(
+            "planning/TASK.md",
+            "x\n".repeat(errors + warnings + 1),
+        );
         let mut ds: Vec<Diagnostic> = (0..warnings)
             .map(|i| {
                 src.diag_at(
@@ -364,7 +366,7 @@ mod tests {
 
     #[test]
     fn warnings_and_multi_line_spans() {
-        let src = crate::diagnostic::Source::new("a.md", "one\ntwo\n".to_string());
+        let src = crate::validate::diagnostic::Source::new("a.md", "one\ntwo\n".to_string());
         let d = src.diag(Rule::TaskNoOwner, 0, 6, "spans two lines");
         assert_eq!(
             command(&d),

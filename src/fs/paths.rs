@@ -8,7 +8,7 @@
 //! directory is opened from the root's descriptor with
 //! `openat(O_NOFOLLOW | O_DIRECTORY)`, and the last name is read or written
 //! relative to its parent's descriptor ([`open_file`] here, and the writers
-//! in [`crate::atomic`]). A symlink swapped in between a check and a write
+//! in [`crate::fs::atomic`]). A symlink swapped in between a check and a write
 //! cannot redirect it.
 
 use std::fs::File;

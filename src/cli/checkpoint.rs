@@ -3,9 +3,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 
 use super::Output;
+use super::output::{Format, TEXT_JSON, formats};
 use crate::checkpoint::prune::Policy;
 use crate::ci::Env;
 use crate::commands::checkpoint::{self as cmd, VerifyTarget};
@@ -98,12 +99,6 @@ pub enum CheckpointCommand {
     Fetch(RemoteArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
-
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// Checkpoint type
@@ -118,13 +113,13 @@ pub struct CreateArgs {
     /// Remote for --push [default: [checkpoint] remote, else origin]
     #[arg(long, value_name = "NAME", requires = "push")]
     pub remote: Option<String>,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
     pub format: Format,
 }
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
     pub format: Format,
 }
 
@@ -132,7 +127,7 @@ pub struct ListArgs {
 pub struct ShowArgs {
     /// A checkpoint ID, a unique prefix, `latest` or `latest-valid`
     pub id: String,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
     pub format: Format,
 }
 
@@ -144,7 +139,7 @@ pub struct VerifyArgs {
     /// Verify every checkpoint
     #[arg(long)]
     pub all: bool,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
     pub format: Format,
 }
 
@@ -154,7 +149,7 @@ pub struct PruneArgs {
     #[arg(long, value_name = "N")]
     pub keep_last: Option<usize>,
     /// Keep checkpoints this close to the newest one (`36h`, `7d`)
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION")]
     pub keep_within: Option<HumanDuration>,
     /// Keep the newest checkpoint of each of the last N days (UTC)
     #[arg(long, value_name = "N")]
@@ -168,7 +163,7 @@ pub struct PruneArgs {
     /// Remove without asking (required: lifeline never prompts)
     #[arg(long, visible_alias = "force")]
     pub yes: bool,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
     pub format: Format,
 }
 
@@ -177,12 +172,8 @@ pub struct RemoteArgs {
     /// The git remote [default: [checkpoint] remote, else origin]
     #[arg(long, value_name = "NAME")]
     pub remote: Option<String>,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
     pub format: Format,
-}
-
-fn parse_duration(s: &str) -> std::result::Result<HumanDuration, String> {
-    s.parse()
 }
 
 pub(crate) fn run(

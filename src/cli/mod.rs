@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::ci::{self, Env, ProcessEnv};
+pub use self::output::Format;
+pub(crate) use self::output::Output;
+use self::output::formats;
+use crate::ci::{Env, ProcessEnv};
 use crate::commands;
 use crate::config::Validator;
 use crate::error::{Error, Result};
@@ -17,6 +20,7 @@ mod audit;
 mod checkpoint;
 mod drill;
 mod health;
+mod output;
 mod recover;
 mod report;
 mod restore;
@@ -291,30 +295,14 @@ pub struct ValidateArgs {
     /// Files to validate [default: the protected set]
     pub paths: Vec<PathBuf>,
     /// Output format [default: github inside GitHub Actions, else text]
-    #[arg(long, value_enum)]
-    pub format: Option<ValidateFormat>,
+    #[arg(long, value_parser = formats(&[Format::Text, Format::Json, Format::Github, Format::Sarif]))]
+    pub format: Option<Format>,
     /// Validate the given paths with this validator
-    #[arg(long, value_name = "NAME", value_parser = parse_validator)]
+    #[arg(long, value_name = "NAME")]
     pub validator: Option<Validator>,
     /// Treat warnings as errors (exit 1 when there are any)
     #[arg(long)]
     pub deny_warnings: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ValidateFormat {
-    /// rustc-style diagnostics
-    Text,
-    /// one JSON document
-    Json,
-    /// GitHub Actions workflow commands (annotations)
-    Github,
-    /// SARIF 2.1.0, for code scanning
-    Sarif,
-}
-
-fn parse_validator(s: &str) -> std::result::Result<Validator, String> {
-    s.parse()
 }
 
 #[derive(Debug, Subcommand)]
@@ -334,16 +322,8 @@ pub enum ConfigCommand {
 #[derive(Debug, Args)]
 pub struct ConfigShowArgs {
     /// Output format
-    #[arg(long, value_enum, default_value_t = ConfigFormat::Toml)]
-    pub format: ConfigFormat,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ConfigFormat {
-    /// lifeline.toml syntax
-    #[value(alias = "text")]
-    Toml,
-    Json,
+    #[arg(long, value_parser = formats(&[Format::Toml, Format::Json]), default_value_t = Format::Toml)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -356,7 +336,7 @@ pub struct InitArgs {
     pub dry_run: bool,
     /// The lifeline action the workflows install lifeline with, pinned to a
     /// full commit SHA [default: the release this binary was built by]
-    #[arg(long, value_name = "OWNER/NAME@COMMIT", value_parser = parse_action)]
+    #[arg(long, value_name = "OWNER/NAME@COMMIT")]
     pub action: Option<commands::init::ActionRef>,
     /// Also write planning/TASK.md, sprint.config.json and .github/labels.yml
     /// for the current sprint where there are none
@@ -365,10 +345,6 @@ pub struct InitArgs {
     /// Print a workflow showing how to guard an existing automation step; write nothing
     #[arg(long, conflicts_with_all = ["force", "dry_run", "starter"])]
     pub print_example: bool,
-}
-
-fn parse_action(s: &str) -> std::result::Result<commands::init::ActionRef, String> {
-    s.parse()
 }
 
 /// Runs the command line `args` and returns the process exit code.
@@ -457,31 +433,6 @@ pub(crate) fn eprint_line(text: std::fmt::Arguments<'_>) {
     let _ = writeln!(stderr, "{}", crate::redact::redact(&text));
 }
 
-/// How the command prints: `--quiet`, colour.
-pub(crate) struct Output {
-    pub(crate) quiet: bool,
-    pub(crate) color: bool,
-}
-
-impl Output {
-    /// Writes to stdout unless quiet, secrets redacted. A closed pipe is
-    /// not an error.
-    pub(crate) fn print(
-        &self,
-        f: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-    ) -> Result<()> {
-        if self.quiet {
-            return Ok(());
-        }
-        let stdout = std::io::stdout();
-        let mut lock = crate::redact::RedactingWriter::new(stdout.lock());
-        match f(&mut lock).and_then(|()| lock.finish().map(drop)) {
-            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("<stdout>", e)),
-            _ => Ok(()),
-        }
-    }
-}
-
 fn validate(
     ws: &Workspace,
     cwd: &Path,
@@ -494,68 +445,51 @@ fn validate(
         validator: args.validator,
     };
     let report = commands::validate::run(ws, cwd, &options)?;
-    let in_actions = ci::in_github_actions(env);
+    let in_actions = crate::ci::in_github_actions(env);
     let format = match args.format {
-        Some(ValidateFormat::Text) => render::Format::Text,
-        Some(ValidateFormat::Json) => render::Format::Json,
-        Some(ValidateFormat::Github) => render::Format::Github,
-        Some(ValidateFormat::Sarif) => render::Format::Sarif,
-        None if in_actions => render::Format::Github,
-        None => render::Format::Text,
+        Some(format) => format,
+        None if in_actions => Format::Github,
+        None => Format::Text,
     };
     let options = render::Options {
         color: out.color,
         root: Some(ws.root.clone()),
         ..render::Options::default()
     };
-    out.print(|w| render::write(&report, format, w, &options))?;
+    out.print(|w| match format {
+        Format::Json => render::json::render(&report, w),
+        Format::Github => render::github::render(&report, w),
+        Format::Sarif => render::sarif::render(&report, w, options.root.as_deref()),
+        _ => render::text::render_with(&report, w, options.color, options.term_width),
+    })?;
     let passes = report.passes(args.deny_warnings);
-    if in_actions {
-        ci::append_step_summary(env, &render::github::step_summary(&report))?;
-        ci::set_outputs(
-            env,
-            &[
-                ("valid", passes.to_string()),
-                ("errors", report.errors().to_string()),
-                ("warnings", report.warnings().to_string()),
-            ],
-        )?;
-    }
+    commands::validate::publish_to_actions(env, &report, passes)?;
     Ok(if passes { 0 } else { 1 })
 }
 
 fn config_show(ws: &Workspace, out: &Output, args: ConfigShowArgs) -> Result<i32> {
+    let effective = commands::config::show(ws);
     let text = match args.format {
-        ConfigFormat::Toml => {
-            let origin = if ws.config_found {
+        Format::Json => serde_json::to_string_pretty(&effective).expect("config serializes") + "\n",
+        _ => {
+            let origin = if effective.found {
                 format!(
                     "# effective configuration from {}\n",
-                    ws.config_path.display()
+                    effective.path.display()
                 )
             } else {
                 format!(
                     "# effective configuration: defaults ({} not found)\n",
-                    ws.config_path.display()
+                    effective.path.display()
                 )
             };
-            let body = toml::to_string_pretty(&ws.config)
+            let body = toml::to_string_pretty(effective.config)
                 .map_err(|e| Error::usage(format!("cannot print the configuration: {e}"), None))?;
             let excluded = format!(
                 "# never protected, whatever the globs say (lifeline's own records and git's): {}\n",
-                crate::config::protected::Records::new(&ws.config)
-                    .describe()
-                    .join(", ")
+                effective.excluded.join(", ")
             );
             origin + &excluded + &body
-        }
-        ConfigFormat::Json => {
-            let value = serde_json::json!({
-                "path": ws.config_path,
-                "found": ws.config_found,
-                "config": ws.config,
-                "excluded_from_protection": crate::config::protected::Records::new(&ws.config).describe(),
-            });
-            serde_json::to_string_pretty(&value).expect("config serializes") + "\n"
         }
     };
     out.print(|w| w.write_all(text.as_bytes()))?;

@@ -4,6 +4,7 @@
 //! [`Workspace`]: crate::workspace::Workspace
 
 pub mod checkpoint;
+pub mod config;
 pub mod health;
 pub mod init;
 pub mod starter;

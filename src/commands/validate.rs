@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::ci::{self, Env};
 use crate::config::Validator;
 use crate::error::{Error, Result};
 use crate::validate::{self, Report, Target};
@@ -31,6 +32,24 @@ pub fn run(ws: &Workspace, cwd: &Path, options: &ValidateOptions) -> Result<Repo
             .collect::<Result<Vec<_>>>()?
     };
     validate::validate_targets(&targets)
+}
+
+/// Inside GitHub Actions: appends the Markdown summary to
+/// `$GITHUB_STEP_SUMMARY` and sets the step outputs `valid`, `errors` and
+/// `warnings`. Elsewhere nothing.
+pub fn publish_to_actions(env: &dyn Env, report: &Report, passes: bool) -> Result<()> {
+    if !ci::in_github_actions(env) {
+        return Ok(());
+    }
+    ci::append_step_summary(env, &crate::validate::render::github::step_summary(report))?;
+    ci::set_outputs(
+        env,
+        &[
+            ("valid", passes.to_string()),
+            ("errors", report.errors().to_string()),
+            ("warnings", report.warnings().to_string()),
+        ],
+    )
 }
 
 fn target_for(

@@ -1,4 +1,4 @@
-//! Printing a validation [`Report`] for people and for machines.
+//! Printing a validation [`Report`](crate::validate::Report) for people and for machines.
 //!
 //! Validators only collect [`Diagnostic`](crate::validate::diagnostic::Diagnostic)s;
 //! this module turns a whole report into one of four formats:
@@ -18,61 +18,15 @@ pub mod json;
 pub mod sarif;
 pub mod text;
 
-use std::fmt;
-use std::io::{self, Write};
 use std::path::PathBuf;
-use std::str::FromStr;
-
-use crate::validate::Report;
-
-/// The output formats of `lifeline validate`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Format {
-    #[default]
-    Text,
-    Json,
-    Github,
-    Sarif,
-}
-
-impl Format {
-    pub const ALL: [Format; 4] = [Format::Text, Format::Json, Format::Github, Format::Sarif];
-
-    /// The name used on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Text => "text",
-            Format::Json => "json",
-            Format::Github => "github",
-            Format::Sarif => "sarif",
-        }
-    }
-}
-
-impl fmt::Display for Format {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Format {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Format::ALL
-            .into_iter()
-            .find(|f| f.as_str() == s)
-            .ok_or_else(|| format!("unknown format `{s}` (expected text, json, github or sarif)"))
-    }
-}
 
 /// What the renderers need besides the report.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// ANSI colours in [`Format::Text`]; true only on a terminal with
+    /// ANSI colours in [`text`]; true only on a terminal with
     /// `NO_COLOR` unset.
     pub color: bool,
-    /// Width [`Format::Text`] trims long source lines to.
+    /// Width [`text`] trims long source lines to.
     pub term_width: usize,
     /// The repository root, published as SARIF's `SRCROOT`.
     pub root: Option<PathBuf>,
@@ -85,21 +39,6 @@ impl Default for Options {
             term_width: text::DEFAULT_TERM_WIDTH,
             root: None,
         }
-    }
-}
-
-/// Writes `report` to `out` in `format`.
-pub fn write(
-    report: &Report,
-    format: Format,
-    out: &mut dyn Write,
-    options: &Options,
-) -> io::Result<()> {
-    match format {
-        Format::Text => text::render_with(report, out, options.color, options.term_width),
-        Format::Json => json::render(report, out),
-        Format::Github => github::render(report, out),
-        Format::Sarif => sarif::render(report, out, options.root.as_deref()),
     }
 }
 
@@ -230,14 +169,6 @@ pub(crate) mod fixture {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_parse_by_name() {
-        for format in Format::ALL {
-            assert_eq!(format.as_str().parse::<Format>(), Ok(format));
-        }
-        assert!("xml".parse::<Format>().is_err());
-    }
 
     #[test]
     fn counts_leave_out_zeros() {

@@ -11,7 +11,7 @@ pub mod commands;
 pub mod config;
 pub mod drill;
 pub mod error;
-pub mod fs;
+pub(crate) mod fs;
 pub mod git;
 pub mod github;
 pub mod health;

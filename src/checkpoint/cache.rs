@@ -19,11 +19,11 @@ use crate::config::Validator;
 
 /// Seconds between a file's last modification and its capture before its
 /// entry is trusted.
-pub const RACY_SECS: i64 = 2;
+pub(crate) const RACY_SECS: i64 = 2;
 
 /// The metadata that identifies one version of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stamp {
+pub(crate) struct Stamp {
     pub size: u64,
     pub mtime_ns: i128,
     pub ctime_ns: i128,
@@ -36,7 +36,7 @@ impl Stamp {
     /// The stamp of an `lstat`/`fstat` result.
     // `st_mode` is a `u32` on Linux and a `u16` elsewhere.
     #[allow(clippy::unnecessary_cast)]
-    pub fn of_stat(st: &rustix::fs::Stat) -> Stamp {
+    pub(crate) fn of_stat(st: &rustix::fs::Stat) -> Stamp {
         Stamp {
             size: u64::try_from(st.st_size).unwrap_or(0),
             mtime_ns: i128::from(st.st_mtime) * 1_000_000_000 + i128::from(st.st_mtime_nsec),
@@ -50,7 +50,7 @@ impl Stamp {
 
 /// What capture knows about one version of a file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub stamp: Stamp,
     pub validator: Validator,
     pub sha256: String,
@@ -62,7 +62,7 @@ pub struct Entry {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct StatCache {
+pub(crate) struct StatCache {
     /// The lifeline version that wrote it; validators may change between
     /// versions, so another version's verdicts are not reused.
     version: String,
@@ -72,7 +72,7 @@ pub struct StatCache {
 impl StatCache {
     /// Loads the cache at `path` (read through the safe layer when it is
     /// under `root`); empty when absent, corrupt, foreign or unsafe.
-    pub fn load(root: &Path, path: &Path) -> StatCache {
+    pub(crate) fn load(root: &Path, path: &Path) -> StatCache {
         crate::fs::atomic::read_private(root, path)
             .ok()
             .flatten()
@@ -82,7 +82,7 @@ impl StatCache {
     }
 
     /// The entry for `path` when it still describes the file.
-    pub fn get(&self, path: &str, stamp: &Stamp, validator: Validator) -> Option<&Entry> {
+    pub(crate) fn get(&self, path: &str, stamp: &Stamp, validator: Validator) -> Option<&Entry> {
         self.entries
             .get(path)
             .filter(|e| e.stamp == *stamp && e.validator == validator)
@@ -90,7 +90,7 @@ impl StatCache {
 
     /// Replaces the cache with `entries`, keeping only those whose file was
     /// last modified at least [`RACY_SECS`] before `captured_at`.
-    pub fn replace(&mut self, entries: Vec<(String, Entry)>, captured_at: jiff::Timestamp) {
+    pub(crate) fn replace(&mut self, entries: Vec<(String, Entry)>, captured_at: jiff::Timestamp) {
         let limit = i128::from(captured_at.as_second() - RACY_SECS) * 1_000_000_000;
         self.version = env!("CARGO_PKG_VERSION").to_string();
         self.entries = entries
@@ -104,7 +104,7 @@ impl StatCache {
     /// ignored. Not fsynced: after a crash the old cache, the new one or an
     /// unreadable one (ignored by [`StatCache::load`]) is there, and each
     /// entry still describes its file only while the file's stamp matches.
-    pub fn save(&self, root: &Path, path: &Path) {
+    pub(crate) fn save(&self, root: &Path, path: &Path) {
         if let Ok(bytes) = serde_json::to_vec(self) {
             let _ = crate::fs::atomic::replace_private(root, path, &bytes);
         }

@@ -27,7 +27,7 @@ pub struct CaptureOptions {
 }
 
 /// Checks that `kind` is a type this repository accepts.
-pub fn check_kind(ws: &Workspace, kind: &str) -> Result<()> {
+pub(crate) fn check_kind(ws: &Workspace, kind: &str) -> Result<()> {
     let types = ws.config.checkpoint_types();
     if !types.iter().any(|t| t == kind) {
         return Err(Error::usage(
@@ -167,7 +167,7 @@ struct Captured {
 }
 
 /// The mode a manifest records: what git stores, executable or not.
-pub fn git_mode(mode: u32) -> u32 {
+pub(crate) fn git_mode(mode: u32) -> u32 {
     if mode & 0o100 != 0 { 0o755 } else { 0o644 }
 }
 
@@ -300,7 +300,7 @@ fn check_size(ws: &Workspace, path: &str, size: u64) -> Result<()> {
 /// HEAD, branch, dirty paths and the last five commits, from two git
 /// processes run side by side (`log` fails on an unborn branch; its answer
 /// is used only when `status` names a commit).
-pub fn git_state(git: &Git) -> Result<GitState> {
+pub(crate) fn git_state(git: &Git) -> Result<GitState> {
     let (status, log) = std::thread::scope(|scope| {
         let log = scope.spawn(|| git.run(["log", "-5", LOG_FORMAT]));
         let status = git.run_bytes(["status", "--porcelain=v2", "--branch", "-z"], None);

@@ -29,7 +29,7 @@ pub enum Origin {
 
 /// What the index knows about one checkpoint commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// When this clone first listed, fetched or made it.
     pub first_seen: jiff::Timestamp,
     pub origin: Origin,
@@ -41,7 +41,7 @@ pub struct Entry {
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Index {
+pub(crate) struct Index {
     version: String,
     rules: String,
     pub entries: HashMap<String, Entry>,
@@ -52,7 +52,7 @@ impl Index {
     /// `root`, read without following a symlink: see
     /// [`crate::fs::atomic::private_anchor`]); empty when absent, unreadable,
     /// corrupt, written by another version, or reached under other `rules`.
-    pub fn load(root: &Path, path: &Path, rules: &str) -> Index {
+    pub(crate) fn load(root: &Path, path: &Path, rules: &str) -> Index {
         crate::fs::atomic::read_private(root, path)
             .ok()
             .flatten()
@@ -67,7 +67,12 @@ impl Index {
 
     /// The entry of `commit`, made (first seen `now`, from `origin`) when
     /// the index has none.
-    pub fn entry(&mut self, commit: &str, now: jiff::Timestamp, origin: Origin) -> &mut Entry {
+    pub(crate) fn entry(
+        &mut self,
+        commit: &str,
+        now: jiff::Timestamp,
+        origin: Origin,
+    ) -> &mut Entry {
         self.entries
             .entry(commit.to_string())
             .or_insert_with(|| Entry {
@@ -79,7 +84,7 @@ impl Index {
     }
 
     /// Keeps only the entries of `live` commits.
-    pub fn retain(&mut self, live: &std::collections::HashSet<&str>) {
+    pub(crate) fn retain(&mut self, live: &std::collections::HashSet<&str>) {
         self.entries
             .retain(|commit, _| live.contains(commit.as_str()));
     }
@@ -88,7 +93,7 @@ impl Index {
     /// re-read, and the first-seen times of what it held become "now". No
     /// symlink at any component below the git directory (or the root)
     /// redirects the write: see [`crate::fs::atomic::private_anchor`].
-    pub fn save(&self, root: &Path, path: &Path) {
+    pub(crate) fn save(&self, root: &Path, path: &Path) {
         let Ok(bytes) = serde_json::to_vec(self) else {
             return;
         };

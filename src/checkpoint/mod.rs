@@ -11,16 +11,16 @@
 //! - [`capture`] a new one (a `pre-restore` safety checkpoint included);
 //! - [`verify`] one, and [`prune::plan`] which to keep.
 
-pub mod cache;
-pub mod capture;
+pub(crate) mod cache;
+pub(crate) mod capture;
 pub mod id;
-pub mod index;
-pub mod manifest;
-pub mod prune;
-pub mod resolve;
-pub mod signing;
+pub(crate) mod index;
+pub(crate) mod manifest;
+pub(crate) mod prune;
+pub(crate) mod resolve;
+pub(crate) mod signing;
 pub mod store;
-pub mod verify;
+pub(crate) mod verify;
 
 pub use capture::{CaptureOptions, capture};
 pub use id::CheckpointId;

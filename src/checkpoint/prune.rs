@@ -56,7 +56,7 @@ pub struct Decision {
 /// names (the safety checkpoints a runbook took). A spec such as
 /// `latest-valid` pins nothing by itself; the IDs it resolved to appear in
 /// the timeline.
-pub fn pinned(ws: &Workspace) -> Result<BTreeSet<CheckpointId>> {
+pub(crate) fn pinned(ws: &Workspace) -> Result<BTreeSet<CheckpointId>> {
     let mut ids = BTreeSet::new();
     for (_, incident) in crate::recover::incident::list(ws)? {
         if incident.status == "resolved" {
@@ -79,7 +79,7 @@ pub fn pinned(ws: &Workspace) -> Result<BTreeSet<CheckpointId>> {
 }
 
 /// Decides, newest first, which of `checkpoints` to keep.
-pub fn plan(
+pub(crate) fn plan(
     checkpoints: &[Summary],
     policy: &Policy,
     pinned: &BTreeSet<CheckpointId>,

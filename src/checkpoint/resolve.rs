@@ -29,7 +29,7 @@ pub fn resolve(store: &dyn Store, spec: &str) -> Result<CheckpointId> {
 }
 
 /// Resolves `spec` against `checkpoints` (any order).
-pub fn resolve_in(checkpoints: &[Summary], spec: &str) -> Result<CheckpointId> {
+pub(crate) fn resolve_in(checkpoints: &[Summary], spec: &str) -> Result<CheckpointId> {
     let spec = spec.trim();
     match spec {
         "latest" => {
@@ -73,7 +73,10 @@ pub fn resolve_in(checkpoints: &[Summary], spec: &str) -> Result<CheckpointId> {
 
 /// The newest checkpoint `keep` accepts, by [`Summary::order_time`]: one
 /// dated in the future counts from when lifeline first saw it.
-pub fn newest(checkpoints: &[Summary], keep: impl Fn(&Summary) -> bool) -> Option<CheckpointId> {
+pub(crate) fn newest(
+    checkpoints: &[Summary],
+    keep: impl Fn(&Summary) -> bool,
+) -> Option<CheckpointId> {
     checkpoints
         .iter()
         .filter(|s| keep(s))

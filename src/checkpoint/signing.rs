@@ -19,14 +19,14 @@ use crate::ci::Env;
 use crate::error::{Error, Result};
 
 /// The environment variable holding a checkpoint-only private key.
-pub const KEY_ENV: &str = "LIFELINE_CHECKPOINT_KEY";
+pub(crate) const KEY_ENV: &str = "LIFELINE_CHECKPOINT_KEY";
 
 /// The prefix of the seal line in a checkpoint's commit message.
-pub const SEAL_PREFIX: &str = "signature: ed25519 ";
+pub(crate) const SEAL_PREFIX: &str = "signature: ed25519 ";
 
 /// The checkpoint signing key: `LIFELINE_CHECKPOINT_KEY`, else the audit
 /// key, else none.
-pub fn key_from_env(env: &dyn Env) -> Result<Option<SigningKey>> {
+pub(crate) fn key_from_env(env: &dyn Env) -> Result<Option<SigningKey>> {
     let Some(text) = env.var(KEY_ENV) else {
         return crate::audit::signing::key_from_env(env);
     };
@@ -41,7 +41,7 @@ pub fn key_from_env(env: &dyn Env) -> Result<Option<SigningKey>> {
 }
 
 /// The seal line for `manifest_json` (without a newline).
-pub fn seal(key: &SigningKey, manifest_json: &[u8]) -> String {
+pub(crate) fn seal(key: &SigningKey, manifest_json: &[u8]) -> String {
     let signature = key.sign(manifest_json);
     format!(
         "{SEAL_PREFIX}{} {}",
@@ -52,7 +52,7 @@ pub fn seal(key: &SigningKey, manifest_json: &[u8]) -> String {
 
 /// Checks a seal line against the manifest bytes; the signer's public key
 /// (hex) when it verifies.
-pub fn check(line: &str, manifest_json: &[u8]) -> std::result::Result<String, String> {
+pub(crate) fn check(line: &str, manifest_json: &[u8]) -> std::result::Result<String, String> {
     let rest = line
         .strip_prefix(SEAL_PREFIX)
         .ok_or("the signature line is malformed")?;
@@ -71,7 +71,7 @@ pub fn check(line: &str, manifest_json: &[u8]) -> std::result::Result<String, St
 }
 
 /// The public key of `key`, in hex.
-pub fn public_hex(key: &SigningKey) -> String {
+pub(crate) fn public_hex(key: &SigningKey) -> String {
     hex::encode(key.verifying_key().as_bytes())
 }
 

@@ -70,7 +70,7 @@ pub fn verify(store: &dyn Store, id: &CheckpointId) -> Result<VerifyReport> {
 }
 
 /// Checks bytes read back against their manifest entry.
-pub fn check_bytes(entry: &FileEntry, bytes: &[u8]) -> std::result::Result<(), String> {
+pub(crate) fn check_bytes(entry: &FileEntry, bytes: &[u8]) -> std::result::Result<(), String> {
     if bytes.len() as u64 != entry.size {
         return Err(format!(
             "size {} differs from the manifest's {}",

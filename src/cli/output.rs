@@ -70,12 +70,12 @@ impl fmt::Display for Format {
 }
 
 /// The formats of most commands.
-pub const TEXT_JSON: &[Format] = &[Format::Text, Format::Json];
+pub(super) const TEXT_JSON: &[Format] = &[Format::Text, Format::Json];
 
 /// The `--format` value parser of a command that renders `allowed`. A
 /// command that prints TOML but not text takes `text` as another name for
 /// `toml` (`config show --format text`).
-pub fn formats(allowed: &'static [Format]) -> impl TypedValueParser<Value = Format> {
+pub(super) fn formats(allowed: &'static [Format]) -> impl TypedValueParser<Value = Format> {
     let values = allowed.iter().map(|&f| {
         let value = PossibleValue::new(f.name());
         // Only the forms that need a word say one, so a command offering

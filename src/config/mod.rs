@@ -2,7 +2,7 @@
 //! of each capability. A missing file means the plan's defaults. An unknown
 //! key or a wrong type is an error naming the key path and its line.
 
-pub mod protected;
+pub(crate) mod protected;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -298,7 +298,7 @@ impl ProtectedSet {
 
 /// A path for people and manifests: UTF-8 kept, a backslash doubled, any
 /// other byte that is not printable shown as `\xNN`.
-pub fn escape(path: &Path) -> String {
+pub(crate) fn escape(path: &Path) -> String {
     #[cfg(unix)]
     let bytes = {
         use std::os::unix::ffi::OsStrExt;
@@ -337,7 +337,7 @@ fn glob_base(pattern: &str) -> &str {
 }
 
 /// Checks that the glob compiles (used by config validation).
-pub fn compile(pattern: &str) -> std::result::Result<Glob, globset::Error> {
+pub(crate) fn compile(pattern: &str) -> std::result::Result<Glob, globset::Error> {
     globset::GlobBuilder::new(pattern)
         .literal_separator(true)
         .build()

@@ -21,13 +21,13 @@ use crate::error::{Error, IoContext, Result};
 use crate::fs::paths;
 
 /// The prefix of every temporary file lifeline stages next to a target.
-pub const TMP_PREFIX: &str = ".lifeline-tmp-";
+pub(crate) const TMP_PREFIX: &str = ".lifeline-tmp-";
 
 /// Writes `bytes` to `path` atomically, creating parent directories. For
 /// lifeline's private files outside the working tree (inside the git
 /// directory); files under the root go through [`write_in`].
 /// When `mode` is given (Unix permission bits), the file gets it.
-pub fn write(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
+pub(crate) fn write(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
     let dir = parent_dir(path);
     fs::create_dir_all(dir).at(dir)?;
     let mut tmp = tempfile::Builder::new()
@@ -48,7 +48,7 @@ pub fn write(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<()> {
 /// directory (held open by descriptor, so the directory cannot be swapped
 /// for a symlink), waiting for [`Staged::commit`]. Dropped uncommitted, the
 /// temporary file is removed.
-pub struct Staged {
+pub(crate) struct Staged {
     /// Shared by the files a [`Stager`] puts in the same directory.
     dir: Arc<OwnedFd>,
     tmp: String,
@@ -59,7 +59,7 @@ pub struct Staged {
 impl Staged {
     /// Renames the staged file over its target (inside the same directory
     /// descriptor). The directory is not fsynced: see [`Staged::dir`].
-    pub fn commit(mut self) -> Result<()> {
+    pub(crate) fn commit(mut self) -> Result<()> {
         let tmp = std::mem::take(&mut self.tmp);
         rfs::renameat(&self.dir, tmp.as_str(), &self.dir, self.name.as_str()).map_err(|e| {
             let _ = rfs::unlinkat(&self.dir, tmp.as_str(), AtFlags::empty());
@@ -68,13 +68,13 @@ impl Staged {
     }
 
     /// Fsyncs the target's directory, making a commit durable.
-    pub fn sync_dir(&self) -> Result<()> {
+    pub(crate) fn sync_dir(&self) -> Result<()> {
         rfs::fsync(&*self.dir).map_err(|e| Error::io(&self.shown, e.into()))
     }
 
     /// Fsyncs the staged bytes (for files a [`Stager`] wrote, which are not
     /// yet durable); call it before [`Staged::commit`].
-    pub fn sync(&self) -> Result<()> {
+    pub(crate) fn sync(&self) -> Result<()> {
         let file = rfs::openat(
             &*self.dir,
             self.tmp.as_str(),
@@ -91,20 +91,20 @@ impl Staged {
 /// without fsyncing: the caller fsyncs every [`Staged`] ([`Staged::sync`],
 /// in parallel if it likes) before committing any, which keeps the write
 /// crash safe while the fsyncs overlap.
-pub struct Stager<'a> {
+pub(crate) struct Stager<'a> {
     root: &'a Path,
     last: Option<(String, Arc<OwnedFd>)>,
 }
 
 impl<'a> Stager<'a> {
-    pub fn new(root: &'a Path) -> Stager<'a> {
+    pub(crate) fn new(root: &'a Path) -> Stager<'a> {
         Stager { root, last: None }
     }
 
     /// Writes `bytes` for `rel` to a temporary file in its directory
     /// (created, like [`stage`], without following any symlink); not
     /// fsynced.
-    pub fn stage(&mut self, rel: &str, bytes: &[u8], mode: Option<u32>) -> Result<Staged> {
+    pub(crate) fn stage(&mut self, rel: &str, bytes: &[u8], mode: Option<u32>) -> Result<Staged> {
         let shown = self.root.join(rel);
         let (dir, name) = paths::split(rel);
         let fd = match &self.last {
@@ -161,7 +161,7 @@ fn create_temp(dir: &OwnedFd, shown: &Path, mode: Option<u32>) -> Result<(File, 
 /// Stages `bytes` for `rel` under `root`: parent directories are opened
 /// (and created) without following any symlink, then the bytes are written
 /// and fsynced to a temporary file there.
-pub fn stage(root: &Path, rel: &str, bytes: &[u8], mode: Option<u32>) -> Result<Staged> {
+pub(crate) fn stage(root: &Path, rel: &str, bytes: &[u8], mode: Option<u32>) -> Result<Staged> {
     stage_with(root, rel, bytes, mode, true)
 }
 
@@ -206,7 +206,7 @@ fn write_staged(
 /// file, fsync, rename, fsync of the directory), never following a
 /// symlink at any component; a symlink at `rel` itself is replaced, not
 /// followed. `mode` as in [`stage`].
-pub fn write_in(root: &Path, rel: &str, bytes: &[u8], mode: Option<u32>) -> Result<()> {
+pub(crate) fn write_in(root: &Path, rel: &str, bytes: &[u8], mode: Option<u32>) -> Result<()> {
     let staged = stage(root, rel, bytes, mode)?;
     let dir = staged.dir.try_clone().at(&staged.shown)?;
     let shown = staged.shown.clone();
@@ -216,7 +216,7 @@ pub fn write_in(root: &Path, rel: &str, bytes: &[u8], mode: Option<u32>) -> Resu
 
 /// Writes `bytes` to `rel` only when nothing is there yet (temporary file,
 /// fsync, hard link, fsync of the directory). False when `rel` exists.
-pub fn write_new_in(root: &Path, rel: &str, bytes: &[u8]) -> Result<bool> {
+pub(crate) fn write_new_in(root: &Path, rel: &str, bytes: &[u8]) -> Result<bool> {
     let staged = stage(root, rel, bytes, None)?;
     match rfs::linkat(
         &staged.dir,
@@ -236,7 +236,7 @@ pub fn write_new_in(root: &Path, rel: &str, bytes: &[u8]) -> Result<bool> {
 
 /// Removes the file `rel` (a symlink there is removed, not followed);
 /// false when it was not there.
-pub fn remove_in(root: &Path, rel: &str) -> Result<bool> {
+pub(crate) fn remove_in(root: &Path, rel: &str) -> Result<bool> {
     let Some((dir, name)) = paths::open_parent(root, rel, false)? else {
         return Ok(false);
     };
@@ -249,7 +249,7 @@ pub fn remove_in(root: &Path, rel: &str) -> Result<bool> {
 
 /// Renames `from` to `to` (both under `root`), creating `to`'s parents,
 /// then fsyncs both directories.
-pub fn rename_in(root: &Path, from: &str, to: &str) -> Result<()> {
+pub(crate) fn rename_in(root: &Path, from: &str, to: &str) -> Result<()> {
     let shown = root.join(from);
     let Some((from_dir, from_name)) = paths::open_parent(root, from, false)? else {
         return Err(Error::io(&shown, std::io::ErrorKind::NotFound.into()));
@@ -264,7 +264,7 @@ pub fn rename_in(root: &Path, from: &str, to: &str) -> Result<()> {
 /// Opens the regular file `rel` for appending, creating it (mode 0666 less
 /// the umask) and its parents when missing, never following a symlink at
 /// any component and never opening a FIFO or device.
-pub fn open_append(root: &Path, rel: &str) -> Result<File> {
+pub(crate) fn open_append(root: &Path, rel: &str) -> Result<File> {
     let shown = root.join(rel);
     let (dir, name) = paths::open_parent(root, rel, true)?.expect("created parents exist");
     let fd = match rfs::openat(
@@ -295,7 +295,7 @@ pub fn open_append(root: &Path, rel: &str) -> Result<File> {
 
 /// Opens the existing regular file `rel` for writing without truncating
 /// it (for locks and modification-time updates); `Ok(None)` when missing.
-pub fn open_existing_for_write(root: &Path, rel: &str) -> Result<Option<File>> {
+pub(crate) fn open_existing_for_write(root: &Path, rel: &str) -> Result<Option<File>> {
     let shown = root.join(rel);
     let Some((dir, name)) = paths::open_parent(root, rel, false)? else {
         return Ok(None);
@@ -352,7 +352,7 @@ fn open_error(root: &Path, rel: &str, dir: &OwnedFd, name: &str, e: Errno) -> Er
 /// Only the anchor is reached by path; no component below it is followed
 /// when it is a symlink, so a link planted at `lifeline/` or at the file
 /// cannot redirect a read or a write.
-pub fn private_anchor(root: &Path, path: &Path) -> (PathBuf, String) {
+pub(crate) fn private_anchor(root: &Path, path: &Path) -> (PathBuf, String) {
     if let Some(rel) = paths::relative_to(root, path) {
         return match rel.strip_prefix(".git/") {
             Some(inner) => (root.join(".git"), inner.to_string()),
@@ -377,42 +377,42 @@ pub fn private_anchor(root: &Path, path: &Path) -> (PathBuf, String) {
 
 /// Reads the private file `path` (see [`private_anchor`]); `Ok(None)` when
 /// it does not exist.
-pub fn read_private(root: &Path, path: &Path) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_private(root: &Path, path: &Path) -> Result<Option<Vec<u8>>> {
     let (anchor, rel) = private_anchor(root, path);
     paths::read_own(&anchor, &rel)
 }
 
 /// Opens the private file `path` for reading (see [`private_anchor`]);
 /// `Ok(None)` when it does not exist.
-pub fn open_private(root: &Path, path: &Path) -> Result<Option<File>> {
+pub(crate) fn open_private(root: &Path, path: &Path) -> Result<Option<File>> {
     let (anchor, rel) = private_anchor(root, path);
     paths::open_file(&anchor, &rel)
 }
 
 /// Replaces the private file `path` atomically and durably (see
 /// [`private_anchor`]).
-pub fn write_private(root: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_private(root: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     let (anchor, rel) = private_anchor(root, path);
     write_in(&anchor, &rel, bytes, None)
 }
 
 /// Replaces the private file `path` atomically but without fsync (see
 /// [`private_anchor`]): for a cache whose loss only costs reading again.
-pub fn replace_private(root: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn replace_private(root: &Path, path: &Path, bytes: &[u8]) -> Result<()> {
     let (anchor, rel) = private_anchor(root, path);
     stage_with(&anchor, &rel, bytes, None, false)?.commit()
 }
 
 /// Opens (creating) the private file `path` for appending, never
 /// truncating it (see [`private_anchor`]): for locks and caches that grow.
-pub fn open_private_append(root: &Path, path: &Path) -> Result<File> {
+pub(crate) fn open_private_append(root: &Path, path: &Path) -> Result<File> {
     let (anchor, rel) = private_anchor(root, path);
     open_append(&anchor, &rel)
 }
 
 /// Fsyncs directory `rel_dir` under `root` (opened without following
 /// symlinks); nothing to do when it does not exist.
-pub fn sync_dir_in(root: &Path, rel_dir: &str) -> Result<()> {
+pub(crate) fn sync_dir_in(root: &Path, rel_dir: &str) -> Result<()> {
     match paths::open_dir(root, rel_dir, false)? {
         Some(fd) => rfs::fsync(&fd).map_err(|e| Error::io(root.join(rel_dir), e.into())),
         None => Ok(()),
@@ -421,7 +421,7 @@ pub fn sync_dir_in(root: &Path, rel_dir: &str) -> Result<()> {
 
 /// Removes the temporary files a killed writer left in directory
 /// `rel_dir`; failures are ignored (they are only litter).
-pub fn remove_temporaries_in(root: &Path, rel_dir: &str) {
+pub(crate) fn remove_temporaries_in(root: &Path, rel_dir: &str) {
     let Ok(Some(dir)) = paths::open_dir(root, rel_dir, false) else {
         return;
     };
@@ -441,7 +441,7 @@ pub fn remove_temporaries_in(root: &Path, rel_dir: &str) {
 }
 
 /// Fsyncs a directory so a rename or a new entry in it is durable.
-pub fn sync_dir(dir: &Path) -> Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         File::open(dir).and_then(|d| d.sync_all()).at(dir)?;
@@ -470,7 +470,7 @@ fn set_mode(_file: &File, _mode: u32) -> std::io::Result<()> {
 }
 
 /// The Unix permission bits of a file (0o644 on other platforms).
-pub fn mode_of(meta: &fs::Metadata) -> u32 {
+pub(crate) fn mode_of(meta: &fs::Metadata) -> u32 {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

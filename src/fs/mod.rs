@@ -1,5 +1,5 @@
 //! The file layer every write goes through: paths confined to the root
 //! (no symlink, FIFO or device followed) and atomic, durable replacement.
 
-pub mod atomic;
-pub mod paths;
+pub(crate) mod atomic;
+pub(crate) mod paths;

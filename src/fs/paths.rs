@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 
 /// Checks that `rel` is a normal repo-relative path: not empty, not
 /// absolute, no `..`, no `.` segments, no backslashes, no NUL.
-pub fn check_relative(rel: &str) -> std::result::Result<(), String> {
+pub(crate) fn check_relative(rel: &str) -> std::result::Result<(), String> {
     if rel.is_empty() {
         return Err("the path is empty".into());
     }
@@ -55,7 +55,7 @@ pub fn check_relative(rel: &str) -> std::result::Result<(), String> {
 /// lifeline itself reads and writes inside the root through the
 /// descriptor-based functions below, which cannot be raced by a symlink
 /// swapped in after this check.
-pub fn safe_join(root: &Path, rel: &str) -> Result<PathBuf> {
+pub(crate) fn safe_join(root: &Path, rel: &str) -> Result<PathBuf> {
     match inspect(root, rel)? {
         Inspect::Blocked { at, kind } => Err(blocked(rel, &at, kind)),
         Inspect::Missing | Inspect::Found(_) => Ok(root.join(rel)),
@@ -64,7 +64,7 @@ pub fn safe_join(root: &Path, rel: &str) -> Result<PathBuf> {
 
 /// What a path resolves to when no symlink is followed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     File,
     Dir,
     Symlink,
@@ -90,7 +90,7 @@ impl Kind {
     }
 
     /// "a symlink", "a FIFO", … for messages.
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             Kind::File => "a regular file",
             Kind::Dir => "a directory",
@@ -106,7 +106,7 @@ impl Kind {
 
 /// The entry at a path, from `lstat`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Found {
+pub(crate) struct Found {
     pub kind: Kind,
     pub size: u64,
     /// Permission bits (`& 0o7777`).
@@ -115,7 +115,7 @@ pub struct Found {
 
 /// The outcome of looking at a path without following any symlink.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Inspect {
+pub(crate) enum Inspect {
     /// Some component does not exist.
     Missing,
     /// The ancestor `at` (repo-relative) is not a plain directory: a
@@ -154,13 +154,13 @@ fn checked(rel: &str) -> Result<()> {
 }
 
 /// `rel` split into its directory (`""` for the root) and its last name.
-pub fn split(rel: &str) -> (&str, &str) {
+pub(crate) fn split(rel: &str) -> (&str, &str) {
     rel.rsplit_once('/').unwrap_or(("", rel))
 }
 
 /// Opens the root directory itself (a symlink naming the root is the
 /// user's choice and is followed).
-pub fn open_root(root: &Path) -> Result<OwnedFd> {
+pub(crate) fn open_root(root: &Path) -> Result<OwnedFd> {
     fs::open(
         root,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
@@ -192,7 +192,7 @@ fn lstat_in(dir: &OwnedFd, name: &str) -> rustix::io::Result<Found> {
 /// following any symlink; `Ok(None)` when a component does not exist and
 /// `create` is false. With `create`, missing directories are made (mode
 /// 0777 less the umask) and each parent that got a new entry is fsynced.
-pub fn open_dir(root: &Path, rel_dir: &str, create: bool) -> Result<Option<OwnedFd>> {
+pub(crate) fn open_dir(root: &Path, rel_dir: &str, create: bool) -> Result<Option<OwnedFd>> {
     let mut fd = open_root(root)?;
     if rel_dir.is_empty() {
         return Ok(Some(fd));
@@ -234,7 +234,7 @@ fn component_error(root: &Path, dir: &OwnedFd, rel: &str, at: &str, part: &str, 
 
 /// Looks at `rel` under `root` without following a symlink at any
 /// component, and without opening the last one.
-pub fn inspect(root: &Path, rel: &str) -> Result<Inspect> {
+pub(crate) fn inspect(root: &Path, rel: &str) -> Result<Inspect> {
     checked(rel)?;
     let (dir, name) = split(rel);
     let mut fd = open_root(root)?;
@@ -265,7 +265,7 @@ pub fn inspect(root: &Path, rel: &str) -> Result<Inspect> {
 
 /// The parent directory of `rel`, opened safely, and `rel`'s last name;
 /// `Ok(None)` when the parent does not exist and `create` is false.
-pub fn open_parent<'a>(
+pub(crate) fn open_parent<'a>(
     root: &Path,
     rel: &'a str,
     create: bool,
@@ -280,7 +280,7 @@ pub fn open_parent<'a>(
 /// FIFO, socket or device: the entry is checked with `lstat` first, opened
 /// with `O_NOFOLLOW | O_NONBLOCK`, and checked again (same inode, still a
 /// regular file) after opening.
-pub fn open_file(root: &Path, rel: &str) -> Result<Option<File>> {
+pub(crate) fn open_file(root: &Path, rel: &str) -> Result<Option<File>> {
     let Some((dir, name)) = open_parent(root, rel, false)? else {
         return Ok(None);
     };
@@ -306,7 +306,7 @@ fn open_in(root: &Path, dir: &OwnedFd, name: &str, rel: &str) -> Result<Option<F
 /// The descriptor was opened without following a symlink at any component,
 /// so reusing it is as safe as walking again; a directory swapped for a
 /// symlink since is not followed either way.
-pub struct Opener<'a> {
+pub(crate) struct Opener<'a> {
     root: &'a Path,
     /// The last parent directory asked for, and its descriptor (`None`
     /// when it does not exist).
@@ -314,7 +314,7 @@ pub struct Opener<'a> {
 }
 
 impl<'a> Opener<'a> {
-    pub fn new(root: &'a Path) -> Opener<'a> {
+    pub(crate) fn new(root: &'a Path) -> Opener<'a> {
         Opener { root, parent: None }
     }
 
@@ -334,7 +334,7 @@ impl<'a> Opener<'a> {
 
     /// `lstat` of `rel`: what is there, never following a symlink at any
     /// component and without opening it; `Ok(None)` when it does not exist.
-    pub fn lstat(&mut self, rel: &str) -> Result<Option<fs::Stat>> {
+    pub(crate) fn lstat(&mut self, rel: &str) -> Result<Option<fs::Stat>> {
         let root = self.root;
         let Some((dir, name)) = self.parent(rel)? else {
             return Ok(None);
@@ -347,7 +347,7 @@ impl<'a> Opener<'a> {
     }
 
     /// [`open_file`] through the kept directory.
-    pub fn open_file(&mut self, rel: &str) -> Result<Option<File>> {
+    pub(crate) fn open_file(&mut self, rel: &str) -> Result<Option<File>> {
         let root = self.root;
         let Some((dir, name)) = self.parent(rel)? else {
             return Ok(None);
@@ -357,7 +357,7 @@ impl<'a> Opener<'a> {
 }
 
 /// True when `st` (from [`Opener::lstat`] or `fstat`) is a regular file.
-pub fn is_regular(st: &fs::Stat) -> bool {
+pub(crate) fn is_regular(st: &fs::Stat) -> bool {
     Kind::of(st.st_mode as RawMode) == Kind::File
 }
 
@@ -398,7 +398,7 @@ fn not_regular(rel: &str, kind: Kind) -> Error {
 
 /// Reads the regular file `rel` (see [`open_file`]), refusing one larger
 /// than `limit` bytes before reading it; `Ok(None)` when it does not exist.
-pub fn read_file(root: &Path, rel: &str, limit: u64) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_file(root: &Path, rel: &str, limit: u64) -> Result<Option<Vec<u8>>> {
     let Some(mut file) = open_file(root, rel)? else {
         return Ok(None);
     };
@@ -422,7 +422,7 @@ pub fn read_file(root: &Path, rel: &str, limit: u64) -> Result<Option<Vec<u8>>> 
 
 /// Like [`read_file`] with no size limit beyond memory, for lifeline's own
 /// records (audit files, incident records, manifests).
-pub fn read_own(root: &Path, rel: &str) -> Result<Option<Vec<u8>>> {
+pub(crate) fn read_own(root: &Path, rel: &str) -> Result<Option<Vec<u8>>> {
     read_file(root, rel, u64::MAX - 1)
 }
 
@@ -436,7 +436,7 @@ fn too_large(rel: &str, len: u64, limit: u64) -> Error {
 /// The names in directory `rel_dir` (not `.` or `..`), with what each is,
 /// unsorted; `Ok(None)` when the directory does not exist. Names that are
 /// not UTF-8 are returned lossily converted and marked `false`.
-pub fn list_dir(root: &Path, rel_dir: &str) -> Result<Option<Vec<(String, Kind, bool)>>> {
+pub(crate) fn list_dir(root: &Path, rel_dir: &str) -> Result<Option<Vec<(String, Kind, bool)>>> {
     let Some(fd) = open_dir(root, rel_dir, false)? else {
         return Ok(None);
     };
@@ -462,7 +462,7 @@ pub fn list_dir(root: &Path, rel_dir: &str) -> Result<Option<Vec<(String, Kind, 
 
 /// The repo-relative, `/`-separated form of `path` under `root`, or `None`
 /// when it is not inside the root.
-pub fn relative_to(root: &Path, path: &Path) -> Option<String> {
+pub(crate) fn relative_to(root: &Path, path: &Path) -> Option<String> {
     let rel = path.strip_prefix(root).ok()?;
     let parts: Vec<String> = rel
         .components()
@@ -475,7 +475,7 @@ pub fn relative_to(root: &Path, path: &Path) -> Option<String> {
 }
 
 /// 1-based line and column (in characters) of byte `offset` in `text`.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = floor_char_boundary(text, offset.min(text.len()));
     let before = &text[..offset];
     let line = before.bytes().filter(|b| *b == b'\n').count() + 1;
@@ -485,7 +485,7 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// The largest char boundary of `text` at or before byte `i`.
-pub fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+pub(crate) fn floor_char_boundary(text: &str, mut i: usize) -> usize {
     while i > 0 && !text.is_char_boundary(i) {
         i -= 1;
     }

@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 
 /// One cached answer.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CachedAnswer {
+pub(crate) struct CachedAnswer {
     pub url: String,
     pub etag: String,
     pub link: Option<String>,
@@ -20,12 +20,12 @@ pub struct CachedAnswer {
 /// A damaged or foreign entry is ignored: the cache is an optimisation,
 /// never a source of truth.
 #[derive(Debug, Clone)]
-pub struct EtagCache {
+pub(crate) struct EtagCache {
     dir: PathBuf,
 }
 
 impl EtagCache {
-    pub fn new(dir: PathBuf) -> EtagCache {
+    pub(crate) fn new(dir: PathBuf) -> EtagCache {
         EtagCache { dir }
     }
 
@@ -34,7 +34,7 @@ impl EtagCache {
         self.dir.join(format!("{}.json", hex::encode(digest)))
     }
 
-    pub fn get(&self, url: &str) -> Option<CachedAnswer> {
+    pub(crate) fn get(&self, url: &str) -> Option<CachedAnswer> {
         let bytes = std::fs::read(self.file(url)).ok()?;
         let entry: CachedAnswer = serde_json::from_slice(&bytes).ok()?;
         (entry.url == url).then_some(entry)
@@ -43,7 +43,7 @@ impl EtagCache {
     /// Stores an answer; failures are ignored (the next run asks again).
     /// Written by rename so a reader never sees half an entry, but not
     /// fsynced: losing the cache in a crash only costs a full request.
-    pub fn put(&self, url: &str, etag: &str, link: Option<&str>, body: &str) {
+    pub(crate) fn put(&self, url: &str, etag: &str, link: Option<&str>, body: &str) {
         let entry = CachedAnswer {
             url: url.to_string(),
             etag: etag.to_string(),

@@ -18,7 +18,7 @@ const BREAK: char = '\u{200B}';
 const ACTIVE: &str = "\\`*_[]<>!|~&$";
 
 /// The longest issue title GitHub accepts, in characters.
-pub const MAX_TITLE_CHARS: usize = 256;
+pub(crate) const MAX_TITLE_CHARS: usize = 256;
 
 /// `text` as Markdown that renders as the same visible characters and
 /// does nothing else: one line; every ASCII punctuation character that
@@ -27,7 +27,7 @@ pub const MAX_TITLE_CHARS: usize = 256;
 /// followed by an invisible break (no mention, team mention or issue
 /// reference); URL schemes and `www.` broken (no autolink); control and
 /// bidirectional-override characters dropped.
-pub fn inert(text: &str) -> String {
+pub(crate) fn inert(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 8);
     let lower = text.to_ascii_lowercase();
     for (i, c) in text.char_indices() {
@@ -60,7 +60,7 @@ pub fn inert(text: &str) -> String {
 /// `text` fit for an issue title: one line, no mention or reference, no
 /// code span, at most [`MAX_TITLE_CHARS`] characters. Titles do not
 /// render backslash escapes, so nothing is escaped that way.
-pub fn title(text: &str) -> String {
+pub(crate) fn title(text: &str) -> String {
     let mut out = String::new();
     for c in text.chars() {
         match c {
@@ -78,7 +78,7 @@ pub fn title(text: &str) -> String {
 }
 
 /// At most `max` characters of `text`, ending in `…` when cut.
-pub fn truncate_chars(text: &str, max: usize) -> String {
+pub(crate) fn truncate_chars(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
         return text.to_string();
     }

@@ -1,10 +1,10 @@
 //! Talking to GitHub: the REST client, which repository and token to use,
 //! and a fake GitHub for tests and drills.
 
-pub mod cache;
+pub(crate) mod cache;
 pub mod client;
 pub mod fake;
-pub mod markdown;
+pub(crate) mod markdown;
 
 pub use client::{Answer, ApiError, Client, ClientOptions, Stats};
 

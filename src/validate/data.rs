@@ -10,14 +10,14 @@ use crate::validate::diagnostic::{Diagnostic, Source};
 use crate::validate::rules::Rule;
 
 /// JSON001: the file must be one JSON value.
-pub fn check_json(src: &Source, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check_json(src: &Source, out: &mut Vec<Diagnostic>) {
     if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(src.body()) {
         out.push(json_error(src, &e, Rule::JsonSyntax));
     }
 }
 
 /// YAML001: the file must be YAML (any number of documents).
-pub fn check_yaml(src: &Source, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check_yaml(src: &Source, out: &mut Vec<Diagnostic>) {
     if let Err(e) = Yaml::load_from_str(src.body()) {
         out.push(yaml_error(src, &e, Rule::YamlSyntax));
     }

@@ -5,7 +5,7 @@ use jiff::civil::Date;
 
 /// Why a text is not a date.
 #[derive(Debug, PartialEq, Eq)]
-pub enum DateProblem {
+pub(crate) enum DateProblem {
     /// Not `DDDD-DD-DD`.
     Shape,
     Month(i8),
@@ -18,7 +18,7 @@ pub enum DateProblem {
 }
 
 /// A strict `YYYY-MM-DD` that names a real day.
-pub fn parse_date(text: &str) -> Result<Date, DateProblem> {
+pub(crate) fn parse_date(text: &str) -> Result<Date, DateProblem> {
     let b = text.as_bytes();
     let shape = b.len() == 10
         && b[4] == b'-'
@@ -49,7 +49,7 @@ pub fn parse_date(text: &str) -> Result<Date, DateProblem> {
 impl DateProblem {
     /// The end of a sentence that starts with the text itself:
     /// "`2025-02-30` is not a real date (2025-02 has 28 days)".
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             DateProblem::Shape => "is not a date written YYYY-MM-DD".into(),
             DateProblem::Month(month) => {

@@ -21,7 +21,7 @@ const MAX_DESCRIPTION: usize = 100;
 
 const KNOWN_KEYS: [&str; 3] = ["name", "color", "description"];
 
-pub fn check(src: &Source, out: &mut Vec<Diagnostic>) {
+pub(crate) fn check(src: &Source, out: &mut Vec<Diagnostic>) {
     let docs = match MarkedYaml::load_from_str(src.body()) {
         Ok(docs) => docs,
         Err(e) => {

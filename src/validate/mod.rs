@@ -6,17 +6,17 @@
 //! not empty): a file that fails those is corrupt, and rule-by-rule findings
 //! on top of it would only be noise.
 
-pub mod data;
-pub mod dates;
+pub(crate) mod data;
+pub(crate) mod dates;
 pub mod diagnostic;
-pub mod labels;
-pub mod render;
-pub mod rules;
-pub mod sprint_config;
-pub mod suggest;
-pub mod task_md;
+pub(crate) mod labels;
+pub(crate) mod render;
+pub(crate) mod rules;
+pub(crate) mod sprint_config;
+pub(crate) mod suggest;
+pub(crate) mod task_md;
 pub mod taskmd;
-pub mod text;
+pub(crate) mod text;
 
 use std::path::Path;
 

@@ -25,10 +25,10 @@ use crate::validate::diagnostic::{Diagnostic, Source};
 use crate::validate::rules::Rule;
 
 /// The JSON Schema (draft 2020-12) of `sprint.config.json`.
-pub const SCHEMA: &str = include_str!("../../schemas/sprint.config.schema.json");
+pub(crate) const SCHEMA: &str = include_str!("../../schemas/sprint.config.schema.json");
 
 /// The eight fields, in the order the file lists them.
-pub const FIELDS: [&str; 8] = [
+pub(crate) const FIELDS: [&str; 8] = [
     "sprint_id",
     "sprint_number",
     "version",
@@ -46,7 +46,7 @@ static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
 });
 
 /// Returns the `sprint_id` when it is a string.
-pub fn check(src: &Source, out: &mut Vec<Diagnostic>) -> Option<String> {
+pub(crate) fn check(src: &Source, out: &mut Vec<Diagnostic>) -> Option<String> {
     let value: Value = match serde_json::from_str(src.body()) {
         Ok(value) => value,
         Err(e) => {

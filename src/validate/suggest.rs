@@ -3,7 +3,7 @@
 /// The allowed value nearest to `value` (case ignored) when it is close
 /// enough to be a typo of it — within two edits, and at most a third of
 /// the value's length — and no other value is as near.
-pub fn nearest<'a>(value: &str, allowed: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(value: &str, allowed: &[&'a str]) -> Option<&'a str> {
     let value = value.to_lowercase();
     let limit = (value.chars().count() / 3).clamp(1, 2);
     let mut best: Option<(usize, &'a str)> = None;

@@ -23,18 +23,18 @@ use super::{counts, plural};
 const SUMMARY_FINDINGS: usize = 200;
 /// GitHub refuses a step summary over 1 MiB; the summary stays under this
 /// many bytes, leaving room for what other tools of the step append.
-pub const SUMMARY_BYTES: usize = 1_000_000;
+pub(crate) const SUMMARY_BYTES: usize = 1_000_000;
 /// A message, note or help longer than this is cut in the summary.
 const SUMMARY_TEXT_CHARS: usize = 2_000;
 /// GitHub shows at most this many error annotations, and as many warning
 /// annotations, per step; the rest are dropped without a word.
-pub const MAX_ANNOTATIONS: usize = 10;
+pub(crate) const MAX_ANNOTATIONS: usize = 10;
 
 /// Writes one workflow command per finding of `report`, at most
 /// [`MAX_ANNOTATIONS`] errors and as many warnings (the most important:
 /// a corrupt file before a rule inside it, then in file order), and one
 /// notice saying how many more there are and where to read them.
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     let all: Vec<&Diagnostic> = report.diagnostics().collect();
     let mut shown = vec![false; all.len()];
     let mut hidden = [0usize; 2];
@@ -73,7 +73,7 @@ pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
 }
 
 /// The workflow command for one finding, without a newline.
-pub fn command(d: &Diagnostic) -> String {
+pub(crate) fn command(d: &Diagnostic) -> String {
     let mut properties = vec![("file", d.path.clone())];
     if let Some(span) = d.span {
         properties.push(("line", span.line.to_string()));
@@ -121,20 +121,20 @@ fn message(d: &Diagnostic) -> String {
 }
 
 /// Escapes a workflow command's message.
-pub fn escape_data(s: &str) -> String {
+pub(crate) fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
 /// Escapes a workflow command's property value.
-pub fn escape_property(s: &str) -> String {
+pub(crate) fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
 /// A Markdown summary of `report` for `$GITHUB_STEP_SUMMARY`: a table of
 /// the files, then the findings.
-pub fn step_summary(report: &Report) -> String {
+pub(crate) fn step_summary(report: &Report) -> String {
     let (errors, warnings) = (report.errors(), report.warnings());
     let files = plural(report.files.len(), "file");
     let mut md = String::from("## lifeline validate\n\n");

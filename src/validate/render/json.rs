@@ -32,7 +32,7 @@ use crate::validate::diagnostic::Diagnostic;
 use crate::validate::{FileReport, Report};
 
 /// The version of this document's layout.
-pub const SCHEMA_VERSION: u32 = 1;
+pub(crate) const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -66,12 +66,13 @@ fn document(report: &Report) -> Document<'_> {
 }
 
 /// The document as a JSON value.
-pub fn to_value(report: &Report) -> serde_json::Value {
+#[cfg(test)]
+fn to_value(report: &Report) -> serde_json::Value {
     serde_json::to_value(document(report)).expect("a report always serializes")
 }
 
 /// Writes the document, pretty-printed, and a final newline.
-pub fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
+pub(crate) fn render(report: &Report, out: &mut dyn Write) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &document(report))?;
     out.write_all(b"\n")
 }

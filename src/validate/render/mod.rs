@@ -13,16 +13,16 @@
 //! Every renderer prints the positions the validators computed, so a
 //! finding is at the same line and column in all four.
 
-pub mod github;
-pub mod json;
-pub mod sarif;
-pub mod text;
+pub(crate) mod github;
+pub(crate) mod json;
+pub(crate) mod sarif;
+pub(crate) mod text;
 
 use std::path::PathBuf;
 
 /// What the renderers need besides the report.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// ANSI colours in [`text`]; true only on a terminal with
     /// `NO_COLOR` unset.
     pub color: bool,

@@ -21,10 +21,10 @@ use crate::validate::diagnostic::{Diagnostic, Span};
 use crate::validate::rules::Rule;
 
 /// The schema `$schema` names.
-pub const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+pub(crate) const SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
 /// The base the artifacts' relative URIs resolve against.
-pub const SRCROOT: &str = "SRCROOT";
+pub(crate) const SRCROOT: &str = "SRCROOT";
 
 /// Where lifeline lives: the package's `repository` (or `homepage`) from
 /// Cargo.toml. Without one, the tool and its rules carry no links.
@@ -65,7 +65,7 @@ fn rule_name(rule: Rule) -> String {
 
 /// The SARIF log for `report`. `root`, the repository root, is published
 /// as `SRCROOT` when given.
-pub fn to_value(report: &Report, root: Option<&Path>) -> Value {
+pub(crate) fn to_value(report: &Report, root: Option<&Path>) -> Value {
     let rules: Vec<Value> = Rule::ALL.iter().map(|&rule| descriptor(rule)).collect();
     let rule_index: HashMap<&str, usize> = Rule::ALL
         .iter()
@@ -127,7 +127,7 @@ pub fn to_value(report: &Report, root: Option<&Path>) -> Value {
 }
 
 /// Writes the SARIF log, pretty-printed, and a final newline.
-pub fn render(report: &Report, out: &mut dyn Write, root: Option<&Path>) -> io::Result<()> {
+pub(crate) fn render(report: &Report, out: &mut dyn Write, root: Option<&Path>) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &to_value(report, root))?;
     out.write_all(b"\n")
 }

@@ -32,16 +32,19 @@ use crate::validate::diagnostic::{Diagnostic, Level, Note, Source, Span};
 use super::{counts, plural};
 
 /// Width long source lines are trimmed to when the terminal's is unknown.
-pub const DEFAULT_TERM_WIDTH: usize = annotate_snippets::renderer::DEFAULT_TERM_WIDTH;
+pub(crate) const DEFAULT_TERM_WIDTH: usize = annotate_snippets::renderer::DEFAULT_TERM_WIDTH;
 
 /// Writes every finding of `report`, then the summary, to `out`. `color`
 /// adds ANSI colours: pass true only on a terminal with `NO_COLOR` unset.
-pub fn render(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
+#[cfg(test)]
+fn render(report: &Report, out: &mut dyn Write, color: bool) -> io::Result<()> {
     render_with(report, out, color, DEFAULT_TERM_WIDTH)
 }
 
-/// [`render`], trimming long source lines to `term_width` columns.
-pub fn render_with(
+/// Writes every finding of `report`, then the summary, to `out`, trimming
+/// long source lines to `term_width` columns. `color` adds ANSI colours:
+/// pass true only on a terminal with `NO_COLOR` unset.
+pub(crate) fn render_with(
     report: &Report,
     out: &mut dyn Write,
     color: bool,
@@ -63,13 +66,14 @@ pub fn render_with(
 
 /// One finding, without a trailing newline. `source` is the text of
 /// `d.path`, when it was read.
-pub fn diagnostic(d: &Diagnostic, source: Option<&Source>, color: bool) -> String {
+#[cfg(test)]
+fn diagnostic(d: &Diagnostic, source: Option<&Source>, color: bool) -> String {
     draw(&renderer(color, DEFAULT_TERM_WIDTH), d, source)
 }
 
 /// The closing lines: `path: 2 errors, 1 warning` for each file with
 /// findings, then `validated N files: …`.
-pub fn summary(report: &Report, color: bool) -> String {
+pub(crate) fn summary(report: &Report, color: bool) -> String {
     let paint = |style: &str, text: String| {
         if color {
             format!("\x1b[{style}m{text}\x1b[0m")

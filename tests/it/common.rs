@@ -129,3 +129,16 @@ pub fn stdout(assert: &assert_cmd::assert::Assert) -> String {
 pub fn stderr(assert: &assert_cmd::assert::Assert) -> String {
     String::from_utf8(assert.get_output().stderr.clone()).unwrap()
 }
+
+/// Stdout then stderr, for assertions about everything a command said.
+pub fn all_output(assert: &assert_cmd::assert::Assert) -> String {
+    format!("{}{}", stdout(assert), stderr(assert))
+}
+
+/// Makes a FIFO at `path` (mkfifo(3), no process).
+pub fn mkfifo(path: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    // SAFETY: `c` is a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+}

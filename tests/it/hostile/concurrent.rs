@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStderr, Command, Stdio};
 
-use crate::common::Repo;
+use crate::common::{Repo, mkfifo};
 
 /// `lifeline run` as a real process, stdout and stderr piped.
 fn spawn(repo: &Repo, args: &[&str], script: &str) -> Child {
@@ -44,10 +44,6 @@ impl Drop for Reap {
             self.now();
         }
     }
-}
-
-fn mkfifo(path: &Path) {
-    assert!(Command::new("mkfifo").arg(path).status().unwrap().success());
 }
 
 /// A step that appends `marker`, says "ready" and blocks until the test

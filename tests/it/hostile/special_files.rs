@@ -2,26 +2,14 @@
 //! them (`FILE007`, `FILE008`) without opening or reading them, capture
 //! and restore refuse them, and nothing hangs or runs out of memory.
 
-use std::path::Path;
 use std::time::Duration;
 
 use super::symlinks::git_snapshot;
-use crate::common::{Repo, stderr, stdout};
+use crate::common::{Repo, all_output, mkfifo, stderr, stdout};
 
 /// Generous: a hang (a FIFO opened for reading blocks forever) fails the
 /// test instead of stalling the suite. Not a timing assertion.
 const HANG: Duration = Duration::from_secs(120);
-
-fn mkfifo(path: &Path) {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
-    // SAFETY: `c` is a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
-}
-
-fn all_output(assert: &assert_cmd::assert::Assert) -> String {
-    format!("{}{}", stdout(assert), stderr(assert))
-}
 
 #[test]
 fn a_fifo_at_a_protected_path_is_a_finding_and_nothing_hangs() {

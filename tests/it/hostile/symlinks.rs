@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
-use crate::common::{Repo, stderr, stdout};
+use crate::common::{Repo, all_output, stderr, stdout};
 
 const SECRET: &str = "TOPSECRET-outside-content-7f3a";
 
@@ -67,10 +67,6 @@ fn outside() -> tempfile::TempDir {
     .unwrap();
     std::fs::write(dir.path().join("pre-commit"), "#!/bin/sh\nexit 0\n").unwrap();
     dir
-}
-
-fn all_output(assert: &assert_cmd::assert::Assert) -> String {
-    format!("{}{}", stdout(assert), stderr(assert))
 }
 
 #[test]

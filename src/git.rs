@@ -275,6 +275,26 @@ pub fn git_dir_of(root: &Path) -> Option<PathBuf> {
     files::git_dir_of(root)
 }
 
+/// [`git_dir_of`] for a caller that will keep files there, checked first:
+/// a `.git` that is a FIFO, socket or device (itself, or where a link
+/// points) is refused with an error naming it, and is never opened, so
+/// nothing waits on it. A linked `.git` directory is git's own (tooling
+/// makes them) and is accepted, as [`crate::fs::atomic::private_anchor`]
+/// does.
+pub fn checked_git_dir_of(root: &Path) -> Result<Option<PathBuf>> {
+    let dot_git = root.join(".git");
+    match std::fs::metadata(&dot_git) {
+        Ok(meta) if !meta.is_dir() && !meta.is_file() => Err(Error::environment(
+            format!(
+                "{}: neither a git directory nor a `gitdir:` file (a FIFO, socket or device)",
+                dot_git.display()
+            ),
+            Some("remove it, or put the repository's git directory there".to_string()),
+        )),
+        _ => Ok(git_dir_of(root)),
+    }
+}
+
 /// What to do about a refused remote.
 const REMOTE_HELP: &str = "name a remote listed by `git remote -v` (`[checkpoint] remote` in lifeline.toml, or --remote); add one with `git remote add NAME URL`";
 

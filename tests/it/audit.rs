@@ -1743,10 +1743,18 @@ fn a_fifo_named_dot_git_is_a_clear_error_not_a_hang() {
         .status()
         .unwrap();
     assert!(status.success());
-    let id = log(&repo, "sync");
+    let root = repo.path().to_str().unwrap();
+    let out = repo
+        .lifeline()
+        .args(["--root", root, "audit", "log", "--component", "c"])
+        .args(["--operation", "sync"])
+        .assert()
+        .code(0);
+    let id = stdout(&out).trim().to_string();
     for args in [vec!["audit", "query"], vec!["audit", "show", id.as_str()]] {
         let out = repo
             .lifeline()
+            .args(["--root", root])
             .args(&args)
             .timeout(std::time::Duration::from_secs(120))
             .assert()

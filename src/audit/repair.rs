@@ -2,9 +2,10 @@
 //!
 //! A write interrupted by a crash or a full disk can leave a line cut
 //! short ([`super::verify::is_torn`]). Verify reports it; repair takes it
-//! out of its month file and appends an `audit`/`repair` entry that holds
-//! the line's bytes (as text, secrets redacted), its length, its SHA-256,
-//! and where it was. Nothing is deleted silently: the repair entry is in
+//! out of its month file and appends the `audit`/`repair` entry its caller
+//! (`commands::audit::repair`) composes from the [`TornLine`]s: the line's
+//! bytes (as text, secrets redacted), its length, its SHA-256, and where
+//! it was. Nothing is deleted silently: the repair entry is in
 //! the chain like any other, and only torn lines are touched. A torn line
 //! carries no hash anything can be checked against, so taking it out
 //! cannot hide a finding about an entry: verify still reports every broken

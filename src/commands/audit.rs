@@ -262,7 +262,7 @@ pub fn query(ws: &Workspace, filter: &query::Filter) -> Result<Vec<query::Found>
 /// What `audit show` found.
 #[derive(Debug, Clone)]
 pub enum Shown {
-    Found(query::Found),
+    Found(Box<query::Found>),
     /// No such entry in the audit directory `dir` (repo-relative).
     Missing {
         dir: String,
@@ -274,7 +274,7 @@ pub fn show(ws: &Workspace, audit_id: &str) -> Result<Shown> {
     let log = Log::of(ws)?;
     let index_dir = query::index_dir(&ws.root, &log)?;
     Ok(match query::find_by_id(&log, Some(&index_dir), audit_id)? {
-        Some(found) => Shown::Found(found),
+        Some(found) => Shown::Found(Box::new(found)),
         None => Shown::Missing {
             dir: log.rel_dir.clone(),
         },

@@ -412,11 +412,10 @@ mod tests {
     #[test]
     fn a_fifo_named_dot_git_is_an_error_not_a_hang() {
         let dir = tempfile::tempdir().unwrap();
-        let status = std::process::Command::new("mkfifo")
-            .arg(dir.path().join(".git"))
-            .status()
-            .unwrap();
-        assert!(status.success());
+        use std::os::unix::ffi::OsStrExt;
+        let fifo = std::ffi::CString::new(dir.path().join(".git").as_os_str().as_bytes()).unwrap();
+        // SAFETY: `fifo` is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
         let log = Log::at(dir.path().join("docs/audit"));
         let err = index_dir(dir.path(), &log).unwrap_err().to_string();
         assert!(err.contains(".git") && err.contains("FIFO"), "{err}");

@@ -1738,11 +1738,7 @@ fn what_the_reader_does_not_model_is_asked_of_git() {
 #[test]
 fn a_fifo_named_dot_git_is_a_clear_error_not_a_hang() {
     let repo = Repo::bare_dir();
-    let status = Command::new("mkfifo")
-        .arg(repo.join(".git"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    common::mkfifo(&repo.join(".git"));
     let root = repo.path().to_str().unwrap();
     let out = repo
         .lifeline()

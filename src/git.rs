@@ -26,7 +26,10 @@
 //! HEAD names, a config value — is read in-process by [`files`] when the
 //! repository's layout is one it models exactly (an audit entry needs all
 //! three, and a git process costs more than the entry), and asked of git
-//! otherwise. No other module starts git or reads `.git` itself.
+//! otherwise. No other module starts git or reads `.git` itself; the
+//! git directory that holds lifeline's private files (the audit index, the
+//! leaf cache) is found by [`checked_git_dir_of`], which refuses a `.git`
+//! that is a FIFO, socket or device without opening it.
 
 mod files;
 

@@ -26,7 +26,10 @@
 //! HEAD names, a config value — is read in-process by [`files`] when the
 //! repository's layout is one it models exactly (an audit entry needs all
 //! three, and a git process costs more than the entry), and asked of git
-//! otherwise. No other module starts git or reads `.git` itself.
+//! otherwise. No other module starts git or reads `.git` itself; the
+//! git directory that holds lifeline's private files (the audit index, the
+//! leaf cache) is found by [`checked_git_dir_of`], which refuses a `.git`
+//! that is a FIFO, socket or device without opening it.
 
 mod files;
 
@@ -273,6 +276,26 @@ impl Git {
 /// `None` when `root` has no `.git`.
 pub fn git_dir_of(root: &Path) -> Option<PathBuf> {
     files::git_dir_of(root)
+}
+
+/// [`git_dir_of`] for a caller that will keep files there, checked first:
+/// a `.git` that is a FIFO, socket or device (itself, or where a link
+/// points) is refused with an error naming it, and is never opened, so
+/// nothing waits on it. A linked `.git` directory is git's own (tooling
+/// makes them) and is accepted, as [`crate::fs::atomic::private_anchor`]
+/// does.
+pub fn checked_git_dir_of(root: &Path) -> Result<Option<PathBuf>> {
+    let dot_git = root.join(".git");
+    match std::fs::metadata(&dot_git) {
+        Ok(meta) if !meta.is_dir() && !meta.is_file() => Err(Error::environment(
+            format!(
+                "{}: neither a git directory nor a `gitdir:` file (a FIFO, socket or device)",
+                dot_git.display()
+            ),
+            Some("remove it, or put the repository's git directory there".to_string()),
+        )),
+        _ => Ok(git_dir_of(root)),
+    }
 }
 
 /// What to do about a refused remote.

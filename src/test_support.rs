@@ -2,27 +2,21 @@
 //! temporary directory.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Runs git in `dir` with a fixed identity and no user or system
-/// configuration; panics when it fails (a broken fixture).
+/// configuration; panics when it fails (a broken fixture). Through the
+/// git module, like every git process lifeline starts.
 pub fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let git = crate::git::Git::new(dir)
+        .with_env("GIT_CONFIG_NOSYSTEM", "1")
+        .with_env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .with_env("GIT_AUTHOR_NAME", "t")
+        .with_env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .with_env("GIT_COMMITTER_NAME", "t")
+        .with_env("GIT_COMMITTER_EMAIL", "t@example.com");
+    if let Err(e) = git.run(args) {
+        panic!("git {args:?}: {e}");
+    }
 }
 
 /// A work tree at `<tmp>/work` with one commit on `main`, pushed to the

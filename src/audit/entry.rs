@@ -177,34 +177,28 @@ pub fn body(
         };
         checksums.insert(rel.clone(), checksum);
     }
-    let environment = serde_json::json!({
-        "git_commit": ctx.git_commit,
-        "workflow_run": ctx.workflow_run,
-        "actor": ctx.actor,
-    });
-    let mut entry = Map::new();
-    entry.insert("schema".into(), SCHEMA.into());
-    entry.insert("audit_id".into(), new_audit_id().into());
-    entry.insert("session_id".into(), ctx.session_id.clone().into());
-    entry.insert("timestamp".into(), timestamp(now).into());
-    entry.insert("component".into(), event.component.clone().into());
-    entry.insert("operation".into(), event.operation.clone().into());
-    entry.insert(
-        "result".into(),
-        match event.result {
-            Outcome::Success => "success",
-            Outcome::Failure => "failure",
-        }
-        .into(),
-    );
-    entry.insert("details".into(), Value::Object(details));
-    entry.insert(
-        "files_affected".into(),
-        Value::Array(event.files.iter().cloned().map(Value::String).collect()),
-    );
-    entry.insert("file_checksums".into(), Value::Object(checksums));
-    entry.insert("metadata".into(), Value::Object(metadata));
-    entry.insert("environment".into(), environment);
+    let entry = super::EntryView {
+        schema: Some(SCHEMA),
+        audit_id: Some(new_audit_id()),
+        session_id: Some(ctx.session_id.clone()),
+        timestamp: Some(timestamp(now)),
+        component: Some(event.component.clone()),
+        operation: Some(event.operation.clone()),
+        result: Some(event.result),
+        details,
+        files_affected: event.files.clone(),
+        file_checksums: checksums,
+        metadata,
+        environment: super::view::Environment {
+            git_commit: ctx.git_commit.clone(),
+            workflow_run: ctx.workflow_run.clone(),
+            actor: Some(ctx.actor.clone()),
+        },
+        ..super::EntryView::default()
+    };
+    let Ok(Value::Object(entry)) = serde_json::to_value(&entry) else {
+        unreachable!("an entry view serializes to an object")
+    };
     let mut value = Value::Object(entry);
     check_numbers(&value)?;
     let depth = super::canonical::depth(&value);

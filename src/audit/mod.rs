@@ -1,13 +1,15 @@
 //! The audit trail: an append-only, hash-chained JSONL log under
 //! `docs/audit/`, one file per month.
 //!
-//! Every state-changing command calls [`record`] with an [`Event`]; a
-//! workflow step calls `lifeline audit log`. The format is specified in
+//! Every state-changing command (in `crate::commands`) calls [`record`]
+//! with an [`Event`]; a workflow step calls `lifeline audit log`. Nothing
+//! here prints: the engines return typed results. The format is specified in
 //! `docs/audit-format.md` so a reviewer can verify it without lifeline.
 //!
 //! - [`canonical`]: RFC 8785 JSON canonicalization and the entry hash.
 //! - [`entry`]: building an entry from an event (environment, checksums,
 //!   redaction).
+//! - [`view`]: [`EntryView`], the typed entry every reader goes through.
 //! - [`store`]: month files, the locked, fsynced append.
 //! - [`verify`]: the chain check and the integrity report.
 //! - [`query`]: filters, lookup by ID, and the on-disk index.
@@ -34,8 +36,10 @@ pub mod signing;
 pub mod store;
 pub mod tlog;
 pub mod verify;
+pub mod view;
 
 pub use store::{Appended, Log};
+pub use view::EntryView;
 
 /// Whether the operation an entry records succeeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -43,6 +47,16 @@ pub use store::{Appended, Log};
 pub enum Outcome {
     Success,
     Failure,
+}
+
+impl Outcome {
+    /// As entries spell it: `success` or `failure`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
 }
 
 /// One operation to record, built by the caller.
@@ -185,11 +199,25 @@ pub fn record_all(ws: &Workspace, env: &dyn Env, events: &[Event]) -> Result<Vec
     log.append(bodies, None)
 }
 
-/// Appends a seal: an `audit`/`seal` entry whose `prev` is the newest
-/// entry and whose `joins` lists every other head, so forks left by
-/// merging two clones become one chain again. (The CLI then signs a
-/// checkpoint with [`tlog::checkpoint`] when it has a key.)
-pub fn seal(ws: &Workspace, env: &dyn Env) -> Result<SealOutcome> {
+/// What a seal joins, for the caller to describe in the seal's entry.
+#[derive(Debug, Clone, Copy)]
+pub struct SealPlan {
+    /// Every head the seal joins, the newest entry included.
+    pub heads_joined: usize,
+    /// Entries in the log before the seal.
+    pub entries: usize,
+}
+
+/// Appends a seal: the entry `event` builds from the [`SealPlan`], whose
+/// `prev` is the newest entry and whose `joins` lists every other head,
+/// so forks left by merging two clones become one chain again. (The
+/// command then signs a checkpoint with [`tlog::checkpoint`] when it has
+/// a key.)
+pub fn seal(
+    ws: &Workspace,
+    env: &dyn Env,
+    event: impl FnOnce(&SealPlan) -> Event,
+) -> Result<SealOutcome> {
     let log = Log::of(ws)?;
     let report = verify::verify(&log, &verify::Options::default())?;
     let ctx = entry::Context::from_env(ws, env);
@@ -201,9 +229,10 @@ pub fn seal(ws: &Workspace, env: &dyn Env) -> Result<SealOutcome> {
         .map(|h| h.hash.clone())
         .filter(|h| tip.as_ref().is_none_or(|t| t.hash != *h))
         .collect();
-    let event = Event::new("audit", "seal")
-        .detail("heads_joined", joins.len() + usize::from(tip.is_some()))
-        .detail("entries", report.entries);
+    let event = event(&SealPlan {
+        heads_joined: joins.len() + usize::from(tip.is_some()),
+        entries: report.entries,
+    });
     let body = entry::body(&ws.root, &ctx, &event, jiff::Timestamp::now())?;
     let appended = log
         .append(vec![body], Some(joins.clone()))?

@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::canonical;
 use super::entry::id_millis;
 use super::store::{Log, MonthFile};
+use super::{EntryView, Outcome};
 use crate::error::{Error, IoContext, Result};
 
 /// Which entries to return; every given filter must match.
@@ -23,7 +24,7 @@ pub struct Filter {
     pub id: Option<String>,
     pub component: Option<String>,
     pub operation: Option<String>,
-    pub result: Option<String>,
+    pub result: Option<Outcome>,
     /// Matches `environment.actor` exactly, or its name after the
     /// `github:`/`git:`/`user:` prefix.
     pub actor: Option<String>,
@@ -57,45 +58,40 @@ pub fn parse_bound(text: &str) -> std::result::Result<String, String> {
 pub struct Found {
     pub file: String,
     pub line: Option<usize>,
+    /// The entry as stored (members in their order), for printing.
     pub entry: Value,
+    /// The same entry, typed.
+    pub view: EntryView,
     /// The raw line, as stored.
     pub raw: String,
     pub hash_ok: bool,
 }
 
 impl Filter {
-    fn matches(&self, e: &Value) -> bool {
-        let s = |k: &str| e.get(k).and_then(Value::as_str);
-        let eq = |want: &Option<String>, got: Option<&str>| {
-            want.as_deref().is_none_or(|w| Some(w) == got)
+    fn matches(&self, e: &EntryView) -> bool {
+        let eq = |want: &Option<String>, got: &Option<String>| {
+            want.as_deref().is_none_or(|w| Some(w) == got.as_deref())
         };
-        if !eq(&self.id, s("audit_id"))
-            || !eq(&self.component, s("component"))
-            || !eq(&self.operation, s("operation"))
-            || !eq(&self.result, s("result"))
+        if !eq(&self.id, &e.audit_id)
+            || !eq(&self.component, &e.component)
+            || !eq(&self.operation, &e.operation)
+            || self.result.is_some_and(|r| Some(r) != e.result)
         {
             return false;
         }
         if let Some(want) = &self.actor {
-            let actor = e
-                .pointer("/environment/actor")
-                .and_then(Value::as_str)
-                .unwrap_or("");
+            let actor = e.environment.actor.as_deref().unwrap_or("");
             let name = actor.split_once(':').map_or(actor, |(_, n)| n);
             if actor != want && name != want {
                 return false;
             }
         }
-        if let Some(want) = &self.file {
-            let hit = e
-                .get("files_affected")
-                .and_then(Value::as_array)
-                .is_some_and(|files| files.iter().any(|f| f.as_str() == Some(want.as_str())));
-            if !hit {
-                return false;
-            }
+        if let Some(want) = &self.file
+            && !e.files_affected.iter().any(|f| f == want)
+        {
+            return false;
         }
-        let ts = s("timestamp").unwrap_or("");
+        let ts = e.timestamp.as_deref().unwrap_or("");
         if self.since.as_deref().is_some_and(|since| ts < since) {
             return false;
         }
@@ -130,7 +126,7 @@ pub fn query(log: &Log, index_dir: Option<&Path>, filter: &Filter) -> Result<Vec
         let found = find_by_id(log, index_dir, id)?;
         return Ok(found
             .into_iter()
-            .filter(|f| filter.matches(&f.entry))
+            .filter(|f| filter.matches(&f.view))
             .collect());
     }
     let mut out = Vec::new();
@@ -140,25 +136,36 @@ pub fn query(log: &Log, index_dir: Option<&Path>, filter: &Filter) -> Result<Vec
         }
         let text = super::retention::read_month(&f)?;
         for (i, line) in text.lines().enumerate() {
-            let Ok(entry) = serde_json::from_str::<Value>(line) else {
+            // Typed once for the filter; only a match is kept as stored.
+            let Some(view) = EntryView::parse(line) else {
                 continue;
             };
-            if filter.matches(&entry) {
-                out.push(found(log, &f, Some(i + 1), line, entry));
+            if filter.matches(&view)
+                && let Ok(entry) = serde_json::from_str::<Value>(line)
+            {
+                out.push(found(log, &f, Some(i + 1), line, entry, view));
             }
         }
     }
     Ok(out)
 }
 
-fn found(log: &Log, f: &MonthFile, line: Option<usize>, raw: &str, entry: Value) -> Found {
-    let hash_ok = entry.as_object().is_some_and(|m| {
-        m.get("hash").and_then(Value::as_str) == Some(canonical::entry_hash(m).as_str())
-    });
+fn found(
+    log: &Log,
+    f: &MonthFile,
+    line: Option<usize>,
+    raw: &str,
+    entry: Value,
+    view: EntryView,
+) -> Found {
+    let hash_ok = entry
+        .as_object()
+        .is_some_and(|m| view.hash.as_deref() == Some(canonical::entry_hash(m).as_str()));
     Found {
         file: log.display(&f.name),
         line,
         entry,
+        view,
         raw: raw.to_string(),
         hash_ok,
     }
@@ -191,7 +198,8 @@ pub fn find_by_id(log: &Log, index_dir: Option<&Path>, audit_id: &str) -> Result
         if let Some((line, raw)) = hit
             && let Ok(entry) = serde_json::from_str::<Value>(&raw)
         {
-            return Ok(Some(found(log, f, line, &raw, entry)));
+            let view = EntryView::of(&entry);
+            return Ok(Some(found(log, f, line, &raw, entry, view)));
         }
     }
     Ok(None)
@@ -253,14 +261,7 @@ fn lookup_plain(
 }
 
 fn line_has_id(line: &str, audit_id: &str) -> bool {
-    serde_json::from_str::<Value>(line)
-        .ok()
-        .and_then(|v| {
-            v.get("audit_id")
-                .and_then(Value::as_str)
-                .map(|s| s == audit_id)
-        })
-        .unwrap_or(false)
+    EntryView::parse(line).is_some_and(|v| v.audit_id.as_deref() == Some(audit_id))
 }
 
 fn line_at(bytes: &[u8], offset: u64) -> String {
@@ -301,12 +302,14 @@ fn build(bytes: &[u8], base: u64) -> Vec<(u128, u64)> {
                 .ok()
                 .and_then(|u| uuid::Uuid::parse_str(u).ok())
         } else {
-            serde_json::from_slice::<Value>(line).ok().and_then(|v| {
-                v.get("audit_id")?
-                    .as_str()?
-                    .strip_prefix("AUD-")
-                    .and_then(|u| uuid::Uuid::parse_str(u).ok())
-            })
+            std::str::from_utf8(line)
+                .ok()
+                .and_then(EntryView::parse)
+                .and_then(|v| {
+                    v.audit_id?
+                        .strip_prefix("AUD-")
+                        .and_then(|u| uuid::Uuid::parse_str(u).ok())
+                })
         };
         if let Some(id) = id {
             out.push((id.as_u128(), base + start as u64));
@@ -377,12 +380,13 @@ impl Index {
 
 /// Where the index of `ws` lives: inside the git directory (never
 /// committed, never pushed), or `.index` in the audit directory outside
-/// git.
-pub fn index_dir(root: &Path, log: &Log) -> PathBuf {
-    match crate::git::git_dir_of(root) {
+/// git. The git module finds the git directory; a `.git` that is a FIFO,
+/// socket or device is an error, never opened.
+pub fn index_dir(root: &Path, log: &Log) -> Result<PathBuf> {
+    Ok(match crate::git::checked_git_dir_of(root)? {
         Some(git_dir) => git_dir.join("lifeline").join("audit-index"),
         None => log.dir.join(".index"),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -396,9 +400,24 @@ mod tests {
             since: Some("2026-11-25".into()),
             ..Filter::default()
         };
-        let e = serde_json::json!({"timestamp": "2026-11-25T23:59:59.000000Z"});
+        let e = EntryView::of(&serde_json::json!({"timestamp": "2026-11-25T23:59:59.000000Z"}));
         assert!(f.matches(&e));
-        let e = serde_json::json!({"timestamp": "2026-11-26T00:00:00.000000Z"});
+        let e = EntryView::of(&serde_json::json!({"timestamp": "2026-11-26T00:00:00.000000Z"}));
         assert!(!f.matches(&e));
+    }
+
+    /// A FIFO named `.git` is refused with an error naming it, without
+    /// opening it (opening a FIFO to read waits for a writer).
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_named_dot_git_is_an_error_not_a_hang() {
+        let dir = tempfile::tempdir().unwrap();
+        use std::os::unix::ffi::OsStrExt;
+        let fifo = std::ffi::CString::new(dir.path().join(".git").as_os_str().as_bytes()).unwrap();
+        // SAFETY: `fifo` is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        let log = Log::at(dir.path().join("docs/audit"));
+        let err = index_dir(dir.path(), &log).unwrap_err().to_string();
+        assert!(err.contains(".git") && err.contains("FIFO"), "{err}");
     }
 }

@@ -2,15 +2,15 @@
 //!
 //! A write interrupted by a crash or a full disk can leave a line cut
 //! short ([`super::verify::is_torn`]). Verify reports it; repair takes it
-//! out of its month file and appends an `audit`/`repair` entry that holds
-//! the line's bytes (as text, secrets redacted), its length, its SHA-256,
-//! and where it was. Nothing is deleted silently: the repair entry is in
+//! out of its month file and appends the `audit`/`repair` entry its caller
+//! (`commands::audit::repair`) composes from the [`TornLine`]s: the line's
+//! bytes (as text, secrets redacted), its length, its SHA-256, and where
+//! it was. Nothing is deleted silently: the repair entry is in
 //! the chain like any other, and only torn lines are touched. A torn line
 //! carries no hash anything can be checked against, so taking it out
 //! cannot hide a finding about an entry: verify still reports every broken
 //! link.
 
-use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::store::Log;
@@ -82,11 +82,16 @@ fn torn_line(file: &str, line: usize, offset: usize, bytes: &[u8]) -> TornLine {
     }
 }
 
-/// Takes every torn line out of its month file and records them in one
-/// `audit`/`repair` entry, under the log's lock. The entry is written
-/// first: if rewriting a file fails afterwards, the torn line is still
-/// there (verify still reports it) and repair can run again.
-pub fn repair(ws: &Workspace, env: &dyn Env) -> Result<Repaired> {
+/// Takes every torn line out of its month file and records them in the
+/// entry `event` builds from them (the caller's `audit`/`repair` entry),
+/// under the log's lock. The entry is written first: if rewriting a file
+/// fails afterwards, the torn line is still there (verify still reports
+/// it) and repair can run again.
+pub fn repair(
+    ws: &Workspace,
+    env: &dyn Env,
+    event: impl FnOnce(&[TornLine]) -> Event,
+) -> Result<Repaired> {
     let log = Log::of(ws)?;
     let _lock = log.lock()?;
     let torn = find(&log)?;
@@ -96,24 +101,7 @@ pub fn repair(ws: &Workspace, env: &dyn Env) -> Result<Repaired> {
             appended: None,
         });
     }
-    let removed: Vec<Value> = torn
-        .iter()
-        .map(|t| {
-            json!({
-                "file": t.file,
-                "line": t.line,
-                "bytes": t.bytes,
-                "sha256": t.sha256,
-                "text": t.text,
-            })
-        })
-        .collect();
-    let event = Event::new("audit", "repair")
-        .detail("removed", removed)
-        .detail(
-            "reason",
-            "lines cut short by an interrupted write, taken out of their month files",
-        );
+    let event = event(&torn);
     let ctx = entry::Context::from_env(ws, env);
     let body = entry::body(&ws.root, &ctx, &event, jiff::Timestamp::now())?;
     let appended = log.append_locked(vec![body], None)?.pop();

@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 use serde_json::Value;
 
+use super::view::Field;
+
 use super::canonical;
 use super::store::{Log, MonthFile};
 use crate::error::Result;
@@ -671,14 +673,14 @@ fn examine(bytes: &[u8]) -> Examined {
             canonical::MAX_DEPTH
         ));
     }
-    let Value::Object(map) = value else {
+    let Value::Object(map) = &value else {
         return Examined::NotEntry("not a JSON object".into());
     };
-    let fields = match Fields::of(&map) {
+    let fields = match Fields::of(&value) {
         Ok(f) => f,
         Err(what) => return Examined::NotEntry(what),
     };
-    let computed = canonical::entry_hash(&map);
+    let computed = canonical::entry_hash(map);
     let modified = (computed != fields.hash_hex).then(|| {
         format!(
             "entry {} was modified: its content hashes to {}, not to the hash it carries ({})",
@@ -776,13 +778,15 @@ impl Fields {
         })
     }
 
-    fn of(map: &serde_json::Map<String, Value>) -> std::result::Result<Fields, String> {
-        let text = |k: &str| -> std::result::Result<&str, String> {
-            map.get(k)
-                .and_then(Value::as_str)
+    /// The fields of an entry read through its typed view; the error names
+    /// the first member that is missing or wrong.
+    fn of(entry: &Value) -> std::result::Result<Fields, String> {
+        let view = super::EntryView::of(entry);
+        let text = |k: &str, v: &Option<String>| -> std::result::Result<String, String> {
+            v.clone()
                 .ok_or_else(|| format!("`{k}` is missing or not a string"))
         };
-        match map.get("schema").and_then(Value::as_u64) {
+        match view.schema {
             Some(super::entry::SCHEMA) => {}
             Some(n) => {
                 return Err(format!(
@@ -792,52 +796,53 @@ impl Fields {
             }
             None => return Err("`schema` is missing or not an integer".into()),
         }
-        let audit_id = text("audit_id")?;
+        let audit_id = text("audit_id", &view.audit_id)?;
         let id = audit_id
             .strip_prefix("AUD-")
             .and_then(|u| uuid::Uuid::parse_str(u).ok())
             .map(|u| u.as_u128())
             .ok_or_else(|| format!("`audit_id` {audit_id:?} is not AUD-<UUID>"))?;
-        let hash_hex = text("hash")?.to_string();
+        let hash_hex = text("hash", &view.hash)?;
         let hash = parse_hash(&hash_hex).ok_or("`hash` is not 64 lowercase hex digits")?;
-        let prev = match map.get("prev") {
-            Some(Value::Null) => None,
-            Some(Value::String(s)) => {
-                Some(parse_hash(s).ok_or("`prev` is not 64 lowercase hex digits")?)
+        let prev = match &view.prev {
+            Field::Null => None,
+            Field::Is(s) => Some(parse_hash(s).ok_or("`prev` is not 64 lowercase hex digits")?),
+            Field::Missing | Field::Other => {
+                return Err("`prev` is missing (it is null for the first entry)".into());
             }
-            _ => return Err("`prev` is missing (it is null for the first entry)".into()),
         };
-        let joins = match map.get("joins") {
-            None => Vec::new(),
-            Some(Value::Array(items)) => items
+        let joins = match &view.joins {
+            Field::Missing => Vec::new(),
+            Field::Is(items) => items
                 .iter()
-                .map(|j| j.as_str().and_then(parse_hash))
+                .map(|j| j.get().and_then(|s| parse_hash(s)))
                 .collect::<Option<Vec<_>>>()
                 .ok_or("`joins` must list 64-hex hashes")?,
-            Some(_) => return Err("`joins` is not an array".into()),
+            Field::Null | Field::Other => return Err("`joins` is not an array".into()),
         };
-        let seq = map
-            .get("seq")
-            .and_then(Value::as_u64)
+        let seq = view
+            .seq
             .filter(|s| *s >= 1)
             .ok_or("`seq` is missing or not a positive integer")?;
-        let timestamp = text("timestamp")?;
-        let component = text("component")?;
-        text("operation")?;
-        match text("result")? {
-            "success" | "failure" => {}
-            other => return Err(format!("`result` is {other:?}, not success or failure")),
+        let timestamp = text("timestamp", &view.timestamp)?;
+        let component = text("component", &view.component)?;
+        text("operation", &view.operation)?;
+        if view.result.is_none() {
+            return Err(match entry.get("result").and_then(Value::as_str) {
+                Some(other) => format!("`result` is {other:?}, not success or failure"),
+                None => "`result` is missing or not a string".into(),
+            });
         }
         Ok(Fields {
-            audit_id: audit_id.to_string(),
+            audit_id,
             id,
             hash,
             hash_hex,
             prev,
             joins,
             seq,
-            component: component.to_string(),
-            timestamp: timestamp.to_string(),
+            component,
+            timestamp,
         })
     }
 }

@@ -1,15 +1,16 @@
-//! `lifeline audit ...`: parses, calls [`crate::audit`], renders.
+//! `lifeline audit ...`: parses, calls [`crate::commands::audit`],
+//! renders.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand, ValueEnum};
-use serde_json::{Map, Value};
 
 use super::Output;
-use crate::audit::{self, Event, Outcome, query, retention, signing, verify};
-use crate::ci::{self, Env};
-use crate::error::{Error, Result};
+use crate::audit::{self, Outcome, query, verify};
+use crate::ci::Env;
+use crate::commands::audit::{self as cmd, Shown};
+use crate::error::Result;
 use crate::workspace::Workspace;
 
 mod tlog;
@@ -318,16 +319,7 @@ pub(crate) fn run(
         AuditCommand::VerifyProof(args) => tlog::verify_proof(out, args),
         AuditCommand::Cosign(args) => tlog::cosign(ws, env, out, args),
         AuditCommand::PublicKey => {
-            let key = signing::key_from_env(env)?.ok_or_else(|| {
-                Error::environment(
-                    format!("{} is not set", signing::KEY_ENV),
-                    Some(
-                        "set it to the 64-hex-digit private key (`openssl rand -hex 32`)"
-                            .to_string(),
-                    ),
-                )
-            })?;
-            let public = hex::encode(key.verifying_key().as_bytes());
+            let public = cmd::public_key(env)?;
             out.print(|w| writeln!(w, "{public}"))?;
             Ok(0)
         }
@@ -339,68 +331,25 @@ fn json_line(w: &mut dyn Write, value: &impl serde::Serialize) -> std::io::Resul
     writeln!(w, "{text}")
 }
 
+fn outcome(r: ResultArg) -> Outcome {
+    match r {
+        ResultArg::Success => Outcome::Success,
+        ResultArg::Failure => Outcome::Failure,
+    }
+}
+
 fn log(ws: &Workspace, cwd: &Path, env: &dyn Env, out: &Output, args: LogArgs) -> Result<i32> {
-    let mut event = Event::new(&args.component, &args.operation);
-    if let Some(text) = &args.details_json {
-        match serde_json::from_str::<Value>(text) {
-            Ok(Value::Object(map)) => event.details = map,
-            Ok(_) => {
-                return Err(Error::usage(
-                    "--details-json must be a JSON object",
-                    Some("for example --details-json '{\"changes_count\": 3}'".to_string()),
-                ));
-            }
-            Err(e) => {
-                return Err(Error::usage(
-                    format!("--details-json is not valid JSON: {e}"),
-                    Some(
-                        "quote it for the shell: --details-json '{\"key\": \"value\"}'".to_string(),
-                    ),
-                ));
-            }
-        }
-    }
-    for kv in &args.details {
-        let (key, value) = kv
-            .split_once('=')
-            .filter(|(k, _)| !k.is_empty())
-            .ok_or_else(|| {
-                Error::usage(
-                    format!("--detail {kv:?} is not KEY=VALUE"),
-                    Some("for example --detail trigger=schedule".to_string()),
-                )
-            })?;
-        event
-            .details
-            .insert(key.to_string(), Value::String(value.to_string()));
-    }
-    for path in &args.files {
-        let rel = ws.relative(cwd, path).ok_or_else(|| {
-            Error::usage(
-                format!("--file {}: outside the repository", path.display()),
-                Some("record files inside the repository root".to_string()),
-            )
-        })?;
-        event.files.push(rel);
-    }
-    event.result = match (args.result, &args.error) {
-        (Some(ResultArg::Success), Some(_)) => {
-            return Err(Error::usage(
-                "--error describes a failure; it cannot go with --result success",
-                Some("drop --result, or pass --result failure".to_string()),
-            ));
-        }
-        (Some(ResultArg::Failure), _) | (None, Some(_)) => Outcome::Failure,
-        _ => Outcome::Success,
+    let options = cmd::LogOptions {
+        component: args.component,
+        operation: args.operation,
+        result: args.result.map(outcome),
+        details: args.details,
+        details_json: args.details_json,
+        files: args.files,
+        error: args.error,
+        recovery_action: args.recovery_action,
     };
-    event.error = args.error;
-    event.recovery_action = args.recovery_action;
-    let appended = audit::record_all(ws, env, &[event])?
-        .pop()
-        .expect("one entry appended");
-    if ci::in_github_actions(env) {
-        ci::set_outputs(env, &[("audit_id", appended.audit_id.clone())])?;
-    }
+    let appended = cmd::log(ws, cwd, env, &options)?;
     out.print(|w| match args.format {
         Format::Text => writeln!(w, "{}", appended.audit_id),
         Format::Json => json_line(
@@ -417,26 +366,16 @@ fn log(ws: &Workspace, cwd: &Path, env: &dyn Env, out: &Output, args: LogArgs) -
 }
 
 fn repair_cmd(ws: &Workspace, env: &dyn Env, out: &Output, args: RepairArgs) -> Result<i32> {
+    let repaired = cmd::repair(ws, env, args.yes)?;
     if !args.yes {
-        let torn = audit::repair::find(&audit::Log::of(ws)?)?;
-        if torn.is_empty() {
-            out.print(|w| match args.format {
-                Format::Json => json_line(w, &serde_json::json!({"torn": [], "repaired": false})),
-                Format::Text => writeln!(w, "no torn lines: nothing to repair"),
-            })?;
-            return Ok(0);
-        }
-        let list: Vec<String> = torn
-            .iter()
-            .map(|t| format!("{}:{} ({} bytes)", t.file, t.line, t.bytes))
-            .collect();
-        return Err(Error::usage(
-            format!("torn lines to take out: {}", list.join(", ")),
-            Some("run `lifeline audit repair --yes` to take them out and record their bytes in an audit/repair entry".to_string()),
-        ));
+        // Only reached with nothing to repair (torn lines without --yes
+        // are a usage error).
+        out.print(|w| match args.format {
+            Format::Json => json_line(w, &serde_json::json!({"torn": [], "repaired": false})),
+            Format::Text => writeln!(w, "no torn lines: nothing to repair"),
+        })?;
+        return Ok(0);
     }
-    audit::preflight(ws)?;
-    let repaired = audit::repair::repair(ws, env)?;
     out.print(|w| match args.format {
         Format::Json => json_line(
             w,
@@ -467,41 +406,12 @@ fn repair_cmd(ws: &Workspace, env: &dyn Env, out: &Output, args: RepairArgs) -> 
 }
 
 fn verify_cmd(ws: &Workspace, out: &Output, args: VerifyArgs) -> Result<i32> {
-    let log = audit::Log::of(ws)?;
-    let mut options = verify::Options {
-        expect_heads: args.expect_head.clone(),
-        ..verify::Options::default()
+    let options = cmd::VerifyOptions {
+        expect_heads: args.expect_head,
+        public_key: args.public_key,
+        checkpoints: args.checkpoint,
     };
-    let mut signed = Vec::new();
-    let mut signature_findings = Vec::new();
-    if let Some(path) = &args.public_key {
-        let key = signing::read_public_key(path)?;
-        signature_findings.extend(tlog::check_kept(&log, &key, &args.checkpoint)?);
-        signature_findings.extend(tlog::check_records(&log, &key)?);
-    }
-    let has_heads = log.dir.join(signing::FILE_NAME).exists();
-    let has_checkpoints = log.dir.join(crate::audit::tlog::CHECKPOINTS_FILE).exists();
-    if let Some(path) = args
-        .public_key
-        .as_ref()
-        .filter(|_| has_heads || !has_checkpoints && args.checkpoint.is_empty())
-    {
-        let key = signing::read_public_key(path)?;
-        let (heads, findings) = signing::check(&log, &key)?;
-        // Every signed head must still be there; the newest also proves
-        // nothing was inserted before it.
-        if let Some(last) = heads.last() {
-            options.expect_heads.push(last.hash.clone());
-        }
-        options.known_heads = heads.iter().map(|h| h.hash.clone()).collect();
-        signed = heads;
-        signature_findings.extend(findings);
-    }
-    let mut report = verify::verify(&log, &options)?;
-    if !signature_findings.is_empty() {
-        report.findings.extend(signature_findings);
-        report.status = "invalid";
-    }
+    let cmd::Verified { report, signed } = cmd::verify(ws, &options)?;
     let code = if report.is_valid() { 0 } else { 1 };
     out.print(|w| match args.format {
         Format::Json => json_line(
@@ -532,7 +442,10 @@ fn render_verify(w: &mut dyn Write, report: &verify::Report) -> std::io::Result<
             None => f.file.clone(),
         };
         let kind = serde_json::to_value(f.kind).ok();
-        let kind = kind.as_ref().and_then(Value::as_str).unwrap_or("finding");
+        let kind = kind
+            .as_ref()
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("finding");
         writeln!(w, "error[{kind}]: {at}: {}", f.message)?;
     }
     for fork in report.forks.iter().filter(|f| !f.joined) {
@@ -577,30 +490,9 @@ fn render_verify(w: &mut dyn Write, report: &verify::Report) -> std::io::Result<
 }
 
 fn seal(ws: &Workspace, env: &dyn Env, out: &Output, args: FormatArgs) -> Result<i32> {
-    let key = signing::key_from_env(env)?;
-    let origin = match &key {
-        Some(_) => Some(tlog::origin_of(ws, env, None)?),
-        None => None,
-    };
-    let outcome = audit::seal(ws, env)?;
-    // With a key, the sealed log gets a signed checkpoint (what lifeline
-    // signs now, instead of a signed head).
-    let made = match (&key, &origin) {
-        (Some(key), Some(origin)) => Some(crate::audit::tlog::checkpoint(
-            &audit::Log::of(ws)?,
-            origin,
-            key,
-        )?),
-        _ => None,
-    };
-    let (checkpoint, refused) = match made {
-        Some(crate::audit::tlog::Made::New(r) | crate::audit::tlog::Made::Unchanged(r)) => {
-            (Some(r), None)
-        }
-        Some(crate::audit::tlog::Made::Refused(why)) => (None, Some(why)),
-        None => (None, None),
-    };
-    let checkpoints_file = audit::Log::of(ws)?.display(crate::audit::tlog::CHECKPOINTS_FILE);
+    let sealed = cmd::seal(ws, env)?;
+    let outcome = &sealed.outcome;
+    let checkpoints_file = &sealed.checkpoints_file;
     out.print(|w| match args.format {
         Format::Json => json_line(
             w,
@@ -608,7 +500,7 @@ fn seal(ws: &Workspace, env: &dyn Env, out: &Output, args: FormatArgs) -> Result
                 "audit_id": outcome.appended.audit_id,
                 "head": outcome.appended.hash,
                 "joined": outcome.joined,
-                "checkpoint": checkpoint.as_ref().map(|r| &r.note),
+                "checkpoint": sealed.checkpoint.as_ref().map(|r| &r.note),
                 "findings": outcome.findings,
             }),
         ),
@@ -620,7 +512,7 @@ fn seal(ws: &Workspace, env: &dyn Env, out: &Output, args: FormatArgs) -> Result
                 outcome.joined.len(),
                 outcome.appended.hash
             )?;
-            if let Some(r) = &checkpoint {
+            if let Some(r) = &sealed.checkpoint {
                 writeln!(
                     w,
                     "signed a checkpoint of {} entries in {checkpoints_file}",
@@ -637,7 +529,7 @@ fn seal(ws: &Workspace, env: &dyn Env, out: &Output, args: FormatArgs) -> Result
             Ok(())
         }
     })?;
-    if let Some(why) = refused {
+    if let Some(why) = &sealed.refused {
         if !out.quiet {
             eprintln!("error: sealed, but no checkpoint: {why}");
         }
@@ -646,27 +538,18 @@ fn seal(ws: &Workspace, env: &dyn Env, out: &Output, args: FormatArgs) -> Result
     Ok(0)
 }
 
-fn result_str(r: ResultArg) -> String {
-    match r {
-        ResultArg::Success => "success".into(),
-        ResultArg::Failure => "failure".into(),
-    }
-}
-
 fn query_cmd(ws: &Workspace, out: &Output, args: QueryArgs) -> Result<i32> {
-    let log = audit::Log::of(ws)?;
     let filter = query::Filter {
         id: args.id,
         component: args.component,
         operation: args.operation,
-        result: args.result.map(result_str),
+        result: args.result.map(outcome),
         actor: args.actor,
         file: args.file,
         since: args.since,
         until: args.until,
     };
-    let index_dir = query::index_dir(&ws.root, &log);
-    let found = query::query(&log, Some(&index_dir), &filter)?;
+    let found = cmd::query(ws, &filter)?;
     out.print(|w| {
         match args.format {
             QueryFormat::Jsonl => {
@@ -675,12 +558,12 @@ fn query_cmd(ws: &Workspace, out: &Output, args: QueryArgs) -> Result<i32> {
                 }
             }
             QueryFormat::Json => {
-                let all: Vec<&Value> = found.iter().map(|f| &f.entry).collect();
+                let all: Vec<&serde_json::Value> = found.iter().map(|f| &f.entry).collect();
                 json_line(w, &all)?;
             }
             QueryFormat::Text => {
                 for f in &found {
-                    writeln!(w, "{}", summary(&f.entry))?;
+                    writeln!(w, "{}", summary(&f.view))?;
                 }
                 writeln!(w, "{} entries", found.len())?;
             }
@@ -690,30 +573,28 @@ fn query_cmd(ws: &Workspace, out: &Output, args: QueryArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn summary(e: &Value) -> String {
-    let s = |p: &str| e.pointer(p).and_then(Value::as_str).unwrap_or("-");
+fn summary(e: &audit::EntryView) -> String {
+    let s = |v: Option<&str>| v.unwrap_or("-").to_string();
     format!(
         "{}  {}  {}/{}  {}  {}",
-        s("/timestamp"),
-        s("/audit_id"),
-        s("/component"),
-        s("/operation"),
-        s("/result"),
-        s("/environment/actor")
+        s(e.timestamp.as_deref()),
+        s(e.audit_id.as_deref()),
+        s(e.component.as_deref()),
+        s(e.operation.as_deref()),
+        s(e.result.map(Outcome::as_str)),
+        s(e.environment.actor.as_deref())
     )
 }
 
 fn show(ws: &Workspace, out: &Output, args: ShowArgs) -> Result<i32> {
-    let log = audit::Log::of(ws)?;
-    let index_dir = query::index_dir(&ws.root, &log);
-    let Some(found) = query::find_by_id(&log, Some(&index_dir), &args.audit_id)? else {
-        if !out.quiet {
-            super::eprint_line(format_args!(
-                "error: no entry {} in {}",
-                args.audit_id, log.rel_dir
-            ));
+    let found = match cmd::show(ws, &args.audit_id)? {
+        Shown::Found(found) => found,
+        Shown::Missing { dir } => {
+            if !out.quiet {
+                super::eprint_line(format_args!("error: no entry {} in {dir}", args.audit_id));
+            }
+            return Ok(1);
         }
-        return Ok(1);
     };
     out.print(|w| match args.format {
         Format::Json => json_line(
@@ -743,33 +624,7 @@ fn show(ws: &Workspace, out: &Output, args: ShowArgs) -> Result<i32> {
 }
 
 fn retention_cmd(ws: &Workspace, env: &dyn Env, out: &Output, args: RetentionArgs) -> Result<i32> {
-    let log = audit::Log::of(ws)?;
-    let years = ws.config.audit.retention_years;
-    let result = retention::run(&log, years, jiff::Timestamp::now(), args.dry_run);
-    if !args.dry_run {
-        let event = match &result {
-            Ok(report) => {
-                let done: Vec<Value> = report
-                    .months
-                    .iter()
-                    .filter(|m| m.action == "compressed")
-                    .map(|m| Value::String(m.file.clone()))
-                    .collect();
-                let mut details = Map::new();
-                details.insert("compressed".into(), Value::Array(done));
-                details.insert("retention_years".into(), years.into());
-                let mut e = Event::new("audit", "retention");
-                e.details = details;
-                e
-            }
-            Err(err) => Event::new("audit", "retention").failure(err.to_string()),
-        };
-        let recorded = audit::record(ws, env, &event);
-        if result.is_ok() {
-            recorded?;
-        }
-    }
-    let report = result?;
+    let report = cmd::retention(ws, env, args.dry_run)?;
     out.print(|w| match args.format {
         Format::Json => json_line(w, &report),
         Format::Text => {

@@ -3,6 +3,7 @@
 //!
 //! [`Workspace`]: crate::workspace::Workspace
 
+pub mod audit;
 pub mod checkpoint;
 pub mod config;
 pub mod health;

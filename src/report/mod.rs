@@ -584,7 +584,7 @@ fn retrieval_ms(ws: &Workspace, log: &crate::audit::store::Log, entries: &[Value
     let random = (!entries.is_empty()).then(|| &entries[pick % entries.len()])?;
     let id = text_of(random, "audit_id");
     let start = Instant::now();
-    let index = crate::audit::query::index_dir(&ws.root, log);
+    let index = crate::audit::query::index_dir(&ws.root, log).ok()?;
     crate::audit::query::find_by_id(log, Some(&index), &id)
         .ok()
         .flatten()

@@ -1729,3 +1729,36 @@ fn what_the_reader_does_not_model_is_asked_of_git() {
         no_git.started()
     );
 }
+
+/// A FIFO named `.git` (a hostile checkout) is refused by the commands
+/// that keep their index in the git directory: exit 2 with an error
+/// naming it, never a hang (the timeout only turns a regression into a
+/// failure). Writing entries, which needs no index, still works.
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_dot_git_is_a_clear_error_not_a_hang() {
+    let repo = Repo::bare_dir();
+    common::mkfifo(&repo.join(".git"));
+    let root = repo.path().to_str().unwrap();
+    let out = repo
+        .lifeline()
+        .args(["--root", root, "audit", "log", "--component", "c"])
+        .args(["--operation", "sync"])
+        .assert()
+        .code(0);
+    let id = stdout(&out).trim().to_string();
+    for args in [vec!["audit", "query"], vec!["audit", "show", id.as_str()]] {
+        let out = repo
+            .lifeline()
+            .args(["--root", root])
+            .args(&args)
+            .timeout(std::time::Duration::from_secs(120))
+            .assert()
+            .code(2);
+        let err = stderr(&out);
+        assert!(
+            err.contains(".git") && err.contains("FIFO"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -42,7 +42,9 @@ pub use store::{Appended, Log};
 pub use view::EntryView;
 
 /// Whether the operation an entry records succeeded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Success,

@@ -4,9 +4,10 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 
 use super::Output;
+use super::output::{Format, TEXT_JSON, formats};
 use crate::audit::{self, Outcome, query, verify};
 use crate::ci::Env;
 use crate::commands::audit::{self as cmd, Shown};
@@ -168,16 +169,10 @@ pub enum AuditCommand {
     Cosign(tlog::CosignArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
-
 #[derive(Debug, Args)]
 pub struct FormatArgs {
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
     pub format: Format,
 }
 
@@ -187,14 +182,8 @@ pub struct RepairArgs {
     #[arg(long)]
     pub yes: bool,
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
     pub format: Format,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ResultArg {
-    Success,
-    Failure,
 }
 
 #[derive(Debug, Args)]
@@ -207,7 +196,7 @@ pub struct LogArgs {
     pub operation: String,
     /// The outcome [default: failure with --error, else success]
     #[arg(long, value_enum)]
-    pub result: Option<ResultArg>,
+    pub result: Option<Outcome>,
     /// A detail, KEY=VALUE (repeatable); VALUE is kept as a string
     #[arg(long = "detail", value_name = "KEY=VALUE")]
     pub details: Vec<String>,
@@ -224,7 +213,7 @@ pub struct LogArgs {
     #[arg(long, value_name = "TEXT")]
     pub recovery_action: Option<String>,
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
     pub format: Format,
 }
 
@@ -240,17 +229,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "NOTE_FILE", requires = "public_key")]
     pub checkpoint: Vec<PathBuf>,
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
     pub format: Format,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum QueryFormat {
-    Text,
-    /// one JSON array
-    Json,
-    /// the matching lines, as stored
-    Jsonl,
 }
 
 #[derive(Debug, Args)]
@@ -262,7 +242,7 @@ pub struct QueryArgs {
     #[arg(long)]
     pub operation: Option<String>,
     #[arg(long, value_enum)]
-    pub result: Option<ResultArg>,
+    pub result: Option<Outcome>,
     /// The actor, with or without its github:/git:/user: prefix
     #[arg(long)]
     pub actor: Option<String>,
@@ -276,8 +256,8 @@ pub struct QueryArgs {
     #[arg(long, value_name = "TIME", value_parser = audit::query::parse_bound)]
     pub until: Option<String>,
     /// Output format
-    #[arg(long, value_enum, default_value_t = QueryFormat::Text)]
-    pub format: QueryFormat,
+    #[arg(long, value_parser = formats(&[Format::Text, Format::Json, Format::Jsonl]), default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -285,7 +265,7 @@ pub struct ShowArgs {
     /// The entry's audit_id (AUD-...)
     pub audit_id: String,
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
     pub format: Format,
 }
 
@@ -295,7 +275,7 @@ pub struct RetentionArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
     pub format: Format,
 }
 
@@ -331,18 +311,11 @@ fn json_line(w: &mut dyn Write, value: &impl serde::Serialize) -> std::io::Resul
     writeln!(w, "{text}")
 }
 
-fn outcome(r: ResultArg) -> Outcome {
-    match r {
-        ResultArg::Success => Outcome::Success,
-        ResultArg::Failure => Outcome::Failure,
-    }
-}
-
 fn log(ws: &Workspace, cwd: &Path, env: &dyn Env, out: &Output, args: LogArgs) -> Result<i32> {
     let options = cmd::LogOptions {
         component: args.component,
         operation: args.operation,
-        result: args.result.map(outcome),
+        result: args.result,
         details: args.details,
         details_json: args.details_json,
         files: args.files,
@@ -351,7 +324,6 @@ fn log(ws: &Workspace, cwd: &Path, env: &dyn Env, out: &Output, args: LogArgs) -
     };
     let appended = cmd::log(ws, cwd, env, &options)?;
     out.print(|w| match args.format {
-        Format::Text => writeln!(w, "{}", appended.audit_id),
         Format::Json => json_line(
             w,
             &serde_json::json!({
@@ -361,6 +333,7 @@ fn log(ws: &Workspace, cwd: &Path, env: &dyn Env, out: &Output, args: LogArgs) -
                 "file": appended.file,
             }),
         ),
+        _ => writeln!(w, "{}", appended.audit_id),
     })?;
     Ok(0)
 }
@@ -372,7 +345,7 @@ fn repair_cmd(ws: &Workspace, env: &dyn Env, out: &Output, args: RepairArgs) -> 
         // are a usage error).
         out.print(|w| match args.format {
             Format::Json => json_line(w, &serde_json::json!({"torn": [], "repaired": false})),
-            Format::Text => writeln!(w, "no torn lines: nothing to repair"),
+            _ => writeln!(w, "no torn lines: nothing to repair"),
         })?;
         return Ok(0);
     }
@@ -385,7 +358,7 @@ fn repair_cmd(ws: &Workspace, env: &dyn Env, out: &Output, args: RepairArgs) -> 
                 "audit_id": repaired.appended.as_ref().map(|a| a.audit_id.clone()),
             }),
         ),
-        Format::Text => match &repaired.appended {
+        _ => match &repaired.appended {
             None => writeln!(w, "no torn lines: nothing to repair"),
             Some(a) => {
                 for t in &repaired.torn {
@@ -430,7 +403,7 @@ fn verify_cmd(ws: &Workspace, out: &Output, args: VerifyArgs) -> Result<i32> {
                 "findings": report.findings,
             }),
         ),
-        Format::Text => render_verify(w, &report),
+        _ => render_verify(w, &report),
     })?;
     Ok(code)
 }
@@ -504,7 +477,7 @@ fn seal(ws: &Workspace, env: &dyn Env, out: &Output, args: FormatArgs) -> Result
                 "findings": outcome.findings,
             }),
         ),
-        Format::Text => {
+        _ => {
             writeln!(
                 w,
                 "sealed: {} joins {} other head(s); new head {}",
@@ -543,7 +516,7 @@ fn query_cmd(ws: &Workspace, out: &Output, args: QueryArgs) -> Result<i32> {
         id: args.id,
         component: args.component,
         operation: args.operation,
-        result: args.result.map(outcome),
+        result: args.result,
         actor: args.actor,
         file: args.file,
         since: args.since,
@@ -552,16 +525,16 @@ fn query_cmd(ws: &Workspace, out: &Output, args: QueryArgs) -> Result<i32> {
     let found = cmd::query(ws, &filter)?;
     out.print(|w| {
         match args.format {
-            QueryFormat::Jsonl => {
+            Format::Jsonl => {
                 for f in &found {
                     writeln!(w, "{}", f.raw)?;
                 }
             }
-            QueryFormat::Json => {
+            Format::Json => {
                 let all: Vec<&serde_json::Value> = found.iter().map(|f| &f.entry).collect();
                 json_line(w, &all)?;
             }
-            QueryFormat::Text => {
+            _ => {
                 for f in &found {
                     writeln!(w, "{}", summary(&f.view))?;
                 }
@@ -606,7 +579,7 @@ fn show(ws: &Workspace, out: &Output, args: ShowArgs) -> Result<i32> {
                 "entry": found.entry,
             }),
         ),
-        Format::Text => {
+        _ => {
             writeln!(w, "# {}", found.file)?;
             json_line(w, &found.entry)
         }
@@ -627,7 +600,7 @@ fn retention_cmd(ws: &Workspace, env: &dyn Env, out: &Output, args: RetentionArg
     let report = cmd::retention(ws, env, args.dry_run)?;
     out.print(|w| match args.format {
         Format::Json => json_line(w, &report),
-        Format::Text => {
+        _ => {
             for m in &report.months {
                 writeln!(w, "{:>10}  {}  ({})", m.action, m.file, m.reason)?;
             }

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 pub enum Format {
     Text,
     Json,
+    Jsonl,
     Markdown,
     Github,
     Sarif,
@@ -23,9 +24,10 @@ pub enum Format {
 }
 
 impl Format {
-    const ALL: [Format; 7] = [
+    const ALL: [Format; 8] = [
         Format::Text,
         Format::Json,
+        Format::Jsonl,
         Format::Markdown,
         Format::Github,
         Format::Sarif,
@@ -38,6 +40,7 @@ impl Format {
         match self {
             Format::Text => "text",
             Format::Json => "json",
+            Format::Jsonl => "jsonl",
             Format::Markdown => "markdown",
             Format::Github => "github",
             Format::Sarif => "sarif",
@@ -50,6 +53,7 @@ impl Format {
         match self {
             Format::Text => "for people",
             Format::Json => "one JSON document",
+            Format::Jsonl => "JSON Lines: one object per line",
             Format::Markdown => "GitHub-flavoured Markdown",
             Format::Github => "GitHub Actions workflow commands (annotations)",
             Format::Sarif => "SARIF 2.1.0, for code scanning",
@@ -81,7 +85,7 @@ pub(super) fn formats(allowed: &'static [Format]) -> impl TypedValueParser<Value
         // Only the forms that need a word say one, so a command offering
         // just text and JSON keeps the short `[possible values: ...]`.
         let value = match f {
-            Format::Github | Format::Sarif | Format::Toml => value.help(f.help()),
+            Format::Jsonl | Format::Github | Format::Sarif | Format::Toml => value.help(f.help()),
             _ => value,
         };
         if f == Format::Toml && !allowed.contains(&Format::Text) {

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{Format, json_line};
+use super::json_line;
 use crate::audit::tlog::Made;
 use crate::ci::Env;
 use crate::cli::Output;
+use crate::cli::output::{Format, TEXT_JSON, formats};
 use crate::commands::audit::tlog::{self as cmd, Cosigned, Proof, Proved};
 use crate::error::Result;
 use crate::workspace::Workspace;
@@ -34,7 +35,7 @@ pub struct ProveArgs {
     #[arg(long, value_name = "NEW_SIZE", requires = "consistency")]
     pub to: Option<u64>,
     /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
     pub format: Format,
 }
 
@@ -117,7 +118,7 @@ pub(super) fn prove(ws: &Workspace, out: &Output, args: ProveArgs) -> Result<i32
     };
     out.print(|w| match args.format {
         Format::Json => json_line(w, &proof),
-        Format::Text => {
+        _ => {
             match &proof {
                 Proof::Inclusion(p) => writeln!(
                     w,

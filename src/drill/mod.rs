@@ -1,13 +1,21 @@
-//! `lifeline drill`: the plan's failure matrix, end to end, on scratch
-//! copies. Each scenario gets a fresh git repository (with a bare origin)
-//! holding a copy of the source repository's files and a baseline
+//! The drill's scenarios: the plan's failure matrix, end to end, on
+//! scratch copies. Each scenario gets a fresh git repository (with a bare
+//! origin) holding a copy of the source repository's files and a baseline
 //! checkpoint; it injects one fault, detects it the way production would
 //! (`validate`, `health`, a `run`-wrapped step), recovers the way
 //! production would (`run` rollback, `restore`, `recover`). A scenario
 //! passes only when the detector the plan names reported the fault, the
 //! product recovered it, and the protected files validate and equal the
 //! pre-fault bytes ([`judge`]). The user's working tree and remote are
-//! never touched.
+//! never touched. `commands::drill` picks the scenarios, runs each with
+//! [`attempt`] and writes the audit entries; nothing here prints.
+//!
+//! Writes: `--break store` ([`break_store`]) goes through the fs layer like
+//! any write lifeline makes under a root. The faults themselves
+//! ([`Scratch::write`], the scenarios) are plain `std::fs` writes on
+//! purpose: they play the hostile bot, inside a scratch repository the
+//! drill created a moment ago in a fresh private temporary directory, and
+//! hold no user data a redirected write could reach.
 
 pub mod record;
 pub mod scenarios;
@@ -206,7 +214,9 @@ impl Scratch {
 
 /// The drill's self-test of the store: removes every checkpoint and puts
 /// a file where the store keeps new ones, so no checkpoint can be read or
-/// written in the scratch repository.
+/// written in the scratch repository. The file is written by the fs layer
+/// (no symlink followed below the root or the git directory);
+/// `remove_dir_all` does not follow symlinks either.
 fn break_store(ws: &Workspace, store: &dyn crate::checkpoint::Store) -> Result<()> {
     let ids: Vec<_> = store
         .list()?
@@ -223,11 +233,11 @@ fn break_store(ws: &Workspace, store: &dyn crate::checkpoint::Store) -> Result<(
     if block.is_dir() {
         std::fs::remove_dir_all(&block).map_err(|e| Error::io(&block, e))?;
     }
-    std::fs::write(
+    crate::fs::atomic::write_private(
+        &ws.root,
         &block,
-        "broken on purpose by `lifeline drill --break store`\n",
+        b"broken on purpose by `lifeline drill --break store`\n",
     )
-    .map_err(|e| Error::io(&block, e))
 }
 
 /// Bytes of `old` not found at the same place in `new`, plus the length
@@ -272,57 +282,29 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Runs the scenarios named (all when empty) against copies of `source`,
-/// and records each in `ws`'s audit log.
-pub fn run(
-    ws: &Workspace,
-    env: &dyn Env,
+/// Runs one scenario on a fresh scratch copy of `source` and judges it; a
+/// scenario that could not be set up or stopped with an error is a failed
+/// record, not an error.
+pub fn attempt(
+    scenario: &scenarios::Scenario,
     source: &Path,
-    names: &[String],
     faults: &[Fault],
-) -> Result<DrillReport> {
-    let all = scenarios::ALL;
-    for name in names {
-        if !all.iter().any(|s| s.name == name) {
-            return Err(Error::usage(
-                format!("unknown scenario `{name}`"),
-                Some(format!(
-                    "the scenarios are: {}",
-                    all.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
-                )),
-            ));
-        }
-    }
-    let started_at = jiff::Timestamp::now().to_string();
-    let mut results = Vec::new();
-    for scenario in all
-        .iter()
-        .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name))
-    {
-        let record = match Scratch::new(source, faults) {
-            Ok(scratch) => match (scenario.run)(&scratch) {
-                Ok(observed) => judge(scenario, &scratch, observed)?,
-                Err(e) => stopped(
-                    scenario,
-                    format!(
-                        "the scenario stopped: {}",
-                        crate::redact::redact(&e.to_string())
-                    ),
-                ),
-            },
+) -> Result<ScenarioRecord> {
+    Ok(match Scratch::new(source, faults) {
+        Ok(scratch) => match (scenario.run)(&scratch) {
+            Ok(observed) => judge(scenario, &scratch, observed)?,
             Err(e) => stopped(
                 scenario,
-                format!("could not set up the scratch repository: {e}"),
+                format!(
+                    "the scenario stopped: {}",
+                    crate::redact::redact(&e.to_string())
+                ),
             ),
-        };
-        crate::audit::record(ws, env, &record.event())?;
-        results.push(record);
-    }
-    Ok(DrillReport {
-        repo: source.display().to_string(),
-        started_at,
-        broken: faults.to_vec(),
-        scenarios: results,
+        },
+        Err(e) => stopped(
+            scenario,
+            format!("could not set up the scratch repository: {e}"),
+        ),
     })
 }
 

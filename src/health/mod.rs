@@ -5,6 +5,7 @@
 
 pub mod alert;
 pub mod detect;
+pub mod record;
 
 use serde::Serialize;
 

@@ -1,6 +1,10 @@
-//! `lifeline report`: the plan's success metrics, computed from what
-//! lifeline records — the audit log, incident records and drills — into one
-//! typed [`Report`] that every renderer (text, JSON, Markdown) shares.
+//! The model and renderers of `lifeline report`: the plan's success
+//! metrics, computed ([`compute`]) from what lifeline records — the audit
+//! log, incident records and drills, which `commands::report` loads — into
+//! one typed [`Report`] that every renderer (text, JSON, Markdown, HTML)
+//! shares. Drill scenarios are read through [`crate::drill::record`],
+//! health detections and alerts through [`crate::health::record`]. Nothing
+//! here reads a file or prints.
 //!
 //! Each duration is measured between the instants the plan names, read
 //! from the records that hold them; where a record lacks one, the report
@@ -34,7 +38,6 @@
 pub mod html;
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -42,9 +45,9 @@ use serde_json::Value;
 
 use crate::config::{Severity, SeverityPolicy};
 use crate::drill::record::{Recovery, ScenarioRecord, Verdict, caller_details};
-use crate::error::Result;
+use crate::health::alert::AlertAction;
+use crate::health::record::{Detection, HealthRecord};
 use crate::recover::incident::Incident;
-use crate::workspace::Workspace;
 
 /// One of the plan's durations, at one severity.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -381,7 +384,7 @@ fn is_automation(actor: &str) -> bool {
 /// The detection instant of an incident. A record written before lifeline
 /// kept it apart has `detected_at` equal to `started_at` (the runbook's
 /// start, not a detection): unknown.
-fn detected_at(i: &Incident) -> Option<Timestamp> {
+pub(crate) fn detected_at(i: &Incident) -> Option<Timestamp> {
     i.detected_at.filter(|d| *d != i.started_at)
 }
 
@@ -403,92 +406,11 @@ struct RunOutcome {
     recovered_at: Option<Timestamp>,
 }
 
-/// One detection a health run recorded with its alerts.
-#[derive(Debug, Deserialize)]
-struct Detection {
-    fingerprint: String,
-    severity: Severity,
-    failed_at: Option<Timestamp>,
-    detected_at: Timestamp,
-}
-
-fn text_of(e: &Value, k: &str) -> String {
+pub(crate) fn text_of(e: &Value, k: &str) -> String {
     e.get(k)
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
-}
-
-/// Builds the report over records newer than `since`; open incidents and
-/// alerts whenever they were opened.
-pub fn build(ws: &Workspace, since: Option<Timestamp>, links: &Links) -> Result<Report> {
-    let in_window = |t: Timestamp| since.is_none_or(|s| t >= s);
-    let all: Vec<Incident> = crate::recover::incident::list(ws)?
-        .into_iter()
-        .map(|(_, i)| i)
-        .collect();
-    let open = open_incidents(&all, links);
-    let incidents: Vec<Incident> = all
-        .into_iter()
-        .filter(|i| in_window(detected_at(i).unwrap_or(i.started_at)))
-        .collect();
-    let log = crate::audit::store::Log::of(ws)?;
-    let filter = crate::audit::query::Filter {
-        since: since.map(|s| s.to_string()),
-        ..Default::default()
-    };
-    let entries: Vec<Value> = crate::audit::query::query(&log, None, &filter)?
-        .into_iter()
-        .map(|f| f.entry)
-        .collect();
-    let alerts_filter = crate::audit::query::Filter {
-        component: Some("health".into()),
-        operation: Some("alert".into()),
-        ..Default::default()
-    };
-    let alert_entries: Vec<Value> = crate::audit::query::query(&log, None, &alerts_filter)?
-        .into_iter()
-        .map(|f| f.entry)
-        .collect();
-    let verify = crate::audit::verify::verify(&log, &Default::default())?;
-    let mut report = compute(
-        &ws.config.severity,
-        &entries,
-        &incidents,
-        since,
-        verify.status.to_string(),
-        retrieval_ms(ws, &log, &entries),
-    );
-    report.open_incidents = open;
-    report.open_alerts = open_alerts(&alert_entries, links);
-    report.checkpoints = checkpoints(ws);
-    Ok(report)
-}
-
-/// The store's checkpoints; an unreadable store is said, not hidden.
-fn checkpoints(ws: &Workspace) -> Checkpoints {
-    let listing = crate::checkpoint::open(ws).and_then(|store| store.list());
-    match listing {
-        Ok(listing) => {
-            let newest = crate::checkpoint::resolve::newest(&listing.checkpoints, |_| true)
-                .and_then(|id| listing.checkpoints.iter().find(|s| s.id == id))
-                .map(|s| NewestCheckpoint {
-                    id: s.id.to_string(),
-                    kind: s.kind.clone(),
-                    created_at: s.created_at.to_string(),
-                    valid: s.valid,
-                });
-            Checkpoints {
-                count: listing.checkpoints.len(),
-                newest,
-                error: None,
-            }
-        }
-        Err(e) => Checkpoints {
-            error: Some(crate::redact::redact(&e.to_string()).into_owned()),
-            ..Checkpoints::default()
-        },
-    }
 }
 
 /// Incident records with no resolution, oldest first.
@@ -533,32 +455,21 @@ fn percent_encode_path(path: &str) -> String {
 pub fn open_alerts(entries: &[Value], links: &Links) -> Vec<OpenAlert> {
     let mut state: BTreeMap<(String, u64), OpenAlert> = BTreeMap::new();
     for e in entries {
-        let details = caller_details(e);
-        let repo = details["repo"].as_str().unwrap_or_default();
+        let Some(record) = HealthRecord::from_entry(e) else {
+            continue;
+        };
+        let repo = record.repo.as_str();
         if !is_repo_name(repo) {
             continue;
         }
-        let severity_of = |fingerprint: &str| {
-            details["detections"].as_array().and_then(|list| {
-                list.iter()
-                    .find(|d| d["fingerprint"] == fingerprint)
-                    .and_then(|d| serde_json::from_value(d["severity"].clone()).ok())
-            })
-        };
-        for a in details["alerts"].as_array().into_iter().flatten() {
-            let (Some(action), Some(fingerprint), Some(issue)) = (
-                a["action"].as_str(),
-                a["fingerprint"].as_str(),
-                a["issue"].as_u64(),
-            ) else {
-                continue;
-            };
+        for a in &record.alerts {
+            let (fingerprint, issue) = a.target();
             let key = (repo.to_string(), issue);
-            if action == "resolved" {
+            if matches!(a, AlertAction::Resolved { .. }) {
                 state.remove(&key);
                 continue;
             }
-            let severity = severity_of(fingerprint);
+            let severity = record.severity_of(fingerprint);
             let alert = state.entry(key).or_insert_with(|| OpenAlert {
                 fingerprint: fingerprint.to_string(),
                 severity,
@@ -573,22 +484,6 @@ pub fn open_alerts(entries: &[Value], links: &Links) -> Vec<OpenAlert> {
     let mut open: Vec<OpenAlert> = state.into_values().collect();
     open.sort_by(|a, b| a.opened_at.cmp(&b.opened_at));
     open
-}
-
-/// Wall time to find a record picked at random by its ID (the clock's
-/// nanoseconds are random enough: not always the newest, cached one).
-fn retrieval_ms(ws: &Workspace, log: &crate::audit::store::Log, entries: &[Value]) -> Option<f64> {
-    let pick = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as usize);
-    let random = (!entries.is_empty()).then(|| &entries[pick % entries.len()])?;
-    let id = text_of(random, "audit_id");
-    let start = Instant::now();
-    let index = crate::audit::query::index_dir(&ws.root, log).ok()?;
-    crate::audit::query::find_by_id(log, Some(&index), &id)
-        .ok()
-        .flatten()
-        .map(|_| start.elapsed().as_secs_f64() * 1000.0)
 }
 
 /// The report from the records themselves (no I/O).
@@ -622,8 +517,8 @@ pub fn compute(
                 }
             }
             ("health", _) => {
-                let list = caller_details(e)["detections"].clone();
-                for d in serde_json::from_value::<Vec<Detection>>(list).unwrap_or_default() {
+                let record = HealthRecord::from_entry(e).unwrap_or_default();
+                for d in record.detections {
                     let key = (d.fingerprint.clone(), d.failed_at);
                     match detections.get(&key) {
                         Some(seen) if seen.detected_at <= d.detected_at => {}

@@ -14,7 +14,7 @@ use crate::workspace::Workspace;
 
 /// Runs the scenarios named (all when empty) against copies of `source`,
 /// and records each in `ws`'s audit log.
-pub fn run(
+pub(crate) fn run(
     ws: &Workspace,
     env: &dyn Env,
     source: &Path,

@@ -107,6 +107,8 @@ fn broken_since(ws: &Workspace, path: &str) -> Option<Timestamp> {
     None
 }
 
+/// Runs the detectors (and syncs the alerts when asked: that needs a
+/// token, else an environment error before anything runs).
 pub fn run(ws: &Workspace, env: &dyn Env, options: &HealthOptions) -> Result<HealthReport> {
     run_with_progress(ws, env, options, &mut |_| {})
 }
@@ -119,6 +121,12 @@ pub fn run_with_progress(
     options: &HealthOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<HealthReport> {
+    if options.alert && github::token(env).is_none() {
+        return Err(Error::environment(
+            "--alert github needs a token in GITHUB_TOKEN or GH_TOKEN",
+            Some("in a workflow: `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` with `permissions: issues: write`".into()),
+        ));
+    }
     let started = Instant::now();
     let mut report = HealthReport::default();
     let config = &ws.config;

@@ -8,17 +8,17 @@ use crate::recover::incident::{self, Incident};
 use crate::workspace::Workspace;
 
 /// `incident list`: every record, oldest first.
-pub fn list(ws: &Workspace) -> Result<Vec<Incident>> {
+pub(crate) fn list(ws: &Workspace) -> Result<Vec<Incident>> {
     Ok(incident::list(ws)?.into_iter().map(|(_, i)| i).collect())
 }
 
 /// `incident show ID`: the record `id` (or a unique prefix) names.
-pub fn show(ws: &Workspace, id: &str) -> Result<Incident> {
+pub(crate) fn show(ws: &Workspace, id: &str) -> Result<Incident> {
     Incident::find(ws, id).map(|(_, i)| i)
 }
 
 /// `incident note ID TEXT`: adds a note to the record.
-pub fn note(ws: &Workspace, id: &str, text: &str) -> Result<Incident> {
+pub(crate) fn note(ws: &Workspace, id: &str, text: &str) -> Result<Incident> {
     let (_, mut i) = Incident::find(ws, id)?;
     i.note(ws, text)?;
     Ok(i)
@@ -26,7 +26,7 @@ pub fn note(ws: &Workspace, id: &str, text: &str) -> Result<Incident> {
 
 /// `incident resolve ID [--note TEXT]`: notes, then marks the incident
 /// resolved now.
-pub fn resolve(ws: &Workspace, id: &str, note: Option<&str>) -> Result<Incident> {
+pub(crate) fn resolve(ws: &Workspace, id: &str, note: Option<&str>) -> Result<Incident> {
     let (_, mut i) = Incident::find(ws, id)?;
     if let Some(n) = note {
         i.note(ws, n)?;

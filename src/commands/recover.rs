@@ -26,7 +26,11 @@ fn operator(ws: &Workspace, env: &dyn Env) -> String {
 }
 
 /// Runs a runbook from authority check to follow-up issue.
-pub fn run(ws: &Workspace, env: &dyn Env, options: &RecoverOptions) -> Result<RecoverOutcome> {
+pub(crate) fn run(
+    ws: &Workspace,
+    env: &dyn Env,
+    options: &RecoverOptions,
+) -> Result<RecoverOutcome> {
     let operator = operator(ws, env);
     let mut warnings = Vec::new();
     if let Err(refusal) = authority::check(ws, env, options, &operator, &mut warnings) {
@@ -151,7 +155,7 @@ pub fn run(ws: &Workspace, env: &dyn Env, options: &RecoverOptions) -> Result<Re
 
 /// `lifeline recover resume INC-…`: re-enables exactly what the incident
 /// disabled.
-pub fn resume(
+pub(crate) fn resume(
     ws: &Workspace,
     env: &dyn Env,
     id: &str,

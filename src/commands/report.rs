@@ -15,7 +15,7 @@ use crate::report::{self, Checkpoints, Links, NewestCheckpoint, Report};
 use crate::workspace::Workspace;
 
 /// The report over records newer than `since` (a duration back from now).
-pub fn run(
+pub(crate) fn run(
     ws: &Workspace,
     since: Option<crate::config::HumanDuration>,
     links: &Links,

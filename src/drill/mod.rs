@@ -285,7 +285,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 /// Runs one scenario on a fresh scratch copy of `source` and judges it; a
 /// scenario that could not be set up or stopped with an error is a failed
 /// record, not an error.
-pub fn attempt(
+pub(crate) fn attempt(
     scenario: &scenarios::Scenario,
     source: &Path,
     faults: &[Fault],

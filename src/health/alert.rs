@@ -46,7 +46,7 @@ pub enum AlertAction {
 
 impl AlertAction {
     /// The fingerprint and the issue the action was about.
-    pub fn target(&self) -> (&str, u64) {
+    pub(crate) fn target(&self) -> (&str, u64) {
         match self {
             AlertAction::Opened { fingerprint, issue }
             | AlertAction::Commented { fingerprint, issue }

@@ -20,7 +20,7 @@ use crate::health::alert::AlertAction;
 /// One health run's alerts and the detections behind them. The field
 /// order is the order of the entry's `details`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HealthRecord {
+pub(crate) struct HealthRecord {
     /// `owner/name` the alerts were synced on.
     #[serde(default, deserialize_with = "or_default")]
     pub repo: String,
@@ -38,7 +38,7 @@ pub struct HealthRecord {
 /// One finding of the run, with when the failure began and when the run
 /// saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Detection {
+pub(crate) struct Detection {
     pub fingerprint: String,
     pub severity: Severity,
     /// When the failure began, where the detector can tell.
@@ -50,7 +50,7 @@ impl HealthRecord {
     /// Reads the record of an audit entry of component `health` (under
     /// `details`, or `details.context` for a failure). `None` when the
     /// details are not an object.
-    pub fn from_entry(entry: &Value) -> Option<HealthRecord> {
+    pub(crate) fn from_entry(entry: &Value) -> Option<HealthRecord> {
         let details = caller_details(entry);
         details
             .is_object()
@@ -58,7 +58,7 @@ impl HealthRecord {
     }
 
     /// The audit event for this record.
-    pub fn event(&self) -> crate::audit::Event {
+    pub(crate) fn event(&self) -> crate::audit::Event {
         let mut event = crate::audit::Event::new("health", "alert");
         if let Ok(Value::Object(map)) = serde_json::to_value(self) {
             event.details = map;
@@ -67,7 +67,7 @@ impl HealthRecord {
     }
 
     /// The severity of the first detection of `fingerprint`.
-    pub fn severity_of(&self, fingerprint: &str) -> Option<Severity> {
+    pub(crate) fn severity_of(&self, fingerprint: &str) -> Option<Severity> {
         self.detections
             .iter()
             .find(|d| d.fingerprint == fingerprint)

@@ -176,7 +176,7 @@ impl Session<'_> {
 
 /// Runs the runbook `session.options.kind` names; its outcome word
 /// (`recovered`, `failed`, `stopped`).
-pub fn runbook(session: &mut Session<'_>) -> Result<String> {
+pub(crate) fn runbook(session: &mut Session<'_>) -> Result<String> {
     match session.options.kind {
         RecoveryType::SyncFailureCascade => workflows::sync_failure_cascade(session),
         RecoveryType::CompleteAutomationFailure => workflows::complete_automation_failure(session),

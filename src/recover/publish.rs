@@ -151,7 +151,7 @@ pub fn commit(session: &mut Session<'_>) -> Result<Option<String>> {
         command: "commit".into(),
         message: e,
     })?;
-    let sha = git(session, &["rev-parse", "HEAD"]).unwrap_or_default();
+    let sha = Git::new(&session.ws.root).head_commit().unwrap_or_default();
     Ok(Some(sha))
 }
 

@@ -17,8 +17,8 @@
 //! drill created a moment ago in a fresh private temporary directory, and
 //! hold no user data a redirected write could reach.
 
-pub mod record;
-pub mod scenarios;
+pub(crate) mod record;
+pub(crate) mod scenarios;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-pub use record::{Recovery, ScenarioRecord, Verdict};
+pub(crate) use record::{Recovery, ScenarioRecord, Verdict};
 
 use crate::ci::Env;
 use crate::error::{Error, Result};
@@ -48,7 +48,7 @@ pub enum Fault {
 
 /// What the product did in one scenario, before the verdict.
 #[derive(Debug, Clone, Default)]
-pub struct Observed {
+pub(crate) struct Observed {
     /// Detector ids that reported the fault (`validate:FILE004`, …).
     pub detectors: Vec<String>,
     /// The same, in words, for the table.
@@ -64,7 +64,7 @@ pub struct Observed {
 
 /// The whole drill.
 #[derive(Debug, Clone, Serialize)]
-pub struct DrillReport {
+pub(crate) struct DrillReport {
     pub repo: String,
     pub started_at: String,
     /// The parts broken on purpose.
@@ -74,11 +74,11 @@ pub struct DrillReport {
 
 impl DrillReport {
     /// True when no scenario failed.
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.scenarios.iter().all(|s| s.verdict != Verdict::Failed)
     }
 
-    pub fn count(&self, verdict: Verdict) -> usize {
+    pub(crate) fn count(&self, verdict: Verdict) -> usize {
         self.scenarios
             .iter()
             .filter(|s| s.verdict == verdict)
@@ -88,7 +88,7 @@ impl DrillReport {
 
 /// An environment built for a scenario (no inherited secrets).
 #[derive(Debug, Clone, Default)]
-pub struct MapEnv(pub BTreeMap<String, String>);
+pub(crate) struct MapEnv(pub BTreeMap<String, String>);
 
 impl Env for MapEnv {
     fn var(&self, key: &str) -> Option<String> {
@@ -97,14 +97,14 @@ impl Env for MapEnv {
 }
 
 impl MapEnv {
-    pub fn with(mut self, key: &str, value: &str) -> MapEnv {
+    pub(crate) fn with(mut self, key: &str, value: &str) -> MapEnv {
         self.0.insert(key.to_string(), value.to_string());
         self
     }
 }
 
 /// A scratch repository for one scenario.
-pub struct Scratch {
+pub(crate) struct Scratch {
     _dir: tempfile::TempDir,
     pub ws: Workspace,
     pub origin: PathBuf,
@@ -119,7 +119,7 @@ impl Scratch {
     /// Copies `source`'s files (not its `.git`, audit log or incidents)
     /// into a new repository with a bare origin, commits, pushes, and takes
     /// a baseline checkpoint.
-    pub fn new(source: &Path, faults: &[Fault]) -> Result<Scratch> {
+    pub(crate) fn new(source: &Path, faults: &[Fault]) -> Result<Scratch> {
         let dir = tempfile::Builder::new()
             .prefix("lifeline-drill-")
             .tempdir()
@@ -172,22 +172,22 @@ impl Scratch {
         })
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.ws.root
     }
 
     /// Writes `bytes` to a repo-relative path (the fault).
-    pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
         let path = self.root().join(rel);
         std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
     }
 
-    pub fn read(&self, rel: &str) -> Vec<u8> {
+    pub(crate) fn read(&self, rel: &str) -> Vec<u8> {
         std::fs::read(self.root().join(rel)).unwrap_or_default()
     }
 
     /// Protected bytes that differ from the pre-fault state.
-    pub fn bytes_lost(&self) -> Result<u64> {
+    pub(crate) fn bytes_lost(&self) -> Result<u64> {
         let now = protected_bytes(&self.ws)?;
         let mut lost = 0u64;
         for (path, old) in &self.before {
@@ -206,7 +206,7 @@ impl Scratch {
     }
 
     /// True when every protected file validates.
-    pub fn valid(&self) -> Result<bool> {
+    pub(crate) fn valid(&self) -> Result<bool> {
         let targets = crate::validate::protected_targets(&self.ws.root, &self.ws.config)?;
         Ok(crate::validate::validate_targets(&targets)?.errors() == 0)
     }
@@ -332,7 +332,7 @@ fn stopped(scenario: &scenarios::Scenario, reason: String) -> ScenarioRecord {
 /// The verdict: the expected detector reported the fault, and (for an
 /// automated recovery) the product recovered it, the protected files
 /// validate and no byte differs from before the fault.
-pub fn judge(
+pub(crate) fn judge(
     scenario: &scenarios::Scenario,
     s: &Scratch,
     mut observed: Observed,
@@ -398,7 +398,7 @@ pub fn judge(
 }
 
 /// Milliseconds since `start`.
-pub fn ms(start: Instant) -> u64 {
+pub(crate) fn ms(start: Instant) -> u64 {
     start.elapsed().as_millis() as u64
 }
 

@@ -15,7 +15,7 @@ use crate::recover::{RecoverOptions, RecoveryType};
 
 /// A scenario: its name, the plan's severity and recovery, the detector
 /// that must report it, and its body.
-pub struct Scenario {
+pub(crate) struct Scenario {
     pub name: &'static str,
     pub severity: Severity,
     pub recovery: Recovery,
@@ -39,7 +39,7 @@ const fn automated(
     }
 }
 
-pub const ALL: &[Scenario] = &[
+pub(crate) const ALL: &[Scenario] = &[
     automated(
         "merge-conflict-markers",
         Severity::P2,

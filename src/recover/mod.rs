@@ -7,12 +7,12 @@
 //! lock, incident, runbook, validation, commit, push, follow-up) and every
 //! audit entry live in `commands::recover`. Nothing here prints.
 
-pub mod authority;
-pub mod files;
-pub mod git_repair;
+pub(crate) mod authority;
+pub(crate) mod files;
+pub(crate) mod git_repair;
 pub mod incident;
-pub mod publish;
-pub mod workflows;
+pub(crate) mod publish;
+pub(crate) mod workflows;
 
 use std::fmt;
 use std::str::FromStr;
@@ -28,7 +28,7 @@ use crate::workspace::Workspace;
 /// The runbooks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum RecoveryType {
+pub(crate) enum RecoveryType {
     TaskFileCorruption,
     SprintConfigCorruption,
     SyncFailureCascade,
@@ -37,7 +37,7 @@ pub enum RecoveryType {
 }
 
 impl RecoveryType {
-    pub const ALL: [RecoveryType; 5] = [
+    pub(crate) const ALL: [RecoveryType; 5] = [
         RecoveryType::TaskFileCorruption,
         RecoveryType::SprintConfigCorruption,
         RecoveryType::SyncFailureCascade,
@@ -45,7 +45,7 @@ impl RecoveryType {
         RecoveryType::CompleteAutomationFailure,
     ];
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RecoveryType::TaskFileCorruption => "task-file-corruption",
             RecoveryType::SprintConfigCorruption => "sprint-config-corruption",
@@ -79,7 +79,7 @@ impl FromStr for RecoveryType {
 
 /// What to do.
 #[derive(Debug, Clone)]
-pub struct RecoverOptions {
+pub(crate) struct RecoverOptions {
     pub kind: RecoveryType,
     pub severity: Severity,
     pub checkpoint: Option<String>,
@@ -96,7 +96,7 @@ pub struct RecoverOptions {
 
 /// How a runbook ended.
 #[derive(Debug, Clone, Serialize)]
-pub struct RecoverOutcome {
+pub(crate) struct RecoverOutcome {
     pub incident: Option<String>,
     pub record: Option<String>,
     /// `recovered`, `failed`, `stopped` (needs --yes or a person), or
@@ -117,7 +117,7 @@ pub struct RecoverOutcome {
 
 impl RecoverOutcome {
     /// Exit code: 0 recovered or planned, 1 anything else.
-    pub fn exit_code(&self) -> i32 {
+    pub(crate) fn exit_code(&self) -> i32 {
         match self.outcome.as_str() {
             "recovered" | "planned" | "resumed" => 0,
             _ => 1,
@@ -128,11 +128,11 @@ impl RecoverOutcome {
 /// Where a runbook's steps go beyond the incident timeline: the command
 /// (`commands::recover`) writes each to the audit log. Called with the
 /// open incident and the step's (redacted) text.
-pub type Journal<'a> = dyn Fn(&Incident, &str) -> Result<()> + 'a;
+pub(crate) type Journal<'a> = dyn Fn(&Incident, &str) -> Result<()> + 'a;
 
 /// A runbook's running state: the incident, the steps so far, and where
 /// each step is journaled.
-pub struct Session<'a> {
+pub(crate) struct Session<'a> {
     pub ws: &'a Workspace,
     pub env: &'a dyn Env,
     pub options: &'a RecoverOptions,
@@ -152,7 +152,7 @@ pub struct Session<'a> {
 impl Session<'_> {
     /// Records one step: the incident timeline (saved at once), the
     /// journal, and the outcome.
-    pub fn step(&mut self, text: impl Into<String>) -> Result<()> {
+    pub(crate) fn step(&mut self, text: impl Into<String>) -> Result<()> {
         let text = crate::redact::redact(&text.into()).into_owned();
         if let Some(incident) = self.incident.as_mut() {
             incident.step(self.ws, &text)?;
@@ -163,7 +163,7 @@ impl Session<'_> {
     }
 
     /// Notes a file the runbook changed (for `--commit`).
-    pub fn changed(&mut self, path: &str) -> Result<()> {
+    pub(crate) fn changed(&mut self, path: &str) -> Result<()> {
         if let Some(incident) = self.incident.as_mut()
             && !incident.changed.iter().any(|c| c == path)
         {

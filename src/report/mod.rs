@@ -35,7 +35,7 @@
 //! each drill scenario, the audit entries per month, the newest checkpoint,
 //! and the incidents and alerts still open.
 
-pub mod html;
+pub(crate) mod html;
 
 use std::collections::BTreeMap;
 
@@ -51,7 +51,7 @@ use crate::recover::incident::Incident;
 
 /// One of the plan's durations, at one severity.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Timing {
+pub(crate) struct Timing {
     /// The target, when the plan or the policy sets one.
     pub target_secs: Option<u64>,
     /// Where the target comes from.
@@ -88,7 +88,7 @@ type Point = (Option<Timestamp>, Option<f64>);
 /// Which of the plan's durations a [`Sample`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Measure {
+pub(crate) enum Measure {
     Detect,
     Acknowledge,
     Recover,
@@ -96,7 +96,7 @@ pub enum Measure {
 
 /// One measured duration: a point on the charts over the report period.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Sample {
+pub(crate) struct Sample {
     pub severity: Severity,
     pub measure: Measure,
     /// When the failure was detected: where the point sits in time.
@@ -106,7 +106,7 @@ pub struct Sample {
 
 /// Drill scenarios at one severity.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct DrillTimes {
+pub(crate) struct DrillTimes {
     pub scenarios: usize,
     pub passed: usize,
     pub median_detect_ms: Option<f64>,
@@ -115,7 +115,7 @@ pub struct DrillTimes {
 
 /// Metrics for one severity.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SeverityMetrics {
+pub(crate) struct SeverityMetrics {
     pub severity: Severity,
     pub incidents: usize,
     pub resolved: usize,
@@ -126,7 +126,7 @@ pub struct SeverityMetrics {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Rate {
+pub(crate) struct Rate {
     pub total: usize,
     pub succeeded: usize,
     /// Percent, when there is anything to rate.
@@ -149,7 +149,7 @@ impl Rate {
 
 /// The P2/P3 recovery rate and where its numbers come from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct AutomatedRecovery {
+pub(crate) struct AutomatedRecovery {
     /// Everything below together.
     pub rate: Rate,
     /// `run` steps that failed at P2/P3: rolled back, or not (the rollback
@@ -166,7 +166,7 @@ pub struct AutomatedRecovery {
 
 /// An operation that logged a start and no outcome.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Uncovered {
+pub(crate) struct Uncovered {
     pub operation_id: Option<String>,
     pub component: String,
     pub session_id: String,
@@ -176,7 +176,7 @@ pub struct Uncovered {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AuditMetrics {
+pub(crate) struct AuditMetrics {
     pub entries: usize,
     /// Operations with both a start and an outcome.
     pub coverage: Rate,
@@ -193,7 +193,7 @@ pub struct AuditMetrics {
 
 /// Drills over the window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct DrillMetrics {
+pub(crate) struct DrillMetrics {
     pub scenarios: usize,
     pub passed: usize,
     pub manual_recovery_required: usize,
@@ -213,11 +213,11 @@ pub struct DrillMetrics {
 }
 
 /// "Monthly", in days: the longest month.
-pub const DRILL_INTERVAL_DAYS: i64 = 31;
+pub(crate) const DRILL_INTERVAL_DAYS: i64 = 31;
 
 /// One drill scenario as it ran.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DrillScenario {
+pub(crate) struct DrillScenario {
     /// When its audit entry was written.
     pub at: String,
     pub name: String,
@@ -230,7 +230,7 @@ pub struct DrillScenario {
 
 /// Audit entries written in one calendar month (UTC).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MonthCount {
+pub(crate) struct MonthCount {
     /// `YYYY-MM`.
     pub month: String,
     pub entries: usize,
@@ -238,7 +238,7 @@ pub struct MonthCount {
 
 /// The newest checkpoint in the store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NewestCheckpoint {
+pub(crate) struct NewestCheckpoint {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
@@ -249,7 +249,7 @@ pub struct NewestCheckpoint {
 
 /// What the checkpoint store holds, or why it could not be read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Checkpoints {
+pub(crate) struct Checkpoints {
     pub count: usize,
     pub newest: Option<NewestCheckpoint>,
     /// Set when the store could not be listed: the report cannot see.
@@ -258,7 +258,7 @@ pub struct Checkpoints {
 
 /// An incident record without a resolution.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OpenIncident {
+pub(crate) struct OpenIncident {
     pub id: String,
     pub severity: Severity,
     #[serde(rename = "type")]
@@ -272,7 +272,7 @@ pub struct OpenIncident {
 
 /// A GitHub issue `health --alert github` opened and has not closed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OpenAlert {
+pub(crate) struct OpenAlert {
     pub fingerprint: String,
     pub severity: Option<Severity>,
     pub repo: String,
@@ -285,7 +285,7 @@ pub struct OpenAlert {
 /// Where links point: the GitHub server and the repository (from
 /// `GITHUB_SERVER_URL` and `GITHUB_REPOSITORY` in Actions).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Links {
+pub(crate) struct Links {
     pub server: String,
     pub repository: Option<String>,
 }
@@ -293,7 +293,7 @@ pub struct Links {
 impl Links {
     /// `GITHUB_SERVER_URL` when it is an `https://` address (else
     /// github.com) and `GITHUB_REPOSITORY` when it is `OWNER/NAME`.
-    pub fn from_env(env: &dyn crate::ci::Env) -> Links {
+    pub(crate) fn from_env(env: &dyn crate::ci::Env) -> Links {
         let server = env
             .var("GITHUB_SERVER_URL")
             .map(|s| s.trim_end_matches('/').to_string())
@@ -328,7 +328,7 @@ fn is_repo_name(s: &str) -> bool {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub generated_at: String,
     pub since: Option<String>,
     pub severities: Vec<SeverityMetrics>,
@@ -344,7 +344,7 @@ pub struct Report {
 }
 
 /// The median: the middle value, or the mean of the two middle values.
-pub fn median(mut v: Vec<f64>) -> Option<f64> {
+pub(crate) fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
@@ -414,7 +414,7 @@ pub(crate) fn text_of(e: &Value, k: &str) -> String {
 }
 
 /// Incident records with no resolution, oldest first.
-pub fn open_incidents(incidents: &[Incident], links: &Links) -> Vec<OpenIncident> {
+pub(crate) fn open_incidents(incidents: &[Incident], links: &Links) -> Vec<OpenIncident> {
     let mut open: Vec<OpenIncident> = incidents
         .iter()
         .filter(|i| i.resolved_at.is_none())
@@ -452,7 +452,7 @@ fn percent_encode_path(path: &str) -> String {
 
 /// The alerts `health --alert github` left open: per repository and
 /// issue, the last action recorded is not `resolved`. Oldest first.
-pub fn open_alerts(entries: &[Value], links: &Links) -> Vec<OpenAlert> {
+pub(crate) fn open_alerts(entries: &[Value], links: &Links) -> Vec<OpenAlert> {
     let mut state: BTreeMap<(String, u64), OpenAlert> = BTreeMap::new();
     for e in entries {
         let Some(record) = HealthRecord::from_entry(e) else {
@@ -487,7 +487,7 @@ pub fn open_alerts(entries: &[Value], links: &Links) -> Vec<OpenAlert> {
 }
 
 /// The report from the records themselves (no I/O).
-pub fn compute(
+pub(crate) fn compute(
     policy: &SeverityPolicy,
     entries: &[Value],
     incidents: &[Incident],
@@ -908,7 +908,7 @@ fn drill_ms(v: Option<f64>) -> String {
 }
 
 /// The report as Markdown (what a workflow appends to its step summary).
-pub fn markdown(r: &Report) -> String {
+pub(crate) fn markdown(r: &Report) -> String {
     let mut s = String::from("## lifeline recovery metrics\n\n");
     s.push_str("| Severity | Incidents (resolved) | Time to detect | Time to acknowledge | Time to recover | Drill scenarios (passed) | Drill detect (median) | Drill recover (median) |\n|---|---:|---|---|---|---:|---:|---:|\n");
     for m in &r.severities {
@@ -1019,7 +1019,7 @@ pub fn markdown(r: &Report) -> String {
 }
 
 /// Plain text: the Markdown tables read fine in a terminal.
-pub fn text(r: &Report) -> String {
+pub(crate) fn text(r: &Report) -> String {
     markdown(r).replace("## ", "")
 }
 

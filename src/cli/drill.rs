@@ -1,4 +1,4 @@
-//! `lifeline drill`: parses, runs the scenarios, renders the table.
+//! `lifeline drill`: parses, calls `commands::drill`, renders the table.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use super::Output;
 use crate::ci::{self, Env};
 use crate::drill::{self, DrillReport, Verdict};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Args)]
@@ -50,17 +50,11 @@ pub(crate) fn run(
         Some(p) => cwd.join(p),
         None => ws.root.clone(),
     };
-    if !source.is_dir() {
-        return Err(Error::usage(
-            format!("--repo {}: no such directory", source.display()),
-            None,
-        ));
-    }
     let mut faults = args.faults.clone();
     if args.break_store && !faults.contains(&drill::Fault::Store) {
         faults.push(drill::Fault::Store);
     }
-    let report = drill::run(ws, env, &source, &args.scenarios, &faults)?;
+    let report = crate::commands::drill::run(ws, env, &source, &args.scenarios, &faults)?;
     let text = match args.format {
         DrillFormat::Text => text(&report),
         DrillFormat::Json => serde_json::to_string_pretty(&report).expect("serializes") + "\n",

@@ -10,7 +10,7 @@ use super::Output;
 use crate::ci::{self, Env};
 use crate::commands::health::{self, HealthOptions};
 use crate::config::{HumanDuration, Severity};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::health::{HealthReport, Status, alert::AlertAction};
 use crate::workspace::Workspace;
 
@@ -75,12 +75,6 @@ fn parse_duration(s: &str) -> std::result::Result<HumanDuration, String> {
 }
 
 pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: HealthArgs) -> Result<i32> {
-    if args.alert == AlertMode::Github && crate::github::token(env).is_none() {
-        return Err(Error::environment(
-            "--alert github needs a token in GITHUB_TOKEN or GH_TOKEN",
-            Some("in a workflow: `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` with `permissions: issues: write`".into()),
-        ));
-    }
     let options = HealthOptions {
         repo: args.repo,
         alert: args.alert == AlertMode::Github,

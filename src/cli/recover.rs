@@ -1,4 +1,5 @@
-//! `lifeline recover` and `lifeline incident`: parse, call, render.
+//! `lifeline recover` and `lifeline incident`: parse, call
+//! `commands::recover` / `commands::incident`, render.
 
 use std::fmt::Write as _;
 use std::io::IsTerminal;
@@ -7,10 +8,11 @@ use clap::{Args, Subcommand};
 
 use super::Output;
 use crate::ci::Env;
+use crate::commands::{incident as incident_cmd, recover as cmd};
 use crate::config::Severity;
 use crate::error::Result;
 use crate::recover::incident::{self, Incident};
-use crate::recover::{self, RecoverOptions, RecoverOutcome, RecoveryType};
+use crate::recover::{RecoverOptions, RecoverOutcome, RecoveryType};
 use crate::workspace::Workspace;
 
 #[derive(Debug, Args)]
@@ -136,7 +138,7 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RecoverArgs
                 Some("`lifeline incident list` shows them".into()),
             )
         })?;
-        recover::resume(ws, env, &id, args.repo.as_deref())?
+        cmd::resume(ws, env, &id, args.repo.as_deref())?
     } else {
         let kind: RecoveryType = args
             .kind
@@ -160,7 +162,7 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RecoverArgs
             repo: args.repo,
             wait: args.wait.as_duration(),
         };
-        recover::run(ws, env, &options)?
+        cmd::run(ws, env, &options)?
     };
     if !out.quiet {
         for w in &outcome.warnings {
@@ -212,7 +214,7 @@ fn render(o: &RecoverOutcome) -> String {
 pub(crate) fn incident(ws: &Workspace, out: &Output, cmd: IncidentCommand) -> Result<i32> {
     match cmd {
         IncidentCommand::List { format } => {
-            let all: Vec<Incident> = incident::list(ws)?.into_iter().map(|(_, i)| i).collect();
+            let all: Vec<Incident> = incident_cmd::list(ws)?;
             let text = if format == "json" {
                 serde_json::to_string_pretty(&all).expect("serializes") + "\n"
             } else if all.is_empty() {
@@ -235,7 +237,7 @@ pub(crate) fn incident(ws: &Workspace, out: &Output, cmd: IncidentCommand) -> Re
             out.print(|w| w.write_all(text.as_bytes()))?;
         }
         IncidentCommand::Show { id, format } => {
-            let (_, i) = Incident::find(ws, &id)?;
+            let i = incident_cmd::show(ws, &id)?;
             let text = if format == "json" {
                 serde_json::to_string_pretty(&i).expect("serializes") + "\n"
             } else {
@@ -244,18 +246,11 @@ pub(crate) fn incident(ws: &Workspace, out: &Output, cmd: IncidentCommand) -> Re
             out.print(|w| w.write_all(text.as_bytes()))?;
         }
         IncidentCommand::Note { id, text } => {
-            let (_, mut i) = Incident::find(ws, &id)?;
-            i.note(ws, &text)?;
+            let i = incident_cmd::note(ws, &id, &text)?;
             out.print(|w| writeln!(w, "noted on {}", i.id))?;
         }
         IncidentCommand::Resolve { id, note } => {
-            let (_, mut i) = Incident::find(ws, &id)?;
-            if let Some(n) = note {
-                i.note(ws, &n)?;
-            }
-            i.status = "resolved".into();
-            i.resolved_at = Some(jiff::Timestamp::now());
-            i.step(ws, "incident resolved")?;
+            let i = incident_cmd::resolve(ws, &id, note.as_deref())?;
             out.print(|w| writeln!(w, "resolved {}", i.id))?;
         }
     }

@@ -1,4 +1,5 @@
-//! `lifeline report`: parses, builds the typed report, renders it.
+//! `lifeline report`: parses, calls `commands::report`, renders the
+//! typed report.
 
 use clap::{Args, ValueEnum};
 
@@ -33,12 +34,7 @@ fn parse_duration(s: &str) -> std::result::Result<crate::config::HumanDuration, 
 }
 
 pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: ReportArgs) -> Result<i32> {
-    let since = args.since.and_then(|d| {
-        jiff::Timestamp::now()
-            .checked_sub(jiff::SignedDuration::from_secs(d.as_secs() as i64))
-            .ok()
-    });
-    let report = report::build(ws, since, &Links::from_env(env))?;
+    let report = crate::commands::report::run(ws, args.since, &Links::from_env(env))?;
     let text = match args.format {
         ReportFormat::Text => report::text(&report),
         ReportFormat::Json => serde_json::to_string_pretty(&report).expect("serializes") + "\n",

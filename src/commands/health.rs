@@ -1,4 +1,6 @@
-//! `lifeline health`: run the detectors, optionally sync alerts.
+//! `lifeline health`: run the detectors, optionally sync alerts, and
+//! write the audit entry of a run that changed an alert
+//! ([`HealthRecord`], which `lifeline report` reads back).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -8,6 +10,7 @@ use jiff::Timestamp;
 use crate::ci::Env;
 use crate::error::{Error, Result};
 use crate::github::{self, ApiError, Client, ClientOptions, RepoName};
+use crate::health::record::{Detection, HealthRecord};
 use crate::health::{HealthReport, alert, detect};
 use crate::workspace::Workspace;
 
@@ -104,6 +107,8 @@ fn broken_since(ws: &Workspace, path: &str) -> Option<Timestamp> {
     None
 }
 
+/// Runs the detectors (and syncs the alerts when asked: that needs a
+/// token, else an environment error before anything runs).
 pub fn run(ws: &Workspace, env: &dyn Env, options: &HealthOptions) -> Result<HealthReport> {
     run_with_progress(ws, env, options, &mut |_| {})
 }
@@ -116,6 +121,12 @@ pub fn run_with_progress(
     options: &HealthOptions,
     progress: &mut dyn FnMut(&str),
 ) -> Result<HealthReport> {
+    if options.alert && github::token(env).is_none() {
+        return Err(Error::environment(
+            "--alert github needs a token in GITHUB_TOKEN or GH_TOKEN",
+            Some("in a workflow: `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` with `permissions: issues: write`".into()),
+        ));
+    }
     let started = Instant::now();
     let mut report = HealthReport::default();
     let config = &ws.config;
@@ -238,28 +249,22 @@ pub fn run_with_progress(
         .iter()
         .any(|a| !matches!(a, alert::AlertAction::Unchanged { .. }))
     {
-        let mut event = crate::audit::Event::new("health", "alert")
-            .detail("repo", repo.to_string())
-            .detail("findings", report.findings.len());
-        event = event.detail(
-            "alerts",
-            serde_json::to_value(&report.alerts).unwrap_or_default(),
-        );
-        // The instants `lifeline report` measures time to detect with.
-        let detections: Vec<serde_json::Value> = report
-            .findings
-            .iter()
-            .map(|f| {
-                serde_json::json!({
-                    "fingerprint": f.fingerprint,
-                    "severity": f.severity.as_str(),
-                    "failed_at": f.failed_at.map(|t| t.to_string()),
-                    "detected_at": now.to_string(),
+        let record = HealthRecord {
+            repo: repo.to_string(),
+            findings: report.findings.len(),
+            alerts: report.alerts.clone(),
+            detections: report
+                .findings
+                .iter()
+                .map(|f| Detection {
+                    fingerprint: f.fingerprint.clone(),
+                    severity: f.severity,
+                    failed_at: f.failed_at,
+                    detected_at: now,
                 })
-            })
-            .collect();
-        event = event.detail("detections", detections);
-        crate::audit::record(ws, env, &event)?;
+                .collect(),
+        };
+        crate::audit::record(ws, env, &record.event())?;
     }
     Ok(report)
 }

@@ -6,7 +6,11 @@
 pub mod audit;
 pub mod checkpoint;
 pub mod config;
+pub mod drill;
 pub mod health;
+pub mod incident;
 pub mod init;
+pub mod recover;
+pub mod report;
 pub mod starter;
 pub mod validate;

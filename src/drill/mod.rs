@@ -1,16 +1,24 @@
-//! `lifeline drill`: the plan's failure matrix, end to end, on scratch
-//! copies. Each scenario gets a fresh git repository (with a bare origin)
-//! holding a copy of the source repository's files and a baseline
+//! The drill's scenarios: the plan's failure matrix, end to end, on
+//! scratch copies. Each scenario gets a fresh git repository (with a bare
+//! origin) holding a copy of the source repository's files and a baseline
 //! checkpoint; it injects one fault, detects it the way production would
 //! (`validate`, `health`, a `run`-wrapped step), recovers the way
 //! production would (`run` rollback, `restore`, `recover`). A scenario
 //! passes only when the detector the plan names reported the fault, the
 //! product recovered it, and the protected files validate and equal the
 //! pre-fault bytes ([`judge`]). The user's working tree and remote are
-//! never touched.
+//! never touched. `commands::drill` picks the scenarios, runs each with
+//! [`attempt`] and writes the audit entries; nothing here prints.
+//!
+//! Writes: `--break store` ([`break_store`]) goes through the fs layer like
+//! any write lifeline makes under a root. The faults themselves
+//! ([`Scratch::write`], the scenarios) are plain `std::fs` writes on
+//! purpose: they play the hostile bot, inside a scratch repository the
+//! drill created a moment ago in a fresh private temporary directory, and
+//! hold no user data a redirected write could reach.
 
-pub mod record;
-pub mod scenarios;
+pub(crate) mod record;
+pub(crate) mod scenarios;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,7 +26,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-pub use record::{Recovery, ScenarioRecord, Verdict};
+pub(crate) use record::{Recovery, ScenarioRecord, Verdict};
 
 use crate::ci::Env;
 use crate::error::{Error, Result};
@@ -40,7 +48,7 @@ pub enum Fault {
 
 /// What the product did in one scenario, before the verdict.
 #[derive(Debug, Clone, Default)]
-pub struct Observed {
+pub(crate) struct Observed {
     /// Detector ids that reported the fault (`validate:FILE004`, …).
     pub detectors: Vec<String>,
     /// The same, in words, for the table.
@@ -56,7 +64,7 @@ pub struct Observed {
 
 /// The whole drill.
 #[derive(Debug, Clone, Serialize)]
-pub struct DrillReport {
+pub(crate) struct DrillReport {
     pub repo: String,
     pub started_at: String,
     /// The parts broken on purpose.
@@ -66,11 +74,11 @@ pub struct DrillReport {
 
 impl DrillReport {
     /// True when no scenario failed.
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.scenarios.iter().all(|s| s.verdict != Verdict::Failed)
     }
 
-    pub fn count(&self, verdict: Verdict) -> usize {
+    pub(crate) fn count(&self, verdict: Verdict) -> usize {
         self.scenarios
             .iter()
             .filter(|s| s.verdict == verdict)
@@ -80,7 +88,7 @@ impl DrillReport {
 
 /// An environment built for a scenario (no inherited secrets).
 #[derive(Debug, Clone, Default)]
-pub struct MapEnv(pub BTreeMap<String, String>);
+pub(crate) struct MapEnv(pub BTreeMap<String, String>);
 
 impl Env for MapEnv {
     fn var(&self, key: &str) -> Option<String> {
@@ -89,14 +97,14 @@ impl Env for MapEnv {
 }
 
 impl MapEnv {
-    pub fn with(mut self, key: &str, value: &str) -> MapEnv {
+    pub(crate) fn with(mut self, key: &str, value: &str) -> MapEnv {
         self.0.insert(key.to_string(), value.to_string());
         self
     }
 }
 
 /// A scratch repository for one scenario.
-pub struct Scratch {
+pub(crate) struct Scratch {
     _dir: tempfile::TempDir,
     pub ws: Workspace,
     pub origin: PathBuf,
@@ -111,7 +119,7 @@ impl Scratch {
     /// Copies `source`'s files (not its `.git`, audit log or incidents)
     /// into a new repository with a bare origin, commits, pushes, and takes
     /// a baseline checkpoint.
-    pub fn new(source: &Path, faults: &[Fault]) -> Result<Scratch> {
+    pub(crate) fn new(source: &Path, faults: &[Fault]) -> Result<Scratch> {
         let dir = tempfile::Builder::new()
             .prefix("lifeline-drill-")
             .tempdir()
@@ -164,22 +172,22 @@ impl Scratch {
         })
     }
 
-    pub fn root(&self) -> &Path {
+    pub(crate) fn root(&self) -> &Path {
         &self.ws.root
     }
 
     /// Writes `bytes` to a repo-relative path (the fault).
-    pub fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
+    pub(crate) fn write(&self, rel: &str, bytes: &[u8]) -> Result<()> {
         let path = self.root().join(rel);
         std::fs::write(&path, bytes).map_err(|e| Error::io(&path, e))
     }
 
-    pub fn read(&self, rel: &str) -> Vec<u8> {
+    pub(crate) fn read(&self, rel: &str) -> Vec<u8> {
         std::fs::read(self.root().join(rel)).unwrap_or_default()
     }
 
     /// Protected bytes that differ from the pre-fault state.
-    pub fn bytes_lost(&self) -> Result<u64> {
+    pub(crate) fn bytes_lost(&self) -> Result<u64> {
         let now = protected_bytes(&self.ws)?;
         let mut lost = 0u64;
         for (path, old) in &self.before {
@@ -198,7 +206,7 @@ impl Scratch {
     }
 
     /// True when every protected file validates.
-    pub fn valid(&self) -> Result<bool> {
+    pub(crate) fn valid(&self) -> Result<bool> {
         let targets = crate::validate::protected_targets(&self.ws.root, &self.ws.config)?;
         Ok(crate::validate::validate_targets(&targets)?.errors() == 0)
     }
@@ -206,7 +214,9 @@ impl Scratch {
 
 /// The drill's self-test of the store: removes every checkpoint and puts
 /// a file where the store keeps new ones, so no checkpoint can be read or
-/// written in the scratch repository.
+/// written in the scratch repository. The file is written by the fs layer
+/// (no symlink followed below the root or the git directory);
+/// `remove_dir_all` does not follow symlinks either.
 fn break_store(ws: &Workspace, store: &dyn crate::checkpoint::Store) -> Result<()> {
     let ids: Vec<_> = store
         .list()?
@@ -223,11 +233,11 @@ fn break_store(ws: &Workspace, store: &dyn crate::checkpoint::Store) -> Result<(
     if block.is_dir() {
         std::fs::remove_dir_all(&block).map_err(|e| Error::io(&block, e))?;
     }
-    std::fs::write(
+    crate::fs::atomic::write_private(
+        &ws.root,
         &block,
-        "broken on purpose by `lifeline drill --break store`\n",
+        b"broken on purpose by `lifeline drill --break store`\n",
     )
-    .map_err(|e| Error::io(&block, e))
 }
 
 /// Bytes of `old` not found at the same place in `new`, plus the length
@@ -272,57 +282,29 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Runs the scenarios named (all when empty) against copies of `source`,
-/// and records each in `ws`'s audit log.
-pub fn run(
-    ws: &Workspace,
-    env: &dyn Env,
+/// Runs one scenario on a fresh scratch copy of `source` and judges it; a
+/// scenario that could not be set up or stopped with an error is a failed
+/// record, not an error.
+pub(crate) fn attempt(
+    scenario: &scenarios::Scenario,
     source: &Path,
-    names: &[String],
     faults: &[Fault],
-) -> Result<DrillReport> {
-    let all = scenarios::ALL;
-    for name in names {
-        if !all.iter().any(|s| s.name == name) {
-            return Err(Error::usage(
-                format!("unknown scenario `{name}`"),
-                Some(format!(
-                    "the scenarios are: {}",
-                    all.iter().map(|s| s.name).collect::<Vec<_>>().join(", ")
-                )),
-            ));
-        }
-    }
-    let started_at = jiff::Timestamp::now().to_string();
-    let mut results = Vec::new();
-    for scenario in all
-        .iter()
-        .filter(|s| names.is_empty() || names.iter().any(|n| n == s.name))
-    {
-        let record = match Scratch::new(source, faults) {
-            Ok(scratch) => match (scenario.run)(&scratch) {
-                Ok(observed) => judge(scenario, &scratch, observed)?,
-                Err(e) => stopped(
-                    scenario,
-                    format!(
-                        "the scenario stopped: {}",
-                        crate::redact::redact(&e.to_string())
-                    ),
-                ),
-            },
+) -> Result<ScenarioRecord> {
+    Ok(match Scratch::new(source, faults) {
+        Ok(scratch) => match (scenario.run)(&scratch) {
+            Ok(observed) => judge(scenario, &scratch, observed)?,
             Err(e) => stopped(
                 scenario,
-                format!("could not set up the scratch repository: {e}"),
+                format!(
+                    "the scenario stopped: {}",
+                    crate::redact::redact(&e.to_string())
+                ),
             ),
-        };
-        crate::audit::record(ws, env, &record.event())?;
-        results.push(record);
-    }
-    Ok(DrillReport {
-        repo: source.display().to_string(),
-        started_at,
-        broken: faults.to_vec(),
-        scenarios: results,
+        },
+        Err(e) => stopped(
+            scenario,
+            format!("could not set up the scratch repository: {e}"),
+        ),
     })
 }
 
@@ -350,7 +332,7 @@ fn stopped(scenario: &scenarios::Scenario, reason: String) -> ScenarioRecord {
 /// The verdict: the expected detector reported the fault, and (for an
 /// automated recovery) the product recovered it, the protected files
 /// validate and no byte differs from before the fault.
-pub fn judge(
+pub(crate) fn judge(
     scenario: &scenarios::Scenario,
     s: &Scratch,
     mut observed: Observed,
@@ -416,7 +398,7 @@ pub fn judge(
 }
 
 /// Milliseconds since `start`.
-pub fn ms(start: Instant) -> u64 {
+pub(crate) fn ms(start: Instant) -> u64 {
     start.elapsed().as_millis() as u64
 }
 

@@ -11,7 +11,7 @@ use crate::config::Severity;
 /// Who recovers from the fault, by the plan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Recovery {
+pub(crate) enum Recovery {
     /// lifeline itself (`run` rollback, `restore`, a runbook, a retry).
     Automated,
     /// A person (token expiry: "refresh tokens"). The drill checks that the
@@ -22,7 +22,7 @@ pub enum Recovery {
 /// How a scenario ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// The expected detector found the fault and the product recovered it,
     /// verified, with no protected byte lost.
     Passed,
@@ -33,7 +33,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Verdict::Passed => "passed",
             Verdict::ManualRecoveryRequired => "detected, manual recovery required",
@@ -44,7 +44,7 @@ impl Verdict {
 
 /// One scenario's outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ScenarioRecord {
+pub(crate) struct ScenarioRecord {
     pub name: String,
     pub severity: Severity,
     pub recovery: Recovery,
@@ -77,12 +77,12 @@ impl ScenarioRecord {
     /// failed scenario's entry holds the record under `details.context`
     /// (the failure layout of docs/audit-format.md), a passed one under
     /// `details`. `None` for an entry this version cannot read.
-    pub fn from_entry(entry: &Value) -> Option<ScenarioRecord> {
+    pub(crate) fn from_entry(entry: &Value) -> Option<ScenarioRecord> {
         serde_json::from_value(caller_details(entry).clone()).ok()
     }
 
     /// The audit event for this record.
-    pub fn event(&self) -> crate::audit::Event {
+    pub(crate) fn event(&self) -> crate::audit::Event {
         let mut event = crate::audit::Event::new("drill", &self.name);
         if let Ok(Value::Object(map)) = serde_json::to_value(self) {
             event.details = map;
@@ -97,7 +97,7 @@ impl ScenarioRecord {
 
 /// The details a caller recorded, wherever the entry's layout put them:
 /// `details.context` for a failure, `details` otherwise.
-pub fn caller_details(entry: &Value) -> &Value {
+pub(crate) fn caller_details(entry: &Value) -> &Value {
     let details = &entry["details"];
     if entry["result"] == "failure" && details["context"].is_object() {
         &details["context"]

@@ -15,7 +15,7 @@ use crate::recover::{RecoverOptions, RecoveryType};
 
 /// A scenario: its name, the plan's severity and recovery, the detector
 /// that must report it, and its body.
-pub struct Scenario {
+pub(crate) struct Scenario {
     pub name: &'static str,
     pub severity: Severity,
     pub recovery: Recovery,
@@ -39,7 +39,7 @@ const fn automated(
     }
 }
 
-pub const ALL: &[Scenario] = &[
+pub(crate) const ALL: &[Scenario] = &[
     automated(
         "merge-conflict-markers",
         Severity::P2,
@@ -220,7 +220,7 @@ fn sprint_config_corruption(s: &Scratch) -> Result<Observed> {
     s.write(SPRINT, &bytes)?;
     let mut observed = detect_by_validate(s)?;
     let start = Instant::now();
-    match crate::recover::run(
+    match crate::commands::recover::run(
         &s.ws,
         &s.env,
         &recover_options(RecoveryType::SprintConfigCorruption, Severity::P1),
@@ -451,16 +451,17 @@ fn disable_and_resume(s: &Scratch, kind: RecoveryType, watched: &[&str]) -> Resu
         observed.detect_ms = Some(detect_ms);
     }
     let start = Instant::now();
-    let outcome = match crate::recover::run(&s.ws, &env, &recover_options(kind, Severity::P1)) {
-        Ok(o) => o,
-        Err(e) => {
-            observed.why_not = format!(
-                "the runbook failed: {}",
-                crate::redact::redact(&e.to_string())
-            );
-            return Ok(observed);
-        }
-    };
+    let outcome =
+        match crate::commands::recover::run(&s.ws, &env, &recover_options(kind, Severity::P1)) {
+            Ok(o) => o,
+            Err(e) => {
+                observed.why_not = format!(
+                    "the runbook failed: {}",
+                    crate::redact::redact(&e.to_string())
+                );
+                return Ok(observed);
+            }
+        };
     let disabled = fake.with(|st| {
         st.workflows
             .iter()
@@ -468,7 +469,7 @@ fn disable_and_resume(s: &Scratch, kind: RecoveryType, watched: &[&str]) -> Resu
             .count()
     });
     let id = outcome.incident.clone().unwrap_or_default();
-    let resumed = crate::recover::resume(&s.ws, &env, &id, None)?;
+    let resumed = crate::commands::recover::resume(&s.ws, &env, &id, None)?;
     let active = fake.with(|st| st.workflows.iter().all(|(_, state)| state == "active"));
     if outcome.outcome == "recovered" && disabled > 0 && resumed.outcome == "resumed" && active {
         observed.recovered = true;

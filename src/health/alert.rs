@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{Coverage, Finding};
@@ -34,7 +34,7 @@ pub const MAX_BODY_CHARS: usize = 60_000;
 const MAX_LINE_CHARS: usize = 2_000;
 
 /// What alerting did about one fingerprint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum AlertAction {
     Opened { fingerprint: String, issue: u64 },
@@ -42,6 +42,19 @@ pub enum AlertAction {
     Escalated { fingerprint: String, issue: u64 },
     Unchanged { fingerprint: String, issue: u64 },
     Resolved { fingerprint: String, issue: u64 },
+}
+
+impl AlertAction {
+    /// The fingerprint and the issue the action was about.
+    pub(crate) fn target(&self) -> (&str, u64) {
+        match self {
+            AlertAction::Opened { fingerprint, issue }
+            | AlertAction::Commented { fingerprint, issue }
+            | AlertAction::Escalated { fingerprint, issue }
+            | AlertAction::Unchanged { fingerprint, issue }
+            | AlertAction::Resolved { fingerprint, issue } => (fingerprint, *issue),
+        }
+    }
 }
 
 /// The alert settings.

@@ -1,10 +1,13 @@
 //! `lifeline health`: detectors that look at the repository and at GitHub,
 //! each producing [`Finding`]s with a failure pattern, a severity from the
-//! configured policy, evidence and a remediation; and alerting that opens
-//! one GitHub issue per finding, not one per poll.
+//! configured policy, evidence and a remediation; alerting that opens
+//! one GitHub issue per finding, not one per poll; and the typed audit
+//! record of a run that changed an alert ([`record`]). `commands::health`
+//! runs them and writes the entry; nothing here prints.
 
 pub mod alert;
 pub mod detect;
+pub mod record;
 
 use serde::Serialize;
 

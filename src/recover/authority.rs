@@ -22,7 +22,7 @@ use crate::workspace::Workspace;
 
 /// `Ok` when every actor behind `operator` may run `options`' severity;
 /// pushes a warning when no authority is configured.
-pub fn check(
+pub(crate) fn check(
     ws: &Workspace,
     env: &dyn Env,
     options: &RecoverOptions,

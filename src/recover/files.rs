@@ -18,7 +18,7 @@ const MAX_REVISIONS: usize = 200;
 
 /// The protected file the runbook repairs: the first entry with
 /// `validator`.
-pub fn target(session: &Session<'_>, validator: Validator) -> Result<String> {
+pub(crate) fn target(session: &Session<'_>, validator: Validator) -> Result<String> {
     session
         .ws
         .config
@@ -35,7 +35,7 @@ pub fn target(session: &Session<'_>, validator: Validator) -> Result<String> {
 }
 
 /// A revision of a file that validates.
-pub struct GoodRevision {
+pub(crate) struct GoodRevision {
     pub commit: String,
     /// `YYYY-MM-DD, subject`.
     pub summary: String,
@@ -48,13 +48,13 @@ pub struct GoodRevision {
 }
 
 /// A revision the walk back passed over, and why.
-pub struct Skipped {
+pub(crate) struct Skipped {
     pub commit: String,
     pub findings: String,
 }
 
 /// The newest revision of `path` in history whose content validates.
-pub fn newest_valid_revision(
+pub(crate) fn newest_valid_revision(
     session: &Session<'_>,
     path: &str,
     validator: Validator,
@@ -104,7 +104,12 @@ pub fn newest_valid_revision(
 }
 
 /// Takes the safety checkpoint, then writes `bytes` to `path` atomically.
-pub fn put_back(session: &mut Session<'_>, path: &str, bytes: &[u8], from: &Source) -> Result<()> {
+pub(crate) fn put_back(
+    session: &mut Session<'_>,
+    path: &str,
+    bytes: &[u8],
+    from: &Source,
+) -> Result<()> {
     let validator = session
         .ws
         .config
@@ -154,7 +159,7 @@ pub fn put_back(session: &mut Session<'_>, path: &str, bytes: &[u8], from: &Sour
 
 /// Where a repaired file's content comes from, for the step text and the
 /// dry run's plan.
-pub struct Source {
+pub(crate) struct Source {
     /// `commit 1a2b3c4d5e6f`, or what built the content.
     pub label: String,
     pub kind: String,
@@ -162,12 +167,12 @@ pub struct Source {
     pub created_at: String,
 }
 
-pub fn task_file(session: &mut Session<'_>) -> Result<String> {
+pub(crate) fn task_file(session: &mut Session<'_>) -> Result<String> {
     let path = target(session, Validator::TaskMd)?;
     repair_from_history(session, &path, Validator::TaskMd)
 }
 
-pub fn sprint_config(session: &mut Session<'_>) -> Result<String> {
+pub(crate) fn sprint_config(session: &mut Session<'_>) -> Result<String> {
     let path = target(session, Validator::SprintConfig)?;
     let outcome = repair_from_history(session, &path, Validator::SprintConfig)?;
     if outcome == "recovered" || outcome == "planned" {
@@ -261,7 +266,7 @@ fn repair_from_history(
 /// Restores `paths` (all protected files when empty) from `checkpoint`
 /// through the restore transaction (verify, safety checkpoint, atomic
 /// apply, validate, undo itself if invalid).
-pub fn restore_checkpoint(
+pub(crate) fn restore_checkpoint(
     session: &mut Session<'_>,
     checkpoint: &str,
     paths: &[String],
@@ -316,7 +321,7 @@ pub fn restore_checkpoint(
 
 /// `sprint.config.json` from TASK.md's `**Sprint ID**: Sprint-07-2025`
 /// and `**Sprint**: 7 (2025-07-06 to 2025-07-20)` lines.
-pub fn rebuild_sprint_config(task_md: &str) -> Option<String> {
+pub(crate) fn rebuild_sprint_config(task_md: &str) -> Option<String> {
     let doc = crate::validate::taskmd::parse(task_md.trim_start_matches('\u{feff}'));
     let sprint_id = doc.sprint_id?.to_string();
     let line = task_md.lines().map(str::trim).find_map(|l| {

@@ -10,7 +10,7 @@ use crate::git::Git;
 
 /// One problem `git fsck` reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Problem {
+pub(crate) enum Problem {
     /// An object that is referenced but absent (or unreadable).
     Missing(String),
     /// A ref that points at a missing object.
@@ -30,14 +30,14 @@ impl std::fmt::Display for Problem {
 }
 
 /// Runs `git fsck` and parses what it reports.
-pub fn fsck(root: &std::path::Path) -> Result<Vec<Problem>> {
+pub(crate) fn fsck(root: &std::path::Path) -> Result<Vec<Problem>> {
     let (succeeded, text) =
         Git::new(root).run_lossy(["fsck", "--full", "--no-dangling", "--no-progress"])?;
     Ok(parse(&text, succeeded))
 }
 
 /// Parses fsck's report (stdout and stderr together).
-pub fn parse(text: &str, succeeded: bool) -> Vec<Problem> {
+pub(crate) fn parse(text: &str, succeeded: bool) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut push = |p: Problem| {
         if !problems.contains(&p) {
@@ -104,7 +104,7 @@ fn refetch(root: &std::path::Path, remote: &str) -> std::result::Result<String, 
     )
 }
 
-pub fn run(session: &mut Session<'_>) -> Result<String> {
+pub(crate) fn run(session: &mut Session<'_>) -> Result<String> {
     let root = session.ws.root.clone();
     if session.ws.git.is_none() {
         return Err(Error::environment(

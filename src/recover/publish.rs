@@ -19,13 +19,13 @@ const PUSH_ATTEMPTS: usize = 3;
 /// signed-heads file) with their size and modification time: taken before
 /// a runbook starts, so the commit takes exactly the records it wrote.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Records(BTreeMap<String, (u64, Option<std::time::SystemTime>)>);
+pub(crate) struct Records(BTreeMap<String, (u64, Option<std::time::SystemTime>)>);
 
 impl Records {
     /// The records as they are now. Only regular files with the names
     /// lifeline gives its records count; anything else someone left in
     /// the audit directory is never looked at, let alone committed.
-    pub fn snapshot(ws: &crate::workspace::Workspace) -> Records {
+    pub(crate) fn snapshot(ws: &crate::workspace::Workspace) -> Records {
         let dir_rel = ws.config.audit.dir.trim_end_matches('/');
         let mut files = BTreeMap::new();
         let Ok(dir) = crate::fs::paths::safe_join(&ws.root, dir_rel) else {
@@ -54,7 +54,7 @@ impl Records {
     }
 
     /// The records that are new or changed since `before`.
-    pub fn written_since(&self, before: &Records) -> Vec<String> {
+    pub(crate) fn written_since(&self, before: &Records) -> Vec<String> {
         self.0
             .iter()
             .filter(|(path, now)| before.0.get(*path) != Some(now))
@@ -103,7 +103,7 @@ fn run(git: &Git, args: &[&str]) -> std::result::Result<String, String> {
 
 /// Commits the runbook's changes, the incident record and the audit
 /// records this run wrote — nothing else. Returns the commit SHA.
-pub fn commit(session: &mut Session<'_>) -> Result<Option<String>> {
+pub(crate) fn commit(session: &mut Session<'_>) -> Result<Option<String>> {
     if session.ws.git.is_none() {
         session.step("not a git repository: nothing committed")?;
         return Ok(None);
@@ -151,7 +151,7 @@ pub fn commit(session: &mut Session<'_>) -> Result<Option<String>> {
         command: "commit".into(),
         message: e,
     })?;
-    let sha = git(session, &["rev-parse", "HEAD"]).unwrap_or_default();
+    let sha = Git::new(&session.ws.root).head_commit().unwrap_or_default();
     Ok(Some(sha))
 }
 
@@ -161,7 +161,7 @@ pub fn commit(session: &mut Session<'_>) -> Result<Option<String>> {
 /// broken, and lifeline never pushes files that do not validate. Returns
 /// false when a person must finish (a conflict, invalid files, a remote
 /// that keeps moving, a push that failed).
-pub fn push(session: &mut Session<'_>) -> Result<bool> {
+pub(crate) fn push(session: &mut Session<'_>) -> Result<bool> {
     let configured = session.ws.config.checkpoint.remote.clone();
     let remote = match Git::new(&session.ws.root).checked_remote(&configured) {
         Ok(r) => r.to_string(),
@@ -273,7 +273,7 @@ fn first_line(s: &str) -> &str {
 }
 
 /// Opens the plan's post-incident issue.
-pub fn follow_up_issue(session: &mut Session<'_>, outcome: &str) -> Result<Option<u64>> {
+pub(crate) fn follow_up_issue(session: &mut Session<'_>, outcome: &str) -> Result<Option<u64>> {
     let Some((client, repo)) =
         super::workflows::api(session.ws, session.env, session.options.repo.as_deref())
     else {

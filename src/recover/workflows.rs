@@ -17,7 +17,7 @@ use crate::workspace::Workspace;
 const WORKFLOWS: &str = ".github/workflows";
 
 /// A client and the repository, when a token is available.
-pub fn api(ws: &Workspace, env: &dyn Env, repo: Option<&str>) -> Option<(Client, RepoName)> {
+pub(crate) fn api(ws: &Workspace, env: &dyn Env, repo: Option<&str>) -> Option<(Client, RepoName)> {
     let token = github::token(env)?;
     let repo =
         RepoName::resolve(repo, env, ws.config.github.repo.as_deref(), ws.git.as_ref()).ok()?;
@@ -29,7 +29,7 @@ pub fn api(ws: &Workspace, env: &dyn Env, repo: Option<&str>) -> Option<(Client,
     Some((client, repo))
 }
 
-pub fn sync_failure_cascade(session: &mut Session<'_>) -> Result<String> {
+pub(crate) fn sync_failure_cascade(session: &mut Session<'_>) -> Result<String> {
     let targets = session.ws.config.recover.sync_workflows.clone();
     session.step(format!(
         "sync failure cascade: stopping the sync workflows ({})",
@@ -44,7 +44,7 @@ pub fn sync_failure_cascade(session: &mut Session<'_>) -> Result<String> {
     Ok(outcome)
 }
 
-pub fn complete_automation_failure(session: &mut Session<'_>) -> Result<String> {
+pub(crate) fn complete_automation_failure(session: &mut Session<'_>) -> Result<String> {
     let keep = session.ws.config.recover.emergency_workflow.clone();
     let dir = session.ws.root.join(WORKFLOWS);
     let mut targets: Vec<String> = crate::fs::paths::list_dir(&session.ws.root, WORKFLOWS)?
@@ -161,7 +161,11 @@ fn rename(session: &mut Session<'_>, file: &str) -> Result<()> {
 }
 
 /// Undoes one disabling; returns the timeline text.
-pub fn enable(ws: &Workspace, api: Option<&(Client, RepoName)>, d: &Disabled) -> Result<String> {
+pub(crate) fn enable(
+    ws: &Workspace,
+    api: Option<&(Client, RepoName)>,
+    d: &Disabled,
+) -> Result<String> {
     match d.how.as_str() {
         "api" => {
             let (client, repo) = api.ok_or_else(|| {

@@ -66,7 +66,7 @@ a[href^="https://"]::after{content:" (" attr(href) ")";font-size:.8em;word-break
 "#;
 
 /// The whole page.
-pub fn page(r: &Report) -> String {
+pub(crate) fn page(r: &Report) -> String {
     let mut s = String::with_capacity(64 * 1024);
     s.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     s.push_str(

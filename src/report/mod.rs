@@ -1,6 +1,10 @@
-//! `lifeline report`: the plan's success metrics, computed from what
-//! lifeline records — the audit log, incident records and drills — into one
-//! typed [`Report`] that every renderer (text, JSON, Markdown) shares.
+//! The model and renderers of `lifeline report`: the plan's success
+//! metrics, computed ([`compute`]) from what lifeline records — the audit
+//! log, incident records and drills, which `commands::report` loads — into
+//! one typed [`Report`] that every renderer (text, JSON, Markdown, HTML)
+//! shares. Drill scenarios are read through [`crate::drill::record`],
+//! health detections and alerts through [`crate::health::record`]. Nothing
+//! here reads a file or prints.
 //!
 //! Each duration is measured between the instants the plan names, read
 //! from the records that hold them; where a record lacks one, the report
@@ -31,10 +35,9 @@
 //! each drill scenario, the audit entries per month, the newest checkpoint,
 //! and the incidents and alerts still open.
 
-pub mod html;
+pub(crate) mod html;
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -42,13 +45,13 @@ use serde_json::Value;
 
 use crate::config::{Severity, SeverityPolicy};
 use crate::drill::record::{Recovery, ScenarioRecord, Verdict, caller_details};
-use crate::error::Result;
+use crate::health::alert::AlertAction;
+use crate::health::record::{Detection, HealthRecord};
 use crate::recover::incident::Incident;
-use crate::workspace::Workspace;
 
 /// One of the plan's durations, at one severity.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Timing {
+pub(crate) struct Timing {
     /// The target, when the plan or the policy sets one.
     pub target_secs: Option<u64>,
     /// Where the target comes from.
@@ -85,7 +88,7 @@ type Point = (Option<Timestamp>, Option<f64>);
 /// Which of the plan's durations a [`Sample`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Measure {
+pub(crate) enum Measure {
     Detect,
     Acknowledge,
     Recover,
@@ -93,7 +96,7 @@ pub enum Measure {
 
 /// One measured duration: a point on the charts over the report period.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Sample {
+pub(crate) struct Sample {
     pub severity: Severity,
     pub measure: Measure,
     /// When the failure was detected: where the point sits in time.
@@ -103,7 +106,7 @@ pub struct Sample {
 
 /// Drill scenarios at one severity.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct DrillTimes {
+pub(crate) struct DrillTimes {
     pub scenarios: usize,
     pub passed: usize,
     pub median_detect_ms: Option<f64>,
@@ -112,7 +115,7 @@ pub struct DrillTimes {
 
 /// Metrics for one severity.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SeverityMetrics {
+pub(crate) struct SeverityMetrics {
     pub severity: Severity,
     pub incidents: usize,
     pub resolved: usize,
@@ -123,7 +126,7 @@ pub struct SeverityMetrics {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Rate {
+pub(crate) struct Rate {
     pub total: usize,
     pub succeeded: usize,
     /// Percent, when there is anything to rate.
@@ -146,7 +149,7 @@ impl Rate {
 
 /// The P2/P3 recovery rate and where its numbers come from.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct AutomatedRecovery {
+pub(crate) struct AutomatedRecovery {
     /// Everything below together.
     pub rate: Rate,
     /// `run` steps that failed at P2/P3: rolled back, or not (the rollback
@@ -163,7 +166,7 @@ pub struct AutomatedRecovery {
 
 /// An operation that logged a start and no outcome.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Uncovered {
+pub(crate) struct Uncovered {
     pub operation_id: Option<String>,
     pub component: String,
     pub session_id: String,
@@ -173,7 +176,7 @@ pub struct Uncovered {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AuditMetrics {
+pub(crate) struct AuditMetrics {
     pub entries: usize,
     /// Operations with both a start and an outcome.
     pub coverage: Rate,
@@ -190,7 +193,7 @@ pub struct AuditMetrics {
 
 /// Drills over the window.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct DrillMetrics {
+pub(crate) struct DrillMetrics {
     pub scenarios: usize,
     pub passed: usize,
     pub manual_recovery_required: usize,
@@ -210,11 +213,11 @@ pub struct DrillMetrics {
 }
 
 /// "Monthly", in days: the longest month.
-pub const DRILL_INTERVAL_DAYS: i64 = 31;
+pub(crate) const DRILL_INTERVAL_DAYS: i64 = 31;
 
 /// One drill scenario as it ran.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DrillScenario {
+pub(crate) struct DrillScenario {
     /// When its audit entry was written.
     pub at: String,
     pub name: String,
@@ -227,7 +230,7 @@ pub struct DrillScenario {
 
 /// Audit entries written in one calendar month (UTC).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MonthCount {
+pub(crate) struct MonthCount {
     /// `YYYY-MM`.
     pub month: String,
     pub entries: usize,
@@ -235,7 +238,7 @@ pub struct MonthCount {
 
 /// The newest checkpoint in the store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct NewestCheckpoint {
+pub(crate) struct NewestCheckpoint {
     pub id: String,
     #[serde(rename = "type")]
     pub kind: String,
@@ -246,7 +249,7 @@ pub struct NewestCheckpoint {
 
 /// What the checkpoint store holds, or why it could not be read.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Checkpoints {
+pub(crate) struct Checkpoints {
     pub count: usize,
     pub newest: Option<NewestCheckpoint>,
     /// Set when the store could not be listed: the report cannot see.
@@ -255,7 +258,7 @@ pub struct Checkpoints {
 
 /// An incident record without a resolution.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OpenIncident {
+pub(crate) struct OpenIncident {
     pub id: String,
     pub severity: Severity,
     #[serde(rename = "type")]
@@ -269,7 +272,7 @@ pub struct OpenIncident {
 
 /// A GitHub issue `health --alert github` opened and has not closed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OpenAlert {
+pub(crate) struct OpenAlert {
     pub fingerprint: String,
     pub severity: Option<Severity>,
     pub repo: String,
@@ -282,7 +285,7 @@ pub struct OpenAlert {
 /// Where links point: the GitHub server and the repository (from
 /// `GITHUB_SERVER_URL` and `GITHUB_REPOSITORY` in Actions).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Links {
+pub(crate) struct Links {
     pub server: String,
     pub repository: Option<String>,
 }
@@ -290,7 +293,7 @@ pub struct Links {
 impl Links {
     /// `GITHUB_SERVER_URL` when it is an `https://` address (else
     /// github.com) and `GITHUB_REPOSITORY` when it is `OWNER/NAME`.
-    pub fn from_env(env: &dyn crate::ci::Env) -> Links {
+    pub(crate) fn from_env(env: &dyn crate::ci::Env) -> Links {
         let server = env
             .var("GITHUB_SERVER_URL")
             .map(|s| s.trim_end_matches('/').to_string())
@@ -325,7 +328,7 @@ fn is_repo_name(s: &str) -> bool {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub generated_at: String,
     pub since: Option<String>,
     pub severities: Vec<SeverityMetrics>,
@@ -341,7 +344,7 @@ pub struct Report {
 }
 
 /// The median: the middle value, or the mean of the two middle values.
-pub fn median(mut v: Vec<f64>) -> Option<f64> {
+pub(crate) fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
     }
@@ -381,7 +384,7 @@ fn is_automation(actor: &str) -> bool {
 /// The detection instant of an incident. A record written before lifeline
 /// kept it apart has `detected_at` equal to `started_at` (the runbook's
 /// start, not a detection): unknown.
-fn detected_at(i: &Incident) -> Option<Timestamp> {
+pub(crate) fn detected_at(i: &Incident) -> Option<Timestamp> {
     i.detected_at.filter(|d| *d != i.started_at)
 }
 
@@ -403,96 +406,15 @@ struct RunOutcome {
     recovered_at: Option<Timestamp>,
 }
 
-/// One detection a health run recorded with its alerts.
-#[derive(Debug, Deserialize)]
-struct Detection {
-    fingerprint: String,
-    severity: Severity,
-    failed_at: Option<Timestamp>,
-    detected_at: Timestamp,
-}
-
-fn text_of(e: &Value, k: &str) -> String {
+pub(crate) fn text_of(e: &Value, k: &str) -> String {
     e.get(k)
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
 }
 
-/// Builds the report over records newer than `since`; open incidents and
-/// alerts whenever they were opened.
-pub fn build(ws: &Workspace, since: Option<Timestamp>, links: &Links) -> Result<Report> {
-    let in_window = |t: Timestamp| since.is_none_or(|s| t >= s);
-    let all: Vec<Incident> = crate::recover::incident::list(ws)?
-        .into_iter()
-        .map(|(_, i)| i)
-        .collect();
-    let open = open_incidents(&all, links);
-    let incidents: Vec<Incident> = all
-        .into_iter()
-        .filter(|i| in_window(detected_at(i).unwrap_or(i.started_at)))
-        .collect();
-    let log = crate::audit::store::Log::of(ws)?;
-    let filter = crate::audit::query::Filter {
-        since: since.map(|s| s.to_string()),
-        ..Default::default()
-    };
-    let entries: Vec<Value> = crate::audit::query::query(&log, None, &filter)?
-        .into_iter()
-        .map(|f| f.entry)
-        .collect();
-    let alerts_filter = crate::audit::query::Filter {
-        component: Some("health".into()),
-        operation: Some("alert".into()),
-        ..Default::default()
-    };
-    let alert_entries: Vec<Value> = crate::audit::query::query(&log, None, &alerts_filter)?
-        .into_iter()
-        .map(|f| f.entry)
-        .collect();
-    let verify = crate::audit::verify::verify(&log, &Default::default())?;
-    let mut report = compute(
-        &ws.config.severity,
-        &entries,
-        &incidents,
-        since,
-        verify.status.to_string(),
-        retrieval_ms(ws, &log, &entries),
-    );
-    report.open_incidents = open;
-    report.open_alerts = open_alerts(&alert_entries, links);
-    report.checkpoints = checkpoints(ws);
-    Ok(report)
-}
-
-/// The store's checkpoints; an unreadable store is said, not hidden.
-fn checkpoints(ws: &Workspace) -> Checkpoints {
-    let listing = crate::checkpoint::open(ws).and_then(|store| store.list());
-    match listing {
-        Ok(listing) => {
-            let newest = crate::checkpoint::resolve::newest(&listing.checkpoints, |_| true)
-                .and_then(|id| listing.checkpoints.iter().find(|s| s.id == id))
-                .map(|s| NewestCheckpoint {
-                    id: s.id.to_string(),
-                    kind: s.kind.clone(),
-                    created_at: s.created_at.to_string(),
-                    valid: s.valid,
-                });
-            Checkpoints {
-                count: listing.checkpoints.len(),
-                newest,
-                error: None,
-            }
-        }
-        Err(e) => Checkpoints {
-            error: Some(crate::redact::redact(&e.to_string()).into_owned()),
-            ..Checkpoints::default()
-        },
-    }
-}
-
 /// Incident records with no resolution, oldest first.
-pub fn open_incidents(incidents: &[Incident], links: &Links) -> Vec<OpenIncident> {
+pub(crate) fn open_incidents(incidents: &[Incident], links: &Links) -> Vec<OpenIncident> {
     let mut open: Vec<OpenIncident> = incidents
         .iter()
         .filter(|i| i.resolved_at.is_none())
@@ -530,35 +452,24 @@ fn percent_encode_path(path: &str) -> String {
 
 /// The alerts `health --alert github` left open: per repository and
 /// issue, the last action recorded is not `resolved`. Oldest first.
-pub fn open_alerts(entries: &[Value], links: &Links) -> Vec<OpenAlert> {
+pub(crate) fn open_alerts(entries: &[Value], links: &Links) -> Vec<OpenAlert> {
     let mut state: BTreeMap<(String, u64), OpenAlert> = BTreeMap::new();
     for e in entries {
-        let details = caller_details(e);
-        let repo = details["repo"].as_str().unwrap_or_default();
+        let Some(record) = HealthRecord::from_entry(e) else {
+            continue;
+        };
+        let repo = record.repo.as_str();
         if !is_repo_name(repo) {
             continue;
         }
-        let severity_of = |fingerprint: &str| {
-            details["detections"].as_array().and_then(|list| {
-                list.iter()
-                    .find(|d| d["fingerprint"] == fingerprint)
-                    .and_then(|d| serde_json::from_value(d["severity"].clone()).ok())
-            })
-        };
-        for a in details["alerts"].as_array().into_iter().flatten() {
-            let (Some(action), Some(fingerprint), Some(issue)) = (
-                a["action"].as_str(),
-                a["fingerprint"].as_str(),
-                a["issue"].as_u64(),
-            ) else {
-                continue;
-            };
+        for a in &record.alerts {
+            let (fingerprint, issue) = a.target();
             let key = (repo.to_string(), issue);
-            if action == "resolved" {
+            if matches!(a, AlertAction::Resolved { .. }) {
                 state.remove(&key);
                 continue;
             }
-            let severity = severity_of(fingerprint);
+            let severity = record.severity_of(fingerprint);
             let alert = state.entry(key).or_insert_with(|| OpenAlert {
                 fingerprint: fingerprint.to_string(),
                 severity,
@@ -575,24 +486,8 @@ pub fn open_alerts(entries: &[Value], links: &Links) -> Vec<OpenAlert> {
     open
 }
 
-/// Wall time to find a record picked at random by its ID (the clock's
-/// nanoseconds are random enough: not always the newest, cached one).
-fn retrieval_ms(ws: &Workspace, log: &crate::audit::store::Log, entries: &[Value]) -> Option<f64> {
-    let pick = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as usize);
-    let random = (!entries.is_empty()).then(|| &entries[pick % entries.len()])?;
-    let id = text_of(random, "audit_id");
-    let start = Instant::now();
-    let index = crate::audit::query::index_dir(&ws.root, log).ok()?;
-    crate::audit::query::find_by_id(log, Some(&index), &id)
-        .ok()
-        .flatten()
-        .map(|_| start.elapsed().as_secs_f64() * 1000.0)
-}
-
 /// The report from the records themselves (no I/O).
-pub fn compute(
+pub(crate) fn compute(
     policy: &SeverityPolicy,
     entries: &[Value],
     incidents: &[Incident],
@@ -622,8 +517,8 @@ pub fn compute(
                 }
             }
             ("health", _) => {
-                let list = caller_details(e)["detections"].clone();
-                for d in serde_json::from_value::<Vec<Detection>>(list).unwrap_or_default() {
+                let record = HealthRecord::from_entry(e).unwrap_or_default();
+                for d in record.detections {
                     let key = (d.fingerprint.clone(), d.failed_at);
                     match detections.get(&key) {
                         Some(seen) if seen.detected_at <= d.detected_at => {}
@@ -1013,7 +908,7 @@ fn drill_ms(v: Option<f64>) -> String {
 }
 
 /// The report as Markdown (what a workflow appends to its step summary).
-pub fn markdown(r: &Report) -> String {
+pub(crate) fn markdown(r: &Report) -> String {
     let mut s = String::from("## lifeline recovery metrics\n\n");
     s.push_str("| Severity | Incidents (resolved) | Time to detect | Time to acknowledge | Time to recover | Drill scenarios (passed) | Drill detect (median) | Drill recover (median) |\n|---|---:|---|---|---|---:|---:|---:|\n");
     for m in &r.severities {
@@ -1124,7 +1019,7 @@ pub fn markdown(r: &Report) -> String {
 }
 
 /// Plain text: the Markdown tables read fine in a terminal.
-pub fn text(r: &Report) -> String {
+pub(crate) fn text(r: &Report) -> String {
     markdown(r).replace("## ", "")
 }
 

@@ -3,9 +3,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::Output;
+use super::output::{Format, formats};
 use crate::ci::{self, Env};
 use crate::drill::{self, DrillReport, Verdict};
 use crate::error::Result;
@@ -20,8 +21,8 @@ pub struct DrillArgs {
     #[arg(long = "scenario", value_name = "NAME")]
     pub scenarios: Vec<String>,
     /// Output format
-    #[arg(long, value_enum, default_value_t = DrillFormat::Text)]
-    pub format: DrillFormat,
+    #[arg(long, value_parser = formats(&[Format::Text, Format::Json, Format::Markdown]), default_value_t = Format::Text)]
+    pub format: Format,
     /// Self-test: break PART on purpose (repeatable); every scenario that
     /// depends on it must then fail. `store`: no checkpoint can be read or
     /// written; `detection`: the detectors' reports are discarded
@@ -30,13 +31,6 @@ pub struct DrillArgs {
     /// The same as `--break store`
     #[arg(long, hide = true)]
     pub break_store: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DrillFormat {
-    Text,
-    Json,
-    Markdown,
 }
 
 pub(crate) fn run(
@@ -56,9 +50,9 @@ pub(crate) fn run(
     }
     let report = crate::commands::drill::run(ws, env, &source, &args.scenarios, &faults)?;
     let text = match args.format {
-        DrillFormat::Text => text(&report),
-        DrillFormat::Json => serde_json::to_string_pretty(&report).expect("serializes") + "\n",
-        DrillFormat::Markdown => markdown(&report),
+        Format::Json => serde_json::to_string_pretty(&report).expect("serializes") + "\n",
+        Format::Markdown => markdown(&report),
+        _ => text(&report),
     };
     out.print(|w| w.write_all(text.as_bytes()))?;
     if ci::in_github_actions(env) {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use super::Output;
+use super::output::{Format, formats};
 use crate::ci::{self, Env};
 use crate::commands::health::{self, HealthOptions};
 use crate::config::{HumanDuration, Severity};
@@ -20,22 +21,22 @@ pub struct HealthArgs {
     #[arg(long, value_enum, default_value_t = AlertMode::None)]
     pub alert: AlertMode,
     /// Exit 1 when a finding is at this severity or worse
-    #[arg(long, value_name = "P0|P1|P2|P3", default_value = "P1", value_parser = parse_severity)]
+    #[arg(long, value_name = "P0|P1|P2|P3", default_value = "P1")]
     pub fail_on: Severity,
     /// Output format [default: github inside GitHub Actions, else text]
-    #[arg(long, value_enum)]
-    pub format: Option<HealthFormat>,
+    #[arg(long, value_parser = formats(&[Format::Text, Format::Json, Format::Github]))]
+    pub format: Option<Format>,
     /// Repository `owner/name` [default: GITHUB_REPOSITORY, lifeline.toml, the origin remote]
     #[arg(long, value_name = "OWNER/NAME")]
     pub repo: Option<String>,
     /// Longest wait for a GitHub rate limit to reset, e.g. 60s, 5m
-    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "60s")]
     pub max_wait: HumanDuration,
     /// Local checks only; no GitHub requests
     #[arg(long, conflicts_with = "alert")]
     pub offline: bool,
     /// Longest time for the whole conversation with GitHub (every request, retry and wait)
-    #[arg(long, value_name = "DURATION", default_value = "120s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "120s")]
     pub timeout: HumanDuration,
     /// Exit code when nothing failing was seen but a check could not run
     #[arg(long, value_enum, default_value_t = OnUnknown::Fail)]
@@ -58,22 +59,6 @@ pub enum AlertMode {
     Github,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum HealthFormat {
-    Text,
-    Json,
-    /// Workflow-command annotations
-    Github,
-}
-
-fn parse_severity(s: &str) -> std::result::Result<Severity, String> {
-    s.parse()
-}
-
-fn parse_duration(s: &str) -> std::result::Result<HumanDuration, String> {
-    s.parse()
-}
-
 pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: HealthArgs) -> Result<i32> {
     let options = HealthOptions {
         repo: args.repo,
@@ -88,22 +73,22 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: HealthArgs)
     let report = report?;
     let in_actions = ci::in_github_actions(env);
     let format = args.format.unwrap_or(if in_actions {
-        HealthFormat::Github
+        Format::Github
     } else {
-        HealthFormat::Text
+        Format::Text
     });
     let status = report.status(args.fail_on);
     let healthy = status == Status::Healthy;
     let text = match format {
-        HealthFormat::Text => text(&report, args.fail_on),
-        HealthFormat::Json => {
+        Format::Json => {
             let mut v = serde_json::to_value(&report).expect("report serializes");
             v["healthy"] = healthy.into();
             v["status"] = status.as_str().into();
             v["fail_on"] = args.fail_on.as_str().into();
             serde_json::to_string_pretty(&v).expect("json") + "\n"
         }
-        HealthFormat::Github => github(&report, args.fail_on),
+        Format::Github => github(&report, args.fail_on),
+        _ => text(&report, args.fail_on),
     };
     out.print(|w| w.write_all(crate::redact::redact(&text).as_bytes()))?;
     if in_actions {

@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use clap::{Args, Subcommand};
 
 use super::Output;
+use super::output::{Format, TEXT_JSON, formats};
 use crate::ci::Env;
 use crate::commands::{incident as incident_cmd, recover as cmd};
 use crate::config::Severity;
@@ -30,7 +31,7 @@ pub struct RecoverArgs {
     #[arg(value_name = "INC-ID")]
     pub incident: Option<String>,
     /// The incident's severity (P0-P3; `P1-High` accepted)
-    #[arg(long, value_parser = parse_severity)]
+    #[arg(long)]
     pub severity: Option<Severity>,
     /// Restore this checkpoint (ID, prefix, latest, latest-valid)
     #[arg(long, value_name = "ID")]
@@ -53,18 +54,14 @@ pub struct RecoverArgs {
     pub yes: bool,
     /// How long to wait for a guarded step (`lifeline run`) running in
     /// this repository to finish
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = super::restore::parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub wait: crate::config::HumanDuration,
     /// Repository `owner/name` for API calls
     #[arg(long, value_name = "OWNER/NAME")]
     pub repo: Option<String>,
     /// Output format
-    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
-    pub format: String,
-}
-
-fn parse_severity(s: &str) -> std::result::Result<Severity, String> {
-    s.parse()
+    #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,8 +71,8 @@ pub enum IncidentCommand {
         after_help = "Examples:\n  lifeline incident list\n  lifeline incident list --format json\n\nExit codes:\n  0  listed\n  2  an I/O error"
     )]
     List {
-        #[arg(long, value_parser = ["text", "json"], default_value = "text")]
-        format: String,
+        #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
+        format: Format,
     },
     /// Print one incident record
     #[command(
@@ -83,8 +80,8 @@ pub enum IncidentCommand {
     )]
     Show {
         id: String,
-        #[arg(long, value_parser = ["text", "json"], default_value = "text")]
-        format: String,
+        #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
+        format: Format,
     },
     /// Add a note to an incident's record
     #[command(
@@ -169,7 +166,7 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RecoverArgs
             super::eprint_line(format_args!("warning: {w}"));
         }
     }
-    let text = if args.format == "json" {
+    let text = if args.format == Format::Json {
         serde_json::to_string_pretty(&outcome).expect("outcome serializes") + "\n"
     } else {
         render(&outcome)
@@ -215,7 +212,7 @@ pub(crate) fn incident(ws: &Workspace, out: &Output, cmd: IncidentCommand) -> Re
     match cmd {
         IncidentCommand::List { format } => {
             let all: Vec<Incident> = incident_cmd::list(ws)?;
-            let text = if format == "json" {
+            let text = if format == Format::Json {
                 serde_json::to_string_pretty(&all).expect("serializes") + "\n"
             } else if all.is_empty() {
                 format!("no incidents in {}\n", incident::DIR)
@@ -238,7 +235,7 @@ pub(crate) fn incident(ws: &Workspace, out: &Output, cmd: IncidentCommand) -> Re
         }
         IncidentCommand::Show { id, format } => {
             let i = incident_cmd::show(ws, &id)?;
-            let text = if format == "json" {
+            let text = if format == Format::Json {
                 serde_json::to_string_pretty(&i).expect("serializes") + "\n"
             } else {
                 i.render()

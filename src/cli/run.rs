@@ -1,4 +1,4 @@
-//! `lifeline run -- CMD`: parse, call [`crate::restore::guard::run`],
+//! `lifeline run -- CMD`: parse, call [`crate::commands::run::run`],
 //! render. The command owns stdout; lifeline's own text goes to stderr,
 //! and `--format json` prints the outcome object on stdout after it. In
 //! GitHub Actions the step also gets the outputs `success`, `checkpoint`,
@@ -11,9 +11,10 @@ use clap::{Args, ValueEnum};
 
 use super::Output;
 use crate::ci::Env;
+use crate::commands::run::{self as cmd, Progress};
 use crate::config::HumanDuration;
 use crate::error::Result;
-use crate::restore::guard::{self, OnFailure, Rollback, RunOptions};
+use crate::run::{OnFailure, Rollback, RunOptions};
 use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -91,7 +92,7 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RunArgs) ->
         quiet: false,
         raw_output: args.raw_output,
     };
-    let report = guard::run(ws, env, &options)?;
+    let report = cmd::run(ws, env, &options, &mut say)?;
     if crate::ci::in_github_actions(env) {
         crate::ci::set_outputs(
             env,
@@ -178,4 +179,21 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RunArgs) ->
         Rollback::NotNeeded => Ok(()),
     };
     Ok(report.exit)
+}
+
+/// What the step's progress says on stderr, whatever `--format`.
+fn say(progress: &Progress) {
+    match progress {
+        Progress::Waiting { holder, wait } => eprintln!(
+            "lifeline: another guarded step{} is running in this repository; waiting up to {} for it to finish (--wait)",
+            holder
+                .as_deref()
+                .map_or(String::new(), |pid| format!(" (pid {pid})")),
+            HumanDuration::from_secs(wait.as_secs()),
+        ),
+        Progress::Retrying { attempt, of, wait } => eprintln!(
+            "lifeline: rate limited (attempt {attempt} of {of}); retrying in {:.1}s",
+            wait.as_secs_f64()
+        ),
+    }
 }

@@ -97,13 +97,7 @@ pub(crate) fn restore(
 }
 
 pub(crate) fn undo(ws: &Workspace, env: &dyn Env, out: &Output, args: UndoArgs) -> Result<i32> {
-    let mut options = restore::Options::new(Target::LastSafety);
-    options.dry_run = args.dry_run;
-    options.operation = "undo";
-    options.wait = Some(args.wait.as_duration());
-    // Undo brings back the state before the restore as it was, valid or
-    // not: that state is what the person asked for.
-    options.validate = false;
+    let options = cmd::undo_options(args.dry_run, args.wait.as_duration());
     transaction(ws, env, out, &options, args.yes, args.format)
 }
 

@@ -93,29 +93,7 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RunArgs) ->
         raw_output: args.raw_output,
     };
     let report = cmd::run(ws, env, &options, &mut say)?;
-    if crate::ci::in_github_actions(env) {
-        crate::ci::set_outputs(
-            env,
-            &[
-                ("success", report.success.to_string()),
-                ("checkpoint", report.checkpoint.clone()),
-                (
-                    "classification",
-                    report
-                        .classification
-                        .map_or(String::new(), |p| p.to_string()),
-                ),
-                (
-                    "severity",
-                    report.severity.map_or(String::new(), |s| s.to_string()),
-                ),
-                (
-                    "rolled_back",
-                    (report.rollback == Rollback::RolledBack).to_string(),
-                ),
-            ],
-        )?;
-    }
+    cmd::publish_to_actions(env, &report)?;
     if args.format == Format::Json {
         let json = serde_json::to_string_pretty(&report).expect("reports serialize") + "\n";
         out.print(|w| w.write_all(json.as_bytes()))?;

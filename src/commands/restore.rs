@@ -19,7 +19,7 @@ use crate::ci::Env;
 use crate::error::Result;
 use crate::restore::step_lock::{self, Busy};
 use crate::restore::{
-    self, Action, Checked, InvalidFile, Options, Plan, Planned, Report, Status, Verified,
+    self, Action, Checked, InvalidFile, Options, Plan, Planned, Report, Status, Target, Verified,
 };
 use crate::workspace::Workspace;
 
@@ -29,6 +29,18 @@ pub type Confirm<'a> = dyn FnMut(&Plan) -> Result<bool> + 'a;
 
 /// Told once when a guarded step holds the lock and the restore waits.
 pub type Waiting<'a> = dyn FnMut(&Busy) + 'a;
+
+/// What `lifeline undo` restores: the newest safety checkpoint, as it was.
+pub fn undo_options(dry_run: bool, wait: std::time::Duration) -> Options {
+    let mut options = Options::new(Target::LastSafety);
+    options.dry_run = dry_run;
+    options.operation = "undo";
+    options.wait = Some(wait);
+    // Undo brings back the state before the restore as it was, valid or
+    // not: that state is what the person asked for.
+    options.validate = false;
+    options
+}
 
 /// Runs the restore transaction; see the module docs.
 pub fn restore(
@@ -278,7 +290,7 @@ mod tests {
     use super::*;
     use crate::audit::Outcome;
     use crate::config::Validator;
-    use crate::restore::{Change, Target};
+    use crate::restore::Change;
 
     fn id(text: &str) -> CheckpointId {
         text.parse().expect("a checkpoint ID")
@@ -314,6 +326,17 @@ mod tests {
             skipped: Vec::new(),
             writes: Default::default(),
         }
+    }
+
+    #[test]
+    fn undo_puts_the_last_safety_checkpoint_back_as_it_was() {
+        let options = undo_options(true, std::time::Duration::from_secs(5));
+        assert!(matches!(options.target, Target::LastSafety));
+        assert_eq!(options.operation, "undo");
+        assert!(!options.validate, "undo restores an invalid state too");
+        assert!(options.dry_run);
+        assert_eq!(options.wait, Some(std::time::Duration::from_secs(5)));
+        assert!(!options.commit);
     }
 
     #[test]

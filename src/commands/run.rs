@@ -238,6 +238,35 @@ pub fn run(
     Ok(report)
 }
 
+/// Inside GitHub Actions: sets the step outputs `success`, `checkpoint`,
+/// `classification`, `severity` and `rolled_back`. Elsewhere nothing.
+pub fn publish_to_actions(env: &dyn Env, report: &RunReport) -> Result<()> {
+    if !crate::ci::in_github_actions(env) {
+        return Ok(());
+    }
+    crate::ci::set_outputs(
+        env,
+        &[
+            ("success", report.success.to_string()),
+            ("checkpoint", report.checkpoint.clone()),
+            (
+                "classification",
+                report
+                    .classification
+                    .map_or(String::new(), |p| p.to_string()),
+            ),
+            (
+                "severity",
+                report.severity.map_or(String::new(), |s| s.to_string()),
+            ),
+            (
+                "rolled_back",
+                (report.rollback == Rollback::RolledBack).to_string(),
+            ),
+        ],
+    )
+}
+
 /// The `run`/`outcome` entry of a run whose rollback failed with `e`.
 fn rollback_failed_event(report: &RunReport, e: &Error) -> Event {
     let mut event = Event::new("run", "outcome")

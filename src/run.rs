@@ -35,7 +35,7 @@ use crate::restore::stop::{self, Stop};
 use crate::workspace::Workspace;
 
 /// The most findings a run report and its audit entry carry.
-pub const MAX_FINDINGS: usize = 50;
+pub(crate) const MAX_FINDINGS: usize = 50;
 
 /// What to do when the command fails or leaves invalid files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -165,7 +165,7 @@ pub struct RunReport {
 impl RunReport {
     /// The report of a run of `command` (redacted) starting now, before
     /// anything happened.
-    pub fn new(command: String) -> RunReport {
+    pub(crate) fn new(command: String) -> RunReport {
         RunReport {
             command,
             checkpoint: String::new(),
@@ -193,7 +193,7 @@ impl RunReport {
     /// Takes in what the last attempt showed: its exit, its status file,
     /// the files it left invalid (their first [`MAX_FINDINGS`] findings);
     /// whether it succeeded, and when a failure was first seen.
-    pub fn observe(&mut self, attempt: &Attempt, broken: &[Broken]) {
+    pub(crate) fn observe(&mut self, attempt: &Attempt, broken: &[Broken]) {
         self.exit_code = attempt.exit_code;
         self.signal = attempt.signal;
         self.reported = attempt.status.reported();
@@ -214,7 +214,7 @@ impl RunReport {
     /// N when signal N stopped it between attempts (`stopped_between`: the
     /// last exit code is stale), else the command's code, 128 + the signal
     /// that ended it, or 1 when only validation failed.
-    pub fn final_exit(&self, stopped_between: Option<i32>) -> i32 {
+    pub(crate) fn final_exit(&self, stopped_between: Option<i32>) -> i32 {
         if self.success {
             0
         } else if let Some(signal) = stopped_between {
@@ -257,31 +257,31 @@ impl RunReport {
 
 /// A protected file the step left invalid.
 #[derive(Debug, Clone)]
-pub struct Broken {
-    pub path: String,
+pub(crate) struct Broken {
+    pub(crate) path: String,
     /// Its error rule codes.
-    pub codes: Vec<String>,
-    pub findings: Vec<Finding>,
+    pub(crate) codes: Vec<String>,
+    pub(crate) findings: Vec<Finding>,
 }
 
 /// One finished attempt.
 #[derive(Debug, Clone)]
-pub struct Attempt {
-    pub exit_code: Option<i32>,
-    pub signal: Option<i32>,
+pub(crate) struct Attempt {
+    pub(crate) exit_code: Option<i32>,
+    pub(crate) signal: Option<i32>,
     /// What the step wrote to its status file.
-    pub status: StepStatus,
+    pub(crate) status: StepStatus,
 }
 
 /// Runs a step's attempts, each with a fresh status file in a private
 /// temporary directory (removed with the runner).
-pub struct Runner {
+pub(crate) struct Runner {
     _dir: tempfile::TempDir,
     status_path: PathBuf,
 }
 
 impl Runner {
-    pub fn new() -> Result<Runner> {
+    pub(crate) fn new() -> Result<Runner> {
         let dir = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
         let status_path = dir.path().join("status");
         Ok(Runner {
@@ -292,7 +292,7 @@ impl Runner {
 
     /// Runs the command once, to completion; a signal `stop` receives is
     /// passed on to it.
-    pub fn attempt(&self, options: &RunOptions, stop: &Stop) -> Result<Attempt> {
+    pub(crate) fn attempt(&self, options: &RunOptions, stop: &Stop) -> Result<Attempt> {
         let _ = std::fs::remove_file(&self.status_path);
         execute(options, stop, &self.status_path)
     }
@@ -301,7 +301,11 @@ impl Runner {
 /// Protected files invalid now that the command broke them: valid (or
 /// absent) at the checkpoint, invalid now. Each with its error codes and
 /// its error findings (messages redacted: they may quote the file).
-pub fn broken_files(ws: &Workspace, manifest: &Manifest, ctx: &Context) -> Result<Vec<Broken>> {
+pub(crate) fn broken_files(
+    ws: &Workspace,
+    manifest: &Manifest,
+    ctx: &Context,
+) -> Result<Vec<Broken>> {
     let targets = crate::validate::protected_targets(&ws.root, &ws.config)?;
     let report = crate::validate::validate_targets(&targets)?;
     Ok(report
@@ -457,7 +461,7 @@ fn pass_through(mut from: impl Read, to: impl Write) {
 }
 
 /// The command line as a person would type it.
-pub fn shell_words(command: &[OsString]) -> String {
+pub(crate) fn shell_words(command: &[OsString]) -> String {
     command
         .iter()
         .map(|a| {

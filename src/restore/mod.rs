@@ -130,7 +130,7 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(status: Status, checkpoint: &str) -> Report {
+    pub(crate) fn new(status: Status, checkpoint: &str) -> Report {
         Report {
             status,
             checkpoint: checkpoint.to_string(),
@@ -154,13 +154,13 @@ impl Report {
 /// The checkpoint a [`Target`] names, and its manifest when a full ID
 /// named it (read directly, without listing every checkpoint first).
 #[derive(Debug)]
-pub struct Resolved {
-    pub id: CheckpointId,
+pub(crate) struct Resolved {
+    pub(crate) id: CheckpointId,
     manifest: Option<Manifest>,
 }
 
 /// Finds the checkpoint `target` names.
-pub fn resolve(store: &dyn Store, target: &Target) -> Result<Resolved> {
+pub(crate) fn resolve(store: &dyn Store, target: &Target) -> Result<Resolved> {
     let direct = match target {
         Target::Spec(spec) => spec
             .trim()
@@ -184,15 +184,15 @@ pub fn resolve(store: &dyn Store, target: &Target) -> Result<Resolved> {
 /// against its SHA-256, and which of the paths involved have uncommitted
 /// changes.
 #[derive(Debug)]
-pub struct Verified {
-    pub manifest: Manifest,
-    pub files: VerifiedFiles,
-    pub dirty: HashSet<String>,
+pub(crate) struct Verified {
+    pub(crate) manifest: Manifest,
+    pub(crate) files: VerifiedFiles,
+    pub(crate) dirty: HashSet<String>,
 }
 
 /// What reading a checkpoint back found.
 #[derive(Debug)]
-pub enum Checked {
+pub(crate) enum Checked {
     Verified(Box<Verified>),
     /// Damaged, unreadable or untrusted: every reason, nothing changed.
     Refused(Vec<String>),
@@ -203,7 +203,7 @@ pub enum Checked {
 /// would verify, and with a signing key configured a checkpoint from the
 /// remote must carry this repository's signature (unless
 /// `allow_unsigned`).
-pub fn verify(
+pub(crate) fn verify(
     ws: &Workspace,
     env: &dyn Env,
     store: &dyn Store,
@@ -260,7 +260,7 @@ pub fn verify(
 
 /// What planning a verified checkpoint found.
 #[derive(Debug)]
-pub enum Planned {
+pub(crate) enum Planned {
     Ready(Plan),
     /// The manifest names a path lifeline must not write.
     Refused(String),
@@ -270,7 +270,7 @@ pub enum Planned {
 /// when not empty) over the working tree; `dirty` names the paths with
 /// uncommitted changes. An `only` entry that matches nothing is a usage
 /// error.
-pub fn plan(
+pub(crate) fn plan(
     ws: &Workspace,
     manifest: &Manifest,
     files: VerifiedFiles,
@@ -300,7 +300,7 @@ pub fn plan(
 /// Takes the `pre-restore` safety checkpoint of the current state before
 /// a restore of `id` writes anything; `operation` is `restore`, `undo` or
 /// `rollback`.
-pub fn safety_checkpoint(
+pub(crate) fn safety_checkpoint(
     ws: &Workspace,
     env: &dyn Env,
     store: &dyn Store,
@@ -315,7 +315,7 @@ pub fn safety_checkpoint(
 }
 
 /// Writes `plan` atomically ([`apply`]) within the protected set.
-pub fn write(ws: &Workspace, plan: &Plan) -> Result<()> {
+pub(crate) fn write(ws: &Workspace, plan: &Plan) -> Result<()> {
     let set = crate::config::protected::ProtectedSet::new(&ws.config)?;
     apply::apply(&ws.root, plan, &set)
 }
@@ -323,7 +323,7 @@ pub fn write(ws: &Workspace, plan: &Plan) -> Result<()> {
 /// The files `plan` wrote from `manifest`, each with the SHA-256 its bytes
 /// were checked against before they were written (so the audit entry need
 /// not read every file back).
-pub fn written(manifest: &Manifest, plan: &Plan) -> Vec<(String, String)> {
+pub(crate) fn written(manifest: &Manifest, plan: &Plan) -> Vec<(String, String)> {
     let digests: HashMap<&str, &str> = manifest
         .files
         .iter()
@@ -389,7 +389,7 @@ fn last_safety(store: &dyn Store) -> Result<CheckpointId> {
 
 /// One restore at a time per repository: an exclusive lock next to the
 /// store's cache, released when the process ends (even by a crash).
-pub fn lock(root: &std::path::Path, store: &dyn Store) -> Result<std::fs::File> {
+pub(crate) fn lock(root: &std::path::Path, store: &dyn Store) -> Result<std::fs::File> {
     let path = store.cache_path().with_file_name("restore.lock");
     let file = crate::fs::atomic::open_private_append(root, &path)?;
     file.lock().at(&path)?;
@@ -397,7 +397,7 @@ pub fn lock(root: &std::path::Path, store: &dyn Store) -> Result<std::fs::File> 
 }
 
 /// A checkpoint's files with their bytes, each checked against its SHA-256.
-pub type VerifiedFiles = Vec<(FileEntry, Vec<u8>)>;
+pub(crate) type VerifiedFiles = Vec<(FileEntry, Vec<u8>)>;
 
 /// Every file of the checkpoint, verified; or every problem found.
 fn verified_files(
@@ -424,7 +424,7 @@ fn verified_files(
 
 /// Validates the files the restore wrote or removed (those with a
 /// validator); returns the invalid ones.
-pub fn invalid_files(ws: &Workspace, plan: &Plan) -> Result<Vec<InvalidFile>> {
+pub(crate) fn invalid_files(ws: &Workspace, plan: &Plan) -> Result<Vec<InvalidFile>> {
     let targets: Vec<crate::validate::Target> = plan
         .touched()
         .filter(|c| c.validator != crate::config::Validator::None)
@@ -460,7 +460,12 @@ pub fn invalid_files(ws: &Workspace, plan: &Plan) -> Result<Vec<InvalidFile>> {
 }
 
 /// Writes the safety checkpoint's version of every path `plan` touched.
-pub fn put_back(ws: &Workspace, store: &dyn Store, safety: &Manifest, plan: &Plan) -> Result<()> {
+pub(crate) fn put_back(
+    ws: &Workspace,
+    store: &dyn Store,
+    safety: &Manifest,
+    plan: &Plan,
+) -> Result<()> {
     let touched: Vec<String> = plan.touched().map(|c| c.path.clone()).collect();
     let files = checkpoint::read_files(store, safety)?;
     let mut unmatched = Vec::new();
@@ -475,7 +480,7 @@ pub fn put_back(ws: &Workspace, store: &dyn Store, safety: &Manifest, plan: &Pla
 
 /// `--commit`: stages and commits exactly the paths the restore touched;
 /// returns the commit, or `None` when they already match HEAD.
-pub fn commit(ws: &Workspace, manifest: &Manifest, plan: &Plan) -> Result<Option<String>> {
+pub(crate) fn commit(ws: &Workspace, manifest: &Manifest, plan: &Plan) -> Result<Option<String>> {
     let git = ws.git.as_ref().ok_or_else(|| {
         Error::usage(
             "--commit needs a git repository",

@@ -231,3 +231,26 @@ fn holder(file: &mut File) -> Option<String> {
     let pid = text.trim();
     (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then(|| pid.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_notice_names_the_holder_what_waits_and_for_how_long() {
+        let busy = Busy {
+            holder: Some("4242".into()),
+            what: "undo".into(),
+            wait: Duration::from_secs(600),
+        };
+        assert_eq!(
+            busy.to_string(),
+            "a guarded step (pid 4242) is running in this repository; undo waits up to 10m for it to finish (--wait)"
+        );
+        let unknown = Busy {
+            holder: None,
+            ..busy
+        };
+        assert!(unknown.to_string().starts_with("a guarded step is running"));
+    }
+}

@@ -10,7 +10,7 @@
 //! the safety checkpoint back and say so. The steps are the restore
 //! engine's ([`crate::restore`]), which returns typed results and records
 //! nothing; here each attempt that changes or tries to change files
-//! becomes one audit entry ([`Ended`] → [`event`]). `undo` is a restore of
+//! becomes one audit entry (how it ended, `Ended`, → `event`). `undo` is a restore of
 //! the newest safety checkpoint.
 
 use crate::audit::{self, Event};

@@ -3,7 +3,7 @@
 //!
 //! [`resolve`] finds the checkpoint a [`Target`] names; [`verify`] reads it
 //! back (every file rehashed, damage and untrusted signatures refused);
-//! [`plan()`] says what each path becomes ([`plan`]);
+//! [`plan()`] says what each path becomes (the planner, [`mod@plan`]);
 //! [`safety_checkpoint`] takes the `pre-restore` checkpoint of the current
 //! state; [`write`] applies the plan atomically ([`apply`]);
 //! [`invalid_files`] validates what was written and [`put_back`] brings

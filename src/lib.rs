@@ -19,6 +19,7 @@ pub mod recover;
 pub mod redact;
 pub mod report;
 pub mod restore;
+pub mod run;
 #[cfg(test)]
 mod test_support;
 pub mod validate;

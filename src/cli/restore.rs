@@ -1,5 +1,5 @@
 //! `lifeline restore` and `lifeline undo`: parse, confirm, call
-//! [`crate::restore::restore`], render.
+//! [`crate::commands::restore::restore`], render.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -8,6 +8,7 @@ use clap::{Args, ValueEnum};
 
 use super::Output;
 use crate::ci::Env;
+use crate::commands::restore as cmd;
 use crate::config::HumanDuration;
 use crate::error::{Error, Result};
 use crate::restore::{self, Action, Plan, Report, Status, Target};
@@ -96,13 +97,7 @@ pub(crate) fn restore(
 }
 
 pub(crate) fn undo(ws: &Workspace, env: &dyn Env, out: &Output, args: UndoArgs) -> Result<i32> {
-    let mut options = restore::Options::new(Target::LastSafety);
-    options.dry_run = args.dry_run;
-    options.operation = "undo";
-    options.wait = Some(args.wait.as_duration());
-    // Undo brings back the state before the restore as it was, valid or
-    // not: that state is what the person asked for.
-    options.validate = false;
+    let options = cmd::undo_options(args.dry_run, args.wait.as_duration());
     transaction(ws, env, out, &options, args.yes, args.format)
 }
 
@@ -139,7 +134,9 @@ fn transaction(
             plan.checkpoint
         ))
     };
-    let report = restore::restore(ws, env, options, &mut confirm)?;
+    let report = cmd::restore(ws, env, options, &mut confirm, &mut |busy| {
+        eprintln!("lifeline: {busy}")
+    })?;
     if !text {
         let json = serde_json::to_string_pretty(&report).expect("reports serialize") + "\n";
         out.print(|w| w.write_all(json.as_bytes()))?;

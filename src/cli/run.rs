@@ -1,4 +1,4 @@
-//! `lifeline run -- CMD`: parse, call [`crate::restore::guard::run`],
+//! `lifeline run -- CMD`: parse, call [`crate::commands::run::run`],
 //! render. The command owns stdout; lifeline's own text goes to stderr,
 //! and `--format json` prints the outcome object on stdout after it. In
 //! GitHub Actions the step also gets the outputs `success`, `checkpoint`,
@@ -11,9 +11,10 @@ use clap::{Args, ValueEnum};
 
 use super::Output;
 use crate::ci::Env;
+use crate::commands::run::{self as cmd, Progress};
 use crate::config::HumanDuration;
 use crate::error::Result;
-use crate::restore::guard::{self, OnFailure, Rollback, RunOptions};
+use crate::run::{OnFailure, Rollback, RunOptions};
 use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -91,30 +92,8 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RunArgs) ->
         quiet: false,
         raw_output: args.raw_output,
     };
-    let report = guard::run(ws, env, &options)?;
-    if crate::ci::in_github_actions(env) {
-        crate::ci::set_outputs(
-            env,
-            &[
-                ("success", report.success.to_string()),
-                ("checkpoint", report.checkpoint.clone()),
-                (
-                    "classification",
-                    report
-                        .classification
-                        .map_or(String::new(), |p| p.to_string()),
-                ),
-                (
-                    "severity",
-                    report.severity.map_or(String::new(), |s| s.to_string()),
-                ),
-                (
-                    "rolled_back",
-                    (report.rollback == Rollback::RolledBack).to_string(),
-                ),
-            ],
-        )?;
-    }
+    let report = cmd::run(ws, env, &options, &mut say)?;
+    cmd::publish_to_actions(env, &report)?;
     if args.format == Format::Json {
         let json = serde_json::to_string_pretty(&report).expect("reports serialize") + "\n";
         out.print(|w| w.write_all(json.as_bytes()))?;
@@ -178,4 +157,21 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RunArgs) ->
         Rollback::NotNeeded => Ok(()),
     };
     Ok(report.exit)
+}
+
+/// What the step's progress says on stderr, whatever `--format`.
+fn say(progress: &Progress) {
+    match progress {
+        Progress::Waiting { holder, wait } => eprintln!(
+            "lifeline: another guarded step{} is running in this repository; waiting up to {} for it to finish (--wait)",
+            holder
+                .as_deref()
+                .map_or(String::new(), |pid| format!(" (pid {pid})")),
+            HumanDuration::from_secs(wait.as_secs()),
+        ),
+        Progress::Retrying { attempt, of, wait } => eprintln!(
+            "lifeline: rate limited (attempt {attempt} of {of}); retrying in {:.1}s",
+            wait.as_secs_f64()
+        ),
+    }
 }

@@ -12,5 +12,7 @@ pub mod incident;
 pub mod init;
 pub mod recover;
 pub mod report;
+pub mod restore;
+pub mod run;
 pub mod starter;
 pub mod validate;

@@ -54,6 +54,7 @@ pub(crate) fn run(
             ws,
             options.wait,
             "recover",
+            &mut |busy| eprintln!("lifeline: {busy}"),
         )?)
     };
     let records_before = publish::Records::snapshot(ws);

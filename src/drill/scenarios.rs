@@ -139,7 +139,8 @@ fn detect_by_validate(s: &Scratch) -> Result<Observed> {
 fn restore_latest_valid(s: &Scratch, observed: &mut Observed) {
     let start = Instant::now();
     let options = crate::restore::Options::new(crate::restore::Target::Spec("latest-valid".into()));
-    match crate::restore::restore(&s.ws, &s.env, &options, &mut |_| Ok(true)) {
+    match crate::commands::restore::restore(&s.ws, &s.env, &options, &mut |_| Ok(true), &mut |_| {})
+    {
         Ok(report) if report.status == crate::restore::Status::Restored => {
             observed.recovered = true;
             observed.recover_ms = Some(ms(start));
@@ -242,11 +243,11 @@ fn sprint_config_corruption(s: &Scratch) -> Result<Observed> {
     Ok(observed)
 }
 
-fn guarded(s: &Scratch, script: &str) -> Result<crate::restore::guard::RunReport> {
-    let options = crate::restore::guard::RunOptions {
+fn guarded(s: &Scratch, script: &str) -> Result<crate::run::RunReport> {
+    let options = crate::run::RunOptions {
         kind: "task-sync".into(),
         operation: Some("drill: sync step".into()),
-        on_failure: crate::restore::guard::OnFailure::Rollback,
+        on_failure: crate::run::OnFailure::Rollback,
         retries: 0,
         idempotent: false,
         backoff: Duration::from_millis(100),
@@ -263,13 +264,13 @@ fn guarded(s: &Scratch, script: &str) -> Result<crate::restore::guard::RunReport
         quiet: true,
         raw_output: false,
     };
-    crate::restore::guard::run(&s.ws, &s.env, &options)
+    crate::commands::run::run(&s.ws, &s.env, &options, &mut |_| {})
 }
 
 /// What a guarded step showed: `run` detects through the exit code and
 /// validation and names the failure pattern (`run:corruption`); it
 /// recovers by rolling back, and reports both instants.
-fn run_observed(report: &crate::restore::guard::RunReport) -> Observed {
+fn run_observed(report: &crate::run::RunReport) -> Observed {
     let mut observed = Observed::default();
     if !report.success {
         let class = report
@@ -288,7 +289,7 @@ fn run_observed(report: &crate::restore::guard::RunReport) -> Observed {
         to.duration_since(from).as_millis().max(0) as u64
     };
     observed.detect_ms = report.detected_at.map(|d| between(report.started_at, d));
-    if report.rollback == crate::restore::guard::Rollback::RolledBack {
+    if report.rollback == crate::run::Rollback::RolledBack {
         observed.recovered = true;
         observed.recover_ms = report
             .detected_at

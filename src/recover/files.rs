@@ -277,7 +277,13 @@ pub(crate) fn restore_checkpoint(
     options.dry_run = session.options.dry_run;
     // The recovery holds the guarded-step lock already.
     options.wait = None;
-    let report = crate::restore::restore(session.ws, session.env, &options, &mut |_| Ok(true))?;
+    let report = crate::commands::restore::restore(
+        session.ws,
+        session.env,
+        &options,
+        &mut |_| Ok(true),
+        &mut |_| {},
+    )?;
     if session.options.dry_run {
         session.plan = report.plan.clone();
     }

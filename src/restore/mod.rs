@@ -1,24 +1,29 @@
-//! Restore as a transaction, and the guarded run built on it.
+//! The restore engine: the steps of the restore transaction, each
+//! returning a typed result, and the mechanisms the guarded step shares.
 //!
-//! [`restore`] verifies the checkpoint (every file rehashed), plans each
-//! path ([`plan`]), asks the caller to confirm, takes a `pre-restore`
-//! safety checkpoint of the current state, applies the plan atomically
-//! ([`apply`]), validates what it wrote — and when that is invalid, puts
-//! the safety checkpoint back and says so. Every attempt that changes or
-//! tries to change files is audited. `undo` is a restore of the newest
-//! safety checkpoint; [`guard`] wraps a command in checkpoint → run →
-//! validate → roll back, and [`classify`] names what went wrong.
+//! [`resolve`] finds the checkpoint a [`Target`] names; [`verify`] reads it
+//! back (every file rehashed, damage and untrusted signatures refused);
+//! [`plan()`] says what each path becomes (the planner, [`mod@plan`]);
+//! [`safety_checkpoint`] takes the `pre-restore` checkpoint of the current
+//! state; [`write`] applies the plan atomically ([`apply`]);
+//! [`invalid_files`] validates what was written and [`put_back`] brings
+//! the safety checkpoint's files back; [`commit`] commits exactly the
+//! restored paths. [`crate::commands::restore`] runs them in order, holds
+//! the locks ([`lock`], [`step_lock`]) and records the audit entries;
+//! nothing here records or prints. [`classify`] names what went wrong in
+//! a guarded step and [`stop`] stops one on a signal
+//! ([`crate::commands::run`]).
 
 pub mod apply;
 pub mod classify;
-pub mod guard;
 pub mod plan;
 pub mod step_lock;
 pub mod stop;
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Serialize;
 
-use crate::audit::{self, Event};
 use crate::checkpoint::{
     self, CaptureOptions, CheckpointId, FileEntry, Manifest, PRE_RESTORE, Store,
 };
@@ -125,7 +130,7 @@ pub struct Report {
 }
 
 impl Report {
-    fn new(status: Status, checkpoint: &str) -> Report {
+    pub(crate) fn new(status: Status, checkpoint: &str) -> Report {
         Report {
             status,
             checkpoint: checkpoint.to_string(),
@@ -146,21 +151,17 @@ impl Report {
     }
 }
 
-/// Asked once with the plan before anything is written; `Ok(false)`
-/// cancels, an error (no terminal and no `--yes`) stops the restore.
-pub type Confirm<'a> = dyn FnMut(&Plan) -> Result<bool> + 'a;
+/// The checkpoint a [`Target`] names, and its manifest when a full ID
+/// named it (read directly, without listing every checkpoint first).
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    pub(crate) id: CheckpointId,
+    manifest: Option<Manifest>,
+}
 
-/// Runs the restore transaction; see the module docs.
-pub fn restore(
-    ws: &Workspace,
-    env: &dyn Env,
-    options: &Options,
-    confirm: &mut Confirm<'_>,
-) -> Result<Report> {
-    let store = checkpoint::open(ws)?;
-    let store = store.as_ref();
-    // A full ID is read directly, without listing every checkpoint first.
-    let direct = match &options.target {
+/// Finds the checkpoint `target` names.
+pub(crate) fn resolve(store: &dyn Store, target: &Target) -> Result<Resolved> {
+    let direct = match target {
         Target::Spec(spec) => spec
             .trim()
             .parse::<CheckpointId>()
@@ -168,35 +169,64 @@ pub fn restore(
             .and_then(|id| store.manifest(&id).ok()),
         Target::LastSafety => None,
     };
-    let id = match (&direct, &options.target) {
+    let id = match (&direct, target) {
         (Some(m), _) => m.id.clone(),
         (None, Target::Spec(spec)) => checkpoint::resolve(store, spec)?,
         (None, Target::LastSafety) => last_safety(store)?,
     };
-    // One guarded step at a time: this restore waits for a running step
-    // (whose rollback would erase it, or which it would overwrite), and a
-    // step waits for it. Taken before the restore lock, like `run` does.
-    let _step = match options.wait {
-        Some(wait) if !options.dry_run => Some(step_lock::hold(ws, wait, options.operation)?),
-        _ => None,
-    };
-    let _lock = lock(&ws.root, store)?;
-    // A ref whose tree, manifest, message or seal disagree is damaged even
-    // when its files would verify: refused whole.
-    let location = store.location(&id);
+    Ok(Resolved {
+        id,
+        manifest: direct,
+    })
+}
+
+/// A checkpoint read back whole: its manifest, every file's bytes checked
+/// against its SHA-256, and which of the paths involved have uncommitted
+/// changes.
+#[derive(Debug)]
+pub(crate) struct Verified {
+    pub(crate) manifest: Manifest,
+    pub(crate) files: VerifiedFiles,
+    pub(crate) dirty: HashSet<String>,
+}
+
+/// What reading a checkpoint back found.
+#[derive(Debug)]
+pub(crate) enum Checked {
+    Verified(Box<Verified>),
+    /// Damaged, unreadable or untrusted: every reason, nothing changed.
+    Refused(Vec<String>),
+}
+
+/// Reads back and verifies the checkpoint `resolved` names: a ref whose
+/// tree, manifest, message or seal disagree is damaged even when its files
+/// would verify, and with a signing key configured a checkpoint from the
+/// remote must carry this repository's signature (unless
+/// `allow_unsigned`).
+pub(crate) fn verify(
+    ws: &Workspace,
+    env: &dyn Env,
+    store: &dyn Store,
+    resolved: Resolved,
+    allow_unsigned: bool,
+) -> Result<Checked> {
+    let id = &resolved.id;
+    let location = store.location(id);
     if let Some(d) = store.list()?.damaged.iter().find(|d| d.name == location) {
-        let why = format!("{} is damaged: {}", d.name, d.reason);
-        return refused(ws, env, options, &id, vec![why]);
+        return Ok(Checked::Refused(vec![format!(
+            "{} is damaged: {}",
+            d.name, d.reason
+        )]));
     }
-    let manifest = match direct {
+    let manifest = match resolved.manifest {
         Some(m) => m,
-        None => match store.manifest(&id) {
+        None => match store.manifest(id) {
             Ok(m) => m,
-            Err(e) => return refused(ws, env, options, &id, vec![e.to_string()]),
+            Err(e) => return Ok(Checked::Refused(vec![e.to_string()])),
         },
     };
-    if let Some(why) = untrusted(env, store, &id, options)? {
-        return refused(ws, env, options, &id, vec![why]);
+    if let Some(why) = untrusted(env, store, id, allow_unsigned)? {
+        return Ok(Checked::Refused(vec![why]));
     }
     // Which files have uncommitted changes (one git process) is asked while
     // the checkpoint's files are read and verified.
@@ -219,17 +249,43 @@ pub fn restore(
     });
     let files = match files {
         Ok(files) => files,
-        Err(problems) => return refused(ws, env, options, &id, problems),
+        Err(problems) => return Ok(Checked::Refused(problems)),
     };
-    let dirty = dirty?;
-    let only = (!options.only.is_empty()).then_some(options.only.as_slice());
+    Ok(Checked::Verified(Box::new(Verified {
+        manifest,
+        files,
+        dirty: dirty?,
+    })))
+}
+
+/// What planning a verified checkpoint found.
+#[derive(Debug)]
+pub(crate) enum Planned {
+    Ready(Plan),
+    /// The manifest names a path lifeline must not write.
+    Refused(String),
+}
+
+/// Plans restoring `manifest`'s verified `files` (only the `only` paths
+/// when not empty) over the working tree; `dirty` names the paths with
+/// uncommitted changes. An `only` entry that matches nothing is a usage
+/// error.
+pub(crate) fn plan(
+    ws: &Workspace,
+    manifest: &Manifest,
+    files: VerifiedFiles,
+    dirty: &HashSet<String>,
+    only: &[String],
+) -> Result<Planned> {
+    let filter = (!only.is_empty()).then_some(only);
     let mut unmatched = Vec::new();
-    let plan = match plan::build(ws, &manifest, files, only, &dirty, &mut unmatched) {
+    let plan = match plan::build(ws, manifest, files, filter, dirty, &mut unmatched) {
         Ok(plan) => plan,
-        Err(plan::PlanError::Unsafe(why)) => return refused(ws, env, options, &id, vec![why]),
+        Err(plan::PlanError::Unsafe(why)) => return Ok(Planned::Refused(why)),
         Err(plan::PlanError::Other(e)) => return Err(e),
     };
     if !unmatched.is_empty() {
+        let id = &manifest.id;
         return Err(Error::usage(
             format!(
                 "--only {}: checkpoint {id} has no such file, and no protected file matches",
@@ -238,109 +294,49 @@ pub fn restore(
             Some(format!("`lifeline checkpoint show {id}` lists its files")),
         ));
     }
-    let mut report = Report::new(Status::DryRun, id.as_str());
-    if options.dry_run {
-        report.plan = Some(plan);
-        return Ok(report);
-    }
-    if plan.touched().next().is_none() {
-        report.status = Status::Unchanged;
-        report.plan = Some(plan);
-        return Ok(report);
-    }
-    if !confirm(&plan)? {
-        report.status = Status::Cancelled;
-        report.plan = Some(plan);
-        return Ok(report);
-    }
-    // Refuse before touching anything when the audit entry could not be
-    // written afterwards.
-    audit::preflight(ws)?;
+    Ok(Planned::Ready(plan))
+}
+
+/// Takes the `pre-restore` safety checkpoint of the current state before
+/// a restore of `id` writes anything; `operation` is `restore`, `undo` or
+/// `rollback`.
+pub(crate) fn safety_checkpoint(
+    ws: &Workspace,
+    env: &dyn Env,
+    store: &dyn Store,
+    operation: &str,
+    id: &CheckpointId,
+) -> Result<Manifest> {
     let capture = CaptureOptions {
         kind: PRE_RESTORE.into(),
-        operation: format!("{} {id}", options.operation),
+        operation: format!("{operation} {id}"),
     };
-    let safety = match checkpoint::capture(ws, env, store, &capture) {
-        Ok(m) => m,
-        Err(e) => {
-            let why = format!("the safety checkpoint failed: {e}");
-            audit::record(ws, env, &event(options, &id, &plan).failure(why))?;
-            return Err(e);
-        }
-    };
-    report.safety_checkpoint = Some(safety.id.to_string());
+    checkpoint::capture(ws, env, store, &capture)
+}
+
+/// Writes `plan` atomically ([`apply`]) within the protected set.
+pub(crate) fn write(ws: &Workspace, plan: &Plan) -> Result<()> {
     let set = crate::config::protected::ProtectedSet::new(&ws.config)?;
-    if let Err(e) = apply::apply(&ws.root, &plan, &set) {
-        let back = put_back(ws, store, &safety, &plan);
-        let event = event(options, &id, &plan)
-            .detail("safety_checkpoint", safety.id.as_str())
-            .failure(format!("writing the files failed: {e}"))
-            .recovery_action(match &back {
-                Ok(()) => format!("restored the safety checkpoint {}", safety.id),
-                Err(b) => format!(
-                    "putting the safety checkpoint {} back failed too ({b}); run `lifeline undo`",
-                    safety.id
-                ),
-            });
-        audit::record(ws, env, &event)?;
-        return Err(e);
-    }
-    if options.validate {
-        report.invalid = invalid_files(ws, &plan)?;
-    }
-    if !report.invalid.is_empty() {
-        let back = put_back(ws, store, &safety, &plan);
-        let names: Vec<&str> = report.invalid.iter().map(|f| f.path.as_str()).collect();
-        let event = event(options, &id, &plan)
-            .detail("safety_checkpoint", safety.id.as_str())
-            .detail("invalid_files", names.clone())
-            .failure(format!("restored files are invalid: {}", names.join(", ")))
-            .recovery_action(format!("restored the safety checkpoint {}", safety.id));
-        audit::record(ws, env, &event)?;
-        back?;
-        report.status = Status::Undone;
-        report.plan = Some(plan);
-        return Ok(report);
-    }
-    if options.commit {
-        match commit(ws, &manifest, &plan) {
-            Ok(sha) => report.commit = sha,
-            Err(e) => {
-                let event = event(options, &id, &plan)
-                    .detail("safety_checkpoint", safety.id.as_str())
-                    .failure(format!("restored, but the commit failed: {e}"));
-                audit::record(ws, env, &event)?;
-                return Err(e);
-            }
-        }
-    }
-    let mut event = event(options, &id, &plan)
-        .detail("safety_checkpoint", safety.id.as_str())
-        .detail("validated", options.validate);
-    if let Some(sha) = &report.commit {
-        event = event.detail("commit", sha.as_str());
-    }
-    // The written bytes were checked against the manifest's SHA-256 before
-    // they were written; the entry records those digests rather than
-    // reading every file back.
-    let digests: std::collections::HashMap<&str, &str> = manifest
+    apply::apply(&ws.root, plan, &set)
+}
+
+/// The files `plan` wrote from `manifest`, each with the SHA-256 its bytes
+/// were checked against before they were written (so the audit entry need
+/// not read every file back).
+pub(crate) fn written(manifest: &Manifest, plan: &Plan) -> Vec<(String, String)> {
+    let digests: HashMap<&str, &str> = manifest
         .files
         .iter()
         .map(|f| (f.path.as_str(), f.sha256.as_str()))
         .collect();
-    for change in plan
-        .touched()
+    plan.touched()
         .filter(|c| matches!(c.action, Action::Restore | Action::Create))
-    {
-        if let Some(sha256) = digests.get(change.path.as_str()) {
-            event = event.written(change.path.clone(), *sha256);
-        }
-    }
-    let changed: Vec<String> = plan.touched().map(|c| c.path.clone()).collect();
-    audit::record_after_change(ws, env, &event, &changed, Some(safety.id.as_str()))?;
-    report.status = Status::Restored;
-    report.plan = Some(plan);
-    Ok(report)
+        .filter_map(|c| {
+            digests
+                .get(c.path.as_str())
+                .map(|sha256| (c.path.clone(), sha256.to_string()))
+        })
+        .collect()
 }
 
 /// With a signing key configured, why checkpoint `id` is not to be
@@ -351,9 +347,9 @@ fn untrusted(
     env: &dyn Env,
     store: &dyn Store,
     id: &CheckpointId,
-    options: &Options,
+    allow_unsigned: bool,
 ) -> Result<Option<String>> {
-    if options.allow_unsigned {
+    if allow_unsigned {
         return Ok(None);
     }
     let Some(key) = checkpoint::signing::key_from_env(env)? else {
@@ -393,7 +389,7 @@ fn last_safety(store: &dyn Store) -> Result<CheckpointId> {
 
 /// One restore at a time per repository: an exclusive lock next to the
 /// store's cache, released when the process ends (even by a crash).
-fn lock(root: &std::path::Path, store: &dyn Store) -> Result<std::fs::File> {
+pub(crate) fn lock(root: &std::path::Path, store: &dyn Store) -> Result<std::fs::File> {
     let path = store.cache_path().with_file_name("restore.lock");
     let file = crate::fs::atomic::open_private_append(root, &path)?;
     file.lock().at(&path)?;
@@ -401,7 +397,7 @@ fn lock(root: &std::path::Path, store: &dyn Store) -> Result<std::fs::File> {
 }
 
 /// A checkpoint's files with their bytes, each checked against its SHA-256.
-type VerifiedFiles = Vec<(FileEntry, Vec<u8>)>;
+pub(crate) type VerifiedFiles = Vec<(FileEntry, Vec<u8>)>;
 
 /// Every file of the checkpoint, verified; or every problem found.
 fn verified_files(
@@ -426,50 +422,9 @@ fn verified_files(
     }
 }
 
-fn refused(
-    ws: &Workspace,
-    env: &dyn Env,
-    options: &Options,
-    id: &CheckpointId,
-    problems: Vec<String>,
-) -> Result<Report> {
-    let event = Event::new("restore", options.operation)
-        .detail("checkpoint", id.as_str())
-        .detail("problems", problems.clone())
-        .failure(format!("checkpoint {id} refused: {}", problems.join("; ")));
-    audit::record(ws, env, &event)?;
-    let mut report = Report::new(Status::Refused, id.as_str());
-    report.problems = problems;
-    Ok(report)
-}
-
-/// The audit event of a restore that got as far as a plan.
-fn event(options: &Options, id: &CheckpointId, plan: &Plan) -> Event {
-    let paths = |action: Action| -> Vec<String> {
-        plan.changes
-            .iter()
-            .filter(|c| c.action == action)
-            .map(|c| c.path.clone())
-            .collect()
-    };
-    let mut event = Event::new("restore", options.operation)
-        .detail("checkpoint", id.as_str())
-        .detail("restored", paths(Action::Restore))
-        .detail("created", paths(Action::Create))
-        .detail("deleted", paths(Action::Delete))
-        .detail("unchanged", plan.count(Action::Unchanged));
-    if !options.only.is_empty() {
-        event = event.detail("only", options.only.clone());
-    }
-    for change in plan.touched() {
-        event = event.file(change.path.clone());
-    }
-    event
-}
-
 /// Validates the files the restore wrote or removed (those with a
 /// validator); returns the invalid ones.
-fn invalid_files(ws: &Workspace, plan: &Plan) -> Result<Vec<InvalidFile>> {
+pub(crate) fn invalid_files(ws: &Workspace, plan: &Plan) -> Result<Vec<InvalidFile>> {
     let targets: Vec<crate::validate::Target> = plan
         .touched()
         .filter(|c| c.validator != crate::config::Validator::None)
@@ -505,7 +460,12 @@ fn invalid_files(ws: &Workspace, plan: &Plan) -> Result<Vec<InvalidFile>> {
 }
 
 /// Writes the safety checkpoint's version of every path `plan` touched.
-fn put_back(ws: &Workspace, store: &dyn Store, safety: &Manifest, plan: &Plan) -> Result<()> {
+pub(crate) fn put_back(
+    ws: &Workspace,
+    store: &dyn Store,
+    safety: &Manifest,
+    plan: &Plan,
+) -> Result<()> {
     let touched: Vec<String> = plan.touched().map(|c| c.path.clone()).collect();
     let files = checkpoint::read_files(store, safety)?;
     let mut unmatched = Vec::new();
@@ -515,13 +475,12 @@ fn put_back(ws: &Workspace, store: &dyn Store, safety: &Manifest, plan: &Plan) -
         Err(plan::PlanError::Unsafe(why)) => return Err(Error::environment(why, None)),
         Err(plan::PlanError::Other(e)) => return Err(e),
     };
-    let set = crate::config::protected::ProtectedSet::new(&ws.config)?;
-    apply::apply(&ws.root, &back, &set)
+    write(ws, &back)
 }
 
 /// `--commit`: stages and commits exactly the paths the restore touched;
 /// returns the commit, or `None` when they already match HEAD.
-fn commit(ws: &Workspace, manifest: &Manifest, plan: &Plan) -> Result<Option<String>> {
+pub(crate) fn commit(ws: &Workspace, manifest: &Manifest, plan: &Plan) -> Result<Option<String>> {
     let git = ws.git.as_ref().ok_or_else(|| {
         Error::usage(
             "--commit needs a git repository",

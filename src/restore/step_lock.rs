@@ -4,7 +4,7 @@
 //! before it ran. If another step ran meanwhile, that rollback would erase
 //! the other step's work; so `lifeline run` holds an exclusive lock from
 //! before its checkpoint until after its outcome is recorded, and a second
-//! step waits (saying so) up to its `--wait` limit.
+//! step waits (its caller says so) up to its `--wait` limit.
 //!
 //! `restore`, `undo` and `recover` take the same lock before they plan
 //! (a restore in the middle of a step would be erased by its rollback, or
@@ -77,17 +77,49 @@ pub fn path(ws: &Workspace) -> Result<PathBuf> {
     }
 }
 
+/// Another guarded step holds the lock and `what` waits for it: the
+/// notice [`hold`] gives its caller once, before waiting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Busy {
+    /// The pid the holder wrote into the lock, when it reads as one.
+    pub holder: Option<String>,
+    /// `restore`, `undo` or `recover`.
+    pub what: String,
+    /// How long `what` waits at most.
+    pub wait: Duration,
+}
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "a guarded step{} is running in this repository; {} waits up to {} for it to finish (--wait)",
+            self.holder
+                .as_deref()
+                .map_or(String::new(), |pid| format!(" (pid {pid})")),
+            self.what,
+            crate::config::HumanDuration::from_secs(self.wait.as_secs()),
+        )
+    }
+}
+
 /// Takes the lock of `ws` for `what` (`restore`, `undo`, `recover`),
-/// waiting up to `wait` and saying so on stderr. SIGINT and SIGTERM keep
-/// their default action (nothing has changed yet while it waits).
-pub fn hold(ws: &Workspace, wait: Duration, what: &str) -> Result<StepLock> {
+/// waiting up to `wait`; `waiting` hears once when the lock is held by
+/// another step (the CLI says so on stderr). SIGINT and SIGTERM keep their
+/// default action (nothing has changed yet while it waits).
+pub fn hold(
+    ws: &Workspace,
+    wait: Duration,
+    what: &str,
+    waiting: &mut dyn FnMut(&Busy),
+) -> Result<StepLock> {
     let path = path(ws)?;
     let acquired = acquire(&path, wait, None, &mut |holder| {
-        eprintln!(
-            "lifeline: a guarded step{} is running in this repository; {what} waits up to {} for it to finish (--wait)",
-            holder.map_or(String::new(), |pid| format!(" (pid {pid})")),
-            crate::config::HumanDuration::from_secs(wait.as_secs()),
-        );
+        waiting(&Busy {
+            holder: holder.map(str::to_string),
+            what: what.to_string(),
+            wait,
+        });
     })?;
     match acquired {
         Acquired::Held(lock) => Ok(lock),
@@ -198,4 +230,27 @@ fn holder(file: &mut File) -> Option<String> {
     Read::by_ref(file).take(32).read_to_string(&mut text).ok()?;
     let pid = text.trim();
     (!pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())).then(|| pid.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wait_notice_names_the_holder_what_waits_and_for_how_long() {
+        let busy = Busy {
+            holder: Some("4242".into()),
+            what: "undo".into(),
+            wait: Duration::from_secs(600),
+        };
+        assert_eq!(
+            busy.to_string(),
+            "a guarded step (pid 4242) is running in this repository; undo waits up to 10m for it to finish (--wait)"
+        );
+        let unknown = Busy {
+            holder: None,
+            ..busy
+        };
+        assert!(unknown.to_string().starts_with("a guarded step is running"));
+    }
 }

@@ -159,7 +159,7 @@ pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RecoverArgs
             repo: args.repo,
             wait: args.wait.as_duration(),
         };
-        cmd::run(ws, env, &options)?
+        cmd::run(ws, env, &options, &mut |busy| eprintln!("lifeline: {busy}"))?
     };
     if !out.quiet {
         for w in &outcome.warnings {

@@ -25,11 +25,13 @@ fn operator(ws: &Workspace, env: &dyn Env) -> String {
     }
 }
 
-/// Runs a runbook from authority check to follow-up issue.
+/// Runs a runbook from authority check to follow-up issue. `waiting` hears
+/// once a second while a guarded step holds the step lock.
 pub(crate) fn run(
     ws: &Workspace,
     env: &dyn Env,
     options: &RecoverOptions,
+    waiting: &mut dyn FnMut(&crate::restore::step_lock::Busy),
 ) -> Result<RecoverOutcome> {
     let operator = operator(ws, env);
     let mut warnings = Vec::new();
@@ -54,7 +56,7 @@ pub(crate) fn run(
             ws,
             options.wait,
             "recover",
-            &mut |busy| eprintln!("lifeline: {busy}"),
+            waiting,
         )?)
     };
     let records_before = publish::Records::snapshot(ws);

@@ -10,7 +10,7 @@
 //! - The step itself runs in [`crate::run::Runner`], which passes its
 //!   output through (secrets redacted) and reads its status file.
 //! - A failure is classified from structured signals only
-//!   ([`crate::restore::classify`]): the validation findings, and what the
+//!   ([`crate::run::classify`]): the validation findings, and what the
 //!   step wrote to the file `$LIFELINE_STEP_STATUS` names. A rate-limited
 //!   step is rolled back and retried when the caller allows it.
 //! - SIGINT and SIGTERM stop the run at any stage
@@ -26,10 +26,10 @@ use crate::checkpoint::{self, CaptureOptions, Manifest};
 use crate::ci::Env;
 use crate::config::Pattern;
 use crate::error::{Error, Result};
-use crate::restore::classify::{self, Evidence};
 use crate::restore::step_lock::{self, Acquired};
 use crate::restore::stop::Stop;
 use crate::restore::{Options as RestoreOptions, Status, Target};
+use crate::run::classify::{self, Evidence};
 use crate::run::{OnFailure, Rollback, RunOptions, RunReport, Runner};
 use crate::workspace::Workspace;
 
@@ -365,7 +365,7 @@ mod tests {
     use super::*;
     use crate::audit::Outcome;
     use crate::config::Severity;
-    use crate::restore::classify::StepStatus;
+    use crate::run::classify::StepStatus;
     use crate::run::{Attempt, Broken, Finding, MAX_FINDINGS};
 
     fn broken(path: &str, findings: usize) -> Broken {

@@ -225,6 +225,7 @@ fn sprint_config_corruption(s: &Scratch) -> Result<Observed> {
         &s.ws,
         &s.env,
         &recover_options(RecoveryType::SprintConfigCorruption, Severity::P1),
+        &mut |_| {},
     ) {
         Ok(outcome) if outcome.outcome == "recovered" => {
             observed.recovered = true;
@@ -452,17 +453,21 @@ fn disable_and_resume(s: &Scratch, kind: RecoveryType, watched: &[&str]) -> Resu
         observed.detect_ms = Some(detect_ms);
     }
     let start = Instant::now();
-    let outcome =
-        match crate::commands::recover::run(&s.ws, &env, &recover_options(kind, Severity::P1)) {
-            Ok(o) => o,
-            Err(e) => {
-                observed.why_not = format!(
-                    "the runbook failed: {}",
-                    crate::redact::redact(&e.to_string())
-                );
-                return Ok(observed);
-            }
-        };
+    let outcome = match crate::commands::recover::run(
+        &s.ws,
+        &env,
+        &recover_options(kind, Severity::P1),
+        &mut |_| {},
+    ) {
+        Ok(o) => o,
+        Err(e) => {
+            observed.why_not = format!(
+                "the runbook failed: {}",
+                crate::redact::redact(&e.to_string())
+            );
+            return Ok(observed);
+        }
+    };
     let disabled = fake.with(|st| {
         st.workflows
             .iter()

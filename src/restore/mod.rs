@@ -10,12 +10,11 @@
 //! the safety checkpoint's files back; [`commit`] commits exactly the
 //! restored paths. [`crate::commands::restore`] runs them in order, holds
 //! the locks ([`lock`], [`step_lock`]) and records the audit entries;
-//! nothing here records or prints. [`classify`] names what went wrong in
-//! a guarded step and [`stop`] stops one on a signal
-//! ([`crate::commands::run`]).
+//! nothing here records or prints. [`stop`] stops a guarded step on a
+//! signal ([`crate::commands::run`]; what went wrong in one is
+//! [`crate::run::classify`]'s).
 
 pub mod apply;
-pub mod classify;
 pub mod plan;
 pub mod step_lock;
 pub mod stop;

@@ -4,7 +4,7 @@
 //!
 //! - [`Runner`] runs the step to completion with the file
 //!   `$LIFELINE_STEP_STATUS` names in its environment, and reads back what
-//!   the step wrote there ([`crate::restore::classify::StepStatus`]).
+//!   the step wrote there ([`crate::run::classify::StepStatus`]).
 //! - The step gets lifeline's stdin; its own stdout and stderr pass
 //!   through line by line with secrets redacted
 //!   ([`crate::redact::RedactingWriter`], binary-safe) unless the caller
@@ -16,6 +16,8 @@
 //!   with their findings; [`RunReport`] is the typed outcome `--format
 //!   json` prints.
 
+pub mod classify;
+
 use std::ffi::OsString;
 use std::io::{IsTerminal, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
@@ -25,12 +27,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use self::classify::StepStatus;
 use crate::audit::entry::Context;
 use crate::checkpoint::Manifest;
 use crate::config::{Pattern, Severity};
 use crate::error::{Error, Result};
 use crate::redact::RedactingWriter;
-use crate::restore::classify::{self, StepStatus};
 use crate::restore::stop::{self, Stop};
 use crate::workspace::Workspace;
 

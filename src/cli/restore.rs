@@ -4,21 +4,16 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::Output;
+use super::output::{Format, TEXT_JSON, formats};
 use crate::ci::Env;
 use crate::commands::restore as cmd;
 use crate::config::HumanDuration;
 use crate::error::{Error, Result};
 use crate::restore::{self, Action, Plan, Report, Status, Target};
 use crate::workspace::Workspace;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
@@ -45,9 +40,9 @@ pub struct RestoreArgs {
     pub allow_unsigned: bool,
     /// How long to wait for a guarded step (`lifeline run`) running in
     /// this repository to finish
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub wait: HumanDuration,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
     pub format: Format,
 }
 
@@ -61,14 +56,10 @@ pub struct UndoArgs {
     pub yes: bool,
     /// How long to wait for a guarded step (`lifeline run`) running in
     /// this repository to finish
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub wait: HumanDuration,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
     pub format: Format,
-}
-
-pub(super) fn parse_duration(s: &str) -> std::result::Result<HumanDuration, String> {
-    s.parse()
 }
 
 pub(crate) fn restore(

@@ -7,29 +7,16 @@
 use std::ffi::OsString;
 use std::io::Write;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::Output;
+use super::output::{Format, TEXT_JSON, formats};
 use crate::ci::Env;
 use crate::commands::run::{self as cmd, Progress};
 use crate::config::HumanDuration;
 use crate::error::Result;
 use crate::run::{OnFailure, Rollback, RunOptions};
 use crate::workspace::Workspace;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnFailureArg {
-    /// Put the checkpoint back
-    Rollback,
-    /// Leave the files as the command left them
-    Keep,
-}
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -40,8 +27,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "TEXT")]
     pub operation: Option<String>,
     /// What to do when the command fails or leaves invalid files
-    #[arg(long, value_enum, default_value_t = OnFailureArg::Rollback)]
-    pub on_failure: OnFailureArg,
+    #[arg(long, value_enum, default_value_t = OnFailure::Rollback)]
+    pub on_failure: OnFailure,
     /// Retry a rate-limited command up to N times (rolled back before
     /// each); needs --idempotent
     #[arg(long, value_name = "N", default_value_t = 0, requires = "idempotent")]
@@ -51,37 +38,30 @@ pub struct RunArgs {
     #[arg(long)]
     pub idempotent: bool,
     /// The first retry's wait, doubled each time with jitter
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
     pub backoff: HumanDuration,
     /// The longest wait between retries (a Retry-After included)
-    #[arg(long, value_name = "DURATION", default_value = "15m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "15m")]
     pub max_backoff: HumanDuration,
     /// How long to wait for another guarded step in this repository
-    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub wait: HumanDuration,
     /// Pass the command's stdout and stderr through byte for byte,
     /// without redacting secrets (for a step that writes binary data)
     #[arg(long)]
     pub raw_output: bool,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    #[arg(long, value_parser = formats(TEXT_JSON), default_value_t = Format::Text)]
     pub format: Format,
     /// The command and its arguments
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<OsString>,
 }
 
-fn parse_duration(s: &str) -> std::result::Result<HumanDuration, String> {
-    s.parse()
-}
-
 pub(crate) fn run(ws: &Workspace, env: &dyn Env, out: &Output, args: RunArgs) -> Result<i32> {
     let options = RunOptions {
         kind: args.kind,
         operation: args.operation,
-        on_failure: match args.on_failure {
-            OnFailureArg::Rollback => OnFailure::Rollback,
-            OnFailureArg::Keep => OnFailure::Keep,
-        },
+        on_failure: args.on_failure,
         retries: args.retries,
         idempotent: args.idempotent,
         backoff: args.backoff.as_duration(),

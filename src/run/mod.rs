@@ -40,10 +40,12 @@ use crate::workspace::Workspace;
 pub(crate) const MAX_FINDINGS: usize = 50;
 
 /// What to do when the command fails or leaves invalid files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum OnFailure {
+    /// Put the checkpoint back
     Rollback,
+    /// Leave the files as the command left them
     Keep,
 }
 

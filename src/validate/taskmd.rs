@@ -360,7 +360,9 @@ fn trim_start(s: &str) -> &str {
 }
 
 /// `s.trim()`, with ASCII whitespace stripped byte by byte at both ends;
-/// only a non-ASCII character at an end is decoded.
+/// only a non-ASCII character at an end is decoded. Like `str::trim`, a
+/// string of whitespace only gives the empty slice at its start (an empty
+/// cell's finding points there).
 fn trim(s: &str) -> &str {
     let bytes = s.as_bytes();
     let start = bytes.iter().take_while(|&&b| is_ascii_space(b)).count();
@@ -371,10 +373,11 @@ fn trim(s: &str) -> &str {
             .take_while(|&&b| is_ascii_space(b))
             .count();
     let rest = &s[start..end];
-    match (rest.as_bytes().first(), rest.as_bytes().last()) {
+    let rest = match (rest.as_bytes().first(), rest.as_bytes().last()) {
         (Some(a), Some(z)) if !a.is_ascii() || !z.is_ascii() => rest.trim(),
         _ => rest,
-    }
+    };
+    if rest.is_empty() { &s[..0] } else { rest }
 }
 
 /// Splits a table line into trimmed cells. `\|` does not split.
@@ -487,6 +490,17 @@ mod tests {
         assert_eq!(split_row("| a | b | ").cells, ["a", "b"]);
         assert_eq!(split_row("| a | | c").cells, ["a", "", "c"]);
         assert_eq!(split_row("|").cells, Vec::<&str>::new());
+        // A blank cell is the empty slice where the blank starts, as
+        // `str::trim` gives it, whatever the blank is made of.
+        let line = "| a |\x0C\x0B| \u{A0} |\t\u{3000}| b |";
+        let row = split_row(line);
+        let starts: Vec<usize> = row
+            .cells
+            .iter()
+            .map(|c| c.as_ptr() as usize - line.as_ptr() as usize)
+            .collect();
+        assert_eq!(row.cells, ["a", "", "", "", "b"]);
+        assert_eq!(starts, [2, 5, 8, 13, 19]);
     }
 
     const TASK_HEADER: &str = "| ID | Title | Priority | Points | Status | Reviewed |";

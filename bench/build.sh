@@ -5,9 +5,14 @@
 # For each git revision given (default: HEAD), in a fresh clone with its own
 # empty target directory and CARGO_INCREMENTAL=0:
 #
-#   1. cold `cargo build --release --locked --timings` — the build behind
-#      `cargo run --release -- drill ...` on a fresh clone;
-#   2. cold `cargo test --locked --no-run` (debug profile, dev-dependencies);
+#   0. cold `cargo build --locked` (dev profile) — the build behind the
+#      README's first command, `cargo run --locked -- drill ...` — then that
+#      command once, built (the drill's own time);
+#   2. `cargo test --locked --no-run` (debug profile, dev-dependencies);
+#      after step 0 it reuses what the dev build compiled, so its time is
+#      what `cargo test` adds for a new user;
+#   1. cold `cargo build --release --locked --timings` — what `cargo install
+#      --path .` compiles;
 #   3. warm `cargo test --locked` — everything built, the suite runs.
 #
 # Each step prints wall seconds, CPU seconds (user + system of every process
@@ -22,14 +27,15 @@
 #   bench/build.sh                      # HEAD only
 #   bench/build.sh main~3 main          # before and after
 #   STEPS=1 bench/build.sh A B          # only the release build
+#   STEPS=02 bench/build.sh             # the README's two commands
 #
-# Env: STEPS (which steps, default 123), TOP (crates listed, default 12),
+# Env: STEPS (which steps, default 0213, run in that order), TOP (crates listed, default 12),
 # KEEP=1 keeps the clones (in /tmp) instead of deleting them.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo="$(pwd)"
-steps="${STEPS:-123}"
+steps="${STEPS:-0213}"
 top="${TOP:-12}"
 [ $# -gt 0 ] || set -- HEAD
 for tool in git python3 nproc; do
@@ -80,12 +86,17 @@ for rev in "$@"; do
         printf '  %-28s wall %7.1f s  cpu %7.1f s  load before %s\n' \
             "$name" "$wall" "$(awk "BEGIN{print $user + $sys}")" "$l"
     }
+    if [[ "$steps" == *0* ]]; then
+        step "cold build (dev)" cargo build --locked --timings
+        summarize "$(ls -t target/cargo-timings/cargo-timing-*.html | head -n 1)"
+        step "drill (dev, built)" cargo run --locked -- drill --root examples/sample-repo
+    fi
+    if [[ "$steps" == *2* ]]; then
+        step "test --no-run" cargo test --locked --no-run
+    fi
     if [[ "$steps" == *1* ]]; then
         step "cold build --release" cargo build --release --locked --timings
         summarize "$(ls -t target/cargo-timings/cargo-timing-*.html | head -n 1)"
-    fi
-    if [[ "$steps" == *2* ]]; then
-        step "cold test --no-run" cargo test --locked --no-run
     fi
     if [[ "$steps" == *3* ]]; then
         step "warm test" cargo test --locked

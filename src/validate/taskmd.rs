@@ -215,9 +215,8 @@ pub fn parse_with<'a>(text: &'a str, visit: &mut impl Visit<'a>) -> TaskDoc<'a> 
         line: "",
         cells: Vec::with_capacity(16),
     };
-    for raw in text.split_inclusive('\n') {
-        let line = raw.trim_end_matches(['\n', '\r']);
-        let trimmed = line.trim_start();
+    for line in lines(text) {
+        let trimmed = trim_start(line);
         if let Some(open) = fence {
             if trimmed.starts_with(open) {
                 fence = None;
@@ -324,6 +323,63 @@ fn strip_label<'a>(line: &'a str, label: &str) -> Option<&'a str> {
         .or_else(|| rest.strip_prefix(":**"))
 }
 
+/// The lines of `text`, each without its line ending (every `\n` and `\r`
+/// at its end), found with one `memchr` pass: what `split_inclusive('\n')`
+/// and `trim_end_matches(['\n', '\r'])` give, without decoding characters.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let bytes = text.as_bytes();
+    let mut start = 0;
+    let mut ends = memchr::memchr_iter(b'\n', bytes);
+    std::iter::from_fn(move || {
+        if start >= bytes.len() {
+            return None;
+        }
+        let end = ends.next().map_or(bytes.len(), |nl| nl + 1);
+        let raw = &text[start..end];
+        start = end;
+        Some(raw.trim_end_matches(['\n', '\r']))
+    })
+}
+
+/// Whether `b` is an ASCII byte `char::is_whitespace` accepts (which,
+/// unlike `u8::is_ascii_whitespace`, includes the vertical tab).
+fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\x0B' | b'\x0C' | b'\r')
+}
+
+/// `s.trim_start()`, with ASCII whitespace skipped byte by byte; only a
+/// non-ASCII first character is decoded.
+fn trim_start(s: &str) -> &str {
+    let skip = s.bytes().take_while(|&b| is_ascii_space(b)).count();
+    let rest = &s[skip..];
+    if rest.as_bytes().first().is_some_and(|b| !b.is_ascii()) {
+        rest.trim_start()
+    } else {
+        rest
+    }
+}
+
+/// `s.trim()`, with ASCII whitespace stripped byte by byte at both ends;
+/// only a non-ASCII character at an end is decoded. Like `str::trim`, a
+/// string of whitespace only gives the empty slice at its start (an empty
+/// cell's finding points there).
+fn trim(s: &str) -> &str {
+    let bytes = s.as_bytes();
+    let start = bytes.iter().take_while(|&&b| is_ascii_space(b)).count();
+    let end = bytes.len()
+        - bytes[start..]
+            .iter()
+            .rev()
+            .take_while(|&&b| is_ascii_space(b))
+            .count();
+    let rest = &s[start..end];
+    let rest = match (rest.as_bytes().first(), rest.as_bytes().last()) {
+        (Some(a), Some(z)) if !a.is_ascii() || !z.is_ascii() => rest.trim(),
+        _ => rest,
+    };
+    if rest.is_empty() { &s[..0] } else { rest }
+}
+
 /// Splits a table line into trimmed cells. `\|` does not split.
 pub fn split_row(line: &str) -> Row<'_> {
     let mut row = Row {
@@ -338,7 +394,7 @@ pub fn split_row(line: &str) -> Row<'_> {
 fn split_row_into<'a>(line: &'a str, row: &mut Row<'a>) {
     row.line = line;
     row.cells.clear();
-    let body = line.trim();
+    let body = trim(line);
     let body = body.strip_prefix('|').unwrap_or(body);
     let bytes = body.as_bytes();
     let mut start = 0;
@@ -348,14 +404,14 @@ fn split_row_into<'a>(line: &'a str, row: &mut Row<'a>) {
         if bytes[i] == b'\\' {
             i += 2;
         } else {
-            row.cells.push(body[start..i].trim());
+            row.cells.push(trim(&body[start..i]));
             start = i + 1;
             i += 1;
         }
     }
-    let tail = &body[start.min(body.len())..];
-    if !tail.trim().is_empty() {
-        row.cells.push(tail.trim());
+    let tail = trim(&body[start.min(body.len())..]);
+    if !tail.is_empty() {
+        row.cells.push(tail);
     }
 }
 
@@ -379,7 +435,10 @@ const TASK_ONLY: [Column; 8] = [
 /// template's other tables are not.
 pub fn is_task_header(row: &Row<'_>) -> bool {
     let has = |name: &str| row.cells.iter().any(|c| eq_words(c, name));
-    has("ID")
+    // A cell is trimmed, so it is the one word `ID` exactly when it is
+    // `ID` in any case: the test every task row fails, made without
+    // splitting any cell into words.
+    row.cells.iter().any(|c| c.eq_ignore_ascii_case("ID"))
         && has("Title")
         && TASK_ONLY.iter().filter(|c| has(c.name())).count() * 2 >= TASK_ONLY.len()
 }
@@ -431,6 +490,17 @@ mod tests {
         assert_eq!(split_row("| a | b | ").cells, ["a", "b"]);
         assert_eq!(split_row("| a | | c").cells, ["a", "", "c"]);
         assert_eq!(split_row("|").cells, Vec::<&str>::new());
+        // A blank cell is the empty slice where the blank starts, as
+        // `str::trim` gives it, whatever the blank is made of.
+        let line = "| a |\x0C\x0B| \u{A0} |\t\u{3000}| b |";
+        let row = split_row(line);
+        let starts: Vec<usize> = row
+            .cells
+            .iter()
+            .map(|c| c.as_ptr() as usize - line.as_ptr() as usize)
+            .collect();
+        assert_eq!(row.cells, ["a", "", "", "", "b"]);
+        assert_eq!(starts, [2, 5, 8, 13, 19]);
     }
 
     const TASK_HEADER: &str = "| ID | Title | Priority | Points | Status | Reviewed |";

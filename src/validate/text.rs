@@ -156,10 +156,21 @@ fn check_conflict_markers(source: &Source, out: &mut Vec<Diagnostic>) {
     // The open conflict: its `<<<<<<<` line and the markers seen since.
     let mut open: Option<(usize, usize, Vec<MarkerLine>)> = None;
     let mut found = 0;
-    let mut offset = source.bom;
-    for raw in source.body().split_inclusive('\n') {
-        let start = offset;
-        offset += raw.len();
+    let body = source.body();
+    let bytes = body.as_bytes();
+    // Line ends found with one `memchr` pass; only a line that starts with
+    // a marker's character is looked at further.
+    let ends = memchr::memchr_iter(b'\n', bytes)
+        .map(|nl| nl + 1)
+        .chain((!body.ends_with('\n')).then_some(bytes.len()));
+    let mut next = 0;
+    for line_end in ends {
+        let raw = &body[next..line_end];
+        let start = source.bom + next;
+        next = line_end;
+        if !matches!(raw.as_bytes().first(), Some(b'<' | b'|' | b'=' | b'>')) {
+            continue;
+        }
         let line = raw.trim_end_matches(['\n', '\r']);
         let Some(kind) = marker(line) else {
             continue;

@@ -274,7 +274,7 @@ impl Git {
 /// The git directory of the work tree `root` as its `.git` names it (the
 /// directory, or where a `gitdir:` file points), without starting git;
 /// `None` when `root` has no `.git`.
-pub fn git_dir_of(root: &Path) -> Option<PathBuf> {
+pub(crate) fn git_dir_of(root: &Path) -> Option<PathBuf> {
     files::git_dir_of(root)
 }
 
@@ -284,7 +284,7 @@ pub fn git_dir_of(root: &Path) -> Option<PathBuf> {
 /// nothing waits on it. A linked `.git` directory is git's own (tooling
 /// makes them) and is accepted, as [`crate::fs::atomic::private_anchor`]
 /// does.
-pub fn checked_git_dir_of(root: &Path) -> Result<Option<PathBuf>> {
+pub(crate) fn checked_git_dir_of(root: &Path) -> Result<Option<PathBuf>> {
     let dot_git = root.join(".git");
     match std::fs::metadata(&dot_git) {
         Ok(meta) if !meta.is_dir() && !meta.is_file() => Err(Error::environment(
@@ -322,7 +322,7 @@ fn base_command(dir: &Path) -> Command {
 /// Why `name` cannot be a remote name lifeline uses, or `None`. Only plain
 /// names are accepted: letters, digits, `.`, `_` and `-`, not starting
 /// with `-` or `.`.
-pub fn remote_name_problem(name: &str) -> Option<&'static str> {
+pub(crate) fn remote_name_problem(name: &str) -> Option<&'static str> {
     if name.is_empty() {
         return Some("it is empty");
     }
@@ -347,7 +347,7 @@ pub fn remote_name_problem(name: &str) -> Option<&'static str> {
 /// True for a branch name lifeline may put into a refspec: what `git
 /// check-ref-format --branch` accepts, minus anything git could read as an
 /// option or a second refspec.
-pub fn branch_name_ok(name: &str) -> bool {
+pub(crate) fn branch_name_ok(name: &str) -> bool {
     !name.is_empty()
         && !name.starts_with(['-', '+', '.', '/'])
         && !name.ends_with(['/', '.'])

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 /// Runs git in `dir` with a fixed identity and no user or system
 /// configuration; panics when it fails (a broken fixture). Through the
 /// git module, like every git process lifeline starts.
-pub fn git(dir: &Path, args: &[&str]) {
+pub(crate) fn git(dir: &Path, args: &[&str]) {
     let git = crate::git::Git::new(dir)
         .with_env("GIT_CONFIG_NOSYSTEM", "1")
         .with_env("GIT_CONFIG_GLOBAL", "/dev/null")
@@ -21,7 +21,7 @@ pub fn git(dir: &Path, args: &[&str]) {
 
 /// A work tree at `<tmp>/work` with one commit on `main`, pushed to the
 /// bare repository `<tmp>/origin.git` it knows as `origin`.
-pub fn repo_with_origin() -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn repo_with_origin() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().expect("a temporary directory");
     let origin = tmp.path().join("origin.git");
     let work = tmp.path().join("work");
@@ -45,7 +45,7 @@ pub fn repo_with_origin() -> (tempfile::TempDir, PathBuf) {
 /// A remote "name" that is a git option running `touch <marker>` when git
 /// reads it as one (`--upload-pack` for fetch and ls-remote,
 /// `--receive-pack` for push), and the marker's path.
-pub fn hostile_remote(tmp: &Path, option: &str) -> (String, PathBuf) {
+pub(crate) fn hostile_remote(tmp: &Path, option: &str) -> (String, PathBuf) {
     let marker = tmp.join("ran");
     (format!("--{option}=touch {}", marker.display()), marker)
 }
@@ -53,7 +53,7 @@ pub fn hostile_remote(tmp: &Path, option: &str) -> (String, PathBuf) {
 /// Asserts git took `remote` for the repository it was asked to reach
 /// (it names it, quoted, in its refusal: "strange pathname '--…'
 /// blocked") rather than an option, and that nothing ran.
-pub fn assert_read_as_remote(error: &str, remote: &str, marker: &Path) {
+pub(crate) fn assert_read_as_remote(error: &str, remote: &str, marker: &Path) {
     assert!(
         !marker.exists(),
         "git ran the option hidden in the remote name: {error}"

@@ -89,7 +89,7 @@ pub struct OddName {
 
 /// What [`ProtectedSet::scan`] found.
 #[derive(Debug, Clone, Default)]
-pub struct Scan {
+pub(crate) struct Scan {
     /// Every protected file, sorted, with its validator.
     pub files: Vec<(String, Validator)>,
     /// Files under a protected glob whose name lifeline cannot carry.
@@ -101,7 +101,7 @@ pub struct Scan {
 }
 
 /// The configured entries, compiled.
-pub struct ProtectedSet {
+pub(crate) struct ProtectedSet {
     entries: Vec<Entry>,
     records: Records,
 }
@@ -117,7 +117,7 @@ enum Entry {
 }
 
 impl ProtectedSet {
-    pub fn new(config: &Config) -> Result<Self> {
+    pub(crate) fn new(config: &Config) -> Result<Self> {
         let mut entries = Vec::with_capacity(config.protect.len());
         for e in &config.protect {
             if e.is_glob() {
@@ -140,14 +140,14 @@ impl ProtectedSet {
     }
 
     /// The paths no entry can bring into the set.
-    pub fn records(&self) -> &Records {
+    pub(crate) fn records(&self) -> &Records {
         &self.records
     }
 
     /// The validator of `path` when the set covers it (the first entry
     /// that names it), whether or not the file exists; `None` for a path
     /// no entry names, and for lifeline's records and `.git/`.
-    pub fn covers(&self, path: &str) -> Option<Validator> {
+    pub(crate) fn covers(&self, path: &str) -> Option<Validator> {
         if self.records.reason(path).is_some() {
             return None;
         }
@@ -164,7 +164,7 @@ impl ProtectedSet {
     /// repeats (the first entry that names a file gives its validator).
     /// A glob never reaches through a symlink, not even one staying inside
     /// the root.
-    pub fn files(&self, root: &Path) -> Result<Vec<(String, Validator)>> {
+    pub(crate) fn files(&self, root: &Path) -> Result<Vec<(String, Validator)>> {
         Ok(self.scan(root)?.files)
     }
 
@@ -172,7 +172,7 @@ impl ProtectedSet {
     /// entry a glob matched that is not a regular file (a symlink, FIFO,
     /// socket or device): `validate` reports those, capture and restore
     /// leave them alone.
-    pub fn walk(&self, root: &Path) -> Result<Vec<(String, Validator, bool)>> {
+    pub(crate) fn walk(&self, root: &Path) -> Result<Vec<(String, Validator, bool)>> {
         let scan = self.scan(root)?;
         let mut out: Vec<(String, Validator, bool)> = scan
             .files
@@ -191,7 +191,7 @@ impl ProtectedSet {
     /// [`files`](Self::files), plus the files under a glob whose names
     /// lifeline cannot carry and the entries a glob matched that are not
     /// regular files.
-    pub fn scan(&self, root: &Path) -> Result<Scan> {
+    pub(crate) fn scan(&self, root: &Path) -> Result<Scan> {
         let mut out = Scan::default();
         let mut seen = std::collections::HashSet::new();
         for entry in &self.entries {

@@ -17,7 +17,7 @@ use crate::github::{ApiError, Client, RepoName, markdown};
 
 /// The label every lifeline alert carries (with `automation` and the
 /// severity's `priority/...`).
-pub const ALERT_LABEL: &str = "alert";
+pub(crate) const ALERT_LABEL: &str = "alert";
 
 /// The first line of an alert's body holds lifeline's state. Only that
 /// line is read, only in issues lifeline's own identity opened, and the
@@ -29,7 +29,7 @@ const LEGACY_PREFIX: &str = "<!-- lifeline:fingerprint=";
 const STATE_SUFFIX: &str = " -->";
 
 /// Bodies are cut to this many characters, under GitHub's 65,536.
-pub const MAX_BODY_CHARS: usize = 60_000;
+pub(crate) const MAX_BODY_CHARS: usize = 60_000;
 /// One evidence line is cut to this many characters.
 const MAX_LINE_CHARS: usize = 2_000;
 
@@ -59,7 +59,7 @@ impl AlertAction {
 
 /// The alert settings.
 #[derive(Debug, Clone)]
-pub struct AlertSettings<'a> {
+pub(crate) struct AlertSettings<'a> {
     pub policy: &'a SeverityPolicy,
     pub repeat_interval: Duration,
     pub now: Timestamp,
@@ -67,7 +67,7 @@ pub struct AlertSettings<'a> {
 
 /// lifeline's state of one alert, kept in the first line of its body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlertState {
+pub(crate) struct AlertState {
     pub fingerprint: String,
     /// When lifeline last told people (opened, reminded, escalated).
     pub notified: Option<Timestamp>,
@@ -76,7 +76,7 @@ pub struct AlertState {
 
 impl AlertState {
     /// The state line.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let mut s = format!("{STATE_PREFIX}fingerprint={}", encode(&self.fingerprint));
         if let Some(t) = self.notified {
             s.push_str(&format!(" notified={t}"));
@@ -89,7 +89,7 @@ impl AlertState {
     }
 
     /// The state in the first line of `body`, if lifeline wrote one.
-    pub fn parse(body: &str) -> Option<AlertState> {
+    pub(crate) fn parse(body: &str) -> Option<AlertState> {
         let first = body.lines().next()?.trim_end();
         if let Some(legacy) = first.strip_prefix(LEGACY_PREFIX) {
             let fingerprint = legacy.strip_suffix(STATE_SUFFIX)?;
@@ -162,7 +162,7 @@ struct OpenAlert {
 
 /// What one sync did, and which findings it could not deliver.
 #[derive(Debug, Default)]
-pub struct SyncOutcome {
+pub(crate) struct SyncOutcome {
     pub actions: Vec<AlertAction>,
     /// One line per finding or alert that could not be delivered.
     pub failures: Vec<String>,
@@ -175,7 +175,7 @@ pub struct SyncOutcome {
 ///
 /// `identity` gives the login of the token's owner: only issues it opened
 /// are alerts. It is asked only when there are open issues to tell apart.
-pub fn sync(
+pub(crate) fn sync(
     client: &Client,
     repo: &RepoName,
     findings: &[Finding],

@@ -45,7 +45,7 @@ fn finding(
 }
 
 /// The configured severity of `pattern`.
-pub fn severity_of(config: &Config, pattern: Pattern) -> Severity {
+pub(crate) fn severity_of(config: &Config, pattern: Pattern) -> Severity {
     config
         .patterns
         .get(&pattern)
@@ -55,7 +55,7 @@ pub fn severity_of(config: &Config, pattern: Pattern) -> Severity {
 
 /// Protected files that do not validate: one finding per file, its pattern
 /// from the worst rule broken. Never fails: an unreadable file is a finding.
-pub fn files(root: &Path, config: &Config, out: &mut Vec<Finding>) -> bool {
+pub(crate) fn files(root: &Path, config: &Config, out: &mut Vec<Finding>) -> bool {
     let report = match validate::protected_targets(root, config)
         .and_then(|targets| validate::validate_targets(&targets))
     {
@@ -133,7 +133,7 @@ pub fn files(root: &Path, config: &Config, out: &mut Vec<Finding>) -> bool {
 
 /// The audit trail's integrity (`lifeline audit verify`): a broken chain
 /// is an `audit-integrity` finding. A fork (merged clones) is not.
-pub fn audit(ws: &crate::workspace::Workspace, out: &mut Vec<Finding>) -> bool {
+pub(crate) fn audit(ws: &crate::workspace::Workspace, out: &mut Vec<Finding>) -> bool {
     let config = &ws.config;
     let report = crate::audit::store::Log::of(ws)
         .and_then(|log| crate::audit::verify::verify(&log, &Default::default()));
@@ -183,7 +183,7 @@ pub fn audit(ws: &crate::workspace::Workspace, out: &mut Vec<Finding>) -> bool {
 
 /// No valid checkpoint (other than a `pre-restore` safety one) newer than
 /// `health.checkpoint_max_age`: a rollback would lose that much.
-pub fn checkpoints(
+pub(crate) fn checkpoints(
     ws: &crate::workspace::Workspace,
     now: Timestamp,
     out: &mut Vec<Finding>,
@@ -226,7 +226,7 @@ pub fn checkpoints(
 /// A finding for a GitHub API failure that stopped a check. Its evidence
 /// (which checks did not run) is added by
 /// [`super::HealthReport::could_not_check`].
-pub fn api_failure(config: &Config, error: &ApiError) -> Finding {
+pub(crate) fn api_failure(config: &Config, error: &ApiError) -> Finding {
     let (pattern, key, title, fix) = match error {
         ApiError::Unauthorized { .. } => (
             Pattern::Auth,
@@ -273,7 +273,7 @@ pub fn api_failure(config: &Config, error: &ApiError) -> Finding {
 }
 
 /// The repository's default branch.
-pub fn default_branch(client: &Client, repo: &RepoName) -> Result<String, ApiError> {
+pub(crate) fn default_branch(client: &Client, repo: &RepoName) -> Result<String, ApiError> {
     let answer = client.get(&repo.api_path())?;
     answer.body["default_branch"]
         .as_str()
@@ -288,7 +288,7 @@ pub fn default_branch(client: &Client, repo: &RepoName) -> Result<String, ApiErr
 /// Token expiry from the `GitHub-Authentication-Token-Expiration` header
 /// (`2026-12-01 10:00:00 UTC`, or with a numeric offset): a P1 finding
 /// within 24 hours, P2 within 7 days. Returns when it expires.
-pub fn token_expiry(
+pub(crate) fn token_expiry(
     config: &Config,
     header: Option<&str>,
     now: Timestamp,
@@ -389,7 +389,7 @@ fn trusted_runs(
 /// Watched workflows: failed runs within the window, the latest run
 /// failed, or the workflow disabled. Only runs of this repository's own
 /// code on `branches` count (see [`trusted_run`]).
-pub fn workflows(
+pub(crate) fn workflows(
     client: &Client,
     repo: &RepoName,
     config: &Config,
@@ -533,7 +533,7 @@ pub fn workflows(
 
 /// Required labels missing from the repository: the configured ones plus
 /// every label in labels.yml, compared case-insensitively, all pages read.
-pub fn labels(
+pub(crate) fn labels(
     client: &Client,
     repo: &RepoName,
     root: &Path,

@@ -5,9 +5,9 @@
 //! record of a run that changed an alert ([`record`]). `commands::health`
 //! runs them and writes the entry; nothing here prints.
 
-pub mod alert;
-pub mod detect;
-pub mod record;
+pub(crate) mod alert;
+pub(crate) mod detect;
+pub(crate) mod record;
 
 use serde::Serialize;
 

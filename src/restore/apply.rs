@@ -24,7 +24,7 @@ pub(crate) const TMP_PREFIX: &str = crate::fs::atomic::TMP_PREFIX;
 /// opened from the root without following a symlink at any component
 /// ([`crate::fs::atomic::stage`]), so a link inside the tree
 /// (`docs/x -> ../.git/hooks`) cannot redirect a write or a removal.
-pub fn apply(root: &Path, plan: &Plan, set: &ProtectedSet) -> Result<()> {
+pub(crate) fn apply(root: &Path, plan: &Plan, set: &ProtectedSet) -> Result<()> {
     for change in plan.touched() {
         if set.covers(&change.path).is_none() {
             return Err(Error::usage(

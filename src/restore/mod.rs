@@ -14,10 +14,10 @@
 //! signal ([`crate::commands::run`]; what went wrong in one is
 //! [`crate::run::classify`]'s).
 
-pub mod apply;
-pub mod plan;
-pub mod step_lock;
-pub mod stop;
+pub(crate) mod apply;
+pub(crate) mod plan;
+pub(crate) mod step_lock;
+pub(crate) mod stop;
 
 use std::collections::{HashMap, HashSet};
 
@@ -29,7 +29,9 @@ use crate::checkpoint::{
 use crate::ci::Env;
 use crate::error::{Error, IoContext, Result};
 use crate::workspace::Workspace;
-pub use plan::{Action, Change, Plan};
+#[cfg(test)]
+pub(crate) use plan::Change;
+pub(crate) use plan::{Action, Plan};
 
 /// Which checkpoint to restore.
 #[derive(Debug, Clone)]

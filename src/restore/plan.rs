@@ -117,7 +117,7 @@ pub struct Skipped {
 
 /// Why a plan could not be made.
 #[derive(Debug)]
-pub enum PlanError {
+pub(crate) enum PlanError {
     /// The manifest names a path lifeline must not write: the whole
     /// checkpoint is refused.
     Unsafe(String),
@@ -140,7 +140,7 @@ enum Want<'a> {
 /// Plans restoring `manifest` (its verified `files`) over the working tree.
 /// With `only`, just those paths (a path, or a directory and everything
 /// under it); `unmatched` receives the `only` entries that matched nothing.
-pub fn build(
+pub(crate) fn build(
     ws: &Workspace,
     manifest: &Manifest,
     files: Vec<(FileEntry, Vec<u8>)>,
@@ -443,7 +443,7 @@ fn text(bytes: &[u8]) -> Option<&str> {
 
 /// Paths among `pathspecs` (and under them) with uncommitted changes,
 /// untracked files included; empty outside git.
-pub fn uncommitted(ws: &Workspace, pathspecs: &[&str]) -> Result<HashSet<String>> {
+pub(crate) fn uncommitted(ws: &Workspace, pathspecs: &[&str]) -> Result<HashSet<String>> {
     let mut dirty = HashSet::new();
     let Some(git) = &ws.git else {
         return Ok(dirty);

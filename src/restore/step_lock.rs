@@ -30,31 +30,31 @@ use crate::error::{Error, IoContext, Result};
 use crate::workspace::Workspace;
 
 /// The lock file's name in git's common directory.
-pub const FILE_NAME: &str = "lifeline-run.lock";
+pub(crate) const FILE_NAME: &str = "lifeline-run.lock";
 
 /// How long a step, a restore or a recovery waits for the lock unless told
 /// otherwise (`--wait`).
-pub const DEFAULT_WAIT: Duration = Duration::from_secs(600);
+pub(crate) const DEFAULT_WAIT: Duration = Duration::from_secs(600);
 
 /// How often a waiting step tries the lock again.
 const POLL: Duration = Duration::from_millis(50);
 
 /// A held lock; dropping it releases the lock.
 #[derive(Debug)]
-pub struct StepLock {
+pub(crate) struct StepLock {
     _file: File,
 }
 
 /// How waiting for the lock ended.
 #[derive(Debug)]
-pub enum Acquired {
+pub(crate) enum Acquired {
     Held(StepLock),
     /// SIGINT or SIGTERM came while waiting.
     Stopped(i32),
 }
 
 /// Where the lock of `ws` lives.
-pub fn path(ws: &Workspace) -> Result<PathBuf> {
+pub(crate) fn path(ws: &Workspace) -> Result<PathBuf> {
     match &ws.git {
         Some(git) => {
             let dir = git.run(["rev-parse", "--path-format=absolute", "--git-common-dir"])?;
@@ -107,7 +107,7 @@ impl std::fmt::Display for Busy {
 /// waiting up to `wait`; `waiting` hears once when the lock is held by
 /// another step (the CLI says so on stderr). SIGINT and SIGTERM keep their
 /// default action (nothing has changed yet while it waits).
-pub fn hold(
+pub(crate) fn hold(
     ws: &Workspace,
     wait: Duration,
     what: &str,
@@ -134,7 +134,7 @@ pub fn hold(
 /// finish; a signal `stop` receives ends the wait. `waiting` is called
 /// once, when the lock is found held, with what the holder wrote into it
 /// (its pid).
-pub fn acquire(
+pub(crate) fn acquire(
     path: &Path,
     wait: Duration,
     stop: Option<&Stop>,

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 
 /// Where a signal goes on to.
 #[derive(Debug, Clone, Copy)]
-pub enum Target {
+pub(crate) enum Target {
     /// The step leads a process group of its own: the group gets every
     /// signal, the terminal's included (the terminal cannot reach it).
     Group(i32),
@@ -56,7 +56,7 @@ impl Shared {
 }
 
 /// The signals a guarded step listens to, for the whole run.
-pub struct Stop {
+pub(crate) struct Stop {
     shared: Arc<Shared>,
     handle: signal_hook::iterator::Handle,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -64,7 +64,7 @@ pub struct Stop {
 
 impl Stop {
     /// Starts listening for SIGINT and SIGTERM.
-    pub fn install() -> Result<Stop> {
+    pub(crate) fn install() -> Result<Stop> {
         use signal_hook::consts::{SIGINT, SIGTERM};
         use signal_hook::iterator::{SignalsInfo, exfiltrator::WithOrigin};
         let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM])
@@ -90,12 +90,12 @@ impl Stop {
     }
 
     /// The first signal received, if any.
-    pub fn signal(&self) -> Option<i32> {
+    pub(crate) fn signal(&self) -> Option<i32> {
         *self.shared.signal.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Waits up to `limit`; returns early with the signal when one comes.
-    pub fn wait(&self, limit: Duration) -> Option<i32> {
+    pub(crate) fn wait(&self, limit: Duration) -> Option<i32> {
         let deadline = Instant::now() + limit;
         let mut got = self.shared.signal.lock().unwrap_or_else(|e| e.into_inner());
         loop {
@@ -117,7 +117,7 @@ impl Stop {
 
     /// Names the running step (`None` once it has exited). A signal that
     /// came while it was starting is passed on now.
-    pub fn set_child(&self, target: Option<Target>) {
+    pub(crate) fn set_child(&self, target: Option<Target>) {
         let (pid, group) = match target {
             Some(Target::Group(pid)) => (pid, true),
             Some(Target::Process(pid)) => (pid, false),

@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::config::{Config, Pattern, Severity};
 
 /// The environment variable naming the status file a step may write.
-pub const STATUS_ENV: &str = "LIFELINE_STEP_STATUS";
+pub(crate) const STATUS_ENV: &str = "LIFELINE_STEP_STATUS";
 
 /// The most of a status file lifeline reads.
 const STATUS_LIMIT: u64 = 64 * 1024;
@@ -31,7 +31,7 @@ const STATUS_LIMIT: u64 = 64 * 1024;
 ///
 /// Anything else is ignored.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StepStatus {
+pub(crate) struct StepStatus {
     pub http_status: Option<u16>,
     pub pattern: Option<Pattern>,
     pub retry_after: Option<String>,
@@ -43,7 +43,7 @@ impl StepStatus {
     /// Reads the status file; a missing or unreadable one, or anything
     /// but a regular file there (a FIFO is never waited on), reports
     /// nothing.
-    pub fn read(path: &std::path::Path) -> StepStatus {
+    pub(crate) fn read(path: &std::path::Path) -> StepStatus {
         use std::io::Read;
         use std::os::unix::fs::OpenOptionsExt;
         let mut bytes = Vec::new();
@@ -64,7 +64,7 @@ impl StepStatus {
         }
     }
 
-    pub fn parse(text: &str) -> StepStatus {
+    pub(crate) fn parse(text: &str) -> StepStatus {
         let mut status = StepStatus::default();
         for line in text.lines() {
             let line = line.trim();
@@ -102,7 +102,7 @@ impl StepStatus {
     /// status — 429, or 403 with no requests left or a `retry-after`, is a
     /// rate limit (GitHub answers both ways); 401 and other 403s are
     /// credentials; 409 is a conflict.
-    pub fn reported(&self) -> Option<Pattern> {
+    pub(crate) fn reported(&self) -> Option<Pattern> {
         if self.pattern.is_some() {
             return self.pattern;
         }
@@ -119,7 +119,7 @@ impl StepStatus {
 
     /// The wait the report asks for: `retry-after` (seconds or an HTTP
     /// date), else an `x-ratelimit-reset` epoch second.
-    pub fn retry_hint(&self, now: jiff::Timestamp) -> Option<Duration> {
+    pub(crate) fn retry_hint(&self, now: jiff::Timestamp) -> Option<Duration> {
         if let Some(value) = &self.retry_after {
             if let Ok(secs) = value.parse::<u64>() {
                 return Some(Duration::from_secs(secs));
@@ -135,7 +135,7 @@ impl StepStatus {
 
 /// What a finished step left to go on.
 #[derive(Debug, Clone, Default)]
-pub struct Evidence<'a> {
+pub(crate) struct Evidence<'a> {
     /// What the step reported in its status file.
     pub reported: Option<Pattern>,
     /// The error rule codes of each protected file left invalid.
@@ -144,7 +144,7 @@ pub struct Evidence<'a> {
 
 /// A failure's pattern and severity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Classified {
+pub(crate) struct Classified {
     pub pattern: Pattern,
     pub severity: Severity,
 }
@@ -153,7 +153,7 @@ pub struct Classified {
 /// detector: conflict markers, then damage to the file as a whole, then
 /// the sprint configuration, else a parse error; `None` when every file
 /// is valid.
-pub fn from_findings(invalid: &[Vec<&str>]) -> Option<Pattern> {
+pub(crate) fn from_findings(invalid: &[Vec<&str>]) -> Option<Pattern> {
     if invalid.is_empty() {
         return None;
     }
@@ -178,7 +178,7 @@ pub fn from_findings(invalid: &[Vec<&str>]) -> Option<Pattern> {
 /// findings and never get a milder severity than the findings' pattern has
 /// (the step's own report wins only when it is stricter); otherwise the
 /// step's report; else `unknown`.
-pub fn classify(evidence: &Evidence<'_>, config: &Config) -> Classified {
+pub(crate) fn classify(evidence: &Evidence<'_>, config: &Config) -> Classified {
     let of = |pattern| Classified {
         pattern,
         severity: crate::health::detect::severity_of(config, pattern),
@@ -206,7 +206,12 @@ fn until(now: jiff::Timestamp, at: jiff::Timestamp) -> Duration {
 /// The wait before retry `attempt` (1-based): `base` doubled each time,
 /// capped at `max`, with "equal jitter" (half fixed, half random) so
 /// parallel bots do not retry in step — never less than `hint`.
-pub fn backoff(attempt: u32, base: Duration, max: Duration, hint: Option<Duration>) -> Duration {
+pub(crate) fn backoff(
+    attempt: u32,
+    base: Duration,
+    max: Duration,
+    hint: Option<Duration>,
+) -> Duration {
     let exp = base
         .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
         .min(max);

@@ -16,7 +16,7 @@
 //!   with their findings; [`RunReport`] is the typed outcome `--format
 //!   json` prints.
 
-pub mod classify;
+pub(crate) mod classify;
 
 use std::ffi::OsString;
 use std::io::{IsTerminal, Read, Write};

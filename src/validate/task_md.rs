@@ -12,8 +12,8 @@ use crate::validate::taskmd::{self, CHANGELOG_ANCHOR, Column, Row, TaskDoc, is_t
 
 use super::suggest::nearest;
 
-pub const PRIORITIES: [&str; 4] = ["Critical", "High", "Medium", "Low"];
-pub const STATUSES: [&str; 6] = [
+pub(crate) const PRIORITIES: [&str; 4] = ["Critical", "High", "Medium", "Low"];
+pub(crate) const STATUSES: [&str; 6] = [
     "Not Started",
     "In Progress",
     "Blocked",
@@ -65,7 +65,7 @@ const MAX_REALIGN_COLUMNS: usize = 64;
 /// Validates `src` as a TASK.md. Returns the sprint ID the file declares
 /// (its `**Sprint ID**:` line, else the first task's) for the cross-file
 /// check.
-pub fn check(src: &Source, out: &mut Vec<Diagnostic>) -> Option<(String, Span)> {
+pub(crate) fn check(src: &Source, out: &mut Vec<Diagnostic>) -> Option<(String, Span)> {
     let mut rows = Rows::new(src);
     let doc = taskmd::parse_with(src.body(), &mut rows);
     if doc.changelog_anchor.is_none() {

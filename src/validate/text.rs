@@ -15,7 +15,7 @@ const MAX_REPEATS: usize = 10;
 /// `out`. Returns the source when it is text (even if a check failed, so
 /// renderers can quote it), `None` when it is not UTF-8. The source owns
 /// `bytes`: the text is not copied.
-pub fn decode(path: &str, bytes: Vec<u8>, out: &mut Vec<Diagnostic>) -> Option<Source> {
+pub(crate) fn decode(path: &str, bytes: Vec<u8>, out: &mut Vec<Diagnostic>) -> Option<Source> {
     if bytes.is_empty() || bytes == b"\xEF\xBB\xBF" {
         out.push(
             Diagnostic::new(Rule::FileEmpty, path, "the file is empty").with_help(

@@ -4,6 +4,9 @@
 //! pushing matters and the fake GitHub on loopback where the API is
 //! involved; `common` is the shared harness.
 
+// A test binary exports nothing: `pub` here only shares between modules.
+#![allow(unreachable_pub)]
+
 mod common;
 
 mod adoption;

@@ -71,7 +71,7 @@ pub(crate) mod fixture {
     use crate::validate::rules::Rule;
     use crate::validate::{FileReport, Report};
 
-    pub const TASK_MD: &str = "\
+    pub(crate) const TASK_MD: &str = "\
 # Tasks
 
 | ID | Title | Status |
@@ -81,7 +81,7 @@ pub(crate) mod fixture {
 | T-002 | Docs | Done |
 ";
 
-    pub fn file(
+    pub(crate) fn file(
         source: Option<Source>,
         path: &str,
         validator: Validator,
@@ -105,7 +105,7 @@ pub(crate) mod fixture {
 
     /// TASK.md with a duplicate ID (a note pointing at the first one) and
     /// a bad status; sprint.config.json missing; labels.yml clean.
-    pub fn report() -> Report {
+    pub(crate) fn report() -> Report {
         let src = Source::new("planning/TASK.md", TASK_MD.to_string());
         let second = src.text.rfind("T-002").unwrap();
         let first = src.text.find("T-002").unwrap();

@@ -37,7 +37,7 @@ done
 
 echo "==== building the release binary ===="
 cargo build --release --locked --bin lifeline
-bin="$(pwd)/$target_dir/release/lifeline"
+bin="$(realpath "$target_dir/release/lifeline")"
 
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT

@@ -289,25 +289,10 @@ fn event(options: &Options, id: &CheckpointId, plan: &Plan, ended: &Ended<'_>) -
 mod tests {
     use super::*;
     use crate::audit::Outcome;
-    use crate::config::Validator;
-    use crate::restore::Change;
+    use crate::restore::plan::test_change as change;
 
     fn id(text: &str) -> CheckpointId {
         text.parse().expect("a checkpoint ID")
-    }
-
-    fn change(path: &str, action: Action) -> Change {
-        Change {
-            path: path.into(),
-            action,
-            validator: Validator::None,
-            added: 0,
-            removed: 0,
-            binary: false,
-            size_before: None,
-            size_after: None,
-            uncommitted: false,
-        }
     }
 
     fn plan() -> Plan {

@@ -122,21 +122,7 @@ mod tests {
 
     use super::*;
     use crate::config::{Config, ProtectEntry, Validator};
-    use crate::restore::plan::Change;
-
-    fn change(path: &str, action: Action) -> Change {
-        Change {
-            path: path.into(),
-            action,
-            validator: Validator::None,
-            added: 0,
-            removed: 0,
-            binary: false,
-            size_before: None,
-            size_after: None,
-            uncommitted: false,
-        }
-    }
+    use crate::restore::plan::{Change, test_change as change};
 
     fn plan(changes: Vec<Change>, writes: HashMap<String, (Vec<u8>, bool)>) -> Plan {
         Plan {

@@ -29,8 +29,6 @@ use crate::checkpoint::{
 use crate::ci::Env;
 use crate::error::{Error, IoContext, Result};
 use crate::workspace::Workspace;
-#[cfg(test)]
-pub(crate) use plan::Change;
 pub(crate) use plan::{Action, Plan};
 
 /// Which checkpoint to restore.

@@ -470,6 +470,23 @@ pub(crate) fn uncommitted(ws: &Workspace, pathspecs: &[&str]) -> Result<HashSet<
     Ok(dirty)
 }
 
+/// A planned path with no sizes or diff, for the unit tests that need a
+/// plan without planning one.
+#[cfg(test)]
+pub(crate) fn test_change(path: &str, action: Action) -> Change {
+    Change {
+        path: path.into(),
+        action,
+        validator: crate::config::Validator::None,
+        added: 0,
+        removed: 0,
+        binary: false,
+        size_before: None,
+        size_after: None,
+        uncommitted: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

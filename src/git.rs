@@ -45,6 +45,10 @@ use crate::error::{Error, Result};
 pub struct Git {
     work_tree: PathBuf,
     env: Vec<(String, String)>,
+    /// The layout [`files::discover`] found, looked up once per handle:
+    /// an audit entry asks for HEAD and config values of the same
+    /// repository several times.
+    layout: std::sync::OnceLock<Option<files::Layout>>,
 }
 
 impl Git {
@@ -53,6 +57,7 @@ impl Git {
         Git {
             work_tree: work_tree.into(),
             env: Vec::new(),
+            layout: std::sync::OnceLock::new(),
         }
     }
 
@@ -60,6 +65,8 @@ impl Git {
     /// command (for example `GIT_INDEX_FILE` for a private index).
     pub fn with_env(mut self, key: &str, value: impl Into<String>) -> Self {
         self.env.push((key.to_string(), value.into()));
+        // The variable may change what git reads: look again.
+        self.layout = std::sync::OnceLock::new();
         self
     }
 
@@ -243,7 +250,7 @@ impl Git {
     /// A value from git config (the last one set, as `git config --get`
     /// prints it, trimmed), or `None` when unset or empty.
     pub fn config_value(&self, key: &str) -> Option<String> {
-        let value = match self.layout().and_then(|l| files::config_value(&l, key)) {
+        let value = match self.layout().and_then(|l| files::config_value(l, key)) {
             Some(found) => found,
             None => self.run(["config", "--get", key]).ok(),
         };
@@ -255,7 +262,7 @@ impl Git {
     /// The commit HEAD names, or `None` on an unborn branch (or outside a
     /// repository).
     pub fn head_commit(&self) -> Option<String> {
-        match self.layout().and_then(|l| files::head(&l)) {
+        match self.layout().and_then(files::head) {
             Some(found) => found,
             None => self.resolve_commit("HEAD"),
         }
@@ -263,11 +270,14 @@ impl Git {
 
     /// The repository's layout read in-process, or `None` when git must
     /// be asked (see [`files`]).
-    fn layout(&self) -> Option<files::Layout> {
-        if !files::environment_is_plain(&self.env) {
-            return None;
-        }
-        files::discover(&self.work_tree)
+    fn layout(&self) -> Option<&files::Layout> {
+        self.layout
+            .get_or_init(|| {
+                files::environment_is_plain(&self.env)
+                    .then(|| files::discover(&self.work_tree))
+                    .flatten()
+            })
+            .as_ref()
     }
 }
 

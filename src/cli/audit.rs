@@ -17,6 +17,7 @@ use crate::workspace::Workspace;
 mod tlog;
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum AuditCommand {
     /// Append one entry to the audit trail
     #[command(after_help = concat!(

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::workspace::Workspace;
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum CheckpointCommand {
     /// Snapshot the protected set (working tree), the git state, actor and run
     #[command(after_help = concat!(

@@ -90,7 +90,11 @@ pub enum ColorChoice {
     Never,
 }
 
+// `defer`: a subcommand's arguments are built only when it is the one
+// that runs (here and on every nested subcommand enum). Building all of
+// them took ~0.6 ms of every process, a sixth of an `audit log`.
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum Command {
     /// Validate the protected files (or the given ones)
     #[command(after_help = concat!(
@@ -306,6 +310,7 @@ pub struct ValidateArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum ConfigCommand {
     /// Print the effective configuration (defaults filled in)
     #[command(after_help = concat!(

@@ -65,6 +65,7 @@ pub struct RecoverArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum IncidentCommand {
     /// List incident records, oldest first
     #[command(

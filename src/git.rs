@@ -70,21 +70,33 @@ impl Git {
         self
     }
 
+    /// The same repository addressed by `work_tree` (the same directory
+    /// under another name, as the user gave it), keeping what was found.
+    pub(crate) fn addressed_as(mut self, work_tree: &Path) -> Git {
+        self.work_tree = work_tree.to_path_buf();
+        self
+    }
+
     /// The work tree this handle runs in.
     pub fn work_tree(&self) -> &Path {
         &self.work_tree
     }
 
-    /// The git top level containing `dir`, or `None` outside a repository.
-    pub fn toplevel_of(dir: &Path) -> Option<PathBuf> {
+    /// A handle on the repository containing `dir`, addressed by its top
+    /// level, or `None` outside a repository. The layout found on the way
+    /// is kept, so the handle's first HEAD or config read does not look
+    /// the repository up again.
+    pub fn containing(dir: &Path) -> Option<Git> {
         if files::environment_is_plain(&[])
             && let Some(layout) = files::discover(dir)
         {
-            return Some(layout.work_tree);
+            let git = Git::new(&layout.work_tree);
+            let _ = git.layout.set(Some(layout));
+            return Some(git);
         }
         let text = Git::new(dir).run(["rev-parse", "--show-toplevel"]).ok()?;
         let top = text.trim_end_matches(['\n', '\r']);
-        (!top.is_empty()).then(|| PathBuf::from(top))
+        (!top.is_empty()).then(|| Git::new(top))
     }
 
     fn command<I, S>(&self, args: I) -> Command

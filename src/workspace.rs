@@ -30,7 +30,7 @@ impl Workspace {
     pub fn discover(cwd: &Path, root: Option<&Path>, config: Option<&Path>) -> Result<Workspace> {
         // The git top level of the working directory is a git root by
         // definition; only a --root needs asking (one git process less).
-        let (root, is_git_root) = match root {
+        let (root, git) = match root {
             Some(dir) => {
                 let dir = cwd.join(dir);
                 if !dir.is_dir() {
@@ -39,20 +39,21 @@ impl Workspace {
                         Some("pass the directory of the repository lifeline should protect".into()),
                     ));
                 }
-                let is_git_root = Git::toplevel_of(&dir).is_some_and(|top| same_dir(&top, &dir));
-                (dir, is_git_root)
+                let git = Git::containing(&dir)
+                    .filter(|git| same_dir(git.work_tree(), &dir))
+                    .map(|git| git.addressed_as(&dir));
+                (dir, git)
             }
             None => {
-                let top = Git::toplevel_of(cwd).ok_or_else(|| {
+                let git = Git::containing(cwd).ok_or_else(|| {
                     Error::environment(
                         format!("{} is not inside a git repository", cwd.display()),
                         Some("run lifeline inside the repository, or pass --root DIR".into()),
                     )
                 })?;
-                (top, true)
+                (git.work_tree().to_path_buf(), Some(git))
             }
         };
-        let git = is_git_root.then(|| Git::new(&root));
         let (config_path, explicit) = match config {
             Some(path) => (cwd.join(path), true),
             None => (root.join(config::FILE_NAME), false),

@@ -24,6 +24,7 @@ use crate::checkpoint::manifest::{Manifest, Summary};
 use crate::config::protected::Records;
 use crate::error::{Error, Result};
 use crate::git::Git;
+use crate::git::odb::{self, Kind, Object, Odb, Presence, TreeFile};
 
 /// Where the checkpoint refs live.
 pub const REF_PREFIX: &str = "refs/lifeline/checkpoints/";
@@ -245,6 +246,216 @@ impl GitStore {
             },
             manifest,
         ))
+    }
+}
+
+impl GitStore {
+    /// [`Store::write`] through one `git fast-import`, which writes the
+    /// objects and creates the ref: for the repositories the in-process
+    /// writer does not model (see [`crate::git::Git::odb`]), and for tests
+    /// that compare the two.
+    pub fn write_with_fast_import(
+        &self,
+        manifest: &Manifest,
+        contents: &[Content],
+        seal: Option<&str>,
+    ) -> Result<Written> {
+        assert_eq!(manifest.files.len(), contents.len(), "one content per file");
+        let refname = GitStore::refname(&manifest.id);
+        let when = manifest.created_at.as_second();
+        let json = manifest.to_json();
+        let size: usize = contents
+            .iter()
+            .map(|c| match c {
+                Content::Bytes(b) => b.len() + 64,
+                Content::Stored(_) => 0,
+            })
+            .sum();
+        let mut stream: Vec<u8> = Vec::with_capacity(size + json.len() + 256 * contents.len());
+        let mut marks = Vec::new();
+        for (i, content) in contents.iter().enumerate() {
+            if let Content::Bytes(bytes) = content {
+                stream.extend_from_slice(
+                    format!("blob\nmark :{}\ndata {}\n", i + 1, bytes.len()).as_bytes(),
+                );
+                stream.extend_from_slice(bytes);
+                stream.push(b'\n');
+                marks.push(i);
+            }
+        }
+        let manifest_mark = contents.len() + 1;
+        let commit_mark = contents.len() + 2;
+        stream.extend_from_slice(
+            format!("blob\nmark :{manifest_mark}\ndata {}\n", json.len()).as_bytes(),
+        );
+        stream.extend_from_slice(&json);
+        stream.push(b'\n');
+        let msg = message(manifest, seal);
+        let author = ident_name(&manifest.actor);
+        stream.extend_from_slice(
+            format!(
+                "commit {refname}\nmark :{commit_mark}\nauthor {author} <lifeline@localhost> {when} +0000\ncommitter lifeline <lifeline@localhost> {when} +0000\ndata {}\n{msg}\n",
+                msg.len()
+            )
+            .as_bytes(),
+        );
+        for (i, (entry, content)) in manifest.files.iter().zip(contents).enumerate() {
+            let mode = if entry.executable() {
+                "100755"
+            } else {
+                "100644"
+            };
+            let dataref = match content {
+                Content::Bytes(_) => format!(":{}", i + 1),
+                Content::Stored(oid) => oid.clone(),
+            };
+            stream.extend_from_slice(
+                format!("M {mode} {dataref} {}\n", quote(&entry.path)).as_bytes(),
+            );
+        }
+        stream
+            .extend_from_slice(format!("M 100644 :{manifest_mark} {MANIFEST_FILE}\n\n").as_bytes());
+        stream.extend_from_slice(format!("get-mark :{commit_mark}\n").as_bytes());
+        for i in &marks {
+            stream.extend_from_slice(format!("get-mark :{}\n", i + 1).as_bytes());
+        }
+        stream.extend_from_slice(b"done\n");
+        let out = match self
+            .git
+            .run_bytes(["fast-import", "--quiet", "--done"], Some(&stream))
+        {
+            Ok(out) => out,
+            // fast-import refuses to move a ref that exists: another
+            // checkpoint has this ID.
+            Err(e) => {
+                return match self.git.resolve_commit(&refname) {
+                    Some(_) => Ok(Written::IdTaken),
+                    None => Err(e),
+                };
+            }
+        };
+        let out = String::from_utf8_lossy(&out);
+        let mut lines = out.lines();
+        let commit = lines.next().unwrap_or_default().trim().to_string();
+        let mut objects: Vec<String> = contents
+            .iter()
+            .map(|c| match c {
+                Content::Stored(oid) => oid.clone(),
+                Content::Bytes(_) => String::new(),
+            })
+            .collect();
+        for i in &marks {
+            objects[*i] = lines.next().unwrap_or_default().trim().to_string();
+        }
+        if commit.is_empty() || objects.iter().any(String::is_empty) {
+            return Err(Error::Git {
+                command: "fast-import".into(),
+                message: "did not report the objects it wrote".into(),
+            });
+        }
+        self.remember(&commit, manifest, &json, seal);
+        Ok(Written::Created { objects })
+    }
+
+    /// [`Store::write`] without a git process: the new blobs, the trees, the
+    /// manifest and the commit (exactly what `fast-import` makes of the same
+    /// input) as one pack, then the ref, created only if the name is free.
+    /// Files the stat cache names by object are checked to be in the
+    /// repository first: a missing one is an error (capture then reads
+    /// everything again). `None` when an object's presence cannot be told
+    /// here (a pack index this reader does not know): git is asked.
+    fn write_in_process(
+        &self,
+        odb: &Odb,
+        manifest: &Manifest,
+        contents: &[Content],
+        seal: Option<&str>,
+    ) -> Result<Option<Written>> {
+        let gone = || Error::Git {
+            command: "checkpoint write".into(),
+            message: "an object the stat cache names is no longer in the repository".into(),
+        };
+        let mut reused = Vec::new();
+        for content in contents {
+            if let Content::Stored(oid) = content {
+                reused.push(odb::from_hex(oid).ok_or_else(gone)?);
+            }
+        }
+        match odb.presence(&reused) {
+            Presence::All => {}
+            Presence::Missing => return Err(gone()),
+            Presence::Unknown => return Ok(None),
+        }
+        let json = manifest.to_json();
+        let mut objects: Vec<Object<'_>> = Vec::with_capacity(contents.len() + 8);
+        let blobs = odb::blobs(contents.iter().filter_map(|c| match c {
+            Content::Bytes(bytes) => Some(bytes.as_slice()),
+            Content::Stored(_) => None,
+        }));
+        let mut blobs = blobs.into_iter();
+        let mut stored = reused.into_iter();
+        let mut files = Vec::with_capacity(contents.len() + 1);
+        let mut names = Vec::with_capacity(contents.len());
+        for (entry, content) in manifest.files.iter().zip(contents) {
+            let id = match content {
+                Content::Bytes(_) => {
+                    let blob = blobs.next().expect("one blob per file read");
+                    let id = blob.id;
+                    objects.push(blob);
+                    id
+                }
+                Content::Stored(_) => stored.next().expect("one ID per stored file"),
+            };
+            names.push(odb::to_hex(&id));
+            files.push(TreeFile {
+                path: &entry.path,
+                executable: entry.executable(),
+                blob: id,
+            });
+        }
+        let manifest_blob = Object::new(Kind::Blob, json.as_slice());
+        files.push(TreeFile {
+            path: MANIFEST_FILE,
+            executable: false,
+            blob: manifest_blob.id,
+        });
+        objects.push(manifest_blob);
+        let (tree, trees) = odb::trees(&files).map_err(|why| Error::Git {
+            command: "checkpoint write".into(),
+            message: why,
+        })?;
+        objects.extend(trees);
+        let when = manifest.created_at.as_second();
+        let commit = Object::new(
+            Kind::Commit,
+            format!(
+                "tree {}\nauthor {} <lifeline@localhost> {when} +0000\ncommitter lifeline <lifeline@localhost> {when} +0000\n\n{}",
+                odb::to_hex(&tree),
+                ident_name(&manifest.actor),
+                message(manifest, seal)
+            )
+            .into_bytes(),
+        );
+        let commit_id = commit.id;
+        objects.push(commit);
+        odb.write_pack(&objects)?;
+        if !odb.create_ref(&GitStore::refname(&manifest.id), &commit_id)? {
+            return Ok(Some(Written::IdTaken));
+        }
+        self.remember(&odb::to_hex(&commit_id), manifest, &json, seal);
+        Ok(Some(Written::Created { objects: names }))
+    }
+
+    /// Records a checkpoint this clone just made in the local index.
+    fn remember(&self, commit: &str, manifest: &Manifest, json: &[u8], seal: Option<&str>) {
+        let path = self.index_path();
+        let mut index = Index::load(&self.root, &path, &self.records.fingerprint());
+        let signer = seal.and_then(|line| crate::checkpoint::signing::check(line, json).ok());
+        let entry = index.entry(commit, jiff::Timestamp::now(), Origin::Local);
+        entry.origin = Origin::Local;
+        entry.summary = Some(manifest.summary());
+        entry.signer = signer;
+        index.save(&self.root, &path);
     }
 }
 
@@ -561,6 +772,9 @@ impl Store for GitStore {
         Ok(())
     }
 
+    /// Writes the objects and creates the ref in-process where the
+    /// repository is one [`crate::git::odb`] models, else through `git
+    /// fast-import`; the commit is the same byte for byte either way.
     fn write(
         &self,
         manifest: &Manifest,
@@ -568,107 +782,12 @@ impl Store for GitStore {
         seal: Option<&str>,
     ) -> Result<Written> {
         assert_eq!(manifest.files.len(), contents.len(), "one content per file");
-        let refname = GitStore::refname(&manifest.id);
-        let when = manifest.created_at.as_second();
-        let json = manifest.to_json();
-        let size: usize = contents
-            .iter()
-            .map(|c| match c {
-                Content::Bytes(b) => b.len() + 64,
-                Content::Stored(_) => 0,
-            })
-            .sum();
-        let mut stream: Vec<u8> = Vec::with_capacity(size + json.len() + 256 * contents.len());
-        let mut marks = Vec::new();
-        for (i, content) in contents.iter().enumerate() {
-            if let Content::Bytes(bytes) = content {
-                stream.extend_from_slice(
-                    format!("blob\nmark :{}\ndata {}\n", i + 1, bytes.len()).as_bytes(),
-                );
-                stream.extend_from_slice(bytes);
-                stream.push(b'\n');
-                marks.push(i);
-            }
-        }
-        let manifest_mark = contents.len() + 1;
-        let commit_mark = contents.len() + 2;
-        stream.extend_from_slice(
-            format!("blob\nmark :{manifest_mark}\ndata {}\n", json.len()).as_bytes(),
-        );
-        stream.extend_from_slice(&json);
-        stream.push(b'\n');
-        let msg = message(manifest, seal);
-        let author = ident_name(&manifest.actor);
-        stream.extend_from_slice(
-            format!(
-                "commit {refname}\nmark :{commit_mark}\nauthor {author} <lifeline@localhost> {when} +0000\ncommitter lifeline <lifeline@localhost> {when} +0000\ndata {}\n{msg}\n",
-                msg.len()
-            )
-            .as_bytes(),
-        );
-        for (i, (entry, content)) in manifest.files.iter().zip(contents).enumerate() {
-            let mode = if entry.executable() {
-                "100755"
-            } else {
-                "100644"
-            };
-            let dataref = match content {
-                Content::Bytes(_) => format!(":{}", i + 1),
-                Content::Stored(oid) => oid.clone(),
-            };
-            stream.extend_from_slice(
-                format!("M {mode} {dataref} {}\n", quote(&entry.path)).as_bytes(),
-            );
-        }
-        stream
-            .extend_from_slice(format!("M 100644 :{manifest_mark} {MANIFEST_FILE}\n\n").as_bytes());
-        stream.extend_from_slice(format!("get-mark :{commit_mark}\n").as_bytes());
-        for i in &marks {
-            stream.extend_from_slice(format!("get-mark :{}\n", i + 1).as_bytes());
-        }
-        stream.extend_from_slice(b"done\n");
-        let out = match self
-            .git
-            .run_bytes(["fast-import", "--quiet", "--done"], Some(&stream))
+        if let Some(odb) = self.git.odb()
+            && let Some(written) = self.write_in_process(&odb, manifest, contents, seal)?
         {
-            Ok(out) => out,
-            // fast-import refuses to move a ref that exists: another
-            // checkpoint has this ID.
-            Err(e) => {
-                return match self.git.resolve_commit(&refname) {
-                    Some(_) => Ok(Written::IdTaken),
-                    None => Err(e),
-                };
-            }
-        };
-        let out = String::from_utf8_lossy(&out);
-        let mut lines = out.lines();
-        let commit = lines.next().unwrap_or_default().trim().to_string();
-        let mut objects: Vec<String> = contents
-            .iter()
-            .map(|c| match c {
-                Content::Stored(oid) => oid.clone(),
-                Content::Bytes(_) => String::new(),
-            })
-            .collect();
-        for i in &marks {
-            objects[*i] = lines.next().unwrap_or_default().trim().to_string();
+            return Ok(written);
         }
-        if commit.is_empty() || objects.iter().any(String::is_empty) {
-            return Err(Error::Git {
-                command: "fast-import".into(),
-                message: "did not report the objects it wrote".into(),
-            });
-        }
-        let path = self.index_path();
-        let mut index = Index::load(&self.root, &path, &self.records.fingerprint());
-        let signer = seal.and_then(|line| crate::checkpoint::signing::check(line, &json).ok());
-        let entry = index.entry(&commit, jiff::Timestamp::now(), Origin::Local);
-        entry.origin = Origin::Local;
-        entry.summary = Some(manifest.summary());
-        entry.signer = signer;
-        index.save(&self.root, &path);
-        Ok(Written::Created { objects })
+        self.write_with_fast_import(manifest, contents, seal)
     }
 
     fn remove(&self, ids: &[CheckpointId]) -> Result<()> {

@@ -987,6 +987,173 @@ mod tests {
         assert_read_as_remote(&e.to_string(), &remote, &marker);
     }
 
+    /// A repository with one commit, and its store.
+    fn store() -> (tempfile::TempDir, GitStore) {
+        let tmp = tempfile::tempdir().unwrap();
+        crate::test_support::git(tmp.path(), &["init", "-q", "-b", "main"]);
+        std::fs::write(tmp.path().join("README.md"), "hello\n").unwrap();
+        crate::test_support::git(tmp.path(), &["add", "README.md"]);
+        crate::test_support::git(tmp.path(), &["commit", "-q", "-m", "first"]);
+        let records = Records::new(&crate::config::Config::default());
+        let store = GitStore::new(Git::new(tmp.path()), tmp.path(), records).unwrap();
+        (tmp, store)
+    }
+
+    /// A manifest of files whose names test tree order and quoting, one
+    /// executable and one empty, with their bytes.
+    fn odd_manifest(kind: &str) -> (Manifest, Vec<Vec<u8>>) {
+        use crate::checkpoint::manifest::{FileEntry, SCHEMA};
+        let files: Vec<(&str, u32, &[u8])> = vec![
+            ("planning/TASK.md", 0o644, b"# Tasks\n"),
+            ("a b/c d.md", 0o644, b"spaces\n"),
+            ("a.b/x", 0o644, b"dot dir\n"),
+            ("a/x", 0o644, b"plain dir\n"),
+            ("a-b", 0o644, b"dash\n"),
+            ("a0", 0o644, b"zero\n"),
+            ("q\"uote\\d.md", 0o644, b"quote\n"),
+            ("\u{fc}n\u{ef}/\u{e7}.md", 0o644, b"utf-8\n"),
+            ("tab\there", 0o644, b"tab\n"),
+            ("new\nline", 0o644, b"newline\n"),
+            ("x/y/z/deep.md", 0o644, b"deep\n"),
+            ("tools/run.sh", 0o755, b"#!/bin/sh\n"),
+            ("empty", 0o644, b""),
+            ("same-as-task", 0o644, b"# Tasks\n"),
+        ];
+        let now = jiff::Timestamp::from_second(1_796_000_000).unwrap();
+        let manifest = Manifest {
+            schema: SCHEMA,
+            id: CheckpointId::generate(kind, now),
+            kind: kind.into(),
+            operation: "compare".into(),
+            created_at: now,
+            completed_at: now,
+            actor: "git:Ann <a@b>".into(),
+            run: None,
+            git: None,
+            valid: true,
+            files: files
+                .iter()
+                .map(|(path, mode, bytes)| FileEntry {
+                    path: path.to_string(),
+                    sha256: crate::checkpoint::store::dir::sha256_hex(bytes),
+                    size: bytes.len() as u64,
+                    mode: *mode,
+                    validator: crate::config::Validator::None,
+                    valid: true,
+                    errors: 0,
+                    warnings: 0,
+                })
+                .collect(),
+            absent: Vec::new(),
+            skipped: Vec::new(),
+            lifeline_version: "0.1.0".into(),
+        };
+        (manifest, files.iter().map(|f| f.2.to_vec()).collect())
+    }
+
+    fn ref_of(store: &GitStore, id: &CheckpointId) -> String {
+        store
+            .git
+            .run(["rev-parse", &GitStore::refname(id)])
+            .unwrap()
+    }
+
+    #[test]
+    fn the_in_process_writer_makes_the_commit_fast_import_makes() {
+        let (ours_dir, ours) = store();
+        let (_theirs_dir, theirs) = store();
+        assert!(
+            ours.git.odb().is_some(),
+            "a plain repository is written in-process"
+        );
+        let seal = "signature: ed25519 00 11";
+        let (manifest, bytes) = odd_manifest("manual");
+        let contents: Vec<Content> = bytes.iter().cloned().map(Content::Bytes).collect();
+        let Written::Created { objects } = ours.write(&manifest, &contents, Some(seal)).unwrap()
+        else {
+            panic!("the ID is free");
+        };
+        let Written::Created { objects: expected } = theirs
+            .write_with_fast_import(&manifest, &contents, Some(seal))
+            .unwrap()
+        else {
+            panic!("the ID is free");
+        };
+        assert_eq!(objects, expected);
+        assert_eq!(ref_of(&ours, &manifest.id), ref_of(&theirs, &manifest.id));
+        // Not one loose object more (the first commit's three): all are
+        // in the one pack.
+        let loose = ours.git.run(["count-objects", "-v"]).unwrap();
+        assert!(loose.starts_with("count: 3\n"), "{loose}");
+        assert!(loose.contains("\npacks: 1\n"), "{loose}");
+        // Again, the files now named by the objects already stored.
+        let (mut second, _) = odd_manifest("task-sync");
+        second.operation = "reuse".into();
+        let stored: Vec<Content> = objects.iter().cloned().map(Content::Stored).collect();
+        ours.write(&second, &stored, None).unwrap();
+        theirs
+            .write_with_fast_import(&second, &contents, None)
+            .unwrap();
+        assert_eq!(ref_of(&ours, &second.id), ref_of(&theirs, &second.id));
+        crate::test_support::git(
+            ours_dir.path(),
+            &["fsck", "--strict", "--full", "--no-dangling"],
+        );
+    }
+
+    #[test]
+    fn a_missing_reused_object_is_an_error_and_nothing_is_written() {
+        let (tmp, store) = store();
+        let (manifest, _) = odd_manifest("manual");
+        let contents: Vec<Content> = manifest
+            .files
+            .iter()
+            .map(|_| Content::Stored("0123456789012345678901234567890123456789".into()))
+            .collect();
+        assert!(store.write(&manifest, &contents, None).is_err());
+        assert!(
+            store
+                .git
+                .resolve_commit(&GitStore::refname(&manifest.id))
+                .is_none()
+        );
+        let packs = std::fs::read_dir(tmp.path().join(".git/objects/pack"))
+            .unwrap()
+            .count();
+        assert_eq!(packs, 0);
+    }
+
+    #[test]
+    fn a_name_taken_loose_or_packed_is_refused_and_the_lock_released() {
+        let (tmp, store) = store();
+        let (manifest, bytes) = odd_manifest("manual");
+        let contents: Vec<Content> = bytes.into_iter().map(Content::Bytes).collect();
+        assert!(matches!(
+            store.write(&manifest, &contents, None).unwrap(),
+            Written::Created { .. }
+        ));
+        let before = ref_of(&store, &manifest.id);
+        let mut again = manifest.clone();
+        again.operation = "impostor".into();
+        assert_eq!(
+            store.write(&again, &contents, None).unwrap(),
+            Written::IdTaken
+        );
+        crate::test_support::git(tmp.path(), &["pack-refs", "--all"]);
+        let loose = tmp
+            .path()
+            .join(".git")
+            .join(GitStore::refname(&manifest.id));
+        assert!(!loose.exists(), "the ref is packed now");
+        assert_eq!(
+            store.write(&again, &contents, None).unwrap(),
+            Written::IdTaken
+        );
+        assert_eq!(ref_of(&store, &manifest.id), before);
+        let lock = loose.with_file_name(format!("{}.lock", manifest.id));
+        assert!(!lock.exists());
+    }
+
     #[test]
     fn author_names_are_sanitized() {
         assert_eq!(ident_name("git:Ann <a@b>"), "git:Ann a@b");

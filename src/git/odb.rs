@@ -40,6 +40,16 @@ pub(crate) type Oid = [u8; 20];
 /// compressed; level 1 is several times faster than level 6 on both.
 const LEVEL: u32 = 1;
 
+/// Packs this module wrote that are smaller than this are merged into a
+/// later one.
+const SMALL_PACK: u64 = 1 << 20;
+/// How many such small packs there may be before the next write merges
+/// them.
+const SMALL_PACKS: usize = 8;
+/// The list of those packs, in the common git directory (a cache: losing
+/// it only leaves them to `git gc`).
+const SMALL_LIST: &str = "lifeline/small-packs";
+
 /// The kinds of object a checkpoint has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -281,15 +291,42 @@ impl Odb {
         Presence::Missing
     }
 
-    /// Writes `objects` as one pack and its index in `objects/pack/`,
-    /// durably (see the module documentation). An object listed twice is
-    /// stored once.
-    pub(crate) fn write_pack(&self, objects: &[Object<'_>]) -> Result<()> {
+    /// Writes `objects` as one pack with its index in `objects/pack/`, then
+    /// creates the ref `refname` pointing at `commit` if the name is free
+    /// (false when it is taken), durably (see the module documentation).
+    /// An object listed twice is stored once.
+    ///
+    /// A pack per checkpoint would slow every later git process (git opens
+    /// each pack's index when it looks for an object), so the small packs
+    /// this module wrote are listed in `lifeline/small-packs` and, once
+    /// there are [`SMALL_PACKS`] of them, copied into the new pack (their
+    /// entries as they are, each checked against its CRC-32) and removed
+    /// after it is durable. `git gc` may repack them all at any time.
+    pub(crate) fn write(
+        &self,
+        objects: &[Object<'_>],
+        refname: &str,
+        commit: &Oid,
+    ) -> Result<bool> {
         let shown = self.dir.join("objects/pack");
         let dir = crate::fs::paths::open_dir(&self.dir, "objects/pack", true)?
             .expect("created directories exist");
+        let small = self.small_packs(&dir);
+        let merged: Vec<(String, OldPack)> = if small.len() >= SMALL_PACKS {
+            small
+                .iter()
+                .filter_map(|stem| OldPack::read(&dir, stem).map(|p| (stem.clone(), p)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut seen = std::collections::HashSet::with_capacity(objects.len());
         let unique: Vec<&Object<'_>> = objects.iter().filter(|o| seen.insert(o.id)).collect();
+        let copied: Vec<(&Oid, u32, &[u8])> = merged
+            .iter()
+            .flat_map(|(_, pack)| pack.entries())
+            .filter(|(id, _, _)| seen.insert(**id))
+            .collect();
         let compressed = compress_all(&unique);
         let (pack_file, pack_tmp) = create_temp(&dir, "tmp_pack_", &shown)?;
         let mut temps = Temps {
@@ -299,9 +336,9 @@ impl Odb {
         let mut out = HashingWriter::new(BufWriter::with_capacity(1 << 16, pack_file));
         out.write_all(b"PACK").at(&shown)?;
         out.write_all(&2u32.to_be_bytes()).at(&shown)?;
-        let count = u32::try_from(unique.len()).expect("fewer than 2^32 objects");
+        let count = u32::try_from(unique.len() + copied.len()).expect("fewer than 2^32 objects");
         out.write_all(&count.to_be_bytes()).at(&shown)?;
-        let mut entries: Vec<(Oid, u32, u64)> = Vec::with_capacity(unique.len());
+        let mut entries: Vec<(Oid, u32, u64)> = Vec::with_capacity(count as usize);
         for (object, data) in unique.iter().zip(&compressed) {
             let offset = out.written;
             let header = entry_header(object.kind, object.data.len() as u64);
@@ -312,18 +349,28 @@ impl Odb {
             out.write_all(data).at(&shown)?;
             entries.push((object.id, crc.sum(), offset));
         }
+        for (id, crc, raw) in copied {
+            entries.push((*id, crc, out.written));
+            out.write_all(raw).at(&shown)?;
+        }
         let (mut writer, checksum) = out.finish();
         writer.write_all(&checksum).at(&shown)?;
         let pack_file = writer
             .into_inner()
             .map_err(|e| Error::io(&shown, e.into_error()))?;
-        pack_file.sync_all().at(&shown)?;
-        drop(pack_file);
+        let pack_size = pack_file.metadata().at(&shown)?.len();
         let index = index_bytes(entries, &checksum);
         let (mut idx_file, idx_tmp) = create_temp(&dir, "tmp_idx_", &shown)?;
         temps.names.push(idx_tmp.clone());
-        idx_file.write_all(&index).at(&shown)?;
-        idx_file.sync_all().at(&shown)?;
+        // The two fsyncs side by side: the file system may commit them
+        // together.
+        std::thread::scope(|scope| {
+            let pack = scope.spawn(|| pack_file.sync_all());
+            idx_file.write_all(&index)?;
+            idx_file.sync_all()?;
+            pack.join().expect("fsync does not panic")
+        })
+        .at(&shown)?;
         drop(idx_file);
         let name = format!("pack-{}", hex::encode(checksum));
         let rename = |from: &str, to: String| {
@@ -334,16 +381,80 @@ impl Odb {
         temps.names.remove(0);
         rename(&idx_tmp, format!("{name}.idx"))?;
         temps.names.clear();
-        rfs::fsync(&dir).map_err(|e| Error::io(&shown, e.into()))
+        // The directory's fsync (making the pack's names durable) runs
+        // while the ref's lock is written and fsynced; the lock becomes the
+        // ref only after both.
+        let (durable, created) = std::thread::scope(|scope| {
+            let mut sync = Some(scope.spawn(|| rfs::fsync(&dir)));
+            let mut durable = false;
+            let created = self.create_ref(refname, commit, &mut || {
+                let result = sync
+                    .take()
+                    .expect("the ref is renamed once")
+                    .join()
+                    .expect("fsync does not panic");
+                durable = result.is_ok();
+                result.map_err(|e| Error::io(&shown, e.into()))
+            });
+            if let Some(sync) = sync {
+                durable = sync.join().expect("fsync does not panic").is_ok();
+            }
+            (durable, created)
+        });
+        if durable {
+            let mut list: Vec<String> = small
+                .into_iter()
+                .filter(|stem| !merged.iter().any(|(m, _)| m == stem))
+                .collect();
+            for (stem, _) in &merged {
+                // As git removes a pack: its index first.
+                for ext in ["idx", "rev", "pack"] {
+                    let _ = rfs::unlinkat(&dir, format!("pack-{stem}.{ext}"), AtFlags::empty());
+                }
+            }
+            if pack_size < SMALL_PACK {
+                list.push(hex::encode(checksum));
+            }
+            let _ = crate::fs::atomic::replace_private(
+                &self.dir,
+                &self.dir.join(SMALL_LIST),
+                list.join("\n").as_bytes(),
+            );
+        }
+        created
+    }
+
+    /// The packs listed in [`SMALL_LIST`] that are still there.
+    fn small_packs(&self, dir: &OwnedFd) -> Vec<String> {
+        let Ok(Some(text)) = crate::fs::paths::read_file(&self.dir, SMALL_LIST, 1 << 16) else {
+            return Vec::new();
+        };
+        String::from_utf8_lossy(&text)
+            .lines()
+            .filter(|stem| from_hex(stem).is_some())
+            .filter(|stem| {
+                ["idx", "pack"].iter().all(|ext| {
+                    rfs::statat(dir, format!("pack-{stem}.{ext}"), AtFlags::SYMLINK_NOFOLLOW)
+                        .is_ok()
+                })
+            })
+            .map(str::to_string)
+            .collect()
     }
 
     /// Creates the loose ref `name` (`refs/...`) pointing at `id`, only if
     /// no ref of that name exists, loose or packed, as git's files backend
     /// does: `<name>.lock` created exclusively in the ref's directory
     /// (made as needed, never through a symlink), the name checked under
-    /// the lock, the ID written and fsynced, the lock renamed over the name
-    /// and the directory fsynced. False when the name is taken.
-    pub(crate) fn create_ref(&self, name: &str, id: &Oid) -> Result<bool> {
+    /// the lock, the ID written and fsynced, `ready` called, the lock
+    /// renamed over the name and the directory fsynced. False when the
+    /// name is taken.
+    fn create_ref(
+        &self,
+        name: &str,
+        id: &Oid,
+        ready: &mut dyn FnMut() -> Result<()>,
+    ) -> Result<bool> {
         let shown = self.dir.join(name);
         let (dir_rel, leaf) = name.rsplit_once('/').expect("a ref name has a directory");
         let dir = crate::fs::paths::open_dir(&self.dir, dir_rel, true)?
@@ -382,6 +493,7 @@ impl Odb {
             .at(&shown)?;
         file.sync_all().at(&shown)?;
         drop(file);
+        ready()?;
         rfs::renameat(&dir, lock.as_str(), &dir, leaf).map_err(|e| Error::io(&shown, e.into()))?;
         held.names.clear();
         rfs::fsync(&dir).map_err(|e| Error::io(&shown, e.into()))?;
@@ -616,6 +728,89 @@ impl<W: Write> Write for HashingWriter<W> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
+    }
+}
+
+/// A small pack this module wrote, read whole to be copied into the next.
+struct OldPack {
+    pack: Vec<u8>,
+    /// ID, CRC-32 and the entry's byte range, in pack order.
+    entries: Vec<(Oid, u32, std::ops::Range<usize>)>,
+}
+
+impl OldPack {
+    /// The pack `pack-<stem>`, when it is what this module writes: small,
+    /// version 2, no deltas, every entry matching its index's CRC-32.
+    /// `None` for anything else (it is then left alone).
+    fn read(dir: &OwnedFd, stem: &str) -> Option<OldPack> {
+        let read = |ext: &str| -> Option<Vec<u8>> {
+            let fd = rfs::openat(
+                dir,
+                format!("pack-{stem}.{ext}"),
+                OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .ok()?;
+            let file = File::from(fd);
+            let meta = file.metadata().ok()?;
+            if !meta.is_file() || meta.len() > 2 * SMALL_PACK {
+                return None;
+            }
+            let mut bytes = Vec::with_capacity(meta.len() as usize);
+            std::io::Read::read_to_end(&mut std::io::Read::take(file, 2 * SMALL_PACK), &mut bytes)
+                .ok()?;
+            Some(bytes)
+        };
+        let idx = read("idx")?;
+        let pack = read("pack")?;
+        let be32 = |b: &[u8], at: usize| -> Option<u32> {
+            Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+        };
+        if idx.get(..8)? != b"\xfftOc\0\0\0\x02" || pack.get(..8)? != b"PACK\0\0\0\x02" {
+            return None;
+        }
+        let count = be32(&idx, 8 + 255 * 4)? as usize;
+        let names = 8 + 1024;
+        let crcs = names + count * 20;
+        let offsets = crcs + count * 4;
+        if idx.len() != offsets + count * 4 + 40
+            || be32(&pack, 8)? as usize != count
+            || pack.len() < 12 + 20
+            || idx[offsets + count * 4..offsets + count * 4 + 20] != pack[pack.len() - 20..]
+        {
+            return None;
+        }
+        let mut entries = Vec::with_capacity(count);
+        for i in 0..count {
+            let id: Oid = idx[names + i * 20..names + i * 20 + 20].try_into().ok()?;
+            let offset = be32(&idx, offsets + i * 4)?;
+            if offset & 0x8000_0000 != 0 {
+                return None;
+            }
+            entries.push((id, be32(&idx, crcs + i * 4)?, offset as usize));
+        }
+        entries.sort_unstable_by_key(|e| e.2);
+        let end = pack.len() - 20;
+        let mut out = Vec::with_capacity(count);
+        for (i, (id, crc, start)) in entries.iter().enumerate() {
+            let stop = entries.get(i + 1).map_or(end, |e| e.2);
+            let raw = pack.get(*start..stop)?;
+            // Whole objects only (commit, tree, blob, tag), never a delta.
+            let kind = (raw.first()? >> 4) & 7;
+            let mut sum = flate2::Crc::new();
+            sum.update(raw);
+            if !(1..=4).contains(&kind) || sum.sum() != *crc {
+                return None;
+            }
+            out.push((*id, *crc, *start..stop));
+        }
+        Some(OldPack { pack, entries: out })
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (&Oid, u32, &[u8])> {
+        self.entries
+            .iter()
+            .map(|(id, crc, range)| (id, *crc, &self.pack[range.clone()]))
     }
 }
 

@@ -438,8 +438,7 @@ impl GitStore {
         );
         let commit_id = commit.id;
         objects.push(commit);
-        odb.write_pack(&objects)?;
-        if !odb.create_ref(&GitStore::refname(&manifest.id), &commit_id)? {
+        if !odb.write(&objects, &GitStore::refname(&manifest.id), &commit_id)? {
             return Ok(Some(Written::IdTaken));
         }
         self.remember(&odb::to_hex(&commit_id), manifest, &json, seal);
@@ -1152,6 +1151,41 @@ mod tests {
         assert_eq!(ref_of(&store, &manifest.id), before);
         let lock = loose.with_file_name(format!("{}.lock", manifest.id));
         assert!(!lock.exists());
+    }
+
+    #[test]
+    fn small_packs_are_merged_so_git_finds_few() {
+        let (tmp, store) = store();
+        let (manifest, bytes) = odd_manifest("manual");
+        let contents: Vec<Content> = bytes.into_iter().map(Content::Bytes).collect();
+        let Written::Created { objects } = store.write(&manifest, &contents, None).unwrap() else {
+            panic!("the ID is free");
+        };
+        let stored: Vec<Content> = objects.into_iter().map(Content::Stored).collect();
+        let mut ids = vec![manifest.id.clone()];
+        for i in 0..20 {
+            let (mut next, _) = odd_manifest("task-sync");
+            next.operation = format!("run {i}");
+            store.write(&next, &stored, None).unwrap();
+            ids.push(next.id);
+        }
+        let packs = std::fs::read_dir(tmp.path().join(".git/objects/pack"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "idx")
+            })
+            .count();
+        assert!(packs <= 8, "{packs} packs");
+        // Every checkpoint, the first one's blobs included, is whole.
+        crate::test_support::git(tmp.path(), &["fsck", "--strict", "--full", "--no-dangling"]);
+        for id in &ids {
+            let tree = format!("{}^{{tree}}", GitStore::refname(id));
+            store.git.run(["ls-tree", "-r", &tree]).unwrap();
+        }
     }
 
     #[test]

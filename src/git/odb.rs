@@ -24,8 +24,7 @@ use std::os::fd::OwnedFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use flate2::Compression;
-use flate2::write::ZlibEncoder;
+use flate2::{Compress, Compression, FlushCompress, Status};
 use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 use sha1::{Digest, Sha1};
@@ -228,67 +227,28 @@ impl Odb {
         let Ok(Some(objects)) = crate::fs::paths::open_dir(&self.dir, "objects", false) else {
             return Presence::Unknown;
         };
-        let mut wanted: Vec<Oid> = ids
-            .iter()
-            .filter(|id| !is_loose(&objects, id))
-            .copied()
-            .collect();
+        let mut wanted: Vec<Oid> = ids.to_vec();
         wanted.sort_unstable();
         wanted.dedup();
-        if wanted.is_empty() {
-            return Presence::All;
-        }
-        let pack_dir = match rfs::openat(
+        // Packs first, as git looks: a repository keeps most objects there.
+        match rfs::openat(
             &objects,
             "pack",
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::empty(),
         ) {
-            Ok(fd) => fd,
-            Err(Errno::NOENT) => return Presence::Missing,
+            Ok(pack_dir) => match in_packs(&pack_dir, wanted) {
+                Some(left) => wanted = left,
+                None => return Presence::Unknown,
+            },
+            Err(Errno::NOENT) => {}
             Err(_) => return Presence::Unknown,
-        };
-        let Ok(entries) = rfs::Dir::read_from(&pack_dir) else {
-            return Presence::Unknown;
-        };
-        let mut indexes = Vec::new();
-        for entry in entries {
-            let Ok(entry) = entry else {
-                return Presence::Unknown;
-            };
-            let Ok(name) = entry.file_name().to_str() else {
-                continue;
-            };
-            if let Some(stem) = name
-                .strip_prefix("pack-")
-                .and_then(|n| n.strip_suffix(".idx"))
-            {
-                indexes.push(stem.to_string());
-            }
         }
-        for stem in indexes {
-            // git reads an index only when its pack is there.
-            let pack = format!("pack-{stem}.pack");
-            if rfs::statat(&pack_dir, pack.as_str(), AtFlags::SYMLINK_NOFOLLOW).is_err() {
-                continue;
-            }
-            let Ok(index) = PackIndex::open(&pack_dir, &format!("pack-{stem}.idx")) else {
-                return Presence::Unknown;
-            };
-            let mut still = Vec::with_capacity(wanted.len());
-            for id in wanted {
-                match index.contains(&id) {
-                    Some(true) => {}
-                    Some(false) => still.push(id),
-                    None => return Presence::Unknown,
-                }
-            }
-            wanted = still;
-            if wanted.is_empty() {
-                return Presence::All;
-            }
+        if wanted.iter().all(|id| is_loose(&objects, id)) {
+            Presence::All
+        } else {
+            Presence::Missing
         }
-        Presence::Missing
     }
 
     /// Writes `objects` as one pack with its index in `objects/pack/`, then
@@ -571,6 +531,43 @@ fn create_temp(dir: &OwnedFd, prefix: &str, shown: &Path) -> Result<(File, Strin
     }
 }
 
+/// Those of `wanted` (sorted) that no pack in `pack_dir` holds; `None`
+/// when an index cannot be read. Only indexes whose pack is there count,
+/// as for git.
+fn in_packs(pack_dir: &OwnedFd, mut wanted: Vec<Oid>) -> Option<Vec<Oid>> {
+    let mut indexes = Vec::new();
+    for entry in rfs::Dir::read_from(pack_dir).ok()? {
+        let entry = entry.ok()?;
+        let Ok(name) = entry.file_name().to_str() else {
+            continue;
+        };
+        if let Some(stem) = name
+            .strip_prefix("pack-")
+            .and_then(|n| n.strip_suffix(".idx"))
+        {
+            indexes.push(stem.to_string());
+        }
+    }
+    for stem in indexes {
+        if wanted.is_empty() {
+            break;
+        }
+        let pack = format!("pack-{stem}.pack");
+        if rfs::statat(pack_dir, pack.as_str(), AtFlags::SYMLINK_NOFOLLOW).is_err() {
+            continue;
+        }
+        let index = PackIndex::open(pack_dir, &format!("pack-{stem}.idx"), wanted.len()).ok()?;
+        let mut left = Vec::with_capacity(wanted.len());
+        for id in wanted {
+            if !index.contains(&id)? {
+                left.push(id);
+            }
+        }
+        wanted = left;
+    }
+    Some(wanted)
+}
+
 /// Whether `objects/xx/yyyy…` is a regular file.
 fn is_loose(objects: &OwnedFd, id: &Oid) -> bool {
     let hex = to_hex(id);
@@ -600,8 +597,11 @@ fn par_map<T: Sync, R: Send>(
     f: impl Fn(&T) -> R + Sync,
 ) -> Vec<R> {
     let total: usize = items.iter().map(&size).sum();
+    if total < (4 << 20) {
+        return items.iter().map(f).collect();
+    }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    if threads < 2 || total < (4 << 20) {
+    if threads < 2 {
         return items.iter().map(f).collect();
     }
     let share = total.div_ceil(threads);
@@ -629,13 +629,27 @@ fn par_map<T: Sync, R: Send>(
     })
 }
 
+/// `data` as a zlib stream. One compressor per thread, reset for each
+/// object: making one allocates and clears a few hundred kilobytes.
 fn deflate(data: &[u8]) -> Vec<u8> {
-    let mut encoder = ZlibEncoder::new(
-        Vec::with_capacity(data.len() / 2 + 64),
-        Compression::new(LEVEL),
-    );
-    encoder.write_all(data).expect("writing to memory");
-    encoder.finish().expect("writing to memory")
+    thread_local! {
+        static ZLIB: std::cell::RefCell<Compress> =
+            std::cell::RefCell::new(Compress::new(Compression::new(LEVEL), true));
+    }
+    ZLIB.with_borrow_mut(|zlib| {
+        zlib.reset();
+        let mut out = Vec::with_capacity(data.len() / 2 + 64);
+        loop {
+            let read = usize::try_from(zlib.total_in()).expect("in memory");
+            let status = zlib
+                .compress_vec(&data[read..], &mut out, FlushCompress::Finish)
+                .expect("deflating in memory does not fail");
+            if status == Status::StreamEnd {
+                return out;
+            }
+            out.reserve(out.capacity().max(64));
+        }
+    })
 }
 
 /// A pack entry's header: the type and the inflated size, 4 bits then 7
@@ -819,10 +833,13 @@ impl OldPack {
 struct PackIndex {
     file: File,
     fanout: [u32; 256],
+    /// The sorted IDs, read whole when many lookups are coming and the
+    /// table is not too large; else each probe is read on its own.
+    names: Option<Vec<u8>>,
 }
 
 impl PackIndex {
-    fn open(dir: &OwnedFd, name: &str) -> std::io::Result<PackIndex> {
+    fn open(dir: &OwnedFd, name: &str, lookups: usize) -> std::io::Result<PackIndex> {
         let fd = rfs::openat(
             dir,
             name,
@@ -850,7 +867,19 @@ impl PackIndex {
         {
             return Err(bad());
         }
-        Ok(PackIndex { file, fanout })
+        let table = fanout[255] as usize * 20;
+        let names = if lookups > 16 && table <= 64 << 20 {
+            let mut names = vec![0; table];
+            file.read_exact_at(&mut names, 8 + 1024)?;
+            Some(names)
+        } else {
+            None
+        };
+        Ok(PackIndex {
+            file,
+            fanout,
+            names,
+        })
     }
 
     /// Whether `id` is in the index; `None` when it cannot be read.
@@ -865,9 +894,16 @@ impl PackIndex {
         let mut name = [0u8; 20];
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            self.file
-                .read_exact_at(&mut name, 8 + 1024 + u64::from(mid) * 20)
-                .ok()?;
+            match &self.names {
+                Some(names) => {
+                    let at = mid as usize * 20;
+                    name.copy_from_slice(&names[at..at + 20]);
+                }
+                None => self
+                    .file
+                    .read_exact_at(&mut name, 8 + 1024 + u64::from(mid) * 20)
+                    .ok()?,
+            }
             match name.cmp(id) {
                 std::cmp::Ordering::Equal => return Some(true),
                 std::cmp::Ordering::Less => lo = mid + 1,

@@ -287,7 +287,7 @@ impl Git {
     /// when git must write them (see [`odb`]).
     pub(crate) fn odb(&self) -> Option<odb::Odb> {
         let layout = self.layout()?;
-        files::objects_are_plain(&layout, &self.env)?.then(|| odb::Odb::new(&layout.common_dir))
+        files::objects_are_plain(layout, &self.env)?.then(|| odb::Odb::new(&layout.common_dir))
     }
 
     /// The repository's layout read in-process, or `None` when git must

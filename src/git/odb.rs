@@ -671,7 +671,7 @@ fn entry_header(kind: Kind, mut size: u64) -> Vec<u8> {
 /// offsets (larger ones through the 64-bit table), the pack's checksum
 /// and its own.
 fn index_bytes(mut entries: Vec<(Oid, u32, u64)>, pack_checksum: &Oid) -> Vec<u8> {
-    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    entries.sort_unstable_by_key(|a| a.0);
     let mut out = Vec::with_capacity(8 + 1024 + entries.len() * 28 + 40);
     out.extend_from_slice(b"\xfftOc");
     out.extend_from_slice(&2u32.to_be_bytes());

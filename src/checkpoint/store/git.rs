@@ -4,16 +4,18 @@
 //! keep data in refs. Git deduplicates unchanged files, the refs are
 //! invisible to branches, and push/fetch carry them to other clones.
 //!
-//! Writing takes one git process whatever the number of files: `git
-//! fast-import` writes the blobs, trees and the commit, and as its last
-//! step creates the checkpoint's ref — only if no ref has the name yet
-//! (without `--force`, fast-import never moves an existing ref to a commit
-//! that does not contain it, and a checkpoint commit has no parent; the
-//! creation is one ref transaction that expects the name to be free, so
-//! of two racing creators only one wins). A checkpoint is therefore visible
-//! only when complete; a crash before that leaves unreachable objects,
-//! which `git gc` collects. Older versions assembled a checkpoint under a
-//! temporary ref ([`TMP_PREFIX`]) first; `prune` still removes any left.
+//! Writing takes no git process in the repositories [`crate::git::odb`]
+//! models (SHA-1 objects, files refs, no alternates...): the blobs, trees
+//! and commit go into one pack, made durable first, and the checkpoint's
+//! ref is then created through a lock file, only if no ref has the name
+//! yet, so of two racing creators only one wins. Elsewhere one `git
+//! fast-import` does the same (without `--force` it never moves an existing
+//! ref to a commit that does not contain it, and a checkpoint commit has no
+//! parent), with the same commit byte for byte. A checkpoint is therefore
+//! visible only when complete; a crash before that leaves unreachable
+//! objects, which `git gc` collects. Older versions assembled a checkpoint
+//! under a temporary ref ([`TMP_PREFIX`]) first; `prune` still removes any
+//! left.
 
 use std::path::{Path, PathBuf};
 

@@ -625,6 +625,32 @@ mod tests {
     }
 
     #[test]
+    fn objects_are_written_in_process_only_where_the_writer_models_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        crate::test_support::git(tmp.path(), &["init", "-q", "-b", "main"]);
+        let layout = discover(tmp.path()).unwrap();
+        assert_eq!(objects_are_plain(&layout, &[]), Some(true));
+        let alternate = [(
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES".to_string(),
+            "/elsewhere".to_string(),
+        )];
+        assert_eq!(objects_are_plain(&layout, &alternate), Some(false));
+        let config = |key: &str, value: &str| {
+            crate::test_support::git(tmp.path(), &["config", key, value]);
+            let plain = objects_are_plain(&layout, &[]);
+            crate::test_support::git(tmp.path(), &["config", "--unset", key]);
+            plain
+        };
+        assert_eq!(config("core.sharedRepository", "group"), Some(false));
+        assert_eq!(config("core.logAllRefUpdates", "always"), Some(false));
+        assert_eq!(config("core.logAllRefUpdates", "true"), Some(true));
+        assert_eq!(config("extensions.preciousObjects", "true"), Some(false));
+        let alternates = layout.common_dir.join("objects/info/alternates");
+        std::fs::write(&alternates, "/elsewhere/objects\n").unwrap();
+        assert_eq!(objects_are_plain(&layout, &[]), Some(false));
+    }
+
+    #[test]
     fn object_ids_are_sha1_or_sha256_hex() {
         assert!(is_object_id(&"a".repeat(40)));
         assert!(is_object_id(&"0".repeat(64)));

@@ -26,12 +26,15 @@
 //! HEAD names, a config value — is read in-process by [`files`] when the
 //! repository's layout is one it models exactly (an audit entry needs all
 //! three, and a git process costs more than the entry), and asked of git
-//! otherwise. No other module starts git or reads `.git` itself; the
+//! otherwise. A checkpoint's objects and ref are written in-process by
+//! [`odb`] on the same terms (`git fast-import` writes them otherwise).
+//! No other module starts git or reads `.git` itself; the
 //! git directory that holds lifeline's private files (the audit index, the
 //! leaf cache) is found by [`checked_git_dir_of`], which refuses a `.git`
 //! that is a FIFO, socket or device without opening it.
 
 mod files;
+pub(crate) mod odb;
 
 use std::ffi::OsStr;
 use std::io::Write;
@@ -278,6 +281,13 @@ impl Git {
             Some(found) => found,
             None => self.resolve_commit("HEAD"),
         }
+    }
+
+    /// The repository's objects and refs, for writing in-process, or `None`
+    /// when git must write them (see [`odb`]).
+    pub(crate) fn odb(&self) -> Option<odb::Odb> {
+        let layout = self.layout()?;
+        files::objects_are_plain(layout, &self.env)?.then(|| odb::Odb::new(&layout.common_dir))
     }
 
     /// The repository's layout read in-process, or `None` when git must

@@ -240,6 +240,41 @@ pub(crate) fn config_value(layout: &Layout, key: &str) -> Option<Option<String>>
     Some(value)
 }
 
+/// The variables besides [`STEERING_GIT_VARS`] that change where git
+/// reads or writes objects.
+const OBJECT_GIT_VARS: &[&str] = &["GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_QUARANTINE_PATH"];
+
+/// Whether objects and refs can be written in-process exactly as git
+/// would ([`super::odb`]): SHA-1 objects and files refs (no repository
+/// extension but `worktreeConfig`), no alternates, no
+/// `core.sharedRepository` (git would adjust each file's permissions),
+/// `core.logAllRefUpdates` not `always` (git would write a reflog), and no
+/// variable in the environment or `extra` pointing git at other objects.
+/// `None` when the config cannot be read here.
+pub(crate) fn objects_are_plain(layout: &Layout, extra: &[(String, String)]) -> Option<bool> {
+    let steers = |key: &str| OBJECT_GIT_VARS.contains(&key);
+    if std::env::vars_os().any(|(key, _)| key.to_str().is_none_or(steers))
+        || extra.iter().any(|(key, _)| steers(key))
+    {
+        return Some(false);
+    }
+    let extensions = repository_config(layout)?
+        .iter()
+        .any(|(key, _)| key.starts_with("extensions.") && key != "extensions.worktreeconfig");
+    if extensions {
+        return Some(false);
+    }
+    match std::fs::symlink_metadata(layout.common_dir.join("objects/info/alternates")) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        _ => return Some(false),
+    }
+    if config_value(layout, "core.sharedRepository")?.is_some() {
+        return Some(false);
+    }
+    let reflogs = config_value(layout, "core.logAllRefUpdates")?;
+    Some(reflogs.is_none_or(|v| !v.eq_ignore_ascii_case("always")))
+}
+
 /// A boolean as git reads one from the environment; `None` for anything
 /// else (git may read it as a number).
 fn bool_value(value: &str) -> Option<bool> {
@@ -587,6 +622,32 @@ mod tests {
         ] {
             assert_eq!(parse(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn objects_are_written_in_process_only_where_the_writer_models_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        crate::test_support::git(tmp.path(), &["init", "-q", "-b", "main"]);
+        let layout = discover(tmp.path()).unwrap();
+        assert_eq!(objects_are_plain(&layout, &[]), Some(true));
+        let alternate = [(
+            "GIT_ALTERNATE_OBJECT_DIRECTORIES".to_string(),
+            "/elsewhere".to_string(),
+        )];
+        assert_eq!(objects_are_plain(&layout, &alternate), Some(false));
+        let config = |key: &str, value: &str| {
+            crate::test_support::git(tmp.path(), &["config", key, value]);
+            let plain = objects_are_plain(&layout, &[]);
+            crate::test_support::git(tmp.path(), &["config", "--unset", key]);
+            plain
+        };
+        assert_eq!(config("core.sharedRepository", "group"), Some(false));
+        assert_eq!(config("core.logAllRefUpdates", "always"), Some(false));
+        assert_eq!(config("core.logAllRefUpdates", "true"), Some(true));
+        assert_eq!(config("extensions.preciousObjects", "true"), Some(false));
+        let alternates = layout.common_dir.join("objects/info/alternates");
+        std::fs::write(&alternates, "/elsewhere/objects\n").unwrap();
+        assert_eq!(objects_are_plain(&layout, &[]), Some(false));
     }
 
     #[test]

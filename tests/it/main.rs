@@ -13,6 +13,7 @@ mod adoption;
 mod audit;
 mod checkpoint;
 mod checkpoint_crash;
+mod checkpoint_objects;
 mod checkpoint_speed;
 mod config;
 mod drill;

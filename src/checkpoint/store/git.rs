@@ -4,16 +4,18 @@
 //! keep data in refs. Git deduplicates unchanged files, the refs are
 //! invisible to branches, and push/fetch carry them to other clones.
 //!
-//! Writing takes one git process whatever the number of files: `git
-//! fast-import` writes the blobs, trees and the commit, and as its last
-//! step creates the checkpoint's ref — only if no ref has the name yet
-//! (without `--force`, fast-import never moves an existing ref to a commit
-//! that does not contain it, and a checkpoint commit has no parent; the
-//! creation is one ref transaction that expects the name to be free, so
-//! of two racing creators only one wins). A checkpoint is therefore visible
-//! only when complete; a crash before that leaves unreachable objects,
-//! which `git gc` collects. Older versions assembled a checkpoint under a
-//! temporary ref ([`TMP_PREFIX`]) first; `prune` still removes any left.
+//! Writing takes no git process in the repositories [`crate::git::odb`]
+//! models (SHA-1 objects, files refs, no alternates...): the blobs, trees
+//! and commit go into one pack, made durable first, and the checkpoint's
+//! ref is then created through a lock file, only if no ref has the name
+//! yet, so of two racing creators only one wins. Elsewhere one `git
+//! fast-import` does the same (without `--force` it never moves an existing
+//! ref to a commit that does not contain it, and a checkpoint commit has no
+//! parent), with the same commit byte for byte. A checkpoint is therefore
+//! visible only when complete; a crash before that leaves unreachable
+//! objects, which `git gc` collects. Older versions assembled a checkpoint
+//! under a temporary ref ([`TMP_PREFIX`]) first; `prune` still removes any
+//! left.
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +26,7 @@ use crate::checkpoint::manifest::{Manifest, Summary};
 use crate::config::protected::Records;
 use crate::error::{Error, Result};
 use crate::git::Git;
+use crate::git::odb::{self, Kind, Object, Odb, Presence, TreeFile};
 
 /// Where the checkpoint refs live.
 pub const REF_PREFIX: &str = "refs/lifeline/checkpoints/";
@@ -245,6 +248,215 @@ impl GitStore {
             },
             manifest,
         ))
+    }
+}
+
+impl GitStore {
+    /// [`Store::write`] through one `git fast-import`, which writes the
+    /// objects and creates the ref: for the repositories the in-process
+    /// writer does not model (see [`crate::git::Git::odb`]), and for tests
+    /// that compare the two.
+    pub fn write_with_fast_import(
+        &self,
+        manifest: &Manifest,
+        contents: &[Content],
+        seal: Option<&str>,
+    ) -> Result<Written> {
+        assert_eq!(manifest.files.len(), contents.len(), "one content per file");
+        let refname = GitStore::refname(&manifest.id);
+        let when = manifest.created_at.as_second();
+        let json = manifest.to_json();
+        let size: usize = contents
+            .iter()
+            .map(|c| match c {
+                Content::Bytes(b) => b.len() + 64,
+                Content::Stored(_) => 0,
+            })
+            .sum();
+        let mut stream: Vec<u8> = Vec::with_capacity(size + json.len() + 256 * contents.len());
+        let mut marks = Vec::new();
+        for (i, content) in contents.iter().enumerate() {
+            if let Content::Bytes(bytes) = content {
+                stream.extend_from_slice(
+                    format!("blob\nmark :{}\ndata {}\n", i + 1, bytes.len()).as_bytes(),
+                );
+                stream.extend_from_slice(bytes);
+                stream.push(b'\n');
+                marks.push(i);
+            }
+        }
+        let manifest_mark = contents.len() + 1;
+        let commit_mark = contents.len() + 2;
+        stream.extend_from_slice(
+            format!("blob\nmark :{manifest_mark}\ndata {}\n", json.len()).as_bytes(),
+        );
+        stream.extend_from_slice(&json);
+        stream.push(b'\n');
+        let msg = message(manifest, seal);
+        let author = ident_name(&manifest.actor);
+        stream.extend_from_slice(
+            format!(
+                "commit {refname}\nmark :{commit_mark}\nauthor {author} <lifeline@localhost> {when} +0000\ncommitter lifeline <lifeline@localhost> {when} +0000\ndata {}\n{msg}\n",
+                msg.len()
+            )
+            .as_bytes(),
+        );
+        for (i, (entry, content)) in manifest.files.iter().zip(contents).enumerate() {
+            let mode = if entry.executable() {
+                "100755"
+            } else {
+                "100644"
+            };
+            let dataref = match content {
+                Content::Bytes(_) => format!(":{}", i + 1),
+                Content::Stored(oid) => oid.clone(),
+            };
+            stream.extend_from_slice(
+                format!("M {mode} {dataref} {}\n", quote(&entry.path)).as_bytes(),
+            );
+        }
+        stream
+            .extend_from_slice(format!("M 100644 :{manifest_mark} {MANIFEST_FILE}\n\n").as_bytes());
+        stream.extend_from_slice(format!("get-mark :{commit_mark}\n").as_bytes());
+        for i in &marks {
+            stream.extend_from_slice(format!("get-mark :{}\n", i + 1).as_bytes());
+        }
+        stream.extend_from_slice(b"done\n");
+        let out = match self
+            .git
+            .run_bytes(["fast-import", "--quiet", "--done"], Some(&stream))
+        {
+            Ok(out) => out,
+            // fast-import refuses to move a ref that exists: another
+            // checkpoint has this ID.
+            Err(e) => {
+                return match self.git.resolve_commit(&refname) {
+                    Some(_) => Ok(Written::IdTaken),
+                    None => Err(e),
+                };
+            }
+        };
+        let out = String::from_utf8_lossy(&out);
+        let mut lines = out.lines();
+        let commit = lines.next().unwrap_or_default().trim().to_string();
+        let mut objects: Vec<String> = contents
+            .iter()
+            .map(|c| match c {
+                Content::Stored(oid) => oid.clone(),
+                Content::Bytes(_) => String::new(),
+            })
+            .collect();
+        for i in &marks {
+            objects[*i] = lines.next().unwrap_or_default().trim().to_string();
+        }
+        if commit.is_empty() || objects.iter().any(String::is_empty) {
+            return Err(Error::Git {
+                command: "fast-import".into(),
+                message: "did not report the objects it wrote".into(),
+            });
+        }
+        self.remember(&commit, manifest, &json, seal);
+        Ok(Written::Created { objects })
+    }
+
+    /// [`Store::write`] without a git process: the new blobs, the trees, the
+    /// manifest and the commit (exactly what `fast-import` makes of the same
+    /// input) as one pack, then the ref, created only if the name is free.
+    /// Files the stat cache names by object are checked to be in the
+    /// repository first: a missing one is an error (capture then reads
+    /// everything again). `None` when an object's presence cannot be told
+    /// here (a pack index this reader does not know): git is asked.
+    fn write_in_process(
+        &self,
+        odb: &Odb,
+        manifest: &Manifest,
+        contents: &[Content],
+        seal: Option<&str>,
+    ) -> Result<Option<Written>> {
+        let gone = || Error::Git {
+            command: "checkpoint write".into(),
+            message: "an object the stat cache names is no longer in the repository".into(),
+        };
+        let mut reused = Vec::new();
+        for content in contents {
+            if let Content::Stored(oid) = content {
+                reused.push(odb::from_hex(oid).ok_or_else(gone)?);
+            }
+        }
+        match odb.presence(&reused) {
+            Presence::All => {}
+            Presence::Missing => return Err(gone()),
+            Presence::Unknown => return Ok(None),
+        }
+        let json = manifest.to_json();
+        let mut objects: Vec<Object<'_>> = Vec::with_capacity(contents.len() + 8);
+        let blobs = odb::blobs(contents.iter().filter_map(|c| match c {
+            Content::Bytes(bytes) => Some(bytes.as_slice()),
+            Content::Stored(_) => None,
+        }));
+        let mut blobs = blobs.into_iter();
+        let mut stored = reused.into_iter();
+        let mut files = Vec::with_capacity(contents.len() + 1);
+        let mut names = Vec::with_capacity(contents.len());
+        for (entry, content) in manifest.files.iter().zip(contents) {
+            let id = match content {
+                Content::Bytes(_) => {
+                    let blob = blobs.next().expect("one blob per file read");
+                    let id = blob.id;
+                    objects.push(blob);
+                    id
+                }
+                Content::Stored(_) => stored.next().expect("one ID per stored file"),
+            };
+            names.push(odb::to_hex(&id));
+            files.push(TreeFile {
+                path: &entry.path,
+                executable: entry.executable(),
+                blob: id,
+            });
+        }
+        let manifest_blob = Object::new(Kind::Blob, json.as_slice());
+        files.push(TreeFile {
+            path: MANIFEST_FILE,
+            executable: false,
+            blob: manifest_blob.id,
+        });
+        objects.push(manifest_blob);
+        let (tree, trees) = odb::trees(&files).map_err(|why| Error::Git {
+            command: "checkpoint write".into(),
+            message: why,
+        })?;
+        objects.extend(trees);
+        let when = manifest.created_at.as_second();
+        let commit = Object::new(
+            Kind::Commit,
+            format!(
+                "tree {}\nauthor {} <lifeline@localhost> {when} +0000\ncommitter lifeline <lifeline@localhost> {when} +0000\n\n{}",
+                odb::to_hex(&tree),
+                ident_name(&manifest.actor),
+                message(manifest, seal)
+            )
+            .into_bytes(),
+        );
+        let commit_id = commit.id;
+        objects.push(commit);
+        if !odb.write(&objects, &GitStore::refname(&manifest.id), &commit_id)? {
+            return Ok(Some(Written::IdTaken));
+        }
+        self.remember(&odb::to_hex(&commit_id), manifest, &json, seal);
+        Ok(Some(Written::Created { objects: names }))
+    }
+
+    /// Records a checkpoint this clone just made in the local index.
+    fn remember(&self, commit: &str, manifest: &Manifest, json: &[u8], seal: Option<&str>) {
+        let path = self.index_path();
+        let mut index = Index::load(&self.root, &path, &self.records.fingerprint());
+        let signer = seal.and_then(|line| crate::checkpoint::signing::check(line, json).ok());
+        let entry = index.entry(commit, jiff::Timestamp::now(), Origin::Local);
+        entry.origin = Origin::Local;
+        entry.summary = Some(manifest.summary());
+        entry.signer = signer;
+        index.save(&self.root, &path);
     }
 }
 
@@ -561,6 +773,9 @@ impl Store for GitStore {
         Ok(())
     }
 
+    /// Writes the objects and creates the ref in-process where the
+    /// repository is one [`crate::git::odb`] models, else through `git
+    /// fast-import`; the commit is the same byte for byte either way.
     fn write(
         &self,
         manifest: &Manifest,
@@ -568,107 +783,12 @@ impl Store for GitStore {
         seal: Option<&str>,
     ) -> Result<Written> {
         assert_eq!(manifest.files.len(), contents.len(), "one content per file");
-        let refname = GitStore::refname(&manifest.id);
-        let when = manifest.created_at.as_second();
-        let json = manifest.to_json();
-        let size: usize = contents
-            .iter()
-            .map(|c| match c {
-                Content::Bytes(b) => b.len() + 64,
-                Content::Stored(_) => 0,
-            })
-            .sum();
-        let mut stream: Vec<u8> = Vec::with_capacity(size + json.len() + 256 * contents.len());
-        let mut marks = Vec::new();
-        for (i, content) in contents.iter().enumerate() {
-            if let Content::Bytes(bytes) = content {
-                stream.extend_from_slice(
-                    format!("blob\nmark :{}\ndata {}\n", i + 1, bytes.len()).as_bytes(),
-                );
-                stream.extend_from_slice(bytes);
-                stream.push(b'\n');
-                marks.push(i);
-            }
-        }
-        let manifest_mark = contents.len() + 1;
-        let commit_mark = contents.len() + 2;
-        stream.extend_from_slice(
-            format!("blob\nmark :{manifest_mark}\ndata {}\n", json.len()).as_bytes(),
-        );
-        stream.extend_from_slice(&json);
-        stream.push(b'\n');
-        let msg = message(manifest, seal);
-        let author = ident_name(&manifest.actor);
-        stream.extend_from_slice(
-            format!(
-                "commit {refname}\nmark :{commit_mark}\nauthor {author} <lifeline@localhost> {when} +0000\ncommitter lifeline <lifeline@localhost> {when} +0000\ndata {}\n{msg}\n",
-                msg.len()
-            )
-            .as_bytes(),
-        );
-        for (i, (entry, content)) in manifest.files.iter().zip(contents).enumerate() {
-            let mode = if entry.executable() {
-                "100755"
-            } else {
-                "100644"
-            };
-            let dataref = match content {
-                Content::Bytes(_) => format!(":{}", i + 1),
-                Content::Stored(oid) => oid.clone(),
-            };
-            stream.extend_from_slice(
-                format!("M {mode} {dataref} {}\n", quote(&entry.path)).as_bytes(),
-            );
-        }
-        stream
-            .extend_from_slice(format!("M 100644 :{manifest_mark} {MANIFEST_FILE}\n\n").as_bytes());
-        stream.extend_from_slice(format!("get-mark :{commit_mark}\n").as_bytes());
-        for i in &marks {
-            stream.extend_from_slice(format!("get-mark :{}\n", i + 1).as_bytes());
-        }
-        stream.extend_from_slice(b"done\n");
-        let out = match self
-            .git
-            .run_bytes(["fast-import", "--quiet", "--done"], Some(&stream))
+        if let Some(odb) = self.git.odb()
+            && let Some(written) = self.write_in_process(&odb, manifest, contents, seal)?
         {
-            Ok(out) => out,
-            // fast-import refuses to move a ref that exists: another
-            // checkpoint has this ID.
-            Err(e) => {
-                return match self.git.resolve_commit(&refname) {
-                    Some(_) => Ok(Written::IdTaken),
-                    None => Err(e),
-                };
-            }
-        };
-        let out = String::from_utf8_lossy(&out);
-        let mut lines = out.lines();
-        let commit = lines.next().unwrap_or_default().trim().to_string();
-        let mut objects: Vec<String> = contents
-            .iter()
-            .map(|c| match c {
-                Content::Stored(oid) => oid.clone(),
-                Content::Bytes(_) => String::new(),
-            })
-            .collect();
-        for i in &marks {
-            objects[*i] = lines.next().unwrap_or_default().trim().to_string();
+            return Ok(written);
         }
-        if commit.is_empty() || objects.iter().any(String::is_empty) {
-            return Err(Error::Git {
-                command: "fast-import".into(),
-                message: "did not report the objects it wrote".into(),
-            });
-        }
-        let path = self.index_path();
-        let mut index = Index::load(&self.root, &path, &self.records.fingerprint());
-        let signer = seal.and_then(|line| crate::checkpoint::signing::check(line, &json).ok());
-        let entry = index.entry(&commit, jiff::Timestamp::now(), Origin::Local);
-        entry.origin = Origin::Local;
-        entry.summary = Some(manifest.summary());
-        entry.signer = signer;
-        index.save(&self.root, &path);
-        Ok(Written::Created { objects })
+        self.write_with_fast_import(manifest, contents, seal)
     }
 
     fn remove(&self, ids: &[CheckpointId]) -> Result<()> {
@@ -866,6 +986,208 @@ mod tests {
         let git = Git::new(&work).with_env("GIT_SSH_COMMAND", "false");
         let e = fetch_refs(&git, &remote).unwrap_err();
         assert_read_as_remote(&e.to_string(), &remote, &marker);
+    }
+
+    /// A repository with one commit, and its store.
+    fn store() -> (tempfile::TempDir, GitStore) {
+        let tmp = tempfile::tempdir().unwrap();
+        crate::test_support::git(tmp.path(), &["init", "-q", "-b", "main"]);
+        std::fs::write(tmp.path().join("README.md"), "hello\n").unwrap();
+        crate::test_support::git(tmp.path(), &["add", "README.md"]);
+        crate::test_support::git(tmp.path(), &["commit", "-q", "-m", "first"]);
+        let records = Records::new(&crate::config::Config::default());
+        let store = GitStore::new(Git::new(tmp.path()), tmp.path(), records).unwrap();
+        (tmp, store)
+    }
+
+    /// A manifest of files whose names test tree order and quoting, one
+    /// executable and one empty, with their bytes.
+    fn odd_manifest(kind: &str) -> (Manifest, Vec<Vec<u8>>) {
+        use crate::checkpoint::manifest::{FileEntry, SCHEMA};
+        let files: Vec<(&str, u32, &[u8])> = vec![
+            ("planning/TASK.md", 0o644, b"# Tasks\n"),
+            ("a b/c d.md", 0o644, b"spaces\n"),
+            ("a.b/x", 0o644, b"dot dir\n"),
+            ("a/x", 0o644, b"plain dir\n"),
+            ("a-b", 0o644, b"dash\n"),
+            ("a0", 0o644, b"zero\n"),
+            ("q\"uote\\d.md", 0o644, b"quote\n"),
+            ("\u{fc}n\u{ef}/\u{e7}.md", 0o644, b"utf-8\n"),
+            ("tab\there", 0o644, b"tab\n"),
+            ("new\nline", 0o644, b"newline\n"),
+            ("x/y/z/deep.md", 0o644, b"deep\n"),
+            ("tools/run.sh", 0o755, b"#!/bin/sh\n"),
+            ("empty", 0o644, b""),
+            ("same-as-task", 0o644, b"# Tasks\n"),
+        ];
+        let now = jiff::Timestamp::from_second(1_796_000_000).unwrap();
+        let manifest = Manifest {
+            schema: SCHEMA,
+            id: CheckpointId::generate(kind, now),
+            kind: kind.into(),
+            operation: "compare".into(),
+            created_at: now,
+            completed_at: now,
+            actor: "git:Ann <a@b>".into(),
+            run: None,
+            git: None,
+            valid: true,
+            files: files
+                .iter()
+                .map(|(path, mode, bytes)| FileEntry {
+                    path: path.to_string(),
+                    sha256: crate::checkpoint::store::dir::sha256_hex(bytes),
+                    size: bytes.len() as u64,
+                    mode: *mode,
+                    validator: crate::config::Validator::None,
+                    valid: true,
+                    errors: 0,
+                    warnings: 0,
+                })
+                .collect(),
+            absent: Vec::new(),
+            skipped: Vec::new(),
+            lifeline_version: "0.1.0".into(),
+        };
+        (manifest, files.iter().map(|f| f.2.to_vec()).collect())
+    }
+
+    fn ref_of(store: &GitStore, id: &CheckpointId) -> String {
+        store
+            .git
+            .run(["rev-parse", &GitStore::refname(id)])
+            .unwrap()
+    }
+
+    #[test]
+    fn the_in_process_writer_makes_the_commit_fast_import_makes() {
+        let (ours_dir, ours) = store();
+        let (_theirs_dir, theirs) = store();
+        assert!(
+            ours.git.odb().is_some(),
+            "a plain repository is written in-process"
+        );
+        let seal = "signature: ed25519 00 11";
+        let (manifest, bytes) = odd_manifest("manual");
+        let contents: Vec<Content> = bytes.iter().cloned().map(Content::Bytes).collect();
+        let Written::Created { objects } = ours.write(&manifest, &contents, Some(seal)).unwrap()
+        else {
+            panic!("the ID is free");
+        };
+        let Written::Created { objects: expected } = theirs
+            .write_with_fast_import(&manifest, &contents, Some(seal))
+            .unwrap()
+        else {
+            panic!("the ID is free");
+        };
+        assert_eq!(objects, expected);
+        assert_eq!(ref_of(&ours, &manifest.id), ref_of(&theirs, &manifest.id));
+        // Not one loose object more (the first commit's three): all are
+        // in the one pack.
+        let loose = ours.git.run(["count-objects", "-v"]).unwrap();
+        assert!(loose.starts_with("count: 3\n"), "{loose}");
+        assert!(loose.contains("\npacks: 1\n"), "{loose}");
+        // Again, the files now named by the objects already stored.
+        let (mut second, _) = odd_manifest("task-sync");
+        second.operation = "reuse".into();
+        let stored: Vec<Content> = objects.iter().cloned().map(Content::Stored).collect();
+        ours.write(&second, &stored, None).unwrap();
+        theirs
+            .write_with_fast_import(&second, &contents, None)
+            .unwrap();
+        assert_eq!(ref_of(&ours, &second.id), ref_of(&theirs, &second.id));
+        crate::test_support::git(
+            ours_dir.path(),
+            &["fsck", "--strict", "--full", "--no-dangling"],
+        );
+    }
+
+    #[test]
+    fn a_missing_reused_object_is_an_error_and_nothing_is_written() {
+        let (tmp, store) = store();
+        let (manifest, _) = odd_manifest("manual");
+        let contents: Vec<Content> = manifest
+            .files
+            .iter()
+            .map(|_| Content::Stored("0123456789012345678901234567890123456789".into()))
+            .collect();
+        assert!(store.write(&manifest, &contents, None).is_err());
+        assert!(
+            store
+                .git
+                .resolve_commit(&GitStore::refname(&manifest.id))
+                .is_none()
+        );
+        let packs = std::fs::read_dir(tmp.path().join(".git/objects/pack"))
+            .unwrap()
+            .count();
+        assert_eq!(packs, 0);
+    }
+
+    #[test]
+    fn a_name_taken_loose_or_packed_is_refused_and_the_lock_released() {
+        let (tmp, store) = store();
+        let (manifest, bytes) = odd_manifest("manual");
+        let contents: Vec<Content> = bytes.into_iter().map(Content::Bytes).collect();
+        assert!(matches!(
+            store.write(&manifest, &contents, None).unwrap(),
+            Written::Created { .. }
+        ));
+        let before = ref_of(&store, &manifest.id);
+        let mut again = manifest.clone();
+        again.operation = "impostor".into();
+        assert_eq!(
+            store.write(&again, &contents, None).unwrap(),
+            Written::IdTaken
+        );
+        crate::test_support::git(tmp.path(), &["pack-refs", "--all"]);
+        let loose = tmp
+            .path()
+            .join(".git")
+            .join(GitStore::refname(&manifest.id));
+        assert!(!loose.exists(), "the ref is packed now");
+        assert_eq!(
+            store.write(&again, &contents, None).unwrap(),
+            Written::IdTaken
+        );
+        assert_eq!(ref_of(&store, &manifest.id), before);
+        let lock = loose.with_file_name(format!("{}.lock", manifest.id));
+        assert!(!lock.exists());
+    }
+
+    #[test]
+    fn small_packs_are_merged_so_git_finds_few() {
+        let (tmp, store) = store();
+        let (manifest, bytes) = odd_manifest("manual");
+        let contents: Vec<Content> = bytes.into_iter().map(Content::Bytes).collect();
+        let Written::Created { objects } = store.write(&manifest, &contents, None).unwrap() else {
+            panic!("the ID is free");
+        };
+        let stored: Vec<Content> = objects.into_iter().map(Content::Stored).collect();
+        let mut ids = vec![manifest.id.clone()];
+        for i in 0..20 {
+            let (mut next, _) = odd_manifest("task-sync");
+            next.operation = format!("run {i}");
+            store.write(&next, &stored, None).unwrap();
+            ids.push(next.id);
+        }
+        let packs = std::fs::read_dir(tmp.path().join(".git/objects/pack"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "idx")
+            })
+            .count();
+        assert!(packs <= 8, "{packs} packs");
+        // Every checkpoint, the first one's blobs included, is whole.
+        crate::test_support::git(tmp.path(), &["fsck", "--strict", "--full", "--no-dangling"]);
+        for id in &ids {
+            let tree = format!("{}^{{tree}}", GitStore::refname(id));
+            store.git.run(["ls-tree", "-r", &tree]).unwrap();
+        }
     }
 
     #[test]

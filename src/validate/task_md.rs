@@ -8,7 +8,7 @@ use hashbrown::{DefaultHashBuilder, HashSet, HashTable};
 
 use crate::validate::diagnostic::{Diagnostic, Source, Span};
 use crate::validate::rules::Rule;
-use crate::validate::taskmd::{self, CHANGELOG_ANCHOR, Column, Row, TaskDoc, is_task_id};
+use crate::validate::taskmd::{self, CHANGELOG_ANCHOR, Column, Parser, Row, TaskDoc, is_task_id};
 
 use super::suggest::nearest;
 
@@ -66,8 +66,37 @@ const MAX_REALIGN_COLUMNS: usize = 64;
 /// (its `**Sprint ID**:` line, else the first task's) for the cross-file
 /// check.
 pub(crate) fn check(src: &Source, out: &mut Vec<Diagnostic>) -> Option<(String, Span)> {
+    let body = src.body();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let split_near = (threads >= 2 && body.len() >= SPLIT_MIN).then_some(body.len() / 2);
+    check_split(src, split_near, out).0
+}
+
+/// Below this many bytes a TASK.md is checked on one thread: a second
+/// thread costs more to start than it saves.
+const SPLIT_MIN: usize = 1 << 20;
+
+/// [`check`], with the task rows from the line at or after byte
+/// `split_near` of the body on (when it is inside the first task table's
+/// rows) checked on a second thread. The findings are the same wherever
+/// the split is. Also says whether a second thread's rows were used.
+fn check_split(
+    src: &Source,
+    split_near: Option<usize>,
+    out: &mut Vec<Diagnostic>,
+) -> (Option<(String, Span)>, bool) {
     let mut rows = Rows::new(src);
-    let doc = taskmd::parse_with(src.body(), &mut rows);
+    let (doc, split) = parse_rows(src.body(), &mut rows, split_near);
+    (check_doc(src, doc, rows, out), split)
+}
+
+/// The findings of a parsed TASK.md; [`check`]'s result.
+fn check_doc<'a>(
+    src: &'a Source,
+    doc: TaskDoc<'a>,
+    mut rows: Rows<'a>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<(String, Span)> {
     if doc.changelog_anchor.is_none() {
         out.push(
             Diagnostic::new(
@@ -334,10 +363,99 @@ fn check_separator(
     }
 }
 
+/// Parses `text` into `rows`, the lines from the one at or after byte
+/// `split_near` on in a second thread, with a [`Rows::piece`], when that
+/// line is inside the first task table's rows; the piece is merged after.
+/// When the lines before the split end elsewhere (a fence, another table,
+/// a header line), the second thread's work is dropped and the rest read
+/// again on this one: the result is the same as one pass. Also says
+/// whether the second thread's piece was used.
+fn parse_rows<'a>(
+    text: &'a str,
+    rows: &mut Rows<'a>,
+    split_near: Option<usize>,
+) -> (TaskDoc<'a>, bool) {
+    let mut parser = Parser::new();
+    let mut lines = taskmd::lines(text);
+    if let Some(near) = split_near {
+        // The second thread needs the first table's columns: read up to
+        // its first row.
+        while rows.first_row.is_none()
+            && let Some(line) = lines.next()
+        {
+            parser.line(line, rows);
+        }
+        let from = lines.position();
+        let split = near.max(from);
+        let split = if split == from || text.as_bytes().get(split.wrapping_sub(1)) == Some(&b'\n') {
+            Some(split)
+        } else {
+            memchr::memchr(b'\n', &text.as_bytes()[split.min(text.len())..]).map(|nl| split + nl + 1)
+        };
+        if let Some(split) = split.filter(|&s| s < text.len())
+            && rows.first_row.is_some()
+            && parser.in_task_rows()
+        {
+            return parse_two(text, from, split, parser, rows);
+        }
+    }
+    for line in lines {
+        parser.line(line, rows);
+    }
+    (parser.finish(), false)
+}
+
+/// The second half of [`parse_rows`]: `parser` has read `text[..from]`.
+fn parse_two<'a>(
+    text: &'a str,
+    from: usize,
+    split: usize,
+    mut parser: Parser<'a>,
+    rows: &mut Rows<'a>,
+) -> (TaskDoc<'a>, bool) {
+    let second = &text[split..];
+    let mut piece = rows.piece();
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
+            let mut later = Parser::after_task_row();
+            for line in taskmd::lines(second) {
+                later.line(line, &mut piece);
+            }
+            (later.finish(), piece)
+        });
+        for line in taskmd::lines(&text[from..split]) {
+            parser.line(line, rows);
+        }
+        // A thread that could not start leaves the rest to this one.
+        let later = spawned
+            .ok()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        match later {
+            Some((later_doc, piece)) if parser.in_task_rows() => {
+                rows.merge(piece);
+                let mut doc = parser.into_partial();
+                doc.append(later_doc);
+                (doc, true)
+            }
+            _ => {
+                for line in taskmd::lines(second) {
+                    parser.line(line, rows);
+                }
+                (parser.finish(), false)
+            }
+        }
+    })
+}
+
 /// The row-by-row checks, run while the file is parsed: the header's
 /// columns, every row's cells, and what the whole-table checks need (the
 /// dependency graph, the sprint IDs, the status counts), kept without the
 /// rows themselves.
+///
+/// A piece of the table checked on another thread ([`Rows::piece`])
+/// checks each row's cells alike but leaves what depends on the rows
+/// before it (repeated IDs, graph nodes, sprint IDs used before) to
+/// [`Rows::merge`], keeping what that needs in `deferred`.
 struct Rows<'a> {
     src: &'a Source,
     /// Task tables started so far; the first one's header says which
@@ -355,6 +473,19 @@ struct Rows<'a> {
     deps: Vec<Dep<'a>>,
     sprints: Sprints<'a>,
     statuses: Statuses,
+    /// In a piece: its rows' task IDs, in order, for the merge. `Dep::from`
+    /// is then an index into it.
+    deferred: Option<Vec<DeferredId<'a>>>,
+}
+
+/// A task ID of a piece's row, for [`Rows::merge`].
+struct DeferredId<'a> {
+    id: &'a str,
+    /// How many of the piece's findings come before the row's own.
+    findings_before: usize,
+    /// Whether a repeat is a TASK011 finding (not for a row with the
+    /// wrong cell count).
+    report_repeat: bool,
 }
 
 /// The tasks of the dependency graph: the first row with each valid ID.
@@ -440,16 +571,26 @@ struct Sprints<'a> {
     first: Option<&'a str>,
     others: HashSet<&'a str, DefaultHashBuilder>,
     findings: Vec<Diagnostic>,
+    /// In a piece: each sprint ID at its first use in the piece, with the
+    /// task of that row, instead of findings.
+    uses: Option<Vec<(&'a str, &'a str)>>,
 }
 
 impl<'a> Sprints<'a> {
-    fn see(&mut self, src: &Source, task: &str, sprint: Option<&'a str>) {
+    fn see(&mut self, src: &Source, task: &'a str, sprint: Option<&'a str>) {
         let Some(id) = sprint else { return };
         let Some(first) = self.first else {
             self.first = Some(id);
+            if let Some(uses) = &mut self.uses {
+                uses.push((id, task));
+            }
             return;
         };
         if id == first || !self.others.insert(id) {
+            return;
+        }
+        if let Some(uses) = &mut self.uses {
+            uses.push((id, task));
             return;
         }
         self.findings.push(
@@ -484,6 +625,15 @@ impl Statuses {
         }
         self.valid &= cells_known;
     }
+
+    /// Adds the counts of the rows after these.
+    fn add(&mut self, later: &Statuses) {
+        self.total += later.total;
+        for (count, more) in self.counts.iter_mut().zip(later.counts) {
+            *count += more;
+        }
+        self.valid &= later.valid;
+    }
 }
 
 impl<'a> Rows<'a> {
@@ -504,6 +654,97 @@ impl<'a> Rows<'a> {
                 counts: [0; STATUSES.len()],
                 valid: true,
             },
+            deferred: None,
+        }
+    }
+
+    /// An empty piece for the rows after these, on another thread: the
+    /// same columns, nothing seen yet.
+    fn piece(&self) -> Rows<'a> {
+        Rows {
+            tables: self.tables,
+            columns: self.columns.clone(),
+            at: self.at.clone(),
+            first_row: self.first_row,
+            sprints: Sprints {
+                uses: Some(Vec::new()),
+                ..Sprints::default()
+            },
+            deferred: Some(Vec::new()),
+            ..Rows::new(self.src)
+        }
+    }
+
+    /// Appends the rows of `piece`, which came after these: its IDs enter
+    /// the graph in order (a repeat's finding before the row's own), its
+    /// sprint IDs are seen in order, its counts added.
+    fn merge(&mut self, piece: Rows<'a>) {
+        let Rows {
+            tables,
+            findings,
+            deps,
+            sprints,
+            statuses,
+            deferred,
+            ..
+        } = piece;
+        let mut findings = findings.into_iter();
+        let mut taken = 0;
+        let mut node_of = Vec::new();
+        for d in deferred.unwrap_or_default() {
+            self.findings
+                .extend(findings.by_ref().take(d.findings_before - taken));
+            taken = d.findings_before;
+            node_of.push(self.add_id(d.id, d.report_repeat));
+        }
+        self.findings.extend(findings);
+        self.deps.extend(deps.into_iter().map(|dep| Dep {
+            from: dep.from.and_then(|k| node_of[k]),
+            ..dep
+        }));
+        for (id, task) in sprints.uses.unwrap_or_default() {
+            self.sprints.see(self.src, task, Some(id));
+        }
+        self.statuses.add(&statuses);
+        self.tables += tables.saturating_sub(1);
+    }
+
+    /// The graph node of a row's task ID (`None` for a repeat, with its
+    /// TASK011 finding when `report_repeat`); in a piece, the index of
+    /// the ID kept for the merge.
+    fn add_id(&mut self, id: &'a str, report_repeat: bool) -> Option<usize> {
+        if let Some(deferred) = &mut self.deferred {
+            deferred.push(DeferredId {
+                id,
+                findings_before: self.findings.len(),
+                report_repeat,
+            });
+            return Some(deferred.len() - 1);
+        }
+        match self.nodes.add(id) {
+            Added::New(n) => Some(n),
+            Added::Full => None,
+            Added::Repeat(first) => {
+                if report_repeat {
+                    self.findings.push(
+                        self.src
+                            .diag_at(
+                                Rule::TaskDuplicateId,
+                                id,
+                                format!("duplicate task ID `{id}`"),
+                            )
+                            .with_label("used again here")
+                            .with_note(
+                                "first defined here",
+                                Some(self.src.span_of(self.nodes.ids[first])),
+                            )
+                            .with_help(
+                                "give this task a new ID (the next free one), or delete the duplicated row",
+                            ),
+                    );
+                }
+                None
+            }
         }
     }
 
@@ -545,10 +786,7 @@ impl<'a> Rows<'a> {
             .and_then(|_| cell(self.at.id))
             .or_else(|| row.cells.first().copied())
             .filter(|id| is_task_id(id));
-        let node = match id.map(|id| self.nodes.add(id)) {
-            Some(Added::New(n)) => Some(n),
-            _ => None,
-        };
+        let node = id.and_then(|id| self.add_id(id, false));
         let task = id.unwrap_or("");
         let (depends_on, sprint_id, status) = (
             cell(self.at.depends_on),
@@ -591,25 +829,7 @@ impl<'a> taskmd::Visit<'a> for Rows<'a> {
                         .with_help("task IDs are written `T-` followed by digits, e.g. `T-042`"),
                 );
             } else {
-                match self.nodes.add(id) {
-                    Added::New(n) => node = Some(n),
-                    Added::Full => {}
-                    Added::Repeat(first) => self.findings.push(
-                        src.diag_at(
-                            Rule::TaskDuplicateId,
-                            id,
-                            format!("duplicate task ID `{id}`"),
-                        )
-                        .with_label("used again here")
-                        .with_note(
-                            "first defined here",
-                            Some(src.span_of(self.nodes.ids[first])),
-                        )
-                        .with_help(
-                            "give this task a new ID (the next free one), or delete the duplicated row",
-                        ),
-                    ),
-                }
+                node = self.add_id(id, true);
             }
         }
         let status = check_cells(src, row, &self.at, &mut self.findings);
@@ -811,7 +1031,7 @@ fn check_stray_rows(src: &Source, doc: &TaskDoc<'_>, out: &mut Vec<Diagnostic>) 
 }
 
 /// Where each known column is in the header.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct ColumnIndex {
     id: Option<usize>,
     title: Option<usize>,
@@ -1297,5 +1517,7 @@ fn check_summary(src: &Source, doc: &TaskDoc<'_>, statuses: &Statuses, out: &mut
     }
 }
 
+#[cfg(test)]
+mod split_tests;
 #[cfg(test)]
 mod tests;

@@ -390,7 +390,8 @@ fn parse_rows<'a>(
         let split = if split == from || text.as_bytes().get(split.wrapping_sub(1)) == Some(&b'\n') {
             Some(split)
         } else {
-            memchr::memchr(b'\n', &text.as_bytes()[split.min(text.len())..]).map(|nl| split + nl + 1)
+            memchr::memchr(b'\n', &text.as_bytes()[split.min(text.len())..])
+                .map(|nl| split + nl + 1)
         };
         if let Some(split) = split.filter(|&s| s < text.len())
             && rows.first_row.is_some()
@@ -499,6 +500,11 @@ struct Nodes<'a> {
     /// than 4 billion rows; beyond that, rows are not graph nodes.)
     index: HashTable<(u32, u32)>,
     hasher: DefaultHashBuilder,
+    /// Per number `n`, the node of the ID `T-<n>` written with a given
+    /// number of digits, when it is in no `index` entry (see
+    /// [`dense_key`]): the node plus one above [`DENSE_WIDTH_BITS`], the
+    /// digit count below; 0 for none.
+    dense: Vec<u32>,
 }
 
 /// What [`Nodes::add`] did with an ID.
@@ -517,12 +523,54 @@ fn spread(half: u32) -> u64 {
     u64::from(half).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
+/// IDs `T-<n>` with `n` below this have their node in [`Nodes::dense`].
+const DENSE_IDS: usize = 1 << 20;
+/// A [`Nodes::dense`] slot holds the digit count in its low bits...
+const DENSE_WIDTH_BITS: u32 = 5;
+/// ...and the node number plus one above them, so node numbers below this.
+const DENSE_NODES: usize = 1 << (32 - DENSE_WIDTH_BITS);
+
+/// The number and the digit count of a task ID whose number is below
+/// [`DENSE_IDS`], written with fewer than 32 digits: the pair is the ID
+/// (`T-1`, `T-01` and `T-001` differ by their digit count).
+fn dense_key(id: &str) -> Option<(usize, u32)> {
+    let digits = id.strip_prefix("T-")?.as_bytes();
+    if digits.is_empty() || digits.len() >= 1 << DENSE_WIDTH_BITS {
+        return None;
+    }
+    let mut n = 0usize;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + usize::from(b - b'0');
+        if n >= DENSE_IDS {
+            return None;
+        }
+    }
+    Some((n, digits.len() as u32))
+}
+
 impl<'a> Nodes<'a> {
+    /// The node of a dense slot holding `width`, if any.
+    fn dense_node(slot: u32, width: u32) -> Option<usize> {
+        (slot != 0 && slot & ((1 << DENSE_WIDTH_BITS) - 1) == width)
+            .then(|| (slot >> DENSE_WIDTH_BITS) as usize - 1)
+    }
+
     fn half_hash(&self, id: &str) -> u32 {
         (self.hasher.hash_one(id) >> 32) as u32
     }
 
     fn get(&self, id: &str) -> Option<usize> {
+        if let Some((n, width)) = dense_key(id)
+            && let Some(node) = self
+                .dense
+                .get(n)
+                .and_then(|&slot| Self::dense_node(slot, width))
+        {
+            return Some(node);
+        }
         let half = self.half_hash(id);
         self.index
             .find(spread(half), |&(h, n)| {
@@ -532,6 +580,25 @@ impl<'a> Nodes<'a> {
     }
 
     fn add(&mut self, id: &'a str) -> Added {
+        // The usual IDs, `T-1` to `T-99999` or so, are their own index:
+        // no hashing, no comparison of strings. An ID whose slot holds
+        // another digit count (`T-01` after `T-1`), or past the limits,
+        // goes to the hash table, and is looked up there the same way.
+        if let Some((n, width)) = dense_key(id) {
+            if n >= self.dense.len() {
+                self.dense.resize(n + 1, 0);
+            }
+            let slot = self.dense[n];
+            if let Some(node) = Self::dense_node(slot, width) {
+                return Added::Repeat(node);
+            }
+            let node = self.ids.len();
+            if slot == 0 && node + 1 < DENSE_NODES {
+                self.dense[n] = ((node + 1) << DENSE_WIDTH_BITS) as u32 | width;
+                self.ids.push(id);
+                return Added::New(node);
+            }
+        }
         let half = self.half_hash(id);
         let Nodes { ids, index, .. } = self;
         let entry = index.entry(
@@ -1277,7 +1344,11 @@ fn is_pr_link(s: &str) -> bool {
     let Some(rest) = s.strip_prefix("[#") else {
         return false;
     };
-    let Some((n, rest)) = rest.split_once("](../") else {
+    // N is digits, so the first `](../` is right after them: found by
+    // counting digits, not by a substring search.
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let (n, rest) = rest.split_at(digits);
+    let Some(rest) = rest.strip_prefix("](../") else {
         return false;
     };
     let Some(m) = rest
@@ -1367,9 +1438,12 @@ fn check_dependencies<'a>(
             }
         }
     }
-    let Nodes { ids, index, .. } = nodes;
+    let Nodes {
+        ids, index, dense, ..
+    } = nodes;
     // The ID index is done with: free it before the graph is built.
     drop(index);
+    drop(dense);
     // `deps` is in row order, so each node's edges come out together.
     let mut graph = Graph {
         start: Vec::with_capacity(ids.len() + 1),

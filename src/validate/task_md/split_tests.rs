@@ -94,7 +94,10 @@ fn a_split_outside_the_table_is_read_on_one_thread() {
     let text = format!(
         "{HEADER}\n{SEPARATOR}\n| T-1 | a | - | High | 3 | Done | ✔️ | @a | - | - | - | S | - |\n\n```\n| T-1 | fenced |\n```\n| T-1 | stray |\n"
     );
-    for near in [text.find("```").unwrap(), text.find("| T-1 | stray").unwrap()] {
+    for near in [
+        text.find("```").unwrap(),
+        text.find("| T-1 | stray").unwrap(),
+    ] {
         let (one, two, split) = both(&text, near);
         assert_eq!(one, two);
         assert!(!split, "the lines before the split end outside the table");

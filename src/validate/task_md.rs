@@ -586,7 +586,10 @@ impl<'a> Nodes<'a> {
         // goes to the hash table, and is looked up there the same way.
         if let Some((n, width)) = dense_key(id) {
             if n >= self.dense.len() {
-                self.dense.resize(n + 1, 0);
+                // Doubling: rising IDs grow the vector a few times, not
+                // once per row.
+                let len = (n + 1).max(self.dense.len() * 2).min(DENSE_IDS);
+                self.dense.resize(len, 0);
             }
             let slot = self.dense[n];
             if let Some(node) = Self::dense_node(slot, width) {

@@ -415,7 +415,10 @@ fn parse_two<'a>(
     rows: &mut Rows<'a>,
 ) -> (TaskDoc<'a>, bool) {
     let second = &text[split..];
-    let mut piece = rows.piece();
+    // As many rows as the first one's length gives, and some; a short
+    // first row does not make a large reservation.
+    let row_len = rows.first_row.map_or(0, |r| r.len() + 1).max(64);
+    let mut piece = rows.piece(second.len() / row_len + second.len() / row_len / 4);
     std::thread::scope(|scope| {
         let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
             let mut later = Parser::after_task_row();
@@ -474,19 +477,22 @@ struct Rows<'a> {
     deps: Vec<Dep<'a>>,
     sprints: Sprints<'a>,
     statuses: Statuses,
-    /// In a piece: its rows' task IDs, in order, for the merge. `Dep::from`
-    /// is then an index into it.
-    deferred: Option<Vec<DeferredId<'a>>>,
+    /// In a piece: its rows' task IDs, for the merge.
+    deferred: Option<Deferred<'a>>,
 }
 
-/// A task ID of a piece's row, for [`Rows::merge`].
-struct DeferredId<'a> {
-    id: &'a str,
-    /// How many of the piece's findings come before the row's own.
-    findings_before: usize,
-    /// Whether a repeat is a TASK011 finding (not for a row with the
-    /// wrong cell count).
-    report_repeat: bool,
+/// The task IDs of a piece's rows, in order, for [`Rows::merge`];
+/// `Dep::from` is an index into `ids`. Per row only the ID is kept: the
+/// rest is recorded only where it is not the usual.
+#[derive(Default)]
+struct Deferred<'a> {
+    ids: Vec<&'a str>,
+    /// `(k, n)`: the row of `ids[k]` comes after the piece's first `n`
+    /// findings; for each `k` where `n` changed since the `k` before.
+    findings_before: Vec<(usize, usize)>,
+    /// The `k` of rows with the wrong cell count, whose repeated ID is not
+    /// a TASK011 finding.
+    quiet: Vec<usize>,
 }
 
 /// The tasks of the dependency graph: the first row with each valid ID.
@@ -729,8 +735,10 @@ impl<'a> Rows<'a> {
     }
 
     /// An empty piece for the rows after these, on another thread: the
-    /// same columns, nothing seen yet.
-    fn piece(&self) -> Rows<'a> {
+    /// same columns, nothing seen yet. `rows` is an estimate of its rows:
+    /// reserving room for their IDs at once (pages that stay unused cost
+    /// no memory) spares the copies and the freed blocks of growing.
+    fn piece(&self, rows: usize) -> Rows<'a> {
         Rows {
             tables: self.tables,
             columns: self.columns.clone(),
@@ -740,7 +748,10 @@ impl<'a> Rows<'a> {
                 uses: Some(Vec::new()),
                 ..Sprints::default()
             },
-            deferred: Some(Vec::new()),
+            deferred: Some(Deferred {
+                ids: Vec::with_capacity(rows),
+                ..Deferred::default()
+            }),
             ..Rows::new(self.src)
         }
     }
@@ -758,18 +769,28 @@ impl<'a> Rows<'a> {
             deferred,
             ..
         } = piece;
+        let Deferred {
+            ids,
+            findings_before,
+            quiet,
+        } = deferred.unwrap_or_default();
         let mut findings = findings.into_iter();
         let mut taken = 0;
-        let mut node_of = Vec::new();
-        for d in deferred.unwrap_or_default() {
-            self.findings
-                .extend(findings.by_ref().take(d.findings_before - taken));
-            taken = d.findings_before;
-            node_of.push(self.add_id(d.id, d.report_repeat));
+        let mut before = findings_before.into_iter().peekable();
+        let mut quiet = quiet.into_iter().peekable();
+        // Node numbers fit in u32 (see `Nodes`).
+        let mut node_of: Vec<Option<u32>> = Vec::with_capacity(ids.len());
+        for (k, id) in ids.into_iter().enumerate() {
+            if let Some((_, n)) = before.next_if(|&(j, _)| j == k) {
+                self.findings.extend(findings.by_ref().take(n - taken));
+                taken = n;
+            }
+            let report_repeat = quiet.next_if_eq(&k).is_none();
+            node_of.push(self.add_id(id, report_repeat).map(|n| n as u32));
         }
         self.findings.extend(findings);
         self.deps.extend(deps.into_iter().map(|dep| Dep {
-            from: dep.from.and_then(|k| node_of[k]),
+            from: dep.from.and_then(|k| node_of[k]).map(|n| n as usize),
             ..dep
         }));
         for (id, task) in sprints.uses.unwrap_or_default() {
@@ -784,12 +805,16 @@ impl<'a> Rows<'a> {
     /// the ID kept for the merge.
     fn add_id(&mut self, id: &'a str, report_repeat: bool) -> Option<usize> {
         if let Some(deferred) = &mut self.deferred {
-            deferred.push(DeferredId {
-                id,
-                findings_before: self.findings.len(),
-                report_repeat,
-            });
-            return Some(deferred.len() - 1);
+            let k = deferred.ids.len();
+            let n = self.findings.len();
+            if deferred.findings_before.last().map_or(0, |&(_, m)| m) != n {
+                deferred.findings_before.push((k, n));
+            }
+            if !report_repeat {
+                deferred.quiet.push(k);
+            }
+            deferred.ids.push(id);
+            return Some(k);
         }
         match self.nodes.add(id) {
             Added::New(n) => Some(n),

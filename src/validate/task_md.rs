@@ -568,8 +568,14 @@ impl<'a> Nodes<'a> {
         (self.hasher.hash_one(id) >> 32) as u32
     }
 
+    #[cfg(test)]
     fn get(&self, id: &str) -> Option<usize> {
-        if let Some((n, width)) = dense_key(id)
+        self.find(dense_key(id), id)
+    }
+
+    /// The node of task ID `id`, whose [`dense_key`] is `dense`.
+    fn find(&self, dense: Option<(usize, u32)>, id: &str) -> Option<usize> {
+        if let Some((n, width)) = dense
             && let Some(node) = self
                 .dense
                 .get(n)
@@ -632,12 +638,48 @@ impl<'a> Nodes<'a> {
 /// One reference of a `Depends On` cell.
 struct Dep<'a> {
     /// The node of the row it is in; `None` when that row's ID is
-    /// malformed or a repeat.
-    from: Option<usize>,
+    /// malformed or a repeat. (Node numbers fit in u32, see `Nodes`.)
+    from: Option<u32>,
+    /// What the reference is, worked out while its row was read: the
+    /// graph is checked after the whole file, when reading the reference
+    /// again would mostly wait for memory.
+    key: RefKey,
     /// The ID of the row it is in (empty when the row has none).
     task: &'a str,
     /// The reference, a slice of the cell.
     reference: &'a str,
+}
+
+/// A reference's kind and, for the usual IDs, its [`dense_key`], in
+/// four bytes: 0 is not a task ID, `u32::MAX` a task ID without a dense
+/// key, anything else the dense key packed as in [`Nodes::dense`], plus one.
+#[derive(Clone, Copy)]
+struct RefKey(u32);
+
+impl RefKey {
+    fn of(reference: &str) -> RefKey {
+        if !is_task_id(reference) {
+            return RefKey(0);
+        }
+        match dense_key(reference) {
+            Some((n, width)) => RefKey(((n as u32) << DENSE_WIDTH_BITS | width) + 1),
+            None => RefKey(u32::MAX),
+        }
+    }
+
+    fn is_task_id(self) -> bool {
+        self.0 != 0
+    }
+
+    fn dense(self) -> Option<(usize, u32)> {
+        (self.0 != 0 && self.0 != u32::MAX).then(|| {
+            let packed = self.0 - 1;
+            (
+                (packed >> DENSE_WIDTH_BITS) as usize,
+                packed & ((1 << DENSE_WIDTH_BITS) - 1),
+            )
+        })
+    }
 }
 
 /// TASK024, found row by row: the first sprint ID of the table and every
@@ -790,7 +832,7 @@ impl<'a> Rows<'a> {
         }
         self.findings.extend(findings);
         self.deps.extend(deps.into_iter().map(|dep| Dep {
-            from: dep.from.and_then(|k| node_of[k]).map(|n| n as usize),
+            from: dep.from.and_then(|k| node_of[k as usize]),
             ..dep
         }));
         for (id, task) in sprints.uses.unwrap_or_default() {
@@ -844,9 +886,13 @@ impl<'a> Rows<'a> {
     }
 
     fn depends_on(&mut self, from: Option<usize>, task: &'a str, cell: Option<&'a str>) {
+        // Node numbers fit in u32 (see `Nodes`); so do a piece's rows
+        // (fewer than its bytes), else the reference has no row.
+        let from = from.and_then(|n| u32::try_from(n).ok());
         if let Some(cell) = cell {
             self.deps.extend(dependency_refs(cell).map(|reference| Dep {
                 from,
+                key: RefKey::of(reference),
                 task,
                 reference,
             }));
@@ -1425,7 +1471,7 @@ fn check_dependencies<'a>(
     let mut edges: Vec<(u32, u32, u32)> = Vec::new();
     for (k, dep) in deps.iter().enumerate() {
         let reference = dep.reference;
-        if !is_task_id(reference) {
+        if !dep.key.is_task_id() {
             out.push(
                 src.diag_at(
                     Rule::TaskUnknownDependency,
@@ -1436,7 +1482,7 @@ fn check_dependencies<'a>(
             );
             continue;
         }
-        match nodes.get(reference) {
+        match nodes.find(dep.key.dense(), reference) {
             None => out.push(
                 src.diag_at(
                     Rule::TaskUnknownDependency,
@@ -1449,7 +1495,7 @@ fn check_dependencies<'a>(
                 .with_label("unknown task")
                 .with_help("fix the ID, add the missing task, or remove the dependency"),
             ),
-            Some(j) if Some(j) == dep.from => out.push(
+            Some(j) if Some(j as u32) == dep.from => out.push(
                 src.diag_at(
                     Rule::TaskDependencyCycle,
                     reference,
@@ -1461,7 +1507,7 @@ fn check_dependencies<'a>(
                 // Node numbers and `deps` indices fit in u32: both count
                 // at most the rows and references of the graph's nodes.
                 if let (Some(from), Ok(k)) = (dep.from, u32::try_from(k)) {
-                    edges.push((from as u32, j as u32, k));
+                    edges.push((from, j as u32, k));
                 }
             }
         }

@@ -16,7 +16,9 @@
 # ../shared/reference/validate_tasks.py next to the repository, the team's
 # reference folder; the Python column is skipped when it is absent: its
 # code is not part of this repository), OUT (JSON export, default
-# $CARGO_TARGET_DIR/bench/validate-large.json), CARGO_TARGET_DIR (honoured).
+# $CARGO_TARGET_DIR/bench/validate-large.json), CARGO_TARGET_DIR (honoured),
+# BEFORE (path of another lifeline binary, e.g. main's release build: it
+# runs in the same hyperfine run and the after/before ratio is printed).
 # The file is generated into a temporary directory and deleted afterwards.
 set -euo pipefail
 
@@ -53,6 +55,12 @@ echo "==== one run each, for the record ===="
 wc -l "$file"
 names=(lifeline "wc -l")
 commands=("$bin validate --root $scratch $file" "wc -l $file")
+if [ -n "${BEFORE:-}" ]; then
+    before="$(realpath "$BEFORE")"
+    "$before" validate --root "$scratch" "$file"
+    names+=(before)
+    commands+=("$before validate --root $scratch $file")
+fi
 if [ -f "$reference" ]; then
     reference="$(cd "$(dirname "$reference")" && pwd)/$(basename "$reference")"
     python3 "$reference" "$file" 2>/dev/null | grep -F "All validations passed" \
@@ -102,6 +110,8 @@ cpu = results[0]["user"] + results[0]["system"]
 print(f"lifeline throughput: {size / lifeline / 1e6:.0f} MB/s of wall time, "
       f"{size / cpu / 1e6:.0f} MB/s of CPU time (target >= 200, stretch 500)")
 print(f"lifeline / wc -l: {lifeline / median['wc -l']:.1f}x")
+if "before" in median:
+    print(f"lifeline / before: {lifeline / median['before']:.2f}x of the wall time")
 if "python" in median:
     print(f"python / lifeline: {median['python'] / lifeline:.1f}x (target >= 20)")
 print(f"lifeline peak RSS / file: {rss[0] * 1024 / size:.2f}x (target <= 2)")

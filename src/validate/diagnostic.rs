@@ -117,6 +117,11 @@ impl Diagnostic {
     }
 }
 
+/// Below this byte offset [`Source::line_col`] counts lines itself until
+/// the line index is built; small, so that many findings near the top of a
+/// file cost little more than with the index.
+const DIRECT_LINE_COL: usize = 16 * 1024;
+
 /// The text of a file being validated, with the bookkeeping every
 /// validator needs to turn byte ranges into [`Span`]s.
 #[derive(Debug, Clone)]
@@ -162,12 +167,28 @@ impl Source {
     /// is not a column.
     pub fn line_col(&self, at: usize) -> (usize, usize) {
         let at = crate::fs::paths::floor_char_boundary(&self.text, at.min(self.text.len()));
-        let line_starts = self.line_starts();
-        let line_idx = match line_starts.binary_search(&at) {
-            Ok(i) => i,
-            Err(i) => i - 1,
+        let (line_idx, line_start) = match self.line_starts.get() {
+            // A position near the top of a file with no index yet (the
+            // sprint ID a valid TASK.md declares) is found by counting
+            // the line ends before it: a large file then never builds its
+            // line index when nothing else needs a position.
+            None if at <= DIRECT_LINE_COL => {
+                let before = &self.text.as_bytes()[..at];
+                (
+                    memchr::memchr_iter(b'\n', before).count(),
+                    memchr::memrchr(b'\n', before).map_or(0, |nl| nl + 1),
+                )
+            }
+            _ => {
+                let line_starts = self.line_starts();
+                let line_idx = match line_starts.binary_search(&at) {
+                    Ok(i) => i,
+                    Err(i) => i - 1,
+                };
+                (line_idx, line_starts[line_idx])
+            }
         };
-        let start = line_starts[line_idx].max(if line_idx == 0 { self.bom } else { 0 });
+        let start = line_start.max(if line_idx == 0 { self.bom } else { 0 });
         let column = self.text[start..at.max(start)].chars().count() + 1;
         (line_idx + 1, column)
     }
@@ -243,6 +264,19 @@ mod tests {
         assert_eq!(src.line_text(1), "\u{feff}ab");
         assert_eq!(src.line_count(), 2);
         assert_eq!(src.body(), "ab\r\n✔️x\n");
+    }
+
+    #[test]
+    fn positions_counted_without_the_index_are_the_indexed_ones() {
+        let text = format!("\u{feff}ab\r\n✔️x\n\n{}\nend", "| T-1 | é |\n".repeat(2000));
+        let direct = Source::new("a.md", text.clone());
+        let indexed = Source::new("a.md", text.clone());
+        indexed.line_count();
+        for at in 0..=text.len() + 1 {
+            assert_eq!(direct.line_col(at), indexed.line_col(at), "at {at}");
+        }
+        // Past the limit the index is built and used.
+        assert!(direct.line_starts.get().is_some());
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub(crate) mod data;
 pub(crate) mod dates;
 pub mod diagnostic;
 pub(crate) mod labels;
+pub(crate) mod read;
 pub(crate) mod render;
 pub(crate) mod rules;
 pub(crate) mod sprint_config;
@@ -264,7 +265,7 @@ fn read_target(target: &Target) -> crate::Result<std::result::Result<Vec<u8>, Di
             "shrink or restore the file, or raise `[limits] max_file_size` in lifeline.toml",
         );
     }
-    match crate::fs::paths::read_file(&base, &rel, target.max_size)? {
+    match read::read_file(&base, &rel, target.max_size, read::SPLIT_MIN)? {
         Some(bytes) => Ok(Ok(bytes)),
         None => finding(
             Rule::FileMissing,

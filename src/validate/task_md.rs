@@ -8,7 +8,7 @@ use hashbrown::{DefaultHashBuilder, HashSet, HashTable};
 
 use crate::validate::diagnostic::{Diagnostic, Source, Span};
 use crate::validate::rules::Rule;
-use crate::validate::taskmd::{self, CHANGELOG_ANCHOR, Column, Row, TaskDoc, is_task_id};
+use crate::validate::taskmd::{self, CHANGELOG_ANCHOR, Column, Parser, Row, TaskDoc, is_task_id};
 
 use super::suggest::nearest;
 
@@ -66,8 +66,37 @@ const MAX_REALIGN_COLUMNS: usize = 64;
 /// (its `**Sprint ID**:` line, else the first task's) for the cross-file
 /// check.
 pub(crate) fn check(src: &Source, out: &mut Vec<Diagnostic>) -> Option<(String, Span)> {
+    let body = src.body();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let split_near = (threads >= 2 && body.len() >= SPLIT_MIN).then_some(body.len() / 2);
+    check_split(src, split_near, out).0
+}
+
+/// Below this many bytes a TASK.md is checked on one thread: a second
+/// thread costs more to start than it saves.
+const SPLIT_MIN: usize = 1 << 20;
+
+/// [`check`], with the task rows from the line at or after byte
+/// `split_near` of the body on (when it is inside the first task table's
+/// rows) checked on a second thread. The findings are the same wherever
+/// the split is. Also says whether a second thread's rows were used.
+fn check_split(
+    src: &Source,
+    split_near: Option<usize>,
+    out: &mut Vec<Diagnostic>,
+) -> (Option<(String, Span)>, bool) {
     let mut rows = Rows::new(src);
-    let doc = taskmd::parse_with(src.body(), &mut rows);
+    let (doc, split) = parse_rows(src.body(), &mut rows, split_near);
+    (check_doc(src, doc, rows, out), split)
+}
+
+/// The findings of a parsed TASK.md; [`check`]'s result.
+fn check_doc<'a>(
+    src: &'a Source,
+    doc: TaskDoc<'a>,
+    mut rows: Rows<'a>,
+    out: &mut Vec<Diagnostic>,
+) -> Option<(String, Span)> {
     if doc.changelog_anchor.is_none() {
         out.push(
             Diagnostic::new(
@@ -334,10 +363,103 @@ fn check_separator(
     }
 }
 
+/// Parses `text` into `rows`, the lines from the one at or after byte
+/// `split_near` on in a second thread, with a [`Rows::piece`], when that
+/// line is inside the first task table's rows; the piece is merged after.
+/// When the lines before the split end elsewhere (a fence, another table,
+/// a header line), the second thread's work is dropped and the rest read
+/// again on this one: the result is the same as one pass. Also says
+/// whether the second thread's piece was used.
+fn parse_rows<'a>(
+    text: &'a str,
+    rows: &mut Rows<'a>,
+    split_near: Option<usize>,
+) -> (TaskDoc<'a>, bool) {
+    let mut parser = Parser::new();
+    let mut lines = taskmd::lines(text);
+    if let Some(near) = split_near {
+        // The second thread needs the first table's columns: read up to
+        // its first row.
+        while rows.first_row.is_none()
+            && let Some(line) = lines.next()
+        {
+            parser.line(line, rows);
+        }
+        let from = lines.position();
+        let split = near.max(from);
+        let split = if split == from || text.as_bytes().get(split.wrapping_sub(1)) == Some(&b'\n') {
+            Some(split)
+        } else {
+            memchr::memchr(b'\n', &text.as_bytes()[split.min(text.len())..])
+                .map(|nl| split + nl + 1)
+        };
+        if let Some(split) = split.filter(|&s| s < text.len())
+            && rows.first_row.is_some()
+            && parser.in_task_rows()
+        {
+            return parse_two(text, from, split, parser, rows);
+        }
+    }
+    for line in lines {
+        parser.line(line, rows);
+    }
+    (parser.finish(), false)
+}
+
+/// The second half of [`parse_rows`]: `parser` has read `text[..from]`.
+fn parse_two<'a>(
+    text: &'a str,
+    from: usize,
+    split: usize,
+    mut parser: Parser<'a>,
+    rows: &mut Rows<'a>,
+) -> (TaskDoc<'a>, bool) {
+    let second = &text[split..];
+    // As many rows as the first one's length gives, and some; a short
+    // first row does not make a large reservation.
+    let row_len = rows.first_row.map_or(0, |r| r.len() + 1).max(64);
+    let mut piece = rows.piece(second.len() / row_len + second.len() / row_len / 4);
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new().spawn_scoped(scope, move || {
+            let mut later = Parser::after_task_row();
+            for line in taskmd::lines(second) {
+                later.line(line, &mut piece);
+            }
+            (later.finish(), piece)
+        });
+        for line in taskmd::lines(&text[from..split]) {
+            parser.line(line, rows);
+        }
+        // A thread that could not start leaves the rest to this one.
+        let later = spawned
+            .ok()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+        match later {
+            Some((later_doc, piece)) if parser.in_task_rows() => {
+                rows.merge(piece);
+                let mut doc = parser.into_partial();
+                doc.append(later_doc);
+                (doc, true)
+            }
+            _ => {
+                for line in taskmd::lines(second) {
+                    parser.line(line, rows);
+                }
+                (parser.finish(), false)
+            }
+        }
+    })
+}
+
 /// The row-by-row checks, run while the file is parsed: the header's
 /// columns, every row's cells, and what the whole-table checks need (the
 /// dependency graph, the sprint IDs, the status counts), kept without the
 /// rows themselves.
+///
+/// A piece of the table checked on another thread ([`Rows::piece`])
+/// checks each row's cells alike but leaves what depends on the rows
+/// before it (repeated IDs, graph nodes, sprint IDs used before) to
+/// [`Rows::merge`], keeping what that needs in `deferred`.
 struct Rows<'a> {
     src: &'a Source,
     /// Task tables started so far; the first one's header says which
@@ -355,6 +477,22 @@ struct Rows<'a> {
     deps: Vec<Dep<'a>>,
     sprints: Sprints<'a>,
     statuses: Statuses,
+    /// In a piece: its rows' task IDs, for the merge.
+    deferred: Option<Deferred<'a>>,
+}
+
+/// The task IDs of a piece's rows, in order, for [`Rows::merge`];
+/// `Dep::from` is an index into `ids`. Per row only the ID is kept: the
+/// rest is recorded only where it is not the usual.
+#[derive(Default)]
+struct Deferred<'a> {
+    ids: Vec<&'a str>,
+    /// `(k, n)`: the row of `ids[k]` comes after the piece's first `n`
+    /// findings; for each `k` where `n` changed since the `k` before.
+    findings_before: Vec<(usize, usize)>,
+    /// The `k` of rows with the wrong cell count, whose repeated ID is not
+    /// a TASK011 finding.
+    quiet: Vec<usize>,
 }
 
 /// The tasks of the dependency graph: the first row with each valid ID.
@@ -368,6 +506,11 @@ struct Nodes<'a> {
     /// than 4 billion rows; beyond that, rows are not graph nodes.)
     index: HashTable<(u32, u32)>,
     hasher: DefaultHashBuilder,
+    /// Per number `n`, the node of the ID `T-<n>` written with a given
+    /// number of digits, when it is in no `index` entry (see
+    /// [`dense_key`]): the node plus one above [`DENSE_WIDTH_BITS`], the
+    /// digit count below; 0 for none.
+    dense: Vec<u32>,
 }
 
 /// What [`Nodes::add`] did with an ID.
@@ -386,12 +529,60 @@ fn spread(half: u32) -> u64 {
     u64::from(half).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
+/// IDs `T-<n>` with `n` below this have their node in [`Nodes::dense`].
+const DENSE_IDS: usize = 1 << 20;
+/// A [`Nodes::dense`] slot holds the digit count in its low bits...
+const DENSE_WIDTH_BITS: u32 = 5;
+/// ...and the node number plus one above them, so node numbers below this.
+const DENSE_NODES: usize = 1 << (32 - DENSE_WIDTH_BITS);
+
+/// The number and the digit count of a task ID whose number is below
+/// [`DENSE_IDS`], written with fewer than 32 digits: the pair is the ID
+/// (`T-1`, `T-01` and `T-001` differ by their digit count).
+fn dense_key(id: &str) -> Option<(usize, u32)> {
+    let digits = id.strip_prefix("T-")?.as_bytes();
+    if digits.is_empty() || digits.len() >= 1 << DENSE_WIDTH_BITS {
+        return None;
+    }
+    let mut n = 0usize;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + usize::from(b - b'0');
+        if n >= DENSE_IDS {
+            return None;
+        }
+    }
+    Some((n, digits.len() as u32))
+}
+
 impl<'a> Nodes<'a> {
+    /// The node of a dense slot holding `width`, if any.
+    fn dense_node(slot: u32, width: u32) -> Option<usize> {
+        (slot != 0 && slot & ((1 << DENSE_WIDTH_BITS) - 1) == width)
+            .then(|| (slot >> DENSE_WIDTH_BITS) as usize - 1)
+    }
+
     fn half_hash(&self, id: &str) -> u32 {
         (self.hasher.hash_one(id) >> 32) as u32
     }
 
+    #[cfg(test)]
     fn get(&self, id: &str) -> Option<usize> {
+        self.find(dense_key(id), id)
+    }
+
+    /// The node of task ID `id`, whose [`dense_key`] is `dense`.
+    fn find(&self, dense: Option<(usize, u32)>, id: &str) -> Option<usize> {
+        if let Some((n, width)) = dense
+            && let Some(node) = self
+                .dense
+                .get(n)
+                .and_then(|&slot| Self::dense_node(slot, width))
+        {
+            return Some(node);
+        }
         let half = self.half_hash(id);
         self.index
             .find(spread(half), |&(h, n)| {
@@ -401,6 +592,28 @@ impl<'a> Nodes<'a> {
     }
 
     fn add(&mut self, id: &'a str) -> Added {
+        // The usual IDs, `T-1` to `T-99999` or so, are their own index:
+        // no hashing, no comparison of strings. An ID whose slot holds
+        // another digit count (`T-01` after `T-1`), or past the limits,
+        // goes to the hash table, and is looked up there the same way.
+        if let Some((n, width)) = dense_key(id) {
+            if n >= self.dense.len() {
+                // Doubling: rising IDs grow the vector a few times, not
+                // once per row.
+                let len = (n + 1).max(self.dense.len() * 2).min(DENSE_IDS);
+                self.dense.resize(len, 0);
+            }
+            let slot = self.dense[n];
+            if let Some(node) = Self::dense_node(slot, width) {
+                return Added::Repeat(node);
+            }
+            let node = self.ids.len();
+            if slot == 0 && node + 1 < DENSE_NODES {
+                self.dense[n] = ((node + 1) << DENSE_WIDTH_BITS) as u32 | width;
+                self.ids.push(id);
+                return Added::New(node);
+            }
+        }
         let half = self.half_hash(id);
         let Nodes { ids, index, .. } = self;
         let entry = index.entry(
@@ -425,12 +638,48 @@ impl<'a> Nodes<'a> {
 /// One reference of a `Depends On` cell.
 struct Dep<'a> {
     /// The node of the row it is in; `None` when that row's ID is
-    /// malformed or a repeat.
-    from: Option<usize>,
+    /// malformed or a repeat. (Node numbers fit in u32, see `Nodes`.)
+    from: Option<u32>,
+    /// What the reference is, worked out while its row was read: the
+    /// graph is checked after the whole file, when reading the reference
+    /// again would mostly wait for memory.
+    key: RefKey,
     /// The ID of the row it is in (empty when the row has none).
     task: &'a str,
     /// The reference, a slice of the cell.
     reference: &'a str,
+}
+
+/// A reference's kind and, for the usual IDs, its [`dense_key`], in
+/// four bytes: 0 is not a task ID, `u32::MAX` a task ID without a dense
+/// key, anything else the dense key packed as in [`Nodes::dense`], plus one.
+#[derive(Clone, Copy)]
+struct RefKey(u32);
+
+impl RefKey {
+    fn of(reference: &str) -> RefKey {
+        if !is_task_id(reference) {
+            return RefKey(0);
+        }
+        match dense_key(reference) {
+            Some((n, width)) => RefKey(((n as u32) << DENSE_WIDTH_BITS | width) + 1),
+            None => RefKey(u32::MAX),
+        }
+    }
+
+    fn is_task_id(self) -> bool {
+        self.0 != 0
+    }
+
+    fn dense(self) -> Option<(usize, u32)> {
+        (self.0 != 0 && self.0 != u32::MAX).then(|| {
+            let packed = self.0 - 1;
+            (
+                (packed >> DENSE_WIDTH_BITS) as usize,
+                packed & ((1 << DENSE_WIDTH_BITS) - 1),
+            )
+        })
+    }
 }
 
 /// TASK024, found row by row: the first sprint ID of the table and every
@@ -440,16 +689,26 @@ struct Sprints<'a> {
     first: Option<&'a str>,
     others: HashSet<&'a str, DefaultHashBuilder>,
     findings: Vec<Diagnostic>,
+    /// In a piece: each sprint ID at its first use in the piece, with the
+    /// task of that row, instead of findings.
+    uses: Option<Vec<(&'a str, &'a str)>>,
 }
 
 impl<'a> Sprints<'a> {
-    fn see(&mut self, src: &Source, task: &str, sprint: Option<&'a str>) {
+    fn see(&mut self, src: &Source, task: &'a str, sprint: Option<&'a str>) {
         let Some(id) = sprint else { return };
         let Some(first) = self.first else {
             self.first = Some(id);
+            if let Some(uses) = &mut self.uses {
+                uses.push((id, task));
+            }
             return;
         };
         if id == first || !self.others.insert(id) {
+            return;
+        }
+        if let Some(uses) = &mut self.uses {
+            uses.push((id, task));
             return;
         }
         self.findings.push(
@@ -484,6 +743,15 @@ impl Statuses {
         }
         self.valid &= cells_known;
     }
+
+    /// Adds the counts of the rows after these.
+    fn add(&mut self, later: &Statuses) {
+        self.total += later.total;
+        for (count, more) in self.counts.iter_mut().zip(later.counts) {
+            *count += more;
+        }
+        self.valid &= later.valid;
+    }
 }
 
 impl<'a> Rows<'a> {
@@ -504,13 +772,127 @@ impl<'a> Rows<'a> {
                 counts: [0; STATUSES.len()],
                 valid: true,
             },
+            deferred: None,
+        }
+    }
+
+    /// An empty piece for the rows after these, on another thread: the
+    /// same columns, nothing seen yet. `rows` is an estimate of its rows:
+    /// reserving room for their IDs at once (pages that stay unused cost
+    /// no memory) spares the copies and the freed blocks of growing.
+    fn piece(&self, rows: usize) -> Rows<'a> {
+        Rows {
+            tables: self.tables,
+            columns: self.columns.clone(),
+            at: self.at.clone(),
+            first_row: self.first_row,
+            sprints: Sprints {
+                uses: Some(Vec::new()),
+                ..Sprints::default()
+            },
+            deferred: Some(Deferred {
+                ids: Vec::with_capacity(rows),
+                ..Deferred::default()
+            }),
+            ..Rows::new(self.src)
+        }
+    }
+
+    /// Appends the rows of `piece`, which came after these: its IDs enter
+    /// the graph in order (a repeat's finding before the row's own), its
+    /// sprint IDs are seen in order, its counts added.
+    fn merge(&mut self, piece: Rows<'a>) {
+        let Rows {
+            tables,
+            findings,
+            deps,
+            sprints,
+            statuses,
+            deferred,
+            ..
+        } = piece;
+        let Deferred {
+            ids,
+            findings_before,
+            quiet,
+        } = deferred.unwrap_or_default();
+        let mut findings = findings.into_iter();
+        let mut taken = 0;
+        let mut before = findings_before.into_iter().peekable();
+        let mut quiet = quiet.into_iter().peekable();
+        // Node numbers fit in u32 (see `Nodes`).
+        let mut node_of: Vec<Option<u32>> = Vec::with_capacity(ids.len());
+        for (k, id) in ids.into_iter().enumerate() {
+            if let Some((_, n)) = before.next_if(|&(j, _)| j == k) {
+                self.findings.extend(findings.by_ref().take(n - taken));
+                taken = n;
+            }
+            let report_repeat = quiet.next_if_eq(&k).is_none();
+            node_of.push(self.add_id(id, report_repeat).map(|n| n as u32));
+        }
+        self.findings.extend(findings);
+        self.deps.extend(deps.into_iter().map(|dep| Dep {
+            from: dep.from.and_then(|k| node_of[k as usize]),
+            ..dep
+        }));
+        for (id, task) in sprints.uses.unwrap_or_default() {
+            self.sprints.see(self.src, task, Some(id));
+        }
+        self.statuses.add(&statuses);
+        self.tables += tables.saturating_sub(1);
+    }
+
+    /// The graph node of a row's task ID (`None` for a repeat, with its
+    /// TASK011 finding when `report_repeat`); in a piece, the index of
+    /// the ID kept for the merge.
+    fn add_id(&mut self, id: &'a str, report_repeat: bool) -> Option<usize> {
+        if let Some(deferred) = &mut self.deferred {
+            let k = deferred.ids.len();
+            let n = self.findings.len();
+            if deferred.findings_before.last().map_or(0, |&(_, m)| m) != n {
+                deferred.findings_before.push((k, n));
+            }
+            if !report_repeat {
+                deferred.quiet.push(k);
+            }
+            deferred.ids.push(id);
+            return Some(k);
+        }
+        match self.nodes.add(id) {
+            Added::New(n) => Some(n),
+            Added::Full => None,
+            Added::Repeat(first) => {
+                if report_repeat {
+                    self.findings.push(
+                        self.src
+                            .diag_at(
+                                Rule::TaskDuplicateId,
+                                id,
+                                format!("duplicate task ID `{id}`"),
+                            )
+                            .with_label("used again here")
+                            .with_note(
+                                "first defined here",
+                                Some(self.src.span_of(self.nodes.ids[first])),
+                            )
+                            .with_help(
+                                "give this task a new ID (the next free one), or delete the duplicated row",
+                            ),
+                    );
+                }
+                None
+            }
         }
     }
 
     fn depends_on(&mut self, from: Option<usize>, task: &'a str, cell: Option<&'a str>) {
+        // Node numbers fit in u32 (see `Nodes`); so do a piece's rows
+        // (fewer than its bytes), else the reference has no row.
+        let from = from.and_then(|n| u32::try_from(n).ok());
         if let Some(cell) = cell {
             self.deps.extend(dependency_refs(cell).map(|reference| Dep {
                 from,
+                key: RefKey::of(reference),
                 task,
                 reference,
             }));
@@ -545,10 +927,7 @@ impl<'a> Rows<'a> {
             .and_then(|_| cell(self.at.id))
             .or_else(|| row.cells.first().copied())
             .filter(|id| is_task_id(id));
-        let node = match id.map(|id| self.nodes.add(id)) {
-            Some(Added::New(n)) => Some(n),
-            _ => None,
-        };
+        let node = id.and_then(|id| self.add_id(id, false));
         let task = id.unwrap_or("");
         let (depends_on, sprint_id, status) = (
             cell(self.at.depends_on),
@@ -591,25 +970,7 @@ impl<'a> taskmd::Visit<'a> for Rows<'a> {
                         .with_help("task IDs are written `T-` followed by digits, e.g. `T-042`"),
                 );
             } else {
-                match self.nodes.add(id) {
-                    Added::New(n) => node = Some(n),
-                    Added::Full => {}
-                    Added::Repeat(first) => self.findings.push(
-                        src.diag_at(
-                            Rule::TaskDuplicateId,
-                            id,
-                            format!("duplicate task ID `{id}`"),
-                        )
-                        .with_label("used again here")
-                        .with_note(
-                            "first defined here",
-                            Some(src.span_of(self.nodes.ids[first])),
-                        )
-                        .with_help(
-                            "give this task a new ID (the next free one), or delete the duplicated row",
-                        ),
-                    ),
-                }
+                node = self.add_id(id, true);
             }
         }
         let status = check_cells(src, row, &self.at, &mut self.findings);
@@ -811,7 +1172,7 @@ fn check_stray_rows(src: &Source, doc: &TaskDoc<'_>, out: &mut Vec<Diagnostic>) 
 }
 
 /// Where each known column is in the header.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct ColumnIndex {
     id: Option<usize>,
     title: Option<usize>,
@@ -1057,7 +1418,11 @@ fn is_pr_link(s: &str) -> bool {
     let Some(rest) = s.strip_prefix("[#") else {
         return false;
     };
-    let Some((n, rest)) = rest.split_once("](../") else {
+    // N is digits, so the first `](../` is right after them: found by
+    // counting digits, not by a substring search.
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let (n, rest) = rest.split_at(digits);
+    let Some(rest) = rest.strip_prefix("](../") else {
         return false;
     };
     let Some(m) = rest
@@ -1106,7 +1471,7 @@ fn check_dependencies<'a>(
     let mut edges: Vec<(u32, u32, u32)> = Vec::new();
     for (k, dep) in deps.iter().enumerate() {
         let reference = dep.reference;
-        if !is_task_id(reference) {
+        if !dep.key.is_task_id() {
             out.push(
                 src.diag_at(
                     Rule::TaskUnknownDependency,
@@ -1117,7 +1482,7 @@ fn check_dependencies<'a>(
             );
             continue;
         }
-        match nodes.get(reference) {
+        match nodes.find(dep.key.dense(), reference) {
             None => out.push(
                 src.diag_at(
                     Rule::TaskUnknownDependency,
@@ -1130,7 +1495,7 @@ fn check_dependencies<'a>(
                 .with_label("unknown task")
                 .with_help("fix the ID, add the missing task, or remove the dependency"),
             ),
-            Some(j) if Some(j) == dep.from => out.push(
+            Some(j) if Some(j as u32) == dep.from => out.push(
                 src.diag_at(
                     Rule::TaskDependencyCycle,
                     reference,
@@ -1142,14 +1507,17 @@ fn check_dependencies<'a>(
                 // Node numbers and `deps` indices fit in u32: both count
                 // at most the rows and references of the graph's nodes.
                 if let (Some(from), Ok(k)) = (dep.from, u32::try_from(k)) {
-                    edges.push((from as u32, j as u32, k));
+                    edges.push((from, j as u32, k));
                 }
             }
         }
     }
-    let Nodes { ids, index, .. } = nodes;
+    let Nodes {
+        ids, index, dense, ..
+    } = nodes;
     // The ID index is done with: free it before the graph is built.
     drop(index);
+    drop(dense);
     // `deps` is in row order, so each node's edges come out together.
     let mut graph = Graph {
         start: Vec::with_capacity(ids.len() + 1),
@@ -1297,5 +1665,7 @@ fn check_summary(src: &Source, doc: &TaskDoc<'_>, statuses: &Statuses, out: &mut
     }
 }
 
+#[cfg(test)]
+mod split_tests;
 #[cfg(test)]
 mod tests;

@@ -207,98 +207,167 @@ pub fn parse(text: &str) -> TaskDoc<'_> {
 /// is empty. One cell vector serves every line, so the rows of a large
 /// table cost no allocation. Never fails, never panics.
 pub fn parse_with<'a>(text: &'a str, visit: &mut impl Visit<'a>) -> TaskDoc<'a> {
-    let mut doc = TaskDoc::default();
-    let mut fence: Option<&str> = None;
-    let mut block = Block::Outside;
-    let mut expect_separator = false;
-    let mut row = Row {
-        line: "",
-        cells: Vec::with_capacity(16),
-    };
+    let mut parser = Parser::new();
     for line in lines(text) {
+        parser.line(line, visit);
+    }
+    parser.finish()
+}
+
+/// [`parse_with`] one line at a time, so a text can be parsed in pieces:
+/// a piece that starts inside a task table's rows can be parsed by a
+/// parser made with [`Parser::after_task_row`], and its result appended to
+/// the one before with [`TaskDoc::append`], when the parser of the piece
+/// before ends [`Parser::in_task_rows`].
+pub(crate) struct Parser<'a> {
+    doc: TaskDoc<'a>,
+    fence: Option<&'a str>,
+    block: Block,
+    expect_separator: bool,
+    row: Row<'a>,
+}
+
+impl<'a> Parser<'a> {
+    /// A parser at the start of a text.
+    pub(crate) fn new() -> Self {
+        Parser {
+            doc: TaskDoc::default(),
+            fence: None,
+            block: Block::Outside,
+            expect_separator: false,
+            row: Row {
+                line: "",
+                cells: Vec::with_capacity(16),
+            },
+        }
+    }
+
+    /// A parser for the lines after a row of a task table (after its
+    /// separator or a first row), whose result is appended to the
+    /// parse of the lines before.
+    pub(crate) fn after_task_row() -> Self {
+        Parser {
+            block: Block::Task,
+            ..Parser::new()
+        }
+    }
+
+    /// Whether the next line is read as the rows of a task table after
+    /// its first row: the state [`Parser::after_task_row`] starts in.
+    pub(crate) fn in_task_rows(&self) -> bool {
+        self.fence.is_none() && matches!(self.block, Block::Task) && !self.expect_separator
+    }
+
+    /// Reads one line (without its line ending).
+    pub(crate) fn line(&mut self, line: &'a str, visit: &mut impl Visit<'a>) {
+        let doc = &mut self.doc;
+        let row = &mut self.row;
         let trimmed = trim_start(line);
-        if let Some(open) = fence {
+        if let Some(open) = self.fence {
             if trimmed.starts_with(open) {
-                fence = None;
+                self.fence = None;
             }
-            continue;
+            return;
         }
         if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
-            fence = Some(&trimmed[..3]);
-            block = Block::Outside;
-            continue;
+            self.fence = Some(&trimmed[..3]);
+            self.block = Block::Outside;
+            return;
         }
         if !trimmed.starts_with('|') {
-            block = Block::Outside;
-            expect_separator = false;
-            scan_header_line(trimmed, &mut doc);
-            continue;
+            self.block = Block::Outside;
+            self.expect_separator = false;
+            scan_header_line(trimmed, doc);
+            return;
         }
-        split_row_into(line, &mut row);
-        if is_task_header(&row) {
+        split_row_into(line, row);
+        if is_task_header(row) {
             doc.tables.push(Table {
                 header: row.clone(),
                 separator: None,
                 missing_separator: false,
                 rows: Vec::new(),
             });
-            visit.table(&row);
-            block = Block::Task;
-            expect_separator = true;
-            continue;
+            visit.table(row);
+            self.block = Block::Task;
+            self.expect_separator = true;
+            return;
         }
-        match block {
+        match self.block {
             Block::Task => {
-                if expect_separator {
-                    expect_separator = false;
+                if self.expect_separator {
+                    self.expect_separator = false;
                     let table = doc.tables.last_mut().expect("in a task table");
-                    if is_separator(&row) {
+                    if is_separator(row) {
                         table.separator = Some(row.clone());
-                        continue;
+                        return;
                     }
                     table.missing_separator = true;
                 }
-                visit.row(&row);
+                visit.row(row);
             }
             Block::Outside => {
                 // A stray task line is reported whatever follows it; a
                 // header-shaped line waits for its separator.
-                if is_task_row(&row) {
+                if is_task_row(row) {
                     doc.stray_rows.push(row.clone());
-                    block = Block::Orphan;
+                    self.block = Block::Orphan;
                 } else {
-                    block = Block::Candidate(row.cells.len());
+                    self.block = Block::Candidate(row.cells.len());
                     doc.other_tables.push(row.clone());
                 }
             }
             Block::Candidate(width) => {
-                if is_separator(&row) {
-                    block = Block::Other(width);
+                if is_separator(row) {
+                    self.block = Block::Other(width);
                 } else {
                     // The line before was no header after all.
                     doc.other_tables.pop();
-                    block = Block::Orphan;
-                    if is_task_row(&row) {
+                    self.block = Block::Orphan;
+                    if is_task_row(row) {
                         doc.stray_rows.push(row.clone());
                     }
                 }
             }
             Block::Other(width) => {
-                if is_task_row(&row) && row.cells.len() != width {
+                if is_task_row(row) && row.cells.len() != width {
                     doc.stray_rows.push(row.clone());
                 }
             }
             Block::Orphan => {
-                if is_task_row(&row) {
+                if is_task_row(row) {
                     doc.stray_rows.push(row.clone());
                 }
             }
         }
     }
-    if let Block::Candidate(_) = block {
-        doc.other_tables.pop();
+
+    /// The document, once every line is read.
+    pub(crate) fn finish(mut self) -> TaskDoc<'a> {
+        if let Block::Candidate(_) = self.block {
+            self.doc.other_tables.pop();
+        }
+        self.doc
     }
-    doc
+
+    /// The document of the lines read so far, when more lines follow
+    /// that another parser read.
+    pub(crate) fn into_partial(self) -> TaskDoc<'a> {
+        self.doc
+    }
+}
+
+impl<'a> TaskDoc<'a> {
+    /// Appends the parse of the lines after this one's (see [`Parser`]):
+    /// the first header line of each kind wins, as in one parse.
+    pub(crate) fn append(&mut self, later: TaskDoc<'a>) {
+        self.sprint_id = self.sprint_id.or(later.sprint_id);
+        self.status_summary = self.status_summary.or(later.status_summary);
+        self.changelog_anchor = self.changelog_anchor.or(later.changelog_anchor);
+        self.tables.extend(later.tables);
+        self.other_tables.extend(later.other_tables);
+        self.stray_rows.extend(later.stray_rows);
+    }
 }
 
 fn scan_header_line<'a>(line: &'a str, doc: &mut TaskDoc<'a>) {
@@ -326,19 +395,40 @@ fn strip_label<'a>(line: &'a str, label: &str) -> Option<&'a str> {
 /// The lines of `text`, each without its line ending (every `\n` and `\r`
 /// at its end), found with one `memchr` pass: what `split_inclusive('\n')`
 /// and `trim_end_matches(['\n', '\r'])` give, without decoding characters.
-fn lines(text: &str) -> impl Iterator<Item = &str> {
-    let bytes = text.as_bytes();
-    let mut start = 0;
-    let mut ends = memchr::memchr_iter(b'\n', bytes);
-    std::iter::from_fn(move || {
-        if start >= bytes.len() {
+pub(crate) fn lines(text: &str) -> Lines<'_> {
+    Lines {
+        text,
+        start: 0,
+        ends: memchr::memchr_iter(b'\n', text.as_bytes()),
+    }
+}
+
+/// The iterator of [`lines`], which knows where the next line starts.
+pub(crate) struct Lines<'a> {
+    text: &'a str,
+    start: usize,
+    ends: memchr::Memchr<'a>,
+}
+
+impl Lines<'_> {
+    /// The byte offset in the text of the next line.
+    pub(crate) fn position(&self) -> usize {
+        self.start
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.start >= self.text.len() {
             return None;
         }
-        let end = ends.next().map_or(bytes.len(), |nl| nl + 1);
-        let raw = &text[start..end];
-        start = end;
+        let end = self.ends.next().map_or(self.text.len(), |nl| nl + 1);
+        let raw = &self.text[self.start..end];
+        self.start = end;
         Some(raw.trim_end_matches(['\n', '\r']))
-    })
+    }
 }
 
 /// Whether `b` is an ASCII byte `char::is_whitespace` accepts (which,

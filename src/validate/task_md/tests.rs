@@ -483,3 +483,48 @@ fn unknown_columns_are_one_finding_however_many() {
     // One finding per row (each is 20,000 cells short) and the separator's.
     assert_eq!(report.diagnostics.len(), 1 + 8 + 1, "{:?}", findings(&text));
 }
+
+#[test]
+fn ids_with_other_digit_counts_or_large_numbers_are_other_tasks() {
+    use super::{Added, Nodes};
+    let ids = [
+        "T-1",
+        "T-01",
+        "T-001",
+        "T-1048575",
+        "T-1048576",
+        "T-99999999999999999999999999999999999",
+        "T-0000000000000000000000000000000001",
+        "T-000000000000000000000000000000001",
+    ];
+    let mut nodes = Nodes::default();
+    for (k, id) in ids.iter().enumerate() {
+        assert!(matches!(nodes.add(id), Added::New(n) if n == k), "{id}");
+    }
+    for (k, id) in ids.iter().enumerate() {
+        assert!(matches!(nodes.add(id), Added::Repeat(n) if n == k), "{id}");
+        assert_eq!(nodes.get(id), Some(k), "{id}");
+    }
+    assert_eq!(nodes.get("T-0001"), None);
+    assert_eq!(nodes.get("T-2"), None);
+    assert_eq!(nodes.get("T-10485750"), None);
+}
+
+#[test]
+fn pr_links_are_checked_by_their_bytes() {
+    use super::is_pr_link;
+    assert!(is_pr_link("[#12](../pull/12)"));
+    assert!(is_pr_link("[#12](../pulls/12)"));
+    for bad in [
+        "[#](../pull/)",
+        "[#1a](../pull/1a)",
+        "[#12](../pull/13)",
+        "[#12]](../pull/12)",
+        "[#12](../pull/12",
+        "[#12](../pull/12))",
+        "[#12] (../pull/12)",
+        "#12](../pull/12)",
+    ] {
+        assert!(!is_pr_link(bad), "{bad}");
+    }
+}

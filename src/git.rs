@@ -91,8 +91,10 @@ impl Git {
     /// the repository up again.
     pub fn containing(dir: &Path) -> Option<Git> {
         if files::environment_is_plain(&[])
-            && let Some(layout) = files::discover(dir)
+            && let Some(found) = files::search(dir)
         {
+            // Outside any repository, git would only say so.
+            let layout = found?;
             let git = Git::new(&layout.work_tree);
             let _ = git.layout.set(Some(layout));
             return Some(git);

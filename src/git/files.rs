@@ -63,8 +63,16 @@ pub(crate) fn environment_is_plain(extra: &[(String, String)]) -> bool {
 
 /// The repository containing `start`, found as git finds it (upwards,
 /// `.git` directory or `gitdir:` file), or `None` when git must be asked
-/// (including when there is none: git words that error).
+/// or there is none.
 pub(crate) fn discover(start: &Path) -> Option<Layout> {
+    search(start).flatten()
+}
+
+/// [`discover`], telling the two `None`s apart: `Some(None)` when there
+/// is certainly no repository (no directory from `start` up to `/` or to
+/// the file system's boundary has a `.git` or is a git directory: git
+/// finds none either), `None` when git must be asked.
+pub(crate) fn search(start: &Path) -> Option<Option<Layout>> {
     let start = start.canonicalize().ok()?;
     let device = std::fs::metadata(&start).ok()?.dev();
     // SAFETY: geteuid takes nothing, cannot fail and touches no memory.
@@ -72,8 +80,10 @@ pub(crate) fn discover(start: &Path) -> Option<Layout> {
     for dir in start.ancestors() {
         let meta = std::fs::symlink_metadata(dir).ok()?;
         if meta.dev() != device {
-            // git stops at a file-system boundary unless told otherwise.
-            return None;
+            // git stops at a file-system boundary unless told otherwise
+            // (GIT_DISCOVERY_ACROSS_FILESYSTEM, which sends the question
+            // to git): it looks no further up, and finds no repository.
+            return Some(None);
         }
         let dot_git = dir.join(".git");
         match std::fs::symlink_metadata(&dot_git) {
@@ -97,7 +107,7 @@ pub(crate) fn discover(start: &Path) -> Option<Layout> {
                 if !owned || !plain_repository(&layout)? {
                     return None;
                 }
-                return Some(layout);
+                return Some(Some(layout));
             }
         }
         // A directory that is itself a git directory (a bare repository,
@@ -106,7 +116,7 @@ pub(crate) fn discover(start: &Path) -> Option<Layout> {
             return None;
         }
     }
-    None
+    Some(None)
 }
 
 /// The git directory of the work tree `root` as its `.git` names it: the

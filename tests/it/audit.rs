@@ -9,7 +9,7 @@ use crate::common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Repo, stderr, stdout};
+use common::{NoGit, Repo, stderr, stdout};
 use lifeline::audit::{Event, Log, canonical, entry};
 use serde_json::Value;
 
@@ -1562,31 +1562,6 @@ fn incident_files_and_github_request_bodies_are_redacted() {
         sent,
         "push failed: https://x-access-token%3A[REDACTED]@github.com [REDACTED]"
     );
-}
-
-/// A `git` that must never start: it notes its arguments and fails.
-struct NoGit {
-    dir: tempfile::TempDir,
-}
-
-impl NoGit {
-    fn new() -> NoGit {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let git = dir.path().join("git");
-        std::fs::write(
-            &git,
-            "#!/bin/sh\necho \"$*\" >> \"${0%/git}/started\"\nexit 97\n",
-        )
-        .unwrap();
-        std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
-        NoGit { dir }
-    }
-
-    /// What was started, one line per process.
-    fn started(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("started")).unwrap_or_default()
-    }
 }
 
 /// `lifeline audit log` run in `dir` with `HOME` at `home` and, given

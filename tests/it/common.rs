@@ -142,3 +142,28 @@ pub fn mkfifo(path: &Path) {
     // SAFETY: `c` is a valid NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
 }
+
+/// A `git` that must never start: it notes its arguments and fails.
+pub struct NoGit {
+    pub dir: tempfile::TempDir,
+}
+
+impl NoGit {
+    pub fn new() -> NoGit {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path().join("git");
+        std::fs::write(
+            &git,
+            "#!/bin/sh\necho \"$*\" >> \"${0%/git}/started\"\nexit 97\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+        NoGit { dir }
+    }
+
+    /// What was started, one line per process.
+    pub fn started(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("started")).unwrap_or_default()
+    }
+}

@@ -12,6 +12,43 @@ fn healthy_sample_is_valid() {
     assert_eq!(stdout(&out), "validated 3 files: all valid\n");
 }
 
+/// Outside any repository the answer is known without asking git (the
+/// walk up to `/` or the file system's boundary found no `.git`): a
+/// `validate --root` of a plain folder, as the large-file benchmark runs
+/// it, starts no git process. Inside a repository, likewise none.
+#[test]
+fn a_root_outside_git_is_known_without_starting_git() {
+    let no_git = common::NoGit::new();
+    let plain = Repo::bare_dir();
+    plain.write("planning/TASK.md", Repo::sample().read("planning/TASK.md"));
+    let out = plain
+        .lifeline()
+        .env("PATH", no_git.dir.path())
+        .args(["validate", "--root"])
+        .arg(plain.path())
+        .arg("planning/TASK.md")
+        .assert();
+    assert_eq!(out.get_output().status.code(), Some(0), "{}", stderr(&out));
+    let out = plain
+        .lifeline()
+        .env("PATH", no_git.dir.path())
+        .arg("validate")
+        .assert()
+        .code(2);
+    assert!(
+        stderr(&out).contains("is not inside a git repository"),
+        "{}",
+        stderr(&out)
+    );
+    let repo = Repo::sample();
+    repo.lifeline()
+        .env("PATH", no_git.dir.path())
+        .arg("validate")
+        .assert()
+        .code(0);
+    assert_eq!(no_git.started(), "");
+}
+
 #[test]
 fn every_corrupt_fixture_is_caught_with_its_position() {
     let cases = [

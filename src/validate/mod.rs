@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use crate::config::{Config, Validator};
 use crate::validate::diagnostic::{Diagnostic, Level, Source};
+use crate::validate::read::Contents;
 use crate::validate::rules::Rule;
 
 /// The outcome for one file.
@@ -117,16 +118,20 @@ struct Facts {
 /// Validates one file's bytes with `validator`. `path` is the repo-relative
 /// name used in findings.
 pub fn validate_bytes(path: &str, bytes: &[u8], validator: Validator) -> FileReport {
-    validate_one(path, bytes.to_vec(), validator).0
+    validate_one(path, Contents::Bytes(bytes.to_vec()), validator).0
 }
 
-fn validate_one(path: &str, bytes: Vec<u8>, validator: Validator) -> (FileReport, Facts) {
+fn validate_one(path: &str, contents: Contents, validator: Validator) -> (FileReport, Facts) {
     let mut out = Vec::new();
     let mut facts = Facts::default();
     if validator == Validator::None {
         return (FileReport::new(path.into(), validator, out, None), facts);
     }
-    let Some(source) = text::decode(path, bytes, &mut out) else {
+    let decoded = match contents {
+        Contents::Bytes(bytes) => text::decode(path, bytes, &mut out),
+        Contents::Plain(text) => text::decode_plain(path, text, &mut out),
+    };
+    let Some(source) = decoded else {
         return (FileReport::new(path.into(), validator, out, None), facts);
     };
     if out.iter().all(|d| d.level != Level::Error) {
@@ -195,7 +200,7 @@ impl Target {
 /// Reads a target, or says why it is not read: every entry is looked at
 /// with `lstat` first, so a symlink is never followed, a FIFO or device
 /// never opened, and an oversized file never read.
-fn read_target(target: &Target) -> crate::Result<std::result::Result<Vec<u8>, Diagnostic>> {
+fn read_target(target: &Target) -> crate::Result<std::result::Result<Contents, Diagnostic>> {
     use crate::fs::paths::{Inspect, Kind};
     let (base, rel) = target.base();
     let finding = |rule, message: String, help: &str| {
@@ -266,7 +271,7 @@ fn read_target(target: &Target) -> crate::Result<std::result::Result<Vec<u8>, Di
         );
     }
     match read::read_file(&base, &rel, target.max_size, read::SPLIT_MIN)? {
-        Some(bytes) => Ok(Ok(bytes)),
+        Some(contents) => Ok(Ok(contents)),
         None => finding(
             Rule::FileMissing,
             format!("protected file `{}` does not exist", target.path),
@@ -283,8 +288,8 @@ pub fn validate_targets(targets: &[Target]) -> crate::Result<Report> {
     let mut facts = Vec::with_capacity(targets.len());
     for target in targets {
         match read_target(target)? {
-            Ok(bytes) => {
-                let (report, f) = validate_one(&target.path, bytes, target.validator);
+            Ok(contents) => {
+                let (report, f) = validate_one(&target.path, contents, target.validator);
                 files.push(report);
                 facts.push(f);
             }

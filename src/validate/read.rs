@@ -8,26 +8,50 @@
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+use super::text;
+
 /// Files smaller than this are read on one thread: a second thread costs
 /// more to start than it saves.
 pub(crate) const SPLIT_MIN: u64 = 1 << 20;
 
+/// A file's contents as read.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Contents {
+    /// The bytes, not looked at.
+    Bytes(Vec<u8>),
+    /// Text the reading threads found [`text::plain`]: UTF-8 without NUL
+    /// bytes or conflict markers.
+    Plain(String),
+}
+
+impl Contents {
+    /// The bytes, whichever way they were read.
+    #[cfg(test)]
+    fn into_bytes(self) -> Vec<u8> {
+        match self {
+            Contents::Bytes(bytes) => bytes,
+            Contents::Plain(text) => text.into_bytes(),
+        }
+    }
+}
+
 /// What [`crate::fs::paths::read_file`] gives for `root`/`rel` (the same
 /// bytes, the same errors), a file of at least `split_min` bytes read in
-/// two halves at once when the machine has two cores.
+/// two halves at once when the machine has two cores, each half checked
+/// for [`text::plain`] on its thread as it is read.
 pub(crate) fn read_file(
     root: &Path,
     rel: &str,
     limit: u64,
     split_min: u64,
-) -> crate::Result<Option<Vec<u8>>> {
+) -> crate::Result<Option<Contents>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     if threads >= 2
-        && let Some(bytes) = read_in_two(root, rel, limit, split_min)?
+        && let Some(contents) = read_in_two(root, rel, limit, split_min)?
     {
-        return Ok(Some(bytes));
+        return Ok(Some(contents));
     }
-    crate::fs::paths::read_file(root, rel, limit)
+    Ok(crate::fs::paths::read_file(root, rel, limit)?.map(Contents::Bytes))
 }
 
 /// The file's bytes read in two halves, or `None` to read it the usual
@@ -38,7 +62,7 @@ fn read_in_two(
     rel: &str,
     limit: u64,
     split_min: u64,
-) -> crate::Result<Option<Vec<u8>>> {
+) -> crate::Result<Option<Contents>> {
     let Some(file) = crate::fs::paths::open_file(root, rel)? else {
         return Ok(None);
     };
@@ -58,19 +82,45 @@ fn read_in_two(
     let half = size / 2;
     let (first, second) = bytes.split_at_mut(half);
     let file = &file;
+    // Each thread checks its half for `text::plain`, cut at line ends: the
+    // first up to its last `\n`, the second from just after its first;
+    // the lines between are checked here afterwards. `None`: not read.
     let read = std::thread::scope(|scope| {
         let other = std::thread::Builder::new().spawn_scoped(scope, move || {
-            file.read_exact_at(second, half as u64).is_ok()
+            file.read_exact_at(second, half as u64).ok()?;
+            let cut = memchr::memchr(b'\n', second).map(|nl| nl + 1);
+            Some((cut, cut.is_some_and(|cut| text::plain(&second[cut..]))))
         });
-        let ok = file.read_exact_at(first, 0).is_ok();
+        let ours = file.read_exact_at(first, 0).ok().map(|()| {
+            let cut = memchr::memrchr(b'\n', first).map(|nl| nl + 1);
+            (cut, cut.is_some_and(|cut| text::plain(&first[..cut])))
+        });
         match other {
-            Ok(handle) => ok && handle.join().unwrap_or(false),
-            Err(_) => false,
+            Ok(handle) => ours.zip(handle.join().ok().flatten()),
+            Err(_) => None,
         }
     });
     // Nothing after the bytes read: the file did not grow meanwhile.
     let at_end = matches!(file.read_at(&mut [0u8; 1], len), Ok(0));
-    Ok((read && at_end).then_some(bytes))
+    let Some(((first_cut, first_plain), (second_cut, second_plain))) = read.filter(|_| at_end)
+    else {
+        return Ok(None);
+    };
+    let middle = first_cut.zip(second_cut.map(|cut| half + cut));
+    let plain = first_plain
+        && second_plain
+        && !bytes.starts_with(b"\xEF\xBB\xBF")
+        && middle.is_some_and(|(from, to)| text::plain(&bytes[from..to]));
+    if !plain {
+        return Ok(Some(Contents::Bytes(bytes)));
+    }
+    // SAFETY: `text::plain` found every byte valid UTF-8, in three pieces
+    // that cover `bytes` ([0, first_cut), [first_cut, half + second_cut),
+    // [half + second_cut, len)) and are each cut just after a `\n`, so at
+    // a character boundary: the whole is valid UTF-8.
+    Ok(Some(Contents::Plain(unsafe {
+        String::from_utf8_unchecked(bytes)
+    })))
 }
 
 /// Asks the kernel to back the 2 MiB-aligned interior of `buffer`, not
@@ -108,10 +158,16 @@ mod tests {
             std::fs::write(root.join("f"), &bytes).unwrap();
             for split_min in [0, SPLIT_MIN] {
                 let read = read_file(root, "f", u64::MAX - 1, split_min).unwrap();
-                assert_eq!(read.as_deref(), Some(bytes.as_slice()), "{size} bytes");
+                assert_eq!(
+                    read.map(Contents::into_bytes),
+                    Some(bytes.clone()),
+                    "{size} bytes"
+                );
             }
             assert_eq!(
-                read_in_two(root, "f", u64::MAX - 1, 0).unwrap(),
+                read_in_two(root, "f", u64::MAX - 1, 0)
+                    .unwrap()
+                    .map(Contents::into_bytes),
                 Some(bytes)
             );
         }
@@ -130,5 +186,64 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_eq!(link, usual);
+    }
+
+    /// The plain-text shortcut changes no finding: NUL bytes, bad UTF-8,
+    /// conflict markers and a byte-order mark anywhere, the split line
+    /// included, give what one pass over the bytes gives.
+    #[test]
+    fn the_plain_shortcut_gives_the_findings_of_one_pass() {
+        let sample = include_bytes!("../../examples/sample-repo/planning/TASK.md");
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mid = sample.len() / 2;
+        let line_start = |from: usize| memchr::memchr(b'\n', &sample[from..]).unwrap() + from + 1;
+        let mut places = vec![0, 1, mid - 1, mid, mid + 1, sample.len() - 1, sample.len()];
+        places.extend([line_start(mid - 40), line_start(mid), line_start(0)]);
+        let inserts: [&[u8]; 7] = [
+            b"\0",
+            b"\xff",
+            b"<<<<<<< ours\n",
+            b"=======\n",
+            b"||||||| base\n",
+            b">>>>>>> theirs\n",
+            b"\xEF\xBB\xBF",
+        ];
+        let mut files = vec![
+            sample.to_vec(),
+            b"\xEF\xBB\xBF".iter().chain(sample).copied().collect(),
+        ];
+        for at in places {
+            for insert in inserts {
+                let mut bytes = sample[..at].to_vec();
+                bytes.extend_from_slice(insert);
+                bytes.extend_from_slice(&sample[at..]);
+                files.push(bytes);
+            }
+        }
+        let mut plain = 0;
+        for bytes in files {
+            std::fs::write(root.join("TASK.md"), &bytes).unwrap();
+            let contents = read_in_two(root, "TASK.md", u64::MAX - 1, 0)
+                .unwrap()
+                .unwrap();
+            plain += usize::from(matches!(contents, Contents::Plain(_)));
+            let (two, _) =
+                super::super::validate_one("TASK.md", contents, crate::config::Validator::TaskMd);
+            let (one, _) = super::super::validate_one(
+                "TASK.md",
+                Contents::Bytes(bytes.clone()),
+                crate::config::Validator::TaskMd,
+            );
+            assert_eq!(
+                format!("{:?}", two.diagnostics),
+                format!("{:?}", one.diagnostics),
+                "{:?}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        // The shortcut was taken where it could be (the untouched sample),
+        // and only there or where an insert is no finding.
+        assert!(plain >= 1);
     }
 }

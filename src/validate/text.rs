@@ -34,6 +34,44 @@ pub(crate) fn decode(path: &str, bytes: Vec<u8>, out: &mut Vec<Diagnostic>) -> O
     let source = Source::new(path, text);
     check_nul(&source, out);
     check_conflict_markers(&source, out);
+    whitespace_only(path, source, out)
+}
+
+/// [`decode`] for text already found [`plain`] piece by piece (by the
+/// reading threads of a large file): the NUL and conflict-marker checks
+/// would find nothing, so they are not run again.
+pub(crate) fn decode_plain(path: &str, text: String, out: &mut Vec<Diagnostic>) -> Option<Source> {
+    if text.is_empty() || text == "\u{feff}" {
+        out.push(
+            Diagnostic::new(Rule::FileEmpty, path, "the file is empty").with_help(
+                "a bot probably truncated it; restore it with `lifeline restore latest-valid`",
+            ),
+        );
+        return None;
+    }
+    whitespace_only(path, Source::new(path, text), out)
+}
+
+/// True when `piece` is UTF-8 with no NUL byte and no line the
+/// conflict-marker check would report. A file cut into pieces that each
+/// start a line (the first at the file's start, without a byte-order
+/// mark) and each end just after a `\n` (but the last) is plain exactly
+/// when every piece is.
+pub(crate) fn plain(piece: &[u8]) -> bool {
+    if memchr::memchr(0, piece).is_some() {
+        return false;
+    }
+    let Ok(text) = std::str::from_utf8(piece) else {
+        return false;
+    };
+    !text.split_inclusive('\n').any(|line| {
+        matches!(line.as_bytes().first(), Some(b'<' | b'|' | b'=' | b'>'))
+            && marker(line.trim_end_matches(['\n', '\r'])).is_some()
+    })
+}
+
+/// The whitespace-only check that ends [`decode`].
+fn whitespace_only(path: &str, source: Source, out: &mut Vec<Diagnostic>) -> Option<Source> {
     if source.body().trim().is_empty() {
         out.push(
             Diagnostic::new(Rule::FileEmpty, path, "the file holds only whitespace").with_help(

@@ -631,25 +631,40 @@ fn par_map<T: Sync, R: Send>(
 
 /// `data` as a zlib stream. One compressor per thread, reset for each
 /// object: making one allocates and clears a few hundred kilobytes.
+///
+/// Data that does not compress (random bytes, files already compressed)
+/// is stored instead, as zlib's own levels do: level 1 codes it into a
+/// stream no shorter than the data, which git then inflates at a fifth
+/// of the speed of stored blocks (a restore of 100 MB of such files took
+/// 1.5x `cp -a` instead of 0.9x).
 fn deflate(data: &[u8]) -> Vec<u8> {
     thread_local! {
         static ZLIB: std::cell::RefCell<Compress> =
             std::cell::RefCell::new(Compress::new(Compression::new(LEVEL), true));
+        static STORE: std::cell::RefCell<Compress> =
+            std::cell::RefCell::new(Compress::new(Compression::none(), true));
     }
-    ZLIB.with_borrow_mut(|zlib| {
-        zlib.reset();
-        let mut out = Vec::with_capacity(data.len() / 2 + 64);
-        loop {
-            let read = usize::try_from(zlib.total_in()).expect("in memory");
-            let status = zlib
-                .compress_vec(&data[read..], &mut out, FlushCompress::Finish)
-                .expect("deflating in memory does not fail");
-            if status == Status::StreamEnd {
-                return out;
-            }
-            out.reserve(out.capacity().max(64));
+    let coded = ZLIB.with_borrow_mut(|zlib| run(zlib, data));
+    if coded.len() < data.len() {
+        return coded;
+    }
+    STORE.with_borrow_mut(|store| run(store, data))
+}
+
+/// `data` through `zlib`, reset first, to the end of the stream.
+fn run(zlib: &mut Compress, data: &[u8]) -> Vec<u8> {
+    zlib.reset();
+    let mut out = Vec::with_capacity(data.len() / 2 + 64);
+    loop {
+        let read = usize::try_from(zlib.total_in()).expect("in memory");
+        let status = zlib
+            .compress_vec(&data[read..], &mut out, FlushCompress::Finish)
+            .expect("deflating in memory does not fail");
+        if status == Status::StreamEnd {
+            return out;
         }
-    })
+        out.reserve(out.capacity().max(64));
+    }
 }
 
 /// A pack entry's header: the type and the inflated size, 4 bits then 7
@@ -996,6 +1011,40 @@ mod tests {
             }])
             .is_err()
         );
+    }
+
+    #[test]
+    fn data_that_does_not_compress_is_stored_and_inflates_back() {
+        use std::io::Read;
+        // Bytes no coder can shorten (a xorshift stream), and text.
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let noise: Vec<u8> = (0..200_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let text = b"| T-001 | Title | @dev | Done |\n".repeat(5_000);
+        for data in [noise.as_slice(), text.as_slice(), b"".as_slice()] {
+            let z = deflate(data);
+            let mut back = Vec::new();
+            flate2::read::ZlibDecoder::new(z.as_slice())
+                .read_to_end(&mut back)
+                .unwrap();
+            assert_eq!(back, data);
+            // Stored: the data and a few bytes of framing per block (of
+            // 16 KiB or more); coded text: far smaller.
+            assert!(
+                z.len() <= data.len() + 6 + 5 * (data.len() / 16_384 + 1),
+                "{}",
+                z.len()
+            );
+        }
+        assert!(deflate(&text).len() < text.len() / 10);
+        // Stored blocks carry the data verbatim.
+        assert!(deflate(&noise).windows(1024).any(|w| w == &noise[..1024]));
     }
 
     #[test]

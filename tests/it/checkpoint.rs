@@ -635,19 +635,11 @@ fn push_to_a_missing_remote_is_exit_2_with_help() {
 fn unchanged_files_are_reused_from_the_stat_cache_and_changes_are_seen() {
     let repo = Repo::sample();
     // Age the files past the racy window so the cache may trust them.
-    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-    for f in [
+    repo.age(&[
         "planning/TASK.md",
         "planning/sprint.config.json",
         ".github/labels.yml",
-    ] {
-        std::fs::File::options()
-            .append(true)
-            .open(repo.join(f))
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
-    }
+    ]);
     let first = repo.checkpoint("manual", "one");
     let second = repo.checkpoint("manual", "two");
     repo.write("planning/sprint.config.json", "{ broken");

@@ -8,19 +8,6 @@ use crate::common;
 
 use common::Repo;
 
-/// Dates files an hour back, so the stat cache may trust them.
-fn age(repo: &Repo, files: &[&str]) {
-    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-    for f in files {
-        std::fs::File::options()
-            .append(true)
-            .open(repo.join(f))
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
-    }
-}
-
 const SAMPLE_FILES: &[&str] = &[
     "planning/TASK.md",
     "planning/sprint.config.json",
@@ -139,7 +126,7 @@ fn forge_cache(repo: &Repo, id: &str, paths: &[&str]) {
 #[test]
 fn checkpoints_are_one_pack_each_that_git_checks_restores_and_collects() {
     let repo = Repo::sample();
-    age(&repo, SAMPLE_FILES);
+    repo.age(SAMPLE_FILES);
     let loose_before = repo.git(&["count-objects"]);
     let first = repo.checkpoint("task-sync", "first");
     let second = repo.checkpoint("task-sync", "second");
@@ -242,7 +229,7 @@ fn a_sha256_repository_is_written_by_git_fast_import() {
     repo.git(&["init", "-q", "-b", "main", "--object-format=sha256"]);
     repo.git(&["add", "-A"]);
     repo.git(&["commit", "-q", "-m", "sample"]);
-    age(&repo, &["planning/TASK.md", "planning/sprint.config.json"]);
+    repo.age(&["planning/TASK.md", "planning/sprint.config.json"]);
     repo.checkpoint("task-sync", "first");
     let second = repo.checkpoint("task-sync", "cached");
     let commit = repo.git(&["rev-parse", &format!("refs/lifeline/checkpoints/{second}")]);

@@ -15,20 +15,6 @@ fn workspace(repo: &Repo) -> Workspace {
     Workspace::discover(repo.path(), Some(repo.path()), None).unwrap()
 }
 
-/// Dates the sample's planning files an hour back, so the stat cache may
-/// trust them.
-fn age(repo: &Repo, files: &[&str]) {
-    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
-    for f in files {
-        std::fs::File::options()
-            .append(true)
-            .open(repo.join(f))
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
-    }
-}
-
 #[test]
 fn a_taken_id_is_refused_and_the_existing_checkpoint_is_untouched() {
     let repo = Repo::sample();
@@ -59,7 +45,7 @@ fn a_taken_id_is_refused_and_the_existing_checkpoint_is_untouched() {
 #[test]
 fn a_cached_file_behind_a_directory_turned_symlink_is_not_captured() {
     let repo = Repo::sample();
-    age(&repo, &["planning/TASK.md", "planning/sprint.config.json"]);
+    repo.age(&["planning/TASK.md", "planning/sprint.config.json"]);
     repo.checkpoint("manual", "cached");
     // The same inodes, same times: only the way to them changed.
     std::fs::rename(repo.join("planning"), repo.join("elsewhere")).unwrap();

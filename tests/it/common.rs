@@ -95,6 +95,20 @@ impl Repo {
 
     /// The `lifeline` binary, run in the repository, with a clean
     /// environment (no GitHub Actions variables, no colour).
+    /// Dates `files` (repo-relative) an hour back, as files in a
+    /// repository usually are.
+    pub fn age(&self, files: &[&str]) {
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for f in files {
+            std::fs::File::options()
+                .append(true)
+                .open(self.join(f))
+                .unwrap()
+                .set_modified(old)
+                .unwrap();
+        }
+    }
+
     pub fn lifeline(&self) -> assert_cmd::Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_lifeline"));
         cmd.current_dir(self.path());

@@ -28,6 +28,14 @@ use crate::validate::diagnostic::{Diagnostic, Level, Source};
 use crate::validate::read::Contents;
 use crate::validate::rules::Rule;
 
+/// Whether a second thread can help: the machine (or the cgroup) has two
+/// cores or more. Asked once per process: std reads the cgroup files each
+/// time.
+pub(crate) fn two_cores() -> bool {
+    static TWO: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TWO.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2))
+}
+
 /// The outcome for one file.
 #[derive(Debug, Clone, Serialize)]
 pub struct FileReport {

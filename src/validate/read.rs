@@ -45,8 +45,7 @@ pub(crate) fn read_file(
     limit: u64,
     split_min: u64,
 ) -> crate::Result<Option<Contents>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads >= 2
+    if super::two_cores()
         && let Some(contents) = read_in_two(root, rel, limit, split_min)?
     {
         return Ok(Some(contents));

@@ -67,8 +67,7 @@ const MAX_REALIGN_COLUMNS: usize = 64;
 /// check.
 pub(crate) fn check(src: &Source, out: &mut Vec<Diagnostic>) -> Option<(String, Span)> {
     let body = src.body();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let split_near = (threads >= 2 && body.len() >= SPLIT_MIN).then_some(body.len() / 2);
+    let split_near = (body.len() >= SPLIT_MIN && super::two_cores()).then_some(body.len() / 2);
     check_split(src, split_near, out).0
 }
 

@@ -17,11 +17,7 @@ const MAX_REPEATS: usize = 10;
 /// `bytes`: the text is not copied.
 pub(crate) fn decode(path: &str, bytes: Vec<u8>, out: &mut Vec<Diagnostic>) -> Option<Source> {
     if bytes.is_empty() || bytes == b"\xEF\xBB\xBF" {
-        out.push(
-            Diagnostic::new(Rule::FileEmpty, path, "the file is empty").with_help(
-                "a bot probably truncated it; restore it with `lifeline restore latest-valid`",
-            ),
-        );
+        out.push(empty(path));
         return None;
     }
     let text = match String::from_utf8(bytes) {
@@ -42,11 +38,7 @@ pub(crate) fn decode(path: &str, bytes: Vec<u8>, out: &mut Vec<Diagnostic>) -> O
 /// would find nothing, so they are not run again.
 pub(crate) fn decode_plain(path: &str, text: String, out: &mut Vec<Diagnostic>) -> Option<Source> {
     if text.is_empty() || text == "\u{feff}" {
-        out.push(
-            Diagnostic::new(Rule::FileEmpty, path, "the file is empty").with_help(
-                "a bot probably truncated it; restore it with `lifeline restore latest-valid`",
-            ),
-        );
+        out.push(empty(path));
         return None;
     }
     whitespace_only(path, Source::new(path, text), out)
@@ -64,10 +56,15 @@ pub(crate) fn plain(piece: &[u8]) -> bool {
     let Ok(text) = std::str::from_utf8(piece) else {
         return false;
     };
-    !text.split_inclusive('\n').any(|line| {
-        matches!(line.as_bytes().first(), Some(b'<' | b'|' | b'=' | b'>'))
-            && marker(line.trim_end_matches(['\n', '\r'])).is_some()
-    })
+    !text
+        .split_inclusive('\n')
+        .any(|line| line_marker(line).is_some())
+}
+
+/// FILE001 for an empty file (or one holding only a byte-order mark).
+fn empty(path: &str) -> Diagnostic {
+    Diagnostic::new(Rule::FileEmpty, path, "the file is empty")
+        .with_help("a bot probably truncated it; restore it with `lifeline restore latest-valid`")
 }
 
 /// The whitespace-only check that ends [`decode`].
@@ -165,6 +162,15 @@ enum Marker {
     Theirs,
 }
 
+/// The marker `raw` (a line with its terminator) is, if any: only a line
+/// that starts with a marker's character is looked at further.
+fn line_marker(raw: &str) -> Option<Marker> {
+    if !matches!(raw.as_bytes().first(), Some(b'<' | b'|' | b'=' | b'>')) {
+        return None;
+    }
+    marker(raw.trim_end_matches(['\n', '\r']))
+}
+
 fn marker(line: &str) -> Option<Marker> {
     let is = |prefix: &str| {
         line.starts_with(prefix)
@@ -206,13 +212,10 @@ fn check_conflict_markers(source: &Source, out: &mut Vec<Diagnostic>) {
         let raw = &body[next..line_end];
         let start = source.bom + next;
         next = line_end;
-        if !matches!(raw.as_bytes().first(), Some(b'<' | b'|' | b'=' | b'>')) {
-            continue;
-        }
-        let line = raw.trim_end_matches(['\n', '\r']);
-        let Some(kind) = marker(line) else {
+        let Some(kind) = line_marker(raw) else {
             continue;
         };
+        let line = raw.trim_end_matches(['\n', '\r']);
         let end = start + line.len();
         match (kind, open.as_mut()) {
             (Marker::Ours, None) => open = Some((start, end, Vec::new())),

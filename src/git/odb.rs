@@ -644,12 +644,25 @@ fn deflate(data: &[u8]) -> Vec<u8> {
         static STORE: std::cell::RefCell<Compress> =
             std::cell::RefCell::new(Compress::new(Compression::none(), true));
     }
+    let store = || STORE.with_borrow_mut(|store| run(store, data));
+    // Its first 16 KiB tell whether a larger object compresses, so data
+    // that does not is not coded in full only to be stored after all.
+    if let Some(probe) = data.get(..PROBE)
+        && data.len() > PROBE
+        && ZLIB.with_borrow_mut(|zlib| run(zlib, probe)).len() >= PROBE
+    {
+        return store();
+    }
     let coded = ZLIB.with_borrow_mut(|zlib| run(zlib, data));
     if coded.len() < data.len() {
         return coded;
     }
-    STORE.with_borrow_mut(|store| run(store, data))
+    store()
 }
+
+/// How much of an object [`deflate`] codes first to see whether it
+/// compresses.
+const PROBE: usize = 16 << 10;
 
 /// `data` through `zlib`, reset first, to the end of the stream.
 fn run(zlib: &mut Compress, data: &[u8]) -> Vec<u8> {

@@ -365,3 +365,103 @@ fn commits(log: &str) -> Vec<CommitSummary> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn workspace(root: &std::path::Path) -> Workspace {
+        Workspace {
+            root: root.to_path_buf(),
+            config: crate::config::Config::default(),
+            config_path: root.join("lifeline.toml"),
+            config_found: false,
+            git: None,
+        }
+    }
+
+    /// The cache as capture leaves it when it records `captured` at
+    /// `captured_at`, each entry naming `object` and a hash no file has: a
+    /// capture that uses an entry reports that hash, one that reads the file
+    /// reports the real one.
+    fn cache_of(captured: Captured, object: &str, captured_at: jiff::Timestamp) -> StatCache {
+        let entries = captured
+            .entries
+            .into_iter()
+            .zip(captured.stamps)
+            .map(|(f, stamp)| {
+                let entry = cache::Entry {
+                    stamp,
+                    validator: f.validator,
+                    sha256: "cached".to_string(),
+                    valid: f.valid,
+                    errors: f.errors,
+                    warnings: f.warnings,
+                    object: object.to_string(),
+                };
+                (f.path, entry)
+            })
+            .collect();
+        let mut cache = StatCache::default();
+        cache.replace(entries, captured_at);
+        cache
+    }
+
+    /// Far enough ahead that files written now are past the racy window.
+    fn later() -> jiff::Timestamp {
+        jiff::Timestamp::now() + jiff::SignedDuration::from_secs(cache::RACY_SECS + 1)
+    }
+
+    #[test]
+    fn a_file_the_cache_describes_is_not_read_again_and_a_changed_one_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = workspace(dir.path());
+        std::fs::create_dir_all(dir.path().join("planning")).unwrap();
+        std::fs::write(dir.path().join("planning/sprint.config.json"), "{}\n").unwrap();
+        std::fs::create_dir_all(dir.path().join(".github")).unwrap();
+        std::fs::write(dir.path().join(".github/labels.yml"), "[]\n").unwrap();
+
+        let cache = cache_of(read_protected_set(&ws, None).unwrap(), "blob-1", later());
+        let again = read_protected_set(&ws, Some(&cache)).unwrap();
+        assert_eq!(again.entries.len(), 2);
+        for (entry, content) in again.entries.iter().zip(&again.contents) {
+            assert_eq!(entry.sha256, "cached", "{}", entry.path);
+            assert!(matches!(content, Content::Stored(o) if o == "blob-1"));
+        }
+
+        // A rewrite changes the file's stamp: it is read, whatever the cache says.
+        std::fs::write(dir.path().join("planning/sprint.config.json"), "{ }\n").unwrap();
+        let after = read_protected_set(&ws, Some(&cache)).unwrap();
+        let config = after
+            .entries
+            .iter()
+            .position(|e| e.path == "planning/sprint.config.json")
+            .unwrap();
+        assert_eq!(
+            after.entries[config].sha256,
+            super::super::store::dir::sha256_hex(b"{ }\n")
+        );
+        assert!(matches!(&after.contents[config], Content::Bytes(b) if b == b"{ }\n"));
+        let labels = 1 - config;
+        assert_eq!(after.entries[labels].sha256, "cached");
+    }
+
+    #[test]
+    fn the_cache_keeps_only_files_older_than_the_racy_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = workspace(dir.path());
+        std::fs::create_dir_all(dir.path().join("planning")).unwrap();
+        std::fs::write(dir.path().join("planning/sprint.config.json"), "{}\n").unwrap();
+        // Captured in the same instant the file was written: not trusted.
+        let cache = cache_of(
+            read_protected_set(&ws, None).unwrap(),
+            "blob",
+            jiff::Timestamp::now(),
+        );
+        let again = read_protected_set(&ws, Some(&cache)).unwrap();
+        assert_eq!(
+            again.entries[0].sha256,
+            super::super::store::dir::sha256_hex(b"{}\n")
+        );
+    }
+}

@@ -634,21 +634,42 @@ fn push_to_a_missing_remote_is_exit_2_with_help() {
 #[test]
 fn unchanged_files_are_reused_from_the_stat_cache_and_changes_are_seen() {
     let repo = Repo::sample();
-    // Age the files past the racy window so the cache may trust them.
-    repo.age(&[
+    let first = repo.checkpoint("manual", "one");
+    // The cache as a create two seconds later would leave it, with a
+    // warning count no validator gave: the manifest shows what was reused.
+    let files = [
         "planning/TASK.md",
         "planning/sprint.config.json",
         ".github/labels.yml",
-    ]);
-    let first = repo.checkpoint("manual", "one");
+    ];
+    repo.forge_stat_cache(&first, &files, |path, entry| {
+        if path == "planning/TASK.md" {
+            entry["warnings"] = 41.into();
+        }
+    });
     let second = repo.checkpoint("manual", "two");
     repo.write("planning/sprint.config.json", "{ broken");
     let third = repo.checkpoint("manual", "three");
     let ws = workspace(&repo);
     let store = checkpoint::open(&ws).unwrap();
     let m = |id: &str| store.manifest(&id.parse().unwrap()).unwrap();
-    assert_eq!(m(&first).files, m(&second).files);
+    let task = |id: &str| {
+        m(id)
+            .files
+            .into_iter()
+            .find(|f| f.path == "planning/TASK.md")
+            .unwrap()
+    };
+    assert_eq!(task(&second).warnings, 41, "reused from the cache");
+    assert_eq!(task(&second).sha256, task(&first).sha256);
+    let without_task = |id: &str| {
+        let mut files = m(id).files;
+        files.retain(|f| f.path != "planning/TASK.md");
+        files
+    };
+    assert_eq!(without_task(&first), without_task(&second));
     assert!(m(&second).valid);
+    // The rewritten file is read again, whatever the cache says.
     assert!(!m(&third).valid);
     assert_eq!(
         checkpoint::read_file(store.as_ref(), &m(&third), "planning/sprint.config.json").unwrap(),

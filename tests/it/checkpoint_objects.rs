@@ -72,57 +72,6 @@ fn has_object(repo: &Repo, oid: &str) -> bool {
         .success()
 }
 
-/// Writes a stat cache naming, for each of `paths`, the file as it is on
-/// disk now with the verdict checkpoint `id` recorded and the object it
-/// stored. The cache a create writes trusts only files whose change time
-/// is 2 s old, which a test cannot wait for; an entry is believed exactly
-/// as long as the file's stamp matches, which this one does.
-fn forge_cache(repo: &Repo, id: &str, paths: &[&str]) {
-    use std::os::unix::fs::MetadataExt;
-    let manifest: serde_json::Value = serde_json::from_str(&repo.git(&[
-        "cat-file",
-        "blob",
-        &format!("refs/lifeline/checkpoints/{id}:manifest.json"),
-    ]))
-    .unwrap();
-    let mut entries = serde_json::Map::new();
-    for path in paths {
-        let file = manifest["files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["path"] == *path)
-            .unwrap();
-        let meta = std::fs::symlink_metadata(repo.join(path)).unwrap();
-        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
-        entries.insert(
-            path.to_string(),
-            serde_json::json!({
-                "stamp": {
-                    "size": meta.size(),
-                    "mtime_ns": ns(meta.mtime(), meta.mtime_nsec()),
-                    "ctime_ns": ns(meta.ctime(), meta.ctime_nsec()),
-                    "ino": meta.ino(),
-                    "dev": meta.dev(),
-                    "mode": meta.mode() & 0o7777,
-                },
-                "validator": file["validator"],
-                "sha256": file["sha256"],
-                "valid": file["valid"],
-                "errors": file["errors"],
-                "warnings": file["warnings"],
-                "object": blob_of(repo, id, path),
-            }),
-        );
-    }
-    let cache = serde_json::json!({ "version": env!("CARGO_PKG_VERSION"), "entries": entries });
-    std::fs::write(
-        repo.join(".git/lifeline/checkpoint-cache.json"),
-        serde_json::to_vec(&cache).unwrap(),
-    )
-    .unwrap();
-}
-
 #[test]
 fn checkpoints_are_one_pack_each_that_git_checks_restores_and_collects() {
     let repo = Repo::sample();
@@ -170,7 +119,7 @@ fn checkpoints_are_one_pack_each_that_git_checks_restores_and_collects() {
 
     // A cached file's blob, now in gc's pack, is found there and reused:
     // the new pack holds no copy of it.
-    forge_cache(&repo, &second, &["planning/sprint.config.json"]);
+    repo.forge_stat_cache(&second, &["planning/sprint.config.json"], |_, _| {});
     let blob = blob_of(&repo, &second, "planning/sprint.config.json");
     let third = repo.checkpoint("task-sync", "after gc");
     assert_eq!(blob_of(&repo, &third, "planning/sprint.config.json"), blob);
@@ -194,13 +143,13 @@ fn a_reused_object_that_gc_removed_is_read_again() {
     let first = repo.checkpoint("task-sync", "first");
     let blob = blob_of(&repo, &first, "planning/TASK.md");
     // The cache is believed: the second checkpoint reuses the blob.
-    forge_cache(&repo, &first, &["planning/TASK.md"]);
+    repo.forge_stat_cache(&first, &["planning/TASK.md"], |_, _| {});
     let second = repo.checkpoint("task-sync", "second");
     assert_eq!(blob_of(&repo, &second, "planning/TASK.md"), blob);
     let newest = pack_indexes(&repo).pop().unwrap();
     assert!(!pack_objects(&repo, &newest).contains(&blob));
     // Both checkpoints pruned, the blob collected; the cache still names it.
-    forge_cache(&repo, &second, &["planning/TASK.md"]);
+    repo.forge_stat_cache(&second, &["planning/TASK.md"], |_, _| {});
     for id in [&first, &second] {
         repo.git(&[
             "update-ref",

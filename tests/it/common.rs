@@ -93,10 +93,10 @@ impl Repo {
         stdout(&out).trim().to_string()
     }
 
-    /// The `lifeline` binary, run in the repository, with a clean
-    /// environment (no GitHub Actions variables, no colour).
     /// Dates `files` (repo-relative) an hour back, as files in a
-    /// repository usually are.
+    /// repository usually are. Their change time stays now, so a create's
+    /// stat cache still does not trust them (see
+    /// [`Repo::forge_stat_cache`]).
     pub fn age(&self, files: &[&str]) {
         let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
         for f in files {
@@ -109,6 +109,71 @@ impl Repo {
         }
     }
 
+    /// Writes the stat cache a create would have left had it run two
+    /// seconds after the files last changed: for each of `paths`, the file
+    /// as it is on disk now, with the verdict checkpoint `id` recorded and
+    /// the blob it stored (git store). A create trusts only files whose
+    /// change time is two seconds old (`RACY_SECS` in
+    /// src/checkpoint/cache.rs), which a test cannot wait for; an entry is
+    /// then believed exactly as long as the file's stamp matches, which this
+    /// one does. `edit` may change an entry (as JSON) before it is written,
+    /// to make a reuse visible in the next manifest.
+    pub fn forge_stat_cache(
+        &self,
+        id: &str,
+        paths: &[&str],
+        edit: impl Fn(&str, &mut serde_json::Value),
+    ) {
+        use std::os::unix::fs::MetadataExt;
+        let manifest: serde_json::Value = serde_json::from_str(&self.git(&[
+            "cat-file",
+            "blob",
+            &format!("refs/lifeline/checkpoints/{id}:manifest.json"),
+        ]))
+        .unwrap();
+        let mut entries = serde_json::Map::new();
+        for path in paths {
+            let file = manifest["files"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|f| f["path"] == *path)
+                .unwrap();
+            let meta = std::fs::symlink_metadata(self.join(path)).unwrap();
+            let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+            let blob = self.git(&[
+                "rev-parse",
+                &format!("refs/lifeline/checkpoints/{id}:{path}"),
+            ]);
+            let mut entry = serde_json::json!({
+                "stamp": {
+                    "size": meta.size(),
+                    "mtime_ns": ns(meta.mtime(), meta.mtime_nsec()),
+                    "ctime_ns": ns(meta.ctime(), meta.ctime_nsec()),
+                    "ino": meta.ino(),
+                    "dev": meta.dev(),
+                    "mode": meta.mode() & 0o7777,
+                },
+                "validator": file["validator"],
+                "sha256": file["sha256"],
+                "valid": file["valid"],
+                "errors": file["errors"],
+                "warnings": file["warnings"],
+                "object": blob.trim(),
+            });
+            edit(path, &mut entry);
+            entries.insert(path.to_string(), entry);
+        }
+        let cache = serde_json::json!({ "version": env!("CARGO_PKG_VERSION"), "entries": entries });
+        std::fs::write(
+            self.join(".git/lifeline/checkpoint-cache.json"),
+            serde_json::to_vec(&cache).unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// The `lifeline` binary, run in the repository, with a clean
+    /// environment (no GitHub Actions variables, no colour).
     pub fn lifeline(&self) -> assert_cmd::Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_lifeline"));
         cmd.current_dir(self.path());

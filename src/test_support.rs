@@ -1,7 +1,19 @@
 //! Helpers for the library's unit tests: real git repositories in a
-//! temporary directory.
+//! temporary directory, and workspaces without one.
 
 use std::path::{Path, PathBuf};
+
+/// A workspace rooted at `root` with the default configuration and no git
+/// repository (the directory store).
+pub(crate) fn plain_workspace(root: &Path) -> crate::workspace::Workspace {
+    crate::workspace::Workspace {
+        root: root.to_path_buf(),
+        config: crate::config::Config::default(),
+        config_path: root.join("lifeline.toml"),
+        config_found: false,
+        git: None,
+    }
+}
 
 /// Runs git in `dir` with a fixed identity and no user or system
 /// configuration; panics when it fails (a broken fixture). Through the

@@ -370,16 +370,6 @@ fn commits(log: &str) -> Vec<CommitSummary> {
 mod tests {
     use super::*;
 
-    fn workspace(root: &std::path::Path) -> Workspace {
-        Workspace {
-            root: root.to_path_buf(),
-            config: crate::config::Config::default(),
-            config_path: root.join("lifeline.toml"),
-            config_found: false,
-            git: None,
-        }
-    }
-
     /// The cache as capture leaves it when it records `captured` at
     /// `captured_at`, each entry naming `object` and a hash no file has: a
     /// capture that uses an entry reports that hash, one that reads the file
@@ -415,7 +405,7 @@ mod tests {
     #[test]
     fn a_file_the_cache_describes_is_not_read_again_and_a_changed_one_is() {
         let dir = tempfile::tempdir().unwrap();
-        let ws = workspace(dir.path());
+        let ws = crate::test_support::plain_workspace(dir.path());
         std::fs::create_dir_all(dir.path().join("planning")).unwrap();
         std::fs::write(dir.path().join("planning/sprint.config.json"), "{}\n").unwrap();
         std::fs::create_dir_all(dir.path().join(".github")).unwrap();
@@ -449,7 +439,7 @@ mod tests {
     #[test]
     fn the_cache_keeps_only_files_older_than_the_racy_window() {
         let dir = tempfile::tempdir().unwrap();
-        let ws = workspace(dir.path());
+        let ws = crate::test_support::plain_workspace(dir.path());
         std::fs::create_dir_all(dir.path().join("planning")).unwrap();
         std::fs::write(dir.path().join("planning/sprint.config.json"), "{}\n").unwrap();
         // Captured in the same instant the file was written: not trusted.

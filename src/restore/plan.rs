@@ -514,16 +514,6 @@ mod tests {
         assert_eq!(diffstat(b"", b"x\ny\n").added, 2);
     }
 
-    fn workspace(root: &Path) -> Workspace {
-        Workspace {
-            root: root.to_path_buf(),
-            config: crate::config::Config::default(),
-            config_path: root.join("lifeline.toml"),
-            config_found: false,
-            git: None,
-        }
-    }
-
     /// A manifest built in memory, as if its checks had been skipped.
     fn manifest_naming(paths: &[&str]) -> (Manifest, Vec<(FileEntry, Vec<u8>)>) {
         let files: Vec<(FileEntry, Vec<u8>)> = paths
@@ -569,7 +559,7 @@ mod tests {
     #[test]
     fn the_plan_refuses_git_and_records_whatever_the_manifest_check_did() {
         let root = tempfile::tempdir().unwrap();
-        let ws = workspace(root.path());
+        let ws = crate::test_support::plain_workspace(root.path());
         for bad in [
             ".git/hooks/pre-commit",
             "docs/sprint-archives/.git/config",
@@ -599,7 +589,7 @@ mod tests {
     #[test]
     fn paths_outside_the_protected_set_are_skipped_and_listed() {
         let root = tempfile::tempdir().unwrap();
-        let ws = workspace(root.path());
+        let ws = crate::test_support::plain_workspace(root.path());
         std::fs::write(root.path().join("README.md"), "mine\n").unwrap();
         let (manifest, files) =
             manifest_naming(&["README.md", "docs/sprint-archives/S-1.md", "src/x.rs"]);

@@ -89,14 +89,25 @@ impl StatCache {
     }
 
     /// Replaces the cache with `entries`, keeping only those whose file was
-    /// last modified at least [`RACY_SECS`] before `captured_at`.
-    pub(crate) fn replace(&mut self, entries: Vec<(String, Entry)>, captured_at: jiff::Timestamp) {
+    /// last modified at least [`RACY_SECS`] before `captured_at`; false
+    /// when that leaves the cache as it was (then it need not be saved).
+    pub(crate) fn replace(
+        &mut self,
+        entries: Vec<(String, Entry)>,
+        captured_at: jiff::Timestamp,
+    ) -> bool {
         let limit = i128::from(captured_at.as_second() - RACY_SECS) * 1_000_000_000;
-        self.version = env!("CARGO_PKG_VERSION").to_string();
-        self.entries = entries
+        let entries: HashMap<String, Entry> = entries
             .into_iter()
             .filter(|(_, e)| e.stamp.mtime_ns < limit && e.stamp.ctime_ns < limit)
             .collect();
+        let version = env!("CARGO_PKG_VERSION");
+        if self.version == version && self.entries == entries {
+            return false;
+        }
+        self.version = version.to_string();
+        self.entries = entries;
+        true
     }
 
     /// Replaces the cache file atomically (through the safe layer when it
@@ -108,5 +119,40 @@ impl StatCache {
         if let Ok(bytes) = serde_json::to_vec(self) {
             let _ = crate::fs::atomic::replace_private(root, path, &bytes);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(size: u64) -> Entry {
+        Entry {
+            stamp: Stamp {
+                size,
+                mtime_ns: 1_000_000_000,
+                ctime_ns: 1_000_000_000,
+                ino: 7,
+                dev: 1,
+                mode: 0o644,
+            },
+            validator: Validator::None,
+            sha256: "aa".to_string(),
+            valid: true,
+            errors: 0,
+            warnings: 0,
+            object: "bb".to_string(),
+        }
+    }
+
+    #[test]
+    fn replacing_with_the_same_entries_reports_no_change() {
+        let now: jiff::Timestamp = "2026-11-30T12:00:00Z".parse().unwrap();
+        let mut cache = StatCache::default();
+        assert!(cache.replace(vec![("a".into(), entry(1))], now));
+        assert!(!cache.replace(vec![("a".into(), entry(1))], now));
+        assert!(cache.replace(vec![("a".into(), entry(2))], now));
+        assert!(cache.replace(Vec::new(), now));
+        assert!(!cache.replace(Vec::new(), now));
     }
 }

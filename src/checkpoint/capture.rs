@@ -142,8 +142,11 @@ pub fn capture(
                         (f.path.clone(), entry)
                     })
                     .collect();
-                cache.replace(entries, created_at);
-                cache.save(&ws.root, &cache_path);
+                // An unchanged cache is not written again (a rename over
+                // the old file is about a third of a millisecond on ext4).
+                if cache.replace(entries, created_at) {
+                    cache.save(&ws.root, &cache_path);
+                }
                 return Ok(manifest);
             }
             Some(Err(_)) if reused && use_cache => use_cache = false,

@@ -379,14 +379,17 @@ impl Odb {
         created
     }
 
-    /// The packs listed in [`SMALL_LIST`] that are still there.
+    /// The packs listed in [`SMALL_LIST`] that are still there, each once
+    /// (a list naming one pack thousands of times would otherwise have it
+    /// read into memory as often).
     fn small_packs(&self, dir: &OwnedFd) -> Vec<String> {
         let Ok(Some(text)) = crate::fs::paths::read_file(&self.dir, SMALL_LIST, 1 << 16) else {
             return Vec::new();
         };
+        let mut seen = std::collections::HashSet::new();
         String::from_utf8_lossy(&text)
             .lines()
-            .filter(|stem| from_hex(stem).is_some())
+            .filter(|stem| from_hex(stem).is_some() && seen.insert(*stem))
             .filter(|stem| {
                 ["idx", "pack"].iter().all(|ext| {
                     rfs::statat(dir, format!("pack-{stem}.{ext}"), AtFlags::SYMLINK_NOFOLLOW)
@@ -1177,6 +1180,12 @@ mod tests {
             assert!(write_named(&odb, name).unwrap());
         }
         assert_eq!(std::fs::read(&victim).unwrap(), b"not lifeline's");
+        // A pack named many times is one pack.
+        std::fs::write(odb.dir.join(SMALL_LIST), format!("{kept}\n").repeat(1000)).unwrap();
+        let dir = crate::fs::paths::open_dir(&odb.dir, "objects/pack", false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(odb.small_packs(&dir), [kept.clone()]);
         // The kept pack is git's, untouched; the other one's objects are
         // still there, whichever pack holds them now.
         for ext in ["idx", "pack", "keep"] {

@@ -222,6 +222,13 @@ impl Odb {
     /// index (version 2) and pack file are there. An `objects/pack` that
     /// is a symlink (or not a directory) is an error, as it is for
     /// [`Odb::write`]: handing the write to git instead would follow it.
+    ///
+    /// As git does for an object it finds instead of writing, the file
+    /// holding each (the loose object, or the pack) is given the current
+    /// time, so a `git gc` running meanwhile does not take an object that
+    /// was unreachable until now for old garbage; an object only in a
+    /// cruft pack (whose times are per object), or whose file cannot be
+    /// touched, is missing, and is then written again, as git writes it.
     pub(crate) fn presence(&self, ids: &[Oid]) -> Result<Presence> {
         if ids.is_empty() {
             return Ok(Presence::All);
@@ -235,11 +242,19 @@ impl Odb {
         // Packs first, as git looks: a repository keeps most objects there.
         if let Some(pack_dir) = crate::fs::paths::open_dir(&self.dir, "objects/pack", false)? {
             match in_packs(&pack_dir, wanted) {
-                Some(left) => wanted = left,
+                Some((left, holding)) => {
+                    wanted = left;
+                    if !holding
+                        .iter()
+                        .all(|stem| freshen(&pack_dir, &format!("pack-{stem}.pack")))
+                    {
+                        return Ok(Presence::Missing);
+                    }
+                }
                 None => return Ok(Presence::Unknown),
             }
         }
-        if wanted.iter().all(|id| is_loose(&objects, id)) {
+        if wanted.iter().all(|id| loose_and_fresh(&objects, id)) {
             Ok(Presence::All)
         } else {
             Ok(Presence::Missing)
@@ -529,10 +544,11 @@ fn create_temp(dir: &OwnedFd, prefix: &str, shown: &Path) -> Result<(File, Strin
     }
 }
 
-/// Those of `wanted` (sorted) that no pack in `pack_dir` holds; `None`
-/// when an index cannot be read. Only indexes whose pack is there count,
-/// as for git.
-fn in_packs(pack_dir: &OwnedFd, mut wanted: Vec<Oid>) -> Option<Vec<Oid>> {
+/// Those of `wanted` (sorted) that no pack in `pack_dir` holds, and the
+/// packs that hold the others; `None` when an index cannot be read. Only
+/// indexes whose pack is there count, as for git, and cruft packs (with
+/// a `.mtimes`) do not.
+fn in_packs(pack_dir: &OwnedFd, mut wanted: Vec<Oid>) -> Option<(Vec<Oid>, Vec<String>)> {
     let mut indexes = Vec::new();
     for entry in rfs::Dir::read_from(pack_dir).ok()? {
         let entry = entry.ok()?;
@@ -546,33 +562,64 @@ fn in_packs(pack_dir: &OwnedFd, mut wanted: Vec<Oid>) -> Option<Vec<Oid>> {
             indexes.push(stem.to_string());
         }
     }
+    let mut holding = Vec::new();
     for stem in indexes {
         if wanted.is_empty() {
             break;
         }
         let pack = format!("pack-{stem}.pack");
-        if rfs::statat(pack_dir, pack.as_str(), AtFlags::SYMLINK_NOFOLLOW).is_err() {
+        let mtimes = format!("pack-{stem}.mtimes");
+        if rfs::statat(pack_dir, pack.as_str(), AtFlags::SYMLINK_NOFOLLOW).is_err()
+            || rfs::statat(pack_dir, mtimes.as_str(), AtFlags::SYMLINK_NOFOLLOW).is_ok()
+        {
             continue;
         }
         let index = PackIndex::open(pack_dir, &format!("pack-{stem}.idx"), wanted.len()).ok()?;
-        let mut left = Vec::with_capacity(wanted.len());
+        let before = wanted.len();
+        let mut left = Vec::with_capacity(before);
         for id in wanted {
             if !index.contains(&id)? {
                 left.push(id);
             }
         }
+        if left.len() < before {
+            holding.push(stem);
+        }
         wanted = left;
     }
-    Some(wanted)
+    Some((wanted, holding))
 }
 
-/// Whether `objects/xx/yyyy…` is a regular file.
-fn is_loose(objects: &OwnedFd, id: &Oid) -> bool {
+/// Whether `objects/xx/yyyy…` is a regular file (its directory opened
+/// without following a symlink), given the current time.
+fn loose_and_fresh(objects: &OwnedFd, id: &Oid) -> bool {
     let hex = to_hex(id);
-    let path = format!("{}/{}", &hex[..2], &hex[2..]);
-    rfs::statat(objects, path.as_str(), AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|st| {
+    let Ok(dir) = rfs::openat(
+        objects,
+        &hex[..2],
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return false;
+    };
+    let regular = rfs::statat(&dir, &hex[2..], AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|st| {
         rfs::FileType::from_raw_mode(st.st_mode as rfs::RawMode) == rfs::FileType::RegularFile
-    })
+    });
+    regular && freshen(&dir, &hex[2..])
+}
+
+/// Sets `name`'s times in `dir` to now, as git's `freshen_file`; false
+/// when that fails (another user's file, a read-only file system).
+fn freshen(dir: &OwnedFd, name: &str) -> bool {
+    let now = rfs::Timespec {
+        tv_sec: 0,
+        tv_nsec: rfs::UTIME_NOW,
+    };
+    let times = rfs::Timestamps {
+        last_access: now,
+        last_modification: now,
+    };
+    rfs::utimensat(dir, name, &times, AtFlags::SYMLINK_NOFOLLOW).is_ok()
 }
 
 /// Every object's data deflated.
@@ -1316,6 +1363,54 @@ mod tests {
         let (commit, _) = commit_of(&names[0]);
         assert!(odb.presence(&[commit]).is_err());
         assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), before);
+    }
+
+    /// What a reuse finds is made fresh, as git freshens an object it
+    /// does not write again: an unreachable object `git gc` is about to
+    /// find old is not collected under a new ref. An object left only in
+    /// a cruft pack is missing (written again), as for git.
+    #[test]
+    fn objects_found_are_freshened_and_cruft_packs_do_not_count() {
+        let (tmp, odb) = repository();
+        let work = tmp.path();
+        assert!(write_named(&odb, "old").unwrap());
+        let (_, objects) = commit_of("old");
+        let blob = objects.iter().find(|o| o.kind == Kind::Blob).unwrap().id;
+        let pack_dir = crate::fs::paths::open_dir(&odb.dir, "objects/pack", false)
+            .unwrap()
+            .unwrap();
+        let pack = pack_names(&odb)
+            .into_iter()
+            .find(|n| n.ends_with(".pack"))
+            .unwrap();
+        let month_ago = rfs::Timespec {
+            tv_sec: jiff::Timestamp::now().as_second() - 30 * 86_400,
+            tv_nsec: 0,
+        };
+        let old = rfs::Timestamps {
+            last_access: month_ago,
+            last_modification: month_ago,
+        };
+        rfs::utimensat(&pack_dir, pack.as_str(), &old, AtFlags::empty()).unwrap();
+        let age = |name: &str| {
+            std::fs::metadata(odb.dir.join("objects/pack").join(name))
+                .unwrap()
+                .modified()
+                .unwrap()
+                .elapsed()
+                .unwrap_or_default()
+        };
+        assert!(age(&pack) > std::time::Duration::from_secs(86_400));
+        assert_eq!(odb.presence(&[blob]).unwrap(), Presence::All);
+        assert!(age(&pack) < std::time::Duration::from_secs(86_400));
+        // Unreachable now, and put in a cruft pack by `git gc`.
+        crate::test_support::git(work, &["update-ref", "-d", "refs/lifeline/checkpoints/old"]);
+        crate::test_support::git(work, &["gc", "-q", "--cruft", "--prune=1.year.ago"]);
+        assert!(pack_names(&odb).iter().any(|n| n.ends_with(".mtimes")));
+        crate::git::Git::new(work)
+            .run(["cat-file", "-e", &to_hex(&blob)])
+            .unwrap();
+        assert_eq!(odb.presence(&[blob]).unwrap(), Presence::Missing);
     }
 
     #[test]

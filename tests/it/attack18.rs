@@ -225,3 +225,48 @@ fn a_committed_directory_git_takes_for_a_repository_is_not_walked_past() {
         common::all_output(&out)
     );
 }
+
+/// Two `checkpoint create` processes at once, again and again, through
+/// merges of the small packs (no lock serialises them): both succeed each
+/// time, and every checkpoint is whole.
+#[test]
+fn creates_racing_through_merges_all_succeed_and_stay_whole() {
+    let repo = Repo::sample();
+    let spawn = |kind: &str| {
+        Command::new(env!("CARGO_BIN_EXE_lifeline"))
+            .current_dir(repo.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .args(["checkpoint", "create", "--type", kind])
+            .args(["--operation", "race", "--quiet"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    for round in 0..12 {
+        // A kind each: the two IDs can never be the same.
+        let children = [spawn("task-sync"), spawn("manual")];
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let refs = repo.git(&["for-each-ref", "--format=%(refname)", "refs/lifeline/"]);
+    assert_eq!(refs.lines().count(), 24, "{refs}");
+    let packs = std::fs::read_dir(repo.join(".git/objects/pack"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "idx")
+        })
+        .count();
+    assert!(packs < 24, "no pack was merged: {packs}");
+    assert_whole(&repo);
+}

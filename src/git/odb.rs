@@ -1232,7 +1232,7 @@ mod tests {
         let dir = crate::fs::paths::open_dir(&odb.dir, "objects/pack", false)
             .unwrap()
             .unwrap();
-        assert_eq!(odb.small_packs(&dir), [kept.clone()]);
+        assert_eq!(odb.small_packs(&dir), std::slice::from_ref(&kept));
         // The kept pack is git's, untouched; the other one's objects are
         // still there, whichever pack holds them now.
         for ext in ["idx", "pack", "keep"] {

@@ -741,6 +741,15 @@ mod tests {
         assert_eq!(search(&bad), None);
         std::fs::write(bad.join(".git"), "gitdir: nowhere\n").unwrap();
         assert_eq!(search(&bad), None);
+        // An empty `.git` directory inside a repository: git walks on to
+        // the repository above; the reader asks git.
+        let empty = real.join("empty");
+        std::fs::create_dir_all(empty.join(".git")).unwrap();
+        assert_eq!(
+            gits_answer(&empty),
+            Some(real.canonicalize().unwrap().join(".git"))
+        );
+        assert_eq!(search(&empty), None);
     }
 
     /// Across a file-system boundary neither git nor the reader looks

@@ -1413,6 +1413,43 @@ mod tests {
         assert_eq!(odb.presence(&[blob]).unwrap(), Presence::Missing);
     }
 
+    fn mkfifo(path: &Path) {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: `c` is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    }
+
+    /// FIFOs where the writer reads (a pack index, a listed pack, the
+    /// small-pack list, `packed-refs`) are never opened blocking: each
+    /// is a clear outcome, never a hang.
+    #[test]
+    fn fifos_in_the_git_directory_never_hang_a_write() {
+        let (_tmp, odb) = repository();
+        let stem = "ab".repeat(20);
+        std::fs::create_dir_all(odb.dir.join("objects/pack")).unwrap();
+        std::fs::create_dir_all(odb.dir.join("lifeline")).unwrap();
+        mkfifo(&odb.dir.join(SMALL_LIST));
+        let names: Vec<String> = (0..SMALL_PACKS + 1).map(|i| format!("f{i}")).collect();
+        for name in &names {
+            assert!(write_named(&odb, name).unwrap());
+        }
+        let fifo_pack = |ext: &str| odb.dir.join(format!("objects/pack/pack-{stem}.{ext}"));
+        mkfifo(&fifo_pack("idx"));
+        mkfifo(&fifo_pack("pack"));
+        std::fs::remove_file(odb.dir.join(SMALL_LIST)).unwrap();
+        std::fs::write(
+            odb.dir.join(SMALL_LIST),
+            format!("{stem}\n").repeat(SMALL_PACKS),
+        )
+        .unwrap();
+        assert!(write_named(&odb, "past-fifos").unwrap());
+        let (commit, _) = commit_of("f0");
+        assert_eq!(odb.presence(&[commit]).unwrap(), Presence::Unknown);
+        mkfifo(&odb.dir.join("packed-refs"));
+        assert!(write_named(&odb, "no-packed-refs").is_err());
+    }
+
     #[test]
     fn entry_headers_carry_type_and_size() {
         assert_eq!(entry_header(Kind::Blob, 5), [0x35]);

@@ -1305,8 +1305,16 @@ mod tests {
                 .unwrap();
             assert_eq!(at, head);
         }
-        // A lock that is a symlink is another writer's: not followed.
         let outside = tempfile::tempdir().unwrap();
+        // A symlink at the name, dangling or not, takes it: never written
+        // through.
+        let aimed = outside.path().join("aimed");
+        std::os::unix::fs::symlink(&aimed, dir.join("dangling")).unwrap();
+        assert!(!write_named(&odb, "dangling").unwrap());
+        std::fs::write(&aimed, "outside\n").unwrap();
+        assert!(!write_named(&odb, "dangling").unwrap());
+        assert_eq!(std::fs::read(&aimed).unwrap(), b"outside\n");
+        // A lock that is a symlink is another writer's: not followed.
         let target = outside.path().join("written");
         std::os::unix::fs::symlink(&target, dir.join("linked.lock")).unwrap();
         assert!(write_named(&odb, "linked").is_err());

@@ -372,10 +372,15 @@ impl Odb {
             (durable, created)
         });
         if durable {
-            let mut list: Vec<String> = small
-                .into_iter()
-                .filter(|stem| !merged.iter().any(|(m, _)| m == stem))
-                .collect();
+            // After a merge the list keeps none of the packs it named: those
+            // merged are gone, and one that did not read as this module
+            // writes packs is not its to merge (kept, it would be read
+            // again at every merge).
+            let mut list: Vec<String> = if small.len() >= SMALL_PACKS {
+                Vec::new()
+            } else {
+                small
+            };
             for (stem, _) in &merged {
                 // As git removes a pack: its index first.
                 for ext in ["idx", "rev", "pack"] {
@@ -1227,6 +1232,9 @@ mod tests {
             assert!(write_named(&odb, name).unwrap());
         }
         assert_eq!(std::fs::read(&victim).unwrap(), b"not lifeline's");
+        // A pack that would not merge is dropped from the list.
+        let list = std::fs::read_to_string(odb.dir.join(SMALL_LIST)).unwrap();
+        assert!(!list.contains(&kept), "{list}");
         // A pack named many times is one pack.
         std::fs::write(odb.dir.join(SMALL_LIST), format!("{kept}\n").repeat(1000)).unwrap();
         let dir = crate::fs::paths::open_dir(&odb.dir, "objects/pack", false)

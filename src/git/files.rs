@@ -110,9 +110,12 @@ pub(crate) fn search(start: &Path) -> Option<Option<Layout>> {
                 return Some(Some(layout));
             }
         }
-        // A directory that is itself a git directory (a bare repository,
-        // or inside `.git`): not a work tree this reader handles.
-        if is_git_directory(dir, dir) {
+        // A directory that may itself be a git directory (a bare
+        // repository, a linked worktree's, or inside `.git`): not a work
+        // tree this reader handles. git's test follows symlinks and reads
+        // `commondir`, so any `HEAD` here sends the question to git rather
+        // than walking past a repository git would stop at.
+        if may_be_git_directory(dir) {
             return None;
         }
     }
@@ -162,6 +165,16 @@ fn git_directory(work_tree: &Path, git_dir: &Path) -> Option<Layout> {
         git_dir,
         common_dir,
     })
+}
+
+/// Whether git could take `dir` for a git directory: it has a `HEAD` of
+/// any kind (git accepts a symlinked one, and finds `objects/` and
+/// `refs/` through symlinks or `commondir`), or cannot be looked at.
+fn may_be_git_directory(dir: &Path) -> bool {
+    match std::fs::symlink_metadata(dir.join("HEAD")) {
+        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+        Ok(_) => true,
+    }
 }
 
 /// git's own test: a HEAD file, and `objects/` and `refs/` directories.
@@ -658,6 +671,109 @@ mod tests {
         let alternates = layout.common_dir.join("objects/info/alternates");
         std::fs::write(&alternates, "/elsewhere/objects\n").unwrap();
         assert_eq!(objects_are_plain(&layout, &[]), Some(false));
+    }
+
+    /// What git says the git directory of `dir` is, or `None` when it
+    /// finds none.
+    fn gits_answer(dir: &Path) -> Option<PathBuf> {
+        let out = std::process::Command::new("git")
+            .current_dir(dir)
+            .args(["rev-parse", "--absolute-git-dir"])
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_CEILING_DIRECTORIES")
+            .output()
+            .unwrap();
+        out.status.success().then(|| {
+            let text = String::from_utf8(out.stdout).unwrap();
+            PathBuf::from(text.trim_end())
+        })
+    }
+
+    /// Inside a work tree, a committed directory that git takes for a
+    /// repository (a fixture with a `HEAD` and `commondir`, or a symlinked
+    /// `objects`) stops git's walk there; the reader must not walk past it
+    /// to the work tree above.
+    #[test]
+    fn a_directory_git_takes_for_a_repository_is_never_walked_past() {
+        let tmp = tempfile::tempdir().unwrap();
+        let work = tmp.path().canonicalize().unwrap();
+        crate::test_support::git(&work, &["init", "-q", "-b", "main"]);
+        let common = work.join("fixtures/common");
+        std::fs::create_dir_all(common.join("sub")).unwrap();
+        std::fs::write(common.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        std::fs::write(common.join("commondir"), "../../.git\n").unwrap();
+        let linked = work.join("fixtures/linked");
+        std::fs::create_dir_all(linked.join("sub")).unwrap();
+        std::fs::create_dir_all(linked.join("refs")).unwrap();
+        std::fs::write(linked.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        std::os::unix::fs::symlink("../../.git/objects", linked.join("objects")).unwrap();
+        for fixture in [&common, &linked] {
+            let inside = fixture.join("sub");
+            assert_eq!(gits_answer(&inside), Some(fixture.to_path_buf()));
+            assert_eq!(search(&inside), None, "{}", fixture.display());
+        }
+        // The work tree itself is still read in-process.
+        std::fs::create_dir_all(work.join("plain")).unwrap();
+        assert_eq!(gits_answer(&work.join("plain")), Some(work.join(".git")));
+        let found = search(&work.join("plain")).unwrap().unwrap();
+        assert_eq!(found.work_tree, work);
+    }
+
+    #[test]
+    fn a_dot_git_that_is_a_link_fifo_or_bad_file_is_left_to_git() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        crate::test_support::git(&real, &["init", "-q", "-b", "main"]);
+        let linked = tmp.path().join("linked");
+        std::fs::create_dir(&linked).unwrap();
+        std::os::unix::fs::symlink(real.join(".git"), linked.join(".git")).unwrap();
+        assert_eq!(search(&linked), None);
+        let fifo = tmp.path().join("fifo");
+        std::fs::create_dir(&fifo).unwrap();
+        let path = std::ffi::CString::new(fifo.join(".git").to_str().unwrap()).unwrap();
+        // SAFETY: `path` is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0);
+        assert_eq!(search(&fifo), None);
+        let bad = tmp.path().join("bad");
+        std::fs::create_dir(&bad).unwrap();
+        std::fs::write(bad.join(".git"), "not a gitfile\n").unwrap();
+        assert_eq!(search(&bad), None);
+        std::fs::write(bad.join(".git"), "gitdir: nowhere\n").unwrap();
+        assert_eq!(search(&bad), None);
+        // An empty `.git` directory inside a repository: git walks on to
+        // the repository above; the reader asks git.
+        let empty = real.join("empty");
+        std::fs::create_dir_all(empty.join(".git")).unwrap();
+        assert_eq!(
+            gits_answer(&empty),
+            Some(real.canonicalize().unwrap().join(".git"))
+        );
+        assert_eq!(search(&empty), None);
+    }
+
+    /// Across a file-system boundary neither git nor the reader looks
+    /// further up: both find no repository.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_file_system_boundary_ends_the_search_as_it_ends_gits() {
+        let proc_dir = Path::new("/proc/self/fd");
+        assert_eq!(search(proc_dir), Some(None));
+        assert_eq!(gits_answer(proc_dir), None);
+    }
+
+    #[test]
+    fn variables_that_steer_discovery_send_it_to_git() {
+        for key in [
+            "GIT_DIR",
+            "GIT_CEILING_DIRECTORIES",
+            "GIT_DISCOVERY_ACROSS_FILESYSTEM",
+            "GIT_WORK_TREE",
+            "GIT_COMMON_DIR",
+            "GIT_CONFIG_GLOBAL",
+        ] {
+            assert!(!environment_is_plain(&[(key.into(), "/x".into())]), "{key}");
+        }
     }
 
     #[test]

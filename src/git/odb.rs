@@ -219,35 +219,45 @@ impl Odb {
     }
 
     /// Whether every one of `ids` is a loose object or in a pack whose
-    /// index (version 2) and pack file are there.
-    pub(crate) fn presence(&self, ids: &[Oid]) -> Presence {
+    /// index (version 2) and pack file are there. An `objects/pack` that
+    /// is a symlink (or not a directory) is an error, as it is for
+    /// [`Odb::write`]: handing the write to git instead would follow it.
+    ///
+    /// As git does for an object it finds instead of writing, the file
+    /// holding each (the loose object, or the pack) is given the current
+    /// time, so a `git gc` running meanwhile does not take an object that
+    /// was unreachable until now for old garbage; an object only in a
+    /// cruft pack (whose times are per object), or whose file cannot be
+    /// touched, is missing, and is then written again, as git writes it.
+    pub(crate) fn presence(&self, ids: &[Oid]) -> Result<Presence> {
         if ids.is_empty() {
-            return Presence::All;
+            return Ok(Presence::All);
         }
         let Ok(Some(objects)) = crate::fs::paths::open_dir(&self.dir, "objects", false) else {
-            return Presence::Unknown;
+            return Ok(Presence::Unknown);
         };
         let mut wanted: Vec<Oid> = ids.to_vec();
         wanted.sort_unstable();
         wanted.dedup();
         // Packs first, as git looks: a repository keeps most objects there.
-        match rfs::openat(
-            &objects,
-            "pack",
-            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) {
-            Ok(pack_dir) => match in_packs(&pack_dir, wanted) {
-                Some(left) => wanted = left,
-                None => return Presence::Unknown,
-            },
-            Err(Errno::NOENT) => {}
-            Err(_) => return Presence::Unknown,
+        if let Some(pack_dir) = crate::fs::paths::open_dir(&self.dir, "objects/pack", false)? {
+            match in_packs(&pack_dir, wanted) {
+                Some((left, holding)) => {
+                    wanted = left;
+                    if !holding
+                        .iter()
+                        .all(|stem| freshen(&pack_dir, &format!("pack-{stem}.pack")))
+                    {
+                        return Ok(Presence::Missing);
+                    }
+                }
+                None => return Ok(Presence::Unknown),
+            }
         }
-        if wanted.iter().all(|id| is_loose(&objects, id)) {
-            Presence::All
+        if wanted.iter().all(|id| loose_and_fresh(&objects, id)) {
+            Ok(Presence::All)
         } else {
-            Presence::Missing
+            Ok(Presence::Missing)
         }
     }
 
@@ -362,10 +372,15 @@ impl Odb {
             (durable, created)
         });
         if durable {
-            let mut list: Vec<String> = small
-                .into_iter()
-                .filter(|stem| !merged.iter().any(|(m, _)| m == stem))
-                .collect();
+            // After a merge the list keeps none of the packs it named: those
+            // merged are gone, and one that did not read as this module
+            // writes packs is not its to merge (kept, it would be read
+            // again at every merge).
+            let mut list: Vec<String> = if small.len() >= SMALL_PACKS {
+                Vec::new()
+            } else {
+                small
+            };
             for (stem, _) in &merged {
                 // As git removes a pack: its index first.
                 for ext in ["idx", "rev", "pack"] {
@@ -384,14 +399,17 @@ impl Odb {
         created
     }
 
-    /// The packs listed in [`SMALL_LIST`] that are still there.
+    /// The packs listed in [`SMALL_LIST`] that are still there, each once
+    /// (a list naming one pack thousands of times would otherwise have it
+    /// read into memory as often).
     fn small_packs(&self, dir: &OwnedFd) -> Vec<String> {
         let Ok(Some(text)) = crate::fs::paths::read_file(&self.dir, SMALL_LIST, 1 << 16) else {
             return Vec::new();
         };
+        let mut seen = std::collections::HashSet::new();
         String::from_utf8_lossy(&text)
             .lines()
-            .filter(|stem| from_hex(stem).is_some())
+            .filter(|stem| from_hex(stem).is_some() && seen.insert(*stem))
             .filter(|stem| {
                 ["idx", "pack"].iter().all(|ext| {
                     rfs::statat(dir, format!("pack-{stem}.{ext}"), AtFlags::SYMLINK_NOFOLLOW)
@@ -531,10 +549,11 @@ fn create_temp(dir: &OwnedFd, prefix: &str, shown: &Path) -> Result<(File, Strin
     }
 }
 
-/// Those of `wanted` (sorted) that no pack in `pack_dir` holds; `None`
-/// when an index cannot be read. Only indexes whose pack is there count,
-/// as for git.
-fn in_packs(pack_dir: &OwnedFd, mut wanted: Vec<Oid>) -> Option<Vec<Oid>> {
+/// Those of `wanted` (sorted) that no pack in `pack_dir` holds, and the
+/// packs that hold the others; `None` when an index cannot be read. Only
+/// indexes whose pack is there count, as for git, and cruft packs (with
+/// a `.mtimes`) do not.
+fn in_packs(pack_dir: &OwnedFd, mut wanted: Vec<Oid>) -> Option<(Vec<Oid>, Vec<String>)> {
     let mut indexes = Vec::new();
     for entry in rfs::Dir::read_from(pack_dir).ok()? {
         let entry = entry.ok()?;
@@ -548,33 +567,64 @@ fn in_packs(pack_dir: &OwnedFd, mut wanted: Vec<Oid>) -> Option<Vec<Oid>> {
             indexes.push(stem.to_string());
         }
     }
+    let mut holding = Vec::new();
     for stem in indexes {
         if wanted.is_empty() {
             break;
         }
         let pack = format!("pack-{stem}.pack");
-        if rfs::statat(pack_dir, pack.as_str(), AtFlags::SYMLINK_NOFOLLOW).is_err() {
+        let mtimes = format!("pack-{stem}.mtimes");
+        if rfs::statat(pack_dir, pack.as_str(), AtFlags::SYMLINK_NOFOLLOW).is_err()
+            || rfs::statat(pack_dir, mtimes.as_str(), AtFlags::SYMLINK_NOFOLLOW).is_ok()
+        {
             continue;
         }
         let index = PackIndex::open(pack_dir, &format!("pack-{stem}.idx"), wanted.len()).ok()?;
-        let mut left = Vec::with_capacity(wanted.len());
+        let before = wanted.len();
+        let mut left = Vec::with_capacity(before);
         for id in wanted {
             if !index.contains(&id)? {
                 left.push(id);
             }
         }
+        if left.len() < before {
+            holding.push(stem);
+        }
         wanted = left;
     }
-    Some(wanted)
+    Some((wanted, holding))
 }
 
-/// Whether `objects/xx/yyyy…` is a regular file.
-fn is_loose(objects: &OwnedFd, id: &Oid) -> bool {
+/// Whether `objects/xx/yyyy…` is a regular file (its directory opened
+/// without following a symlink), given the current time.
+fn loose_and_fresh(objects: &OwnedFd, id: &Oid) -> bool {
     let hex = to_hex(id);
-    let path = format!("{}/{}", &hex[..2], &hex[2..]);
-    rfs::statat(objects, path.as_str(), AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|st| {
+    let Ok(dir) = rfs::openat(
+        objects,
+        &hex[..2],
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return false;
+    };
+    let regular = rfs::statat(&dir, &hex[2..], AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|st| {
         rfs::FileType::from_raw_mode(st.st_mode as rfs::RawMode) == rfs::FileType::RegularFile
-    })
+    });
+    regular && freshen(&dir, &hex[2..])
+}
+
+/// Sets `name`'s times in `dir` to now, as git's `freshen_file`; false
+/// when that fails (another user's file, a read-only file system).
+fn freshen(dir: &OwnedFd, name: &str) -> bool {
+    let now = rfs::Timespec {
+        tv_sec: 0,
+        tv_nsec: rfs::UTIME_NOW,
+    };
+    let times = rfs::Timestamps {
+        last_access: now,
+        last_modification: now,
+    };
+    rfs::utimensat(dir, name, &times, AtFlags::SYMLINK_NOFOLLOW).is_ok()
 }
 
 /// Every object's data deflated.
@@ -785,6 +835,15 @@ impl OldPack {
     /// version 2, no deltas, every entry matching its index's CRC-32.
     /// `None` for anything else (it is then left alone).
     fn read(dir: &OwnedFd, stem: &str) -> Option<OldPack> {
+        // A pack git keeps (`.keep`: being received, or kept on purpose),
+        // a promisor or cruft pack, or one with a bitmap is git's: git
+        // made it, whatever the list says, and only git removes it.
+        for ext in ["keep", "promisor", "mtimes", "bitmap"] {
+            match rfs::statat(dir, format!("pack-{stem}.{ext}"), AtFlags::SYMLINK_NOFOLLOW) {
+                Err(Errno::NOENT) => {}
+                _ => return None,
+            }
+        }
         let read = |ext: &str| -> Option<Vec<u8>> {
             let fd = rfs::openat(
                 dir,
@@ -1058,6 +1117,353 @@ mod tests {
         assert!(deflate(&text).len() < text.len() / 10);
         // Stored blocks carry the data verbatim.
         assert!(deflate(&noise).windows(1024).any(|w| w == &noise[..1024]));
+    }
+
+    /// A repository with one commit, and its object database.
+    fn repository() -> (tempfile::TempDir, Odb) {
+        let tmp = tempfile::tempdir().unwrap();
+        crate::test_support::git(tmp.path(), &["init", "-q", "-b", "main"]);
+        std::fs::write(tmp.path().join("README.md"), "hello\n").unwrap();
+        crate::test_support::git(tmp.path(), &["add", "README.md"]);
+        crate::test_support::git(tmp.path(), &["commit", "-q", "-m", "first"]);
+        let odb = Odb::new(&tmp.path().join(".git").canonicalize().unwrap());
+        (tmp, odb)
+    }
+
+    /// A checkpoint-like commit holding one file that says `name`, and
+    /// its objects.
+    fn commit_of(name: &str) -> (Oid, Vec<Object<'static>>) {
+        let blob = Object::new(Kind::Blob, format!("{name}\n").into_bytes());
+        let (tree, mut objects) = trees(&[TreeFile {
+            path: "f",
+            executable: false,
+            blob: blob.id,
+        }])
+        .unwrap();
+        let commit = Object::new(
+            Kind::Commit,
+            format!(
+                "tree {}\nauthor a <a@b> 1 +0000\ncommitter a <a@b> 1 +0000\n\n{name}\n",
+                to_hex(&tree)
+            )
+            .into_bytes(),
+        );
+        let id = commit.id;
+        objects.push(blob);
+        objects.push(commit);
+        (id, objects)
+    }
+
+    /// Writes the checkpoint `name` under `refs/lifeline/checkpoints/`;
+    /// whether the ref was created.
+    fn write_named(odb: &Odb, name: &str) -> Result<bool> {
+        let (id, objects) = commit_of(name);
+        odb.write(&objects, &format!("refs/lifeline/checkpoints/{name}"), &id)
+    }
+
+    /// `git fsck` finds nothing, and each of `names` is a whole
+    /// checkpoint.
+    fn assert_whole(work: &Path, names: &[String]) {
+        crate::test_support::git(work, &["fsck", "--strict", "--full", "--no-dangling"]);
+        let git = crate::git::Git::new(work);
+        for name in names {
+            let file = git
+                .run([
+                    "cat-file",
+                    "blob",
+                    &format!("refs/lifeline/checkpoints/{name}:f"),
+                ])
+                .unwrap();
+            assert_eq!(file, format!("{name}\n"));
+        }
+    }
+
+    fn pack_names(odb: &Odb) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(odb.dir.join("objects/pack"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_hostile_small_pack_list_merges_only_packs_lifeline_writes() {
+        let (tmp, odb) = repository();
+        let work = tmp.path();
+        // Two packs git made, small and without deltas: one kept.
+        crate::test_support::git(work, &["repack", "-a", "-d", "-q"]);
+        let kept = pack_names(&odb)
+            .into_iter()
+            .find_map(|n| {
+                n.strip_suffix(".idx")
+                    .map(|s| s["pack-".len()..].to_string())
+            })
+            .unwrap();
+        std::fs::write(odb.dir.join(format!("objects/pack/pack-{kept}.keep")), "").unwrap();
+        std::fs::write(work.join("second.md"), "second\n").unwrap();
+        crate::test_support::git(work, &["add", "second.md"]);
+        crate::test_support::git(work, &["commit", "-q", "-m", "second"]);
+        crate::test_support::git(work, &["repack", "-d", "-q"]);
+        let unkept = pack_names(&odb)
+            .into_iter()
+            .find_map(|n| {
+                let stem = n.strip_suffix(".idx")?["pack-".len()..].to_string();
+                (stem != kept).then_some(stem)
+            })
+            .unwrap();
+        // An outside file, named every way a list line could try.
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim.pack");
+        std::fs::write(&victim, "not lifeline's").unwrap();
+        let hostile = [
+            kept.clone(),
+            unkept.clone(),
+            victim.display().to_string(),
+            format!("../../../../../../..{}", victim.display()),
+            format!("../{kept}"),
+            format!("{kept}/../{kept}"),
+            String::new(),
+        ];
+        std::fs::create_dir_all(odb.dir.join("lifeline")).unwrap();
+        std::fs::write(odb.dir.join(SMALL_LIST), hostile.join("\n")).unwrap();
+        let names: Vec<String> = (0..2 * SMALL_PACKS).map(|i| format!("c{i}")).collect();
+        for name in &names {
+            assert!(write_named(&odb, name).unwrap());
+        }
+        assert_eq!(std::fs::read(&victim).unwrap(), b"not lifeline's");
+        // A pack that would not merge is dropped from the list.
+        let list = std::fs::read_to_string(odb.dir.join(SMALL_LIST)).unwrap();
+        assert!(!list.contains(&kept), "{list}");
+        // A pack named many times is one pack.
+        std::fs::write(odb.dir.join(SMALL_LIST), format!("{kept}\n").repeat(1000)).unwrap();
+        let dir = crate::fs::paths::open_dir(&odb.dir, "objects/pack", false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(odb.small_packs(&dir), std::slice::from_ref(&kept));
+        // The kept pack is git's, untouched; the other one's objects are
+        // still there, whichever pack holds them now.
+        for ext in ["idx", "pack", "keep"] {
+            assert!(
+                odb.dir
+                    .join(format!("objects/pack/pack-{kept}.{ext}"))
+                    .exists(),
+                "{ext}"
+            );
+        }
+        let git = crate::git::Git::new(work);
+        for rev in ["HEAD", "HEAD~1", "HEAD:second.md", "HEAD:README.md"] {
+            git.run(["cat-file", "-e", rev]).unwrap();
+        }
+        assert_whole(work, &names);
+        // And the merges happened: a few packs, not one per write.
+        let idx = pack_names(&odb)
+            .iter()
+            .filter(|n| n.ends_with(".idx"))
+            .count();
+        assert!(idx <= SMALL_PACKS + 1, "{idx} packs");
+    }
+
+    #[test]
+    fn writers_racing_through_merges_leave_every_ref_whole() {
+        let (tmp, odb) = repository();
+        let per_writer = 2 * SMALL_PACKS + 1;
+        let names: Vec<Vec<String>> = (0..3)
+            .map(|w| (0..per_writer).map(|i| format!("w{w}-{i}")).collect())
+            .collect();
+        std::thread::scope(|scope| {
+            for mine in &names {
+                // Each its own handle, as each process has.
+                let odb = Odb::new(&odb.dir);
+                scope.spawn(move || {
+                    for name in mine {
+                        assert!(write_named(&odb, name).unwrap(), "{name}");
+                    }
+                });
+            }
+        });
+        assert_whole(tmp.path(), &names.concat());
+    }
+
+    #[test]
+    fn a_name_taken_as_a_directory_or_by_a_packed_ref_below_it_is_never_replaced() {
+        let (tmp, odb) = repository();
+        let work = tmp.path();
+        let dir = odb.dir.join("refs/lifeline/checkpoints");
+        std::fs::create_dir_all(dir.join("as-dir")).unwrap();
+        assert!(!write_named(&odb, "as-dir").unwrap());
+        assert!(dir.join("as-dir").is_dir());
+        crate::test_support::git(
+            work,
+            &["update-ref", "refs/lifeline/checkpoints/below/x", "HEAD"],
+        );
+        crate::test_support::git(
+            work,
+            &["update-ref", "refs/lifeline/checkpoints/packed", "HEAD"],
+        );
+        crate::test_support::git(work, &["pack-refs", "--all"]);
+        assert!(!dir.join("below").exists() && !dir.join("packed").exists());
+        assert!(!write_named(&odb, "below").unwrap());
+        assert!(!write_named(&odb, "packed").unwrap());
+        let git = crate::git::Git::new(work);
+        let head = git.run(["rev-parse", "HEAD"]).unwrap();
+        for name in ["below/x", "packed"] {
+            let at = git
+                .run(["rev-parse", &format!("refs/lifeline/checkpoints/{name}")])
+                .unwrap();
+            assert_eq!(at, head);
+        }
+        let outside = tempfile::tempdir().unwrap();
+        // A symlink at the name, dangling or not, takes it: never written
+        // through.
+        let aimed = outside.path().join("aimed");
+        std::os::unix::fs::symlink(&aimed, dir.join("dangling")).unwrap();
+        assert!(!write_named(&odb, "dangling").unwrap());
+        std::fs::write(&aimed, "outside\n").unwrap();
+        assert!(!write_named(&odb, "dangling").unwrap());
+        assert_eq!(std::fs::read(&aimed).unwrap(), b"outside\n");
+        // A lock that is a symlink is another writer's: not followed.
+        let target = outside.path().join("written");
+        std::os::unix::fs::symlink(&target, dir.join("linked.lock")).unwrap();
+        assert!(write_named(&odb, "linked").is_err());
+        assert!(!target.exists() && !dir.join("linked").exists());
+        // No lock is left behind by a refusal.
+        let locks = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().ends_with(".lock") && name != "linked.lock"
+            })
+            .count();
+        assert_eq!(locks, 0);
+    }
+
+    #[test]
+    fn a_ref_above_the_checkpoints_directory_is_an_error() {
+        let (tmp, odb) = repository();
+        crate::test_support::git(
+            tmp.path(),
+            &["update-ref", "refs/lifeline/checkpoints", "HEAD"],
+        );
+        crate::test_support::git(tmp.path(), &["pack-refs", "--all"]);
+        assert!(write_named(&odb, "x").is_err());
+        let git = crate::git::Git::new(tmp.path());
+        assert!(
+            git.run(["rev-parse", "refs/lifeline/checkpoints/x"])
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn links_to_the_pack_directory_or_the_small_pack_list_are_never_followed() {
+        let (tmp, odb) = repository();
+        let outside = tempfile::tempdir().unwrap();
+        // The list a symlink to an outside file: neither read nor written.
+        let list = outside.path().join("list");
+        std::fs::write(&list, "outside\n").unwrap();
+        std::fs::create_dir_all(odb.dir.join("lifeline")).unwrap();
+        std::os::unix::fs::symlink(&list, odb.dir.join(SMALL_LIST)).unwrap();
+        let names: Vec<String> = (0..SMALL_PACKS + 2).map(|i| format!("l{i}")).collect();
+        for name in &names {
+            assert!(write_named(&odb, name).unwrap());
+        }
+        assert_eq!(std::fs::read(&list).unwrap(), b"outside\n");
+        assert_whole(tmp.path(), &names);
+        // `objects/pack` a symlink: writing and looking objects up are
+        // refused alike (git, asked instead, would follow it).
+        let elsewhere = outside.path().join("pack");
+        std::fs::rename(odb.dir.join("objects/pack"), &elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, odb.dir.join("objects/pack")).unwrap();
+        let before = std::fs::read_dir(&elsewhere).unwrap().count();
+        assert!(write_named(&odb, "through").is_err());
+        let (commit, _) = commit_of(&names[0]);
+        assert!(odb.presence(&[commit]).is_err());
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), before);
+    }
+
+    /// What a reuse finds is made fresh, as git freshens an object it
+    /// does not write again: an unreachable object `git gc` is about to
+    /// find old is not collected under a new ref. An object left only in
+    /// a cruft pack is missing (written again), as for git.
+    #[test]
+    fn objects_found_are_freshened_and_cruft_packs_do_not_count() {
+        let (tmp, odb) = repository();
+        let work = tmp.path();
+        assert!(write_named(&odb, "old").unwrap());
+        let (_, objects) = commit_of("old");
+        let blob = objects.iter().find(|o| o.kind == Kind::Blob).unwrap().id;
+        let pack_dir = crate::fs::paths::open_dir(&odb.dir, "objects/pack", false)
+            .unwrap()
+            .unwrap();
+        let pack = pack_names(&odb)
+            .into_iter()
+            .find(|n| n.ends_with(".pack"))
+            .unwrap();
+        let month_ago = rfs::Timespec {
+            tv_sec: jiff::Timestamp::now().as_second() - 30 * 86_400,
+            tv_nsec: 0,
+        };
+        let old = rfs::Timestamps {
+            last_access: month_ago,
+            last_modification: month_ago,
+        };
+        rfs::utimensat(&pack_dir, pack.as_str(), &old, AtFlags::empty()).unwrap();
+        let age = |name: &str| {
+            std::fs::metadata(odb.dir.join("objects/pack").join(name))
+                .unwrap()
+                .modified()
+                .unwrap()
+                .elapsed()
+                .unwrap_or_default()
+        };
+        assert!(age(&pack) > std::time::Duration::from_secs(86_400));
+        assert_eq!(odb.presence(&[blob]).unwrap(), Presence::All);
+        assert!(age(&pack) < std::time::Duration::from_secs(86_400));
+        // Unreachable now, and put in a cruft pack by `git gc`.
+        crate::test_support::git(work, &["update-ref", "-d", "refs/lifeline/checkpoints/old"]);
+        crate::test_support::git(work, &["gc", "-q", "--cruft", "--prune=1.year.ago"]);
+        assert!(pack_names(&odb).iter().any(|n| n.ends_with(".mtimes")));
+        crate::git::Git::new(work)
+            .run(["cat-file", "-e", &to_hex(&blob)])
+            .unwrap();
+        assert_eq!(odb.presence(&[blob]).unwrap(), Presence::Missing);
+    }
+
+    fn mkfifo(path: &Path) {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+        // SAFETY: `c` is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    }
+
+    /// FIFOs where the writer reads (a pack index, a listed pack, the
+    /// small-pack list, `packed-refs`) are never opened blocking: each
+    /// is a clear outcome, never a hang.
+    #[test]
+    fn fifos_in_the_git_directory_never_hang_a_write() {
+        let (_tmp, odb) = repository();
+        let stem = "ab".repeat(20);
+        std::fs::create_dir_all(odb.dir.join("objects/pack")).unwrap();
+        std::fs::create_dir_all(odb.dir.join("lifeline")).unwrap();
+        mkfifo(&odb.dir.join(SMALL_LIST));
+        let names: Vec<String> = (0..SMALL_PACKS + 1).map(|i| format!("f{i}")).collect();
+        for name in &names {
+            assert!(write_named(&odb, name).unwrap());
+        }
+        let fifo_pack = |ext: &str| odb.dir.join(format!("objects/pack/pack-{stem}.{ext}"));
+        mkfifo(&fifo_pack("idx"));
+        mkfifo(&fifo_pack("pack"));
+        std::fs::remove_file(odb.dir.join(SMALL_LIST)).unwrap();
+        std::fs::write(
+            odb.dir.join(SMALL_LIST),
+            format!("{stem}\n").repeat(SMALL_PACKS),
+        )
+        .unwrap();
+        assert!(write_named(&odb, "past-fifos").unwrap());
+        let (commit, _) = commit_of("f0");
+        assert_eq!(odb.presence(&[commit]).unwrap(), Presence::Unknown);
+        mkfifo(&odb.dir.join("packed-refs"));
+        assert!(write_named(&odb, "no-packed-refs").is_err());
     }
 
     #[test]

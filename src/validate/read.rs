@@ -113,10 +113,15 @@ fn read_in_two(
     if !plain {
         return Ok(Some(Contents::Bytes(bytes)));
     }
+    debug_assert!(std::str::from_utf8(&bytes).is_ok());
     // SAFETY: `text::plain` found every byte valid UTF-8, in three pieces
     // that cover `bytes` ([0, first_cut), [first_cut, half + second_cut),
-    // [half + second_cut, len)) and are each cut just after a `\n`, so at
-    // a character boundary: the whole is valid UTF-8.
+    // [half + second_cut, len); first_cut <= half, so they meet and do not
+    // overlap), and valid UTF-8 pieces put end to end are valid UTF-8
+    // (each is also cut just after a `\n`, a character boundary). The
+    // pieces were checked in `bytes` itself, this process's memory, which
+    // nothing wrote to after the reads: a writer changing the file
+    // meanwhile changes what was read, never what was checked.
     Ok(Some(Contents::Plain(unsafe {
         String::from_utf8_unchecked(bytes)
     })))
@@ -146,6 +151,7 @@ fn huge_pages(buffer: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     #[test]
     fn two_halves_give_the_bytes_and_errors_of_one_read() {
@@ -185,6 +191,104 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert_eq!(link, usual);
+    }
+
+    /// A character of two, three or four bytes, or a CRLF, wherever the
+    /// halves meet (inside it included): the same bytes, read as plain
+    /// text, with the findings of one pass.
+    #[test]
+    fn a_split_inside_a_character_or_a_crlf_changes_nothing() {
+        let sample = include_bytes!("../../examples/sample-repo/planning/TASK.md");
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let half = sample.len() / 2;
+        let mid = memchr::memchr(b'\n', &sample[half..]).unwrap() + half + 1;
+        let core =
+            "<!-- \u{e9}\u{20ac}\u{1f600}\r\n\u{1f600}\u{20ac}\u{e9}\r\n\u{20ac}\u{1f600} -->\r\n";
+        let line = |n: usize| {
+            let mut l = vec![b'z'; n.saturating_sub(1)];
+            l.extend_from_slice(&b"\n"[..n.min(1)]);
+            l
+        };
+        // A first line of `pre` bytes and a last one of `post` put the
+        // halves' meeting point at each byte of the core and either side.
+        let pre = core.len() + 4;
+        for at in mid + pre - 1..=mid + pre + core.len() + 1 {
+            let post = 2 * at - (pre + sample.len() + core.len());
+            let mut bytes = line(pre);
+            bytes.extend_from_slice(&sample[..mid]);
+            bytes.extend_from_slice(core.as_bytes());
+            bytes.extend_from_slice(&sample[mid..]);
+            bytes.extend(line(post));
+            assert_eq!(bytes.len() / 2, at);
+            std::fs::write(root.join("TASK.md"), &bytes).unwrap();
+            let contents = read_in_two(root, "TASK.md", u64::MAX - 1, 0)
+                .unwrap()
+                .unwrap();
+            assert!(matches!(contents, Contents::Plain(_)), "split at {at}");
+            let (two, _) =
+                super::super::validate_one("TASK.md", contents, crate::config::Validator::TaskMd);
+            let (one, _) = super::super::validate_one(
+                "TASK.md",
+                Contents::Bytes(bytes.clone()),
+                crate::config::Validator::TaskMd,
+            );
+            assert_eq!(
+                format!("{:?}", two.diagnostics),
+                format!("{:?}", one.diagnostics)
+            );
+            assert_eq!(
+                read_in_two(root, "TASK.md", u64::MAX - 1, 0)
+                    .unwrap()
+                    .map(Contents::into_bytes),
+                Some(bytes)
+            );
+        }
+    }
+
+    /// A file with more bytes than `stat` said (one growing while it is
+    /// read, or a /proc file) or fewer (one truncated meanwhile, or a
+    /// /sys file), a file that grows past the limit, and a FIFO: the
+    /// bytes and errors of `fs::paths::read_file`, never a short read
+    /// or a hang.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_file_whose_size_is_not_what_stat_said_is_read_the_usual_way() {
+        let own = PathBuf::from(format!("/proc/{}", std::process::id()));
+        let thp = Path::new("/sys/kernel/mm/transparent_hugepage");
+        for (root, rel) in [(own.as_path(), "cmdline"), (thp, "enabled")] {
+            let st = std::fs::metadata(root.join(rel)).unwrap();
+            let actual = std::fs::read(root.join(rel)).unwrap();
+            assert_ne!(st.len(), actual.len() as u64, "{rel}");
+            assert_eq!(read_in_two(root, rel, u64::MAX - 1, 0).unwrap(), None);
+            assert_eq!(
+                read_file(root, rel, u64::MAX - 1, 0)
+                    .unwrap()
+                    .map(Contents::into_bytes),
+                Some(actual)
+            );
+        }
+        // Grown past the limit after the size was taken: refused, as the
+        // usual read refuses it.
+        let limit = 3;
+        let grown = read_file(&own, "cmdline", limit, 0)
+            .unwrap_err()
+            .to_string();
+        let usual = crate::fs::paths::read_file(&own, "cmdline", limit)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(grown, usual);
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = std::ffi::CString::new(dir.path().join("fifo").to_str().unwrap()).unwrap();
+        // SAFETY: `fifo` is a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+        let fifo = read_file(dir.path(), "fifo", u64::MAX - 1, 0)
+            .unwrap_err()
+            .to_string();
+        let usual = crate::fs::paths::read_file(dir.path(), "fifo", u64::MAX - 1)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(fifo, usual);
     }
 
     /// The plain-text shortcut changes no finding: NUL bytes, bad UTF-8,

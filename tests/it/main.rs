@@ -10,6 +10,7 @@
 mod common;
 
 mod adoption;
+mod attack18;
 mod audit;
 mod checkpoint;
 mod checkpoint_crash;

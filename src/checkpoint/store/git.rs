@@ -383,7 +383,7 @@ impl GitStore {
                 reused.push(odb::from_hex(oid).ok_or_else(gone)?);
             }
         }
-        match odb.presence(&reused) {
+        match odb.presence(&reused)? {
             Presence::All => {}
             Presence::Missing => return Err(gone()),
             Presence::Unknown => return Ok(None),

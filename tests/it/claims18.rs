@@ -1,0 +1,307 @@
+//! Claims of `docs/security.md` that had no test able to fail: each test
+//! here names the sentence it holds, and runs the real path (the binary in
+//! a real repository with a bare origin, the client against real HTTP on
+//! loopback, the fake GitHub).
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use crate::common::{Repo, stdout};
+use lifeline::github::fake::FakeGitHub;
+use lifeline::github::{ApiError, Client, ClientOptions};
+
+const TOKEN: &str = "ghs_0123456789abcdefghijABCDEFGHIJ0123";
+
+fn git_in(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The sample repository with `workflows` committed beside its own and a
+/// bare origin it has pushed to.
+fn with_origin(workflows: &[&str]) -> (Repo, tempfile::TempDir) {
+    let repo = Repo::sample();
+    for w in workflows {
+        repo.write(
+            &format!(".github/workflows/{w}"),
+            "on: workflow_dispatch\njobs: {}\n",
+        );
+    }
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "workflows"]);
+    let origin = tempfile::tempdir().unwrap();
+    git_in(origin.path(), &["init", "-q", "--bare", "-b", "main"]);
+    repo.git(&["remote", "add", "origin", origin.path().to_str().unwrap()]);
+    repo.git(&["push", "-q", "origin", "main"]);
+    (repo, origin)
+}
+
+/// "Reading and writing GitHub": workflow names are percent-encoded into
+/// URLs, so they cannot add path segments or parameters. `recover` takes
+/// them from `lifeline.toml` and, for `complete-automation-failure`, from
+/// whatever files are committed under `.github/workflows/`.
+#[test]
+fn a_workflow_name_cannot_add_path_segments_or_parameters_to_the_api_url() {
+    const ODD: &str = "nightly sync?v=2#x.yml";
+    let (repo, _origin) = with_origin(&[ODD]);
+    repo.write(
+        "lifeline.toml",
+        format!("[recover]\nsync_workflows = [\"{ODD}\"]\n"),
+    );
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "sync workflow"]);
+    let fake = FakeGitHub::start().unwrap();
+    fake.with(|s| s.workflows.push((ODD.to_string(), "active".to_string())));
+    let state = || {
+        fake.with(|s| {
+            s.workflows
+                .iter()
+                .find(|(w, _)| w == ODD)
+                .map(|(_, state)| state.clone())
+                .unwrap()
+        })
+    };
+    let recover = |args: &[&str]| {
+        repo.lifeline()
+            .env("GITHUB_API_URL", fake.url())
+            .env("GITHUB_TOKEN", TOKEN)
+            .env("GITHUB_REPOSITORY", "acme/plan")
+            .env("GITHUB_ACTOR", "oncall")
+            .arg("recover")
+            .arg("--yes")
+            .args(args)
+            .assert()
+            .code(0)
+    };
+    let out = recover(&["sync-failure-cascade", "--severity", "P2"]);
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("disabled {ODD} through the GitHub API")),
+        "{text}"
+    );
+    assert_eq!(state(), "disabled_manually");
+    assert!(repo.join(&format!(".github/workflows/{ODD}")).exists());
+    let encoded = "nightly%20sync%3Fv%3D2%23x.yml";
+    assert!(
+        fake.log()
+            .iter()
+            .any(|l| l.method == "PUT" && l.url.ends_with(&format!("/{encoded}/disable"))),
+        "{:?}",
+        fake.log()
+    );
+    let id = text
+        .split_whitespace()
+        .find(|w| w.starts_with("INC-"))
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string();
+    let out = recover(&["resume", &id]);
+    assert!(
+        stdout(&out).contains(&format!("re-enabled {ODD} through the GitHub API")),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(state(), "active");
+    assert!(
+        fake.log()
+            .iter()
+            .any(|l| l.method == "PUT" && l.url.ends_with(&format!("/{encoded}/enable"))),
+        "{:?}",
+        fake.log()
+    );
+}
+
+/// "Reading and writing GitHub": branch names are percent-encoded into
+/// URLs. The default branch is what the API answers, so an answer cannot
+/// add a parameter to the next request either.
+#[test]
+fn a_branch_name_cannot_add_parameters_to_the_runs_url() {
+    let repo = Repo::sample();
+    let fake = FakeGitHub::start().unwrap();
+    fake.with(|s| s.default_branch = "main&per_page=1&branch=other".into());
+    repo.lifeline()
+        .arg("health")
+        .env("GITHUB_API_URL", fake.url())
+        .env("GITHUB_TOKEN", TOKEN)
+        .env("GITHUB_REPOSITORY", "acme/plan")
+        .assert()
+        .code(0);
+    let runs: Vec<String> = fake
+        .log()
+        .into_iter()
+        .filter(|l| l.url.contains("/runs?"))
+        .map(|l| l.url)
+        .collect();
+    assert!(!runs.is_empty(), "the runs were read: {:?}", fake.log());
+    for url in &runs {
+        assert!(
+            url.contains("?branch=main%26per_page%3D1%26branch%3Dother&"),
+            "{url}"
+        );
+    }
+}
+
+/// "Reading and writing GitHub": the token goes only to the configured API
+/// origin. A redirect to another host is where a client would carry it
+/// along.
+#[test]
+fn a_redirect_to_another_host_never_carries_the_token() {
+    let other = FakeGitHub::start().unwrap();
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let api_url = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let target = format!("{}/repos/acme/plan/labels", other.url());
+    let redirector = std::thread::spawn(move || {
+        let request = server.recv().unwrap();
+        let location = tiny_http::Header::from_bytes("Location", target.as_bytes()).unwrap();
+        request
+            .respond(tiny_http::Response::empty(302).with_header(location))
+            .unwrap();
+    });
+    let client = Client::new(ClientOptions {
+        api_url,
+        token: Some(TOKEN.into()),
+        ..ClientOptions::default()
+    })
+    .with_sleeper(Arc::new(|_| {}));
+    let answer = client.get("repos/acme/plan/labels");
+    redirector.join().unwrap();
+    let log = other.log();
+    assert!(
+        log.iter().all(|l| !l.authorized),
+        "the token went to another host: {log:?} ({answer:?})"
+    );
+}
+
+/// A listener that reads each request and closes the connection without
+/// answering, counting the requests it got.
+struct Mute {
+    url: String,
+    got: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Mute {
+    fn start() -> Mute {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let got = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (counted, stopped) = (Arc::clone(&got), Arc::clone(&stop));
+        let thread = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stopped.load(Ordering::SeqCst) {
+                    return;
+                }
+                let mut conn = conn.unwrap();
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                counted.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        Mute {
+            url,
+            got,
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Mute {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(self.url.trim_start_matches("http://"));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// "Reading and writing GitHub": a request that got no answer is retried
+/// only when it is not a `POST`, so a lost answer cannot open an issue
+/// twice.
+#[test]
+fn a_post_that_got_no_answer_is_sent_once_and_a_get_is_retried() {
+    let client = |url: &str| {
+        Client::new(ClientOptions {
+            api_url: url.to_string(),
+            token: Some(TOKEN.into()),
+            ..ClientOptions::default()
+        })
+        .with_sleeper(Arc::new(|_| {}))
+    };
+    let mute = Mute::start();
+    let body = serde_json::json!({"title": "Alert", "body": "x"});
+    let err = client(&mute.url)
+        .send("POST", "repos/acme/plan/issues", Some(&body))
+        .unwrap_err();
+    assert!(matches!(err, ApiError::Transport { .. }), "{err:?}");
+    assert_eq!(mute.got.load(Ordering::SeqCst), 1, "the POST went once");
+    let retries = ClientOptions::default().retries as usize;
+    assert!(retries > 0);
+    let mute = Mute::start();
+    let err = client(&mute.url).get("repos/acme/plan/labels").unwrap_err();
+    assert!(matches!(err, ApiError::Transport { .. }), "{err:?}");
+    assert_eq!(
+        mute.got.load(Ordering::SeqCst),
+        retries + 1,
+        "a GET is retried"
+    );
+}
+
+/// "Emergency recovery": pathspecs are literal, so a file name that is a
+/// glob names that one file. A workflow committed as `*.yml` is renamed
+/// away by `complete-automation-failure`; the emergency workflow, edited by
+/// hand and not touched by the runbook, stays out of the commit.
+#[test]
+fn a_file_named_like_a_glob_commits_only_itself() {
+    let (repo, _origin) = with_origin(&["*.yml", "lifeline-emergency-recovery.yml"]);
+    repo.write(
+        ".github/workflows/lifeline-emergency-recovery.yml",
+        "on: workflow_dispatch\njobs: {} # work in progress\n",
+    );
+    repo.lifeline()
+        .args([
+            "recover",
+            "--yes",
+            "complete-automation-failure",
+            "--severity",
+            "P1",
+            "--commit",
+        ])
+        .assert()
+        .code(0);
+    let files = repo.git(&["show", "--name-only", "--format=", "HEAD"]);
+    assert!(
+        files.contains(".github/workflows/*.yml.disabled"),
+        "{files}"
+    );
+    assert!(
+        !files.contains("lifeline-emergency-recovery.yml"),
+        "a file the runbook did not change was committed: {files}"
+    );
+    let status = repo.git(&["status", "--porcelain"]);
+    assert!(
+        status.contains(" M .github/workflows/lifeline-emergency-recovery.yml"),
+        "{status}"
+    );
+}

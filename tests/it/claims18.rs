@@ -39,8 +39,10 @@ fn with_origin(workflows: &[&str]) -> (Repo, tempfile::TempDir) {
             "on: workflow_dispatch\njobs: {}\n",
         );
     }
-    repo.git(&["add", "-A"]);
-    repo.git(&["commit", "-q", "-m", "workflows"]);
+    if !workflows.is_empty() {
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "-m", "workflows"]);
+    }
     let origin = tempfile::tempdir().unwrap();
     git_in(origin.path(), &["init", "-q", "--bare", "-b", "main"]);
     repo.git(&["remote", "add", "origin", origin.path().to_str().unwrap()]);
@@ -268,40 +270,46 @@ fn a_post_that_got_no_answer_is_sent_once_and_a_get_is_retried() {
     );
 }
 
-/// "Emergency recovery": pathspecs are literal, so a file name that is a
-/// glob names that one file. A workflow committed as `*.yml` is renamed
-/// away by `complete-automation-failure`; the emergency workflow, edited by
-/// hand and not touched by the runbook, stays out of the commit.
+/// "Emergency recovery": pathspecs are literal (`GIT_LITERAL_PATHSPECS=1`),
+/// so a file name such as `:(glob)**` names one file, not every file. Here
+/// it is a protected file the runbook restores; without literal pathspecs
+/// `git add -A -- ':(glob)**'` would commit the work in progress beside it.
 #[test]
-fn a_file_named_like_a_glob_commits_only_itself() {
-    let (repo, _origin) = with_origin(&["*.yml", "lifeline-emergency-recovery.yml"]);
+fn a_file_named_like_a_magic_pathspec_commits_only_itself() {
+    const MAGIC: &str = ":(glob)**";
+    let (repo, _origin) = with_origin(&[]);
     repo.write(
-        ".github/workflows/lifeline-emergency-recovery.yml",
-        "on: workflow_dispatch\njobs: {} # work in progress\n",
+        "lifeline.toml",
+        format!("[[protect]]\npath = \"{MAGIC}\"\n"),
     );
+    repo.write(MAGIC, "good\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "a protected file"]);
+    repo.checkpoint("task-sync", "before sync");
+    repo.write(MAGIC, "broken\n");
+    repo.write("unrelated.txt", "work in progress\n");
     repo.lifeline()
         .args([
             "recover",
             "--yes",
-            "complete-automation-failure",
+            "sync-failure-cascade",
             "--severity",
             "P1",
+            "--checkpoint",
+            "latest",
             "--commit",
         ])
         .assert()
         .code(0);
+    assert_eq!(repo.read(MAGIC), "good\n");
     let files = repo.git(&["show", "--name-only", "--format=", "HEAD"]);
+    assert!(files.contains("task-sync.yml.disabled"), "{files}");
     assert!(
-        files.contains(".github/workflows/*.yml.disabled"),
-        "{files}"
-    );
-    assert!(
-        !files.contains("lifeline-emergency-recovery.yml"),
+        !files.contains("unrelated.txt"),
         "a file the runbook did not change was committed: {files}"
     );
-    let status = repo.git(&["status", "--porcelain"]);
     assert!(
-        status.contains(" M .github/workflows/lifeline-emergency-recovery.yml"),
-        "{status}"
+        repo.git(&["status", "--porcelain"])
+            .contains("?? unrelated.txt")
     );
 }

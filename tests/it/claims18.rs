@@ -313,3 +313,66 @@ fn a_file_named_like_a_magic_pathspec_commits_only_itself() {
             .contains("?? unrelated.txt")
     );
 }
+
+/// "Guarded steps": findings quoted into the outcome entry and into what
+/// `run` prints are redacted too. The step writes the token into a
+/// Priority cell of TASK.md, which the finding quotes.
+#[test]
+fn findings_quoted_from_a_steps_broken_file_are_redacted_everywhere() {
+    const SECRET: &str = "plain-looking-secret-42";
+    let repo = Repo::sample();
+    let outputs = repo.join("outputs.txt");
+    let mut sinks = Vec::new();
+    for format in ["text", "json"] {
+        let out = repo
+            .lifeline()
+            .env("GITHUB_TOKEN", SECRET)
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_OUTPUT", &outputs)
+            .args(["run", "--format", format, "--", "sh", "-c"])
+            .arg("sed -i \"s/| High |/| $GITHUB_TOKEN |/\" planning/TASK.md")
+            .assert()
+            .code(1);
+        let output = out.get_output();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        sinks.push((format!("{format}: stdout and stderr"), stdout + &stderr));
+    }
+    sinks.push((
+        "$GITHUB_OUTPUT".to_string(),
+        std::fs::read_to_string(&outputs).unwrap(),
+    ));
+    for entry in std::fs::read_dir(repo.join("docs/audit")).unwrap() {
+        let path = entry.unwrap().path();
+        sinks.push((
+            "the audit log".to_string(),
+            std::fs::read_to_string(&path).unwrap(),
+        ));
+    }
+    for (what, text) in &sinks {
+        assert!(!text.contains(SECRET), "the token reached {what}:\n{text}");
+    }
+    for (what, text) in sinks.iter().filter(|(what, _)| !what.starts_with('$')) {
+        assert!(
+            text.contains("`[REDACTED]"),
+            "{what} quotes the cell, redacted:\n{text}"
+        );
+    }
+}
+
+/// "Guarded steps": the lock is never inherited by the step (`O_CLOEXEC`):
+/// a step that left a background process holding it would block every
+/// later step. The step looks through its own open files for the lock.
+#[test]
+fn the_step_lock_is_not_inherited_by_the_step() {
+    let repo = Repo::sample();
+    let script = "for f in /proc/$$/fd/*; do readlink \"$f\"; done > fds.txt; \
+                  ! grep -q lifeline-run.lock fds.txt";
+    repo.lifeline()
+        .args(["run", "--", "sh", "-c", script])
+        .assert()
+        .code(0);
+    let fds = repo.read("fds.txt");
+    assert!(fds.contains("fds.txt"), "the step listed its files: {fds}");
+    assert!(!fds.contains("lifeline-run.lock"), "{fds}");
+}

@@ -8,7 +8,8 @@
 //!
 //! The secret values are registered once per process
 //! ([`register_env_secrets`]: `GITHUB_TOKEN`, `GH_TOKEN`,
-//! `LIFELINE_AUDIT_KEY`, `LIFELINE_CHECKPOINT_KEY` and every `[audit] secret_env` variable); every
+//! `LIFELINE_AUDIT_KEY`, `LIFELINE_CHECKPOINT_KEY`, `LIFELINE_COSIGN_KEY` and
+//! every `[audit] secret_env` variable); every
 //! function here redacts them from then on, whatever they look like.
 //! Values shorter than [`MIN_SECRET_LEN`] bytes are not registered: they
 //! would blank out ordinary words.
@@ -31,11 +32,12 @@ pub const REDACTED: &str = "[REDACTED]";
 pub const MIN_SECRET_LEN: usize = 4;
 
 /// The environment variables whose values are always secrets.
-pub const SECRET_VARS: [&str; 4] = [
+pub const SECRET_VARS: [&str; 5] = [
     "GITHUB_TOKEN",
     "GH_TOKEN",
     "LIFELINE_AUDIT_KEY",
     "LIFELINE_CHECKPOINT_KEY",
+    "LIFELINE_COSIGN_KEY",
 ];
 
 const TOKEN_PREFIXES: [&[u8]; 6] = [b"github_pat_", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_"];

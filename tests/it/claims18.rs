@@ -376,3 +376,37 @@ fn the_step_lock_is_not_inherited_by_the_step() {
     assert!(fds.contains("fds.txt"), "the step listed its files: {fds}");
     assert!(!fds.contains("lifeline-run.lock"), "{fds}");
 }
+
+/// "The audit trail and secrets": the literal values of the key variables
+/// and of every `[audit] secret_env` variable of 4 bytes or more are
+/// registered, whatever they look like. A witness's private key
+/// (`LIFELINE_COSIGN_KEY`) is as secret as the log's.
+#[test]
+fn every_key_variable_and_short_configured_secret_is_redacted() {
+    let repo = Repo::sample();
+    repo.write("lifeline.toml", "[audit]\nsecret_env = [\"PIN\"]\n");
+    let values = [
+        ("GH_TOKEN", "gh-token-value-1"),
+        ("LIFELINE_AUDIT_KEY", &"a1".repeat(32)),
+        ("LIFELINE_CHECKPOINT_KEY", &"c3".repeat(32)),
+        ("LIFELINE_COSIGN_KEY", &"e5".repeat(32)),
+        ("PIN", "wxyz"),
+    ];
+    let script: String = values
+        .iter()
+        .map(|(k, _)| format!("echo \"{k}=${k}\"; "))
+        .collect();
+    let mut cmd = repo.lifeline();
+    for (k, v) in values {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .args(["run", "--", "sh", "-c", &script])
+        .assert()
+        .code(0);
+    let text = stdout(&out);
+    for (k, v) in values {
+        assert!(text.contains(&format!("{k}=[REDACTED]")), "{k}: {text}");
+        assert!(!text.contains(v), "{k}'s value was printed: {text}");
+    }
+}

@@ -410,3 +410,110 @@ fn every_key_variable_and_short_configured_secret_is_redacted() {
         assert!(!text.contains(v), "{k}'s value was printed: {text}");
     }
 }
+
+/// `recover --commit --push` as a real process: its exit code and stdout.
+fn recover_and_push(repo: &Repo) -> (i32, String) {
+    let out = repo
+        .lifeline()
+        .args([
+            "recover",
+            "--yes",
+            "sync-failure-cascade",
+            "--severity",
+            "P2",
+            "--commit",
+            "--push",
+        ])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.code().unwrap(), text)
+}
+
+fn origin_main(origin: &Path) -> String {
+    git_in(origin, &["rev-parse", "main"])
+}
+
+/// "What is pushed": a conflict stops without pushing, with the manual
+/// steps, and leaves no rebase half done.
+#[test]
+fn a_rebase_conflict_stops_without_pushing_and_leaves_no_rebase_behind() {
+    let (repo, origin) = with_origin(&[]);
+    let other = tempfile::tempdir().unwrap();
+    git_in(
+        other.path(),
+        &["clone", "-q", origin.path().to_str().unwrap(), "."],
+    );
+    // The name the runbook renames task-sync.yml to, with other content.
+    std::fs::write(
+        other
+            .path()
+            .join(".github/workflows/task-sync.yml.disabled"),
+        "on: push\njobs: {}\n",
+    )
+    .unwrap();
+    git_in(other.path(), &["add", "-A"]);
+    git_in(
+        other.path(),
+        &[
+            "-c",
+            "user.name=Other",
+            "-c",
+            "user.email=other@example.com",
+            "commit",
+            "-q",
+            "-m",
+            "other",
+        ],
+    );
+    git_in(other.path(), &["push", "-q", "origin", "main"]);
+    let before = origin_main(origin.path());
+    let (code, text) = recover_and_push(&repo);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("conflicts; stopped without pushing"),
+        "{text}"
+    );
+    assert!(text.contains("git rebase --continue"), "{text}");
+    assert_eq!(origin_main(origin.path()), before, "nothing was pushed");
+    assert!(!repo.join(".git/rebase-merge").exists());
+    assert!(!repo.join(".git/rebase-apply").exists());
+    let head = repo.git(&["log", "-1", "--format=%s"]);
+    assert!(head.starts_with("emergency: recovery"), "{head}");
+}
+
+/// "What is pushed": a detached HEAD stops without pushing.
+#[test]
+fn a_detached_head_is_not_pushed() {
+    let (repo, origin) = with_origin(&[]);
+    repo.git(&["checkout", "-q", "--detach"]);
+    let before = origin_main(origin.path());
+    let (code, text) = recover_and_push(&repo);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("HEAD is detached"), "{text}");
+    assert_eq!(origin_main(origin.path()), before, "nothing was pushed");
+}
+
+/// "What is pushed": a remote that keeps refusing (three rejections) stops
+/// without pushing, with the manual steps.
+#[cfg(unix)]
+#[test]
+fn a_remote_that_keeps_refusing_is_given_up_after_three_rejections() {
+    use std::os::unix::fs::PermissionsExt;
+    let (repo, origin) = with_origin(&[]);
+    let hook = origin.path().join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\necho attempt >> \"$GIT_DIR/attempts\"\nexit 1\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let before = origin_main(origin.path());
+    let (code, text) = recover_and_push(&repo);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("push rejected 3 times"), "{text}");
+    assert_eq!(origin_main(origin.path()), before, "nothing was pushed");
+    let attempts = std::fs::read_to_string(origin.path().join("attempts")).unwrap();
+    assert_eq!(attempts.lines().count(), 3, "{attempts}");
+}

@@ -517,3 +517,37 @@ fn a_remote_that_keeps_refusing_is_given_up_after_three_rejections() {
     let attempts = std::fs::read_to_string(origin.path().join("attempts")).unwrap();
     assert_eq!(attempts.lines().count(), 3, "{attempts}");
 }
+
+/// "Installing lifeline in a workflow": https only, except `http://` to a
+/// loopback address. A URL whose user name looks like a loopback address
+/// names another host (`http://127.0.0.1:1@host/` is `host`): refused
+/// before anything is downloaded.
+#[cfg(unix)]
+#[test]
+fn the_install_script_refuses_plain_http_disguised_as_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new("bash")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/install-lifeline.sh"
+        ))
+        .env("LIFELINE_ACTION_PATH", env!("CARGO_MANIFEST_DIR"))
+        .env("LIFELINE_REPOSITORY", "acme/lifeline")
+        .env(
+            "LIFELINE_DOWNLOAD_URL",
+            "http://127.0.0.1:1@lifeline-test.invalid/releases",
+        )
+        .env("LIFELINE_INSTALL_DIR", dir.path().join("bin"))
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64")
+        .env("RUNNER_TEMP", dir.path())
+        .env("GITHUB_PATH", dir.path().join("path"))
+        .env_remove("LIFELINE_VERSION")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("https only"), "{err}");
+    assert!(!dir.path().join("bin/lifeline").exists());
+    assert!(!dir.path().join("path").exists());
+}

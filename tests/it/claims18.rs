@@ -551,3 +551,59 @@ fn the_install_script_refuses_plain_http_disguised_as_loopback() {
     assert!(!dir.path().join("bin/lifeline").exists());
     assert!(!dir.path().join("path").exists());
 }
+
+/// "The HTML report": bounded output. Records anyone with push access can
+/// write — 130 open incidents, one health run with 130 open alerts — make
+/// tables of 100 rows that say how many more there are.
+#[test]
+fn the_html_reports_tables_are_cut_at_100_rows_and_say_how_many_more() {
+    let repo = Repo::sample();
+    for n in 0..130 {
+        let id = format!("INC-20261101T{:02}{:02}00Z-{n:04x}", n / 60, n % 60);
+        repo.write(
+            &format!("docs/incidents/{id}.md"),
+            format!(
+                "---\nid: \"{id}\"\nstatus: \"open\"\nseverity: \"P2\"\ntype: \"task-file-corruption\"\nrunbook: \"task-file-corruption\"\noperator: \"user:test\"\ncheckpoint: null\ndetected_at: \"2026-11-01T00:00:00Z\"\nstarted_at: \"2026-11-01T{:02}:{:02}:00Z\"\nresolved_at: null\noutcome: \"in-progress\"\ndisabled:\nchanged:\n---\n\n# Incident {id}\n",
+                n / 60,
+                n % 60
+            ),
+        );
+    }
+    let alerts: Vec<serde_json::Value> = (1..=130)
+        .map(|n| serde_json::json!({"action": "opened", "fingerprint": format!("f-{n}"), "issue": n}))
+        .collect();
+    let health = serde_json::json!({"repo": "acme/plan", "alerts": alerts, "detections": []});
+    repo.lifeline()
+        .args(["audit", "log", "--component", "health"])
+        .args(["--operation", "alert", "--details-json"])
+        .arg(health.to_string())
+        .assert()
+        .code(0);
+    let out = repo
+        .lifeline()
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REPOSITORY", "acme/plan")
+        .args(["report", "--format", "html"])
+        .assert()
+        .code(0);
+    let html = stdout(&out);
+    for (table, what) in [
+        ("open-incidents", "open incidents"),
+        ("open-alerts", "open alerts"),
+    ] {
+        let start = html
+            .find(&format!("<table id=\"{table}\">"))
+            .unwrap_or_else(|| panic!("no {table} table"));
+        let body = &html[start..];
+        let body = &body[..body.find("</table>").unwrap()];
+        assert_eq!(
+            body.matches("<tr>").count(),
+            101,
+            "{table}: a header and 100 rows"
+        );
+        assert!(
+            html.contains(&format!("… and 30 more {what}")),
+            "{table} says how many more"
+        );
+    }
+}

@@ -607,3 +607,48 @@ fn the_html_reports_tables_are_cut_at_100_rows_and_say_how_many_more() {
         );
     }
 }
+
+/// "The audit index and a hostile `.git`": a `.git` that is a FIFO through
+/// a link is refused with an error naming it, never opened, so neither
+/// `audit query`, `show` nor `prove` hangs on it.
+#[cfg(unix)]
+#[test]
+fn a_dot_git_linked_to_a_fifo_is_a_clear_error_for_query_show_and_prove() {
+    let repo = Repo::bare_dir();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let fifo = elsewhere.path().join("fifo");
+    crate::common::mkfifo(&fifo);
+    std::os::unix::fs::symlink(&fifo, repo.join(".git")).unwrap();
+    let root = repo.path().to_str().unwrap();
+    let out = repo
+        .lifeline()
+        .args(["--root", root, "audit", "log", "--component", "c"])
+        .args(["--operation", "sync"])
+        .assert()
+        .code(0);
+    let id = stdout(&out).trim().to_string();
+    repo.lifeline()
+        .args(["--root", root, "audit", "checkpoint"])
+        .env("LIFELINE_AUDIT_KEY", "ab".repeat(32))
+        .env("GITHUB_REPOSITORY", "acme/plan")
+        .assert()
+        .code(0);
+    for args in [
+        vec!["audit", "query"],
+        vec!["audit", "show", id.as_str()],
+        vec!["audit", "prove", id.as_str()],
+    ] {
+        let out = repo
+            .lifeline()
+            .args(["--root", root])
+            .args(&args)
+            .timeout(std::time::Duration::from_secs(120))
+            .assert()
+            .code(2);
+        let err = crate::common::stderr(&out);
+        assert!(
+            err.contains(".git") && err.contains("FIFO"),
+            "{args:?}: {err}"
+        );
+    }
+}

@@ -652,3 +652,51 @@ fn a_dot_git_linked_to_a_fifo_is_a_clear_error_for_query_show_and_prove() {
         );
     }
 }
+
+/// "Health never fails open": a list that never ends is an error, never a
+/// loop — and never a partial list taken as the whole. A server whose
+/// `Link` header leads back to a page it served is such a list.
+#[test]
+fn a_list_whose_pages_link_back_is_an_error_not_a_partial_list() {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+    let links = base.clone();
+    let served = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&served);
+    let thread = std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            if request.url() == "/stop" {
+                let _ = request.respond(tiny_http::Response::empty(204));
+                return;
+            }
+            count.fetch_add(1, Ordering::SeqCst);
+            // Page 1 links to page 2, page 2 back to page 1.
+            let next = if request.url().ends_with("page=2") {
+                1
+            } else {
+                2
+            };
+            let link = format!("<{links}/repos/acme/plan/labels?page={next}>; rel=\"next\"");
+            let response = tiny_http::Response::from_string("[{\"name\": \"bug\"}]")
+                .with_header(tiny_http::Header::from_bytes("Link", link.as_bytes()).unwrap())
+                .with_header(
+                    tiny_http::Header::from_bytes("Content-Type", "application/json").unwrap(),
+                );
+            let _ = request.respond(response);
+        }
+    });
+    let client = Client::new(ClientOptions {
+        api_url: base.clone(),
+        token: Some(TOKEN.into()),
+        ..ClientOptions::default()
+    })
+    .with_sleeper(Arc::new(|_| {}));
+    let result = client.get_all("repos/acme/plan/labels?page=1", None);
+    let _ = client.get("stop");
+    thread.join().unwrap();
+    assert!(
+        matches!(result, Err(ApiError::TooManyPages { .. })),
+        "{result:?}"
+    );
+    assert_eq!(served.load(Ordering::SeqCst), 2, "each page was read once");
+}

@@ -700,3 +700,59 @@ fn a_list_whose_pages_link_back_is_an_error_not_a_partial_list() {
     );
     assert_eq!(served.load(Ordering::SeqCst), 2, "each page was read once");
 }
+
+/// "Remotes are names": a bare repository committed to the tree is never
+/// fetched from or pushed to — whichever of a remote's addresses names it:
+/// its `pushurl` (where git pushes), or a second `url` (git pushes to
+/// every one).
+#[cfg(unix)]
+#[test]
+fn a_bare_repository_in_the_tree_is_refused_as_pushurl_or_second_url() {
+    use std::os::unix::fs::PermissionsExt;
+    for (key, how) in [
+        ("remote.origin.pushurl", "--replace-all"),
+        ("remote.origin.url", "--add"),
+    ] {
+        let (repo, origin) = with_origin(&[]);
+        git_in(repo.path(), &["init", "-q", "--bare", "vault.git"]);
+        let marks = tempfile::tempdir().unwrap();
+        let hook = repo.join("vault.git/hooks/pre-receive");
+        std::fs::write(
+            &hook,
+            format!("#!/bin/sh\ntouch '{}/ran'\n", marks.path().display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+        repo.git(&["add", "-A"]);
+        repo.git(&["commit", "-q", "-m", "vendored"]);
+        repo.git(&["push", "-q", "origin", "main"]);
+        repo.git(&["config", how, key, "./vault.git"]);
+        let before = origin_main(origin.path());
+        let (code, text) = recover_and_push(&repo);
+        assert_eq!(code, 1, "{key}: {text}");
+        assert!(
+            text.contains("not pushed") && text.contains("points inside the working tree"),
+            "{key}: {text}"
+        );
+        assert!(
+            !marks.path().join("ran").exists(),
+            "{key}: the vault's hook ran"
+        );
+        assert_eq!(
+            git_in(&repo.join("vault.git"), &["for-each-ref"]),
+            "",
+            "{key}: something was pushed to the vault"
+        );
+        assert_eq!(origin_main(origin.path()), before, "{key}");
+        let out = repo
+            .lifeline()
+            .args(["checkpoint", "push"])
+            .assert()
+            .code(2);
+        assert!(
+            crate::common::stderr(&out).contains("points inside the working tree"),
+            "{key}: {}",
+            crate::common::stderr(&out)
+        );
+    }
+}

@@ -756,3 +756,40 @@ fn a_bare_repository_in_the_tree_is_refused_as_pushurl_or_second_url() {
         );
     }
 }
+
+/// "The HTML report": links are only the addresses the report built — the
+/// incident record is `SERVER/REPOSITORY/blob/HEAD/PATH`. The ID in a record
+/// anyone with push access can write cannot walk the link out of the
+/// record's directory (`..` would take it to any page of the server).
+#[test]
+fn an_incident_id_cannot_walk_the_reports_link_out_of_its_directory() {
+    let repo = Repo::sample();
+    let id = "INC-1/../../../../../../evil/phish/blob/main/x";
+    repo.write(
+        "docs/incidents/INC-20261101T000000Z-aaaa.md",
+        format!(
+            "---\nid: \"{id}\"\nstatus: \"open\"\nseverity: \"P1\"\ntype: \"task-file-corruption\"\nrunbook: \"task-file-corruption\"\noperator: \"user:test\"\ncheckpoint: null\ndetected_at: \"2026-11-01T00:00:00Z\"\nstarted_at: \"2026-11-01T00:00:00Z\"\nresolved_at: null\noutcome: \"in-progress\"\ndisabled:\nchanged:\n---\n\n# Incident\n"
+        ),
+    );
+    for format in ["html", "json"] {
+        let out = repo
+            .lifeline()
+            .env("GITHUB_SERVER_URL", "https://github.com")
+            .env("GITHUB_REPOSITORY", "acme/plan")
+            .args(["report", "--format", format])
+            .assert()
+            .code(0);
+        let text = stdout(&out);
+        let prefix = "https://github.com/acme/plan/blob/HEAD/docs/incidents/";
+        let start = text.find(prefix).expect("the incident is linked");
+        let link: String = text[start..]
+            .chars()
+            .take_while(|c| !matches!(c, '"' | '<' | ' '))
+            .collect();
+        let segment = &link[prefix.len()..];
+        assert!(
+            !segment.contains('/') && segment.ends_with(".md"),
+            "{format}: the link leaves the directory: {link}"
+        );
+    }
+}

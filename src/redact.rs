@@ -70,12 +70,21 @@ pub fn register_env_secrets(env: &dyn Env, extra: &[String]) {
     register_secrets(env_secrets(env, extra));
 }
 
-/// Registers literal secret values for every redaction in this process.
+/// Registers literal secret values for every redaction in this process,
+/// each also as it reads inside a JSON string (a `"`, `\` or control
+/// character escaped), so JSON output built before redaction hides it too.
 pub fn register_secrets(values: impl IntoIterator<Item = String>) {
     let mut all = SECRETS.write().unwrap_or_else(|e| e.into_inner());
     for v in values {
-        if v.len() >= MIN_SECRET_LEN && !all.contains(&v) {
-            all.push(v);
+        let quoted = serde_json::to_string(&v).unwrap_or_default();
+        let escaped = quoted
+            .strip_prefix('"')
+            .and_then(|q| q.strip_suffix('"'))
+            .map(str::to_string);
+        for v in std::iter::once(v).chain(escaped) {
+            if v.len() >= MIN_SECRET_LEN && !all.contains(&v) {
+                all.push(v);
+            }
         }
     }
     all.sort_by_key(|s| std::cmp::Reverse(s.len()));

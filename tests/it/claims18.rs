@@ -793,3 +793,29 @@ fn an_incident_id_cannot_walk_the_reports_link_out_of_its_directory() {
         );
     }
 }
+
+/// "The audit trail and secrets": a secret holding `"` or `\\` is redacted
+/// where it appears JSON-escaped too: `validate --format json` quotes the
+/// cell it is in, and serializes the finding before the output writer
+/// redacts it.
+#[test]
+fn a_secret_holding_a_quote_or_backslash_is_redacted_in_json_too() {
+    const SECRET: &str = "pa\"ss\\word-42";
+    let repo = Repo::sample();
+    repo.write("lifeline.toml", "[audit]\nsecret_env = [\"DEPLOY_KEY\"]\n");
+    let task = repo
+        .read("planning/TASK.md")
+        .replacen("| High |", &format!("| {SECRET} |"), 1);
+    repo.write("planning/TASK.md", task);
+    for format in ["json", "sarif", "text"] {
+        let out = repo
+            .lifeline()
+            .env("DEPLOY_KEY", SECRET)
+            .args(["validate", "--format", format])
+            .assert()
+            .code(1);
+        let text = stdout(&out);
+        assert!(!text.contains("word-42"), "{format}:\n{text}");
+        assert!(text.contains("[REDACTED]"), "{format}:\n{text}");
+    }
+}

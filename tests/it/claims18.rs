@@ -819,3 +819,74 @@ fn a_secret_holding_a_quote_or_backslash_is_redacted_in_json_too() {
         assert!(text.contains("[REDACTED]"), "{format}:\n{text}");
     }
 }
+
+/// "Installing lifeline in a workflow", not covered: a runner without `gh`
+/// cannot install the release binary — the action fails, naming `gh`, and
+/// nothing is put on `PATH` (the checksum alone is not enough).
+#[cfg(unix)]
+#[test]
+fn the_install_script_without_gh_fails_naming_it() {
+    use sha2::Digest;
+    let version = env!("CARGO_PKG_VERSION");
+    let asset = format!("lifeline-v{version}-x86_64-unknown-linux-musl");
+    let binary = std::fs::read(env!("CARGO_BIN_EXE_lifeline")).unwrap();
+    let fake = FakeGitHub::start().unwrap();
+    let release = format!("acme/lifeline/releases/download/v{version}");
+    fake.with(|s| s.downloads = vec![(format!("{release}/{asset}"), binary.clone())]);
+    let sums = format!(
+        "# BEGIN SHA256SUMS\n{}  {asset}\n# END SHA256SUMS\n",
+        hex::encode(sha2::Sha256::digest(&binary))
+    );
+    // A PATH with what the script needs, and no gh.
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("tools");
+    std::fs::create_dir_all(&bin).unwrap();
+    let path = std::env::var_os("PATH").unwrap();
+    for tool in [
+        "bash",
+        "sed",
+        "head",
+        "mkdir",
+        "mktemp",
+        "curl",
+        "sha256sum",
+        "cut",
+        "awk",
+        "chmod",
+        "mv",
+        "rm",
+        "cat",
+        "dirname",
+        "uname",
+    ] {
+        let found = std::env::split_paths(&path)
+            .map(|d| d.join(tool))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("{tool} is needed by the install script"));
+        std::os::unix::fs::symlink(found, bin.join(tool)).unwrap();
+    }
+    let out = std::process::Command::new(bin.join("bash"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/scripts/install-lifeline.sh"
+        ))
+        .env("PATH", &bin)
+        .env("LIFELINE_ACTION_PATH", env!("CARGO_MANIFEST_DIR"))
+        .env("LIFELINE_REPOSITORY", "acme/lifeline")
+        .env("LIFELINE_SHA256SUMS", sums)
+        .env("LIFELINE_DOWNLOAD_URL", format!("{}/{release}", fake.url()))
+        .env("LIFELINE_INSTALL_DIR", dir.path().join("bin"))
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64")
+        .env("RUNNER_TEMP", dir.path())
+        .env("GITHUB_PATH", dir.path().join("path"))
+        .env_remove("LIFELINE_VERSION")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("gh is needed"), "{err}");
+    assert_eq!(fake.log().len(), 1, "the binary was downloaded and checked");
+    assert!(!dir.path().join("bin/lifeline").exists());
+    assert!(!dir.path().join("path").exists());
+}

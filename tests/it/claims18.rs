@@ -890,3 +890,50 @@ fn the_install_script_without_gh_fails_naming_it() {
     assert!(!dir.path().join("bin/lifeline").exists());
     assert!(!dir.path().join("path").exists());
 }
+
+/// "The audit trail survives bad days": a command that changes files makes
+/// sure first that its entry can be written. With the audit directory
+/// unusable, a guarded step never runs and a runbook changes no file.
+#[test]
+fn a_step_or_runbook_whose_entry_cannot_be_written_changes_nothing() {
+    let repo = Repo::sample();
+    let _ = std::fs::remove_dir_all(repo.join("docs/audit"));
+    repo.write("docs/audit", "not a directory");
+    let task = repo.read("planning/TASK.md");
+    let out = repo
+        .lifeline()
+        .args([
+            "run",
+            "--",
+            "sh",
+            "-c",
+            "touch ran; echo x >> planning/TASK.md",
+        ])
+        .assert()
+        .code(2);
+    assert!(
+        crate::common::stderr(&out).contains("docs/audit"),
+        "{}",
+        crate::common::stderr(&out)
+    );
+    assert!(!repo.join("ran").exists(), "the step ran");
+    assert_eq!(repo.read("planning/TASK.md"), task);
+    repo.lifeline()
+        .args([
+            "recover",
+            "--yes",
+            "sync-failure-cascade",
+            "--severity",
+            "P2",
+        ])
+        .assert()
+        .code(2);
+    assert!(repo.join(".github/workflows/task-sync.yml").exists());
+    assert!(
+        !repo
+            .join(".github/workflows/task-sync.yml.disabled")
+            .exists()
+    );
+    let changed = repo.git(&["status", "--porcelain", "--", "planning", ".github"]);
+    assert_eq!(changed, "", "no protected file or workflow changed");
+}

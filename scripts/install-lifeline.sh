@@ -79,6 +79,8 @@ else
     base=${LIFELINE_DOWNLOAD_URL:-https://github.com/$repository/releases/download/v$version}
     case $base in
         https://*) proto='=https' ;;
+        # `http://127.0.0.1:1@host/` is `host`: a user name is no loopback.
+        http://*@*) fail "refusing to download from $base: https only" ;;
         http://127.0.0.1:* | http://127.0.0.1/* | http://localhost:* | http://localhost/*) proto='=http' ;;
         *) fail "refusing to download from $base: https only" ;;
     esac

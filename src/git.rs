@@ -147,8 +147,10 @@ impl Git {
     /// value that is not a plain remote name (a path, a URL, anything
     /// starting with `-`, which git would read as an option such as
     /// `--upload-pack=…`), a name with no `remote.<name>.url`, and a remote
-    /// whose URL is a directory inside this work tree (a bare repository
-    /// committed to the tree runs its own hooks when pushed to).
+    /// any of whose addresses is a directory inside this work tree (a bare
+    /// repository committed to the tree runs its own hooks when pushed
+    /// to): every `url` (git pushes to each) and `pushurl`, as git resolves
+    /// them (`insteadOf` applied).
     pub fn checked_remote<'a>(&self, name: &'a str) -> Result<&'a str> {
         if let Some(problem) = remote_name_problem(name) {
             return Err(Error::environment(
@@ -162,7 +164,25 @@ impl Git {
                 Some(REMOTE_HELP.into()),
             ));
         };
-        if let Some(dir) = local_path(&url) {
+        let mut urls = vec![url];
+        for push in [&[][..], &["--push"][..]] {
+            let mut args = vec!["remote", "get-url", "--all"];
+            args.extend_from_slice(push);
+            args.push(name);
+            if let Ok(listed) = self.run(&args) {
+                urls.extend(listed.lines().map(str::to_string));
+            }
+        }
+        for url in &urls {
+            self.refuse_inside_the_tree(name, url)?;
+        }
+        Ok(name)
+    }
+
+    /// An error when `url` (an address of remote `name`) is a directory
+    /// inside this work tree.
+    fn refuse_inside_the_tree(&self, name: &str, url: &str) -> Result<()> {
+        if let Some(dir) = local_path(url) {
             let dir = if dir.is_absolute() {
                 dir
             } else {
@@ -179,7 +199,7 @@ impl Git {
                 ));
             }
         }
-        Ok(name)
+        Ok(())
     }
 
     /// Runs git and returns its stdout; a non-zero exit is an error carrying

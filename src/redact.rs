@@ -8,7 +8,8 @@
 //!
 //! The secret values are registered once per process
 //! ([`register_env_secrets`]: `GITHUB_TOKEN`, `GH_TOKEN`,
-//! `LIFELINE_AUDIT_KEY`, `LIFELINE_CHECKPOINT_KEY` and every `[audit] secret_env` variable); every
+//! `LIFELINE_AUDIT_KEY`, `LIFELINE_CHECKPOINT_KEY`, `LIFELINE_COSIGN_KEY` and
+//! every `[audit] secret_env` variable); every
 //! function here redacts them from then on, whatever they look like.
 //! Values shorter than [`MIN_SECRET_LEN`] bytes are not registered: they
 //! would blank out ordinary words.
@@ -31,11 +32,12 @@ pub const REDACTED: &str = "[REDACTED]";
 pub const MIN_SECRET_LEN: usize = 4;
 
 /// The environment variables whose values are always secrets.
-pub const SECRET_VARS: [&str; 4] = [
+pub const SECRET_VARS: [&str; 5] = [
     "GITHUB_TOKEN",
     "GH_TOKEN",
     "LIFELINE_AUDIT_KEY",
     "LIFELINE_CHECKPOINT_KEY",
+    "LIFELINE_COSIGN_KEY",
 ];
 
 const TOKEN_PREFIXES: [&[u8]; 6] = [b"github_pat_", b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_"];
@@ -68,12 +70,21 @@ pub fn register_env_secrets(env: &dyn Env, extra: &[String]) {
     register_secrets(env_secrets(env, extra));
 }
 
-/// Registers literal secret values for every redaction in this process.
+/// Registers literal secret values for every redaction in this process,
+/// each also as it reads inside a JSON string (a `"`, `\` or control
+/// character escaped), so JSON output built before redaction hides it too.
 pub fn register_secrets(values: impl IntoIterator<Item = String>) {
     let mut all = SECRETS.write().unwrap_or_else(|e| e.into_inner());
     for v in values {
-        if v.len() >= MIN_SECRET_LEN && !all.contains(&v) {
-            all.push(v);
+        let quoted = serde_json::to_string(&v).unwrap_or_default();
+        let escaped = quoted
+            .strip_prefix('"')
+            .and_then(|q| q.strip_suffix('"'))
+            .map(str::to_string);
+        for v in std::iter::once(v).chain(escaped) {
+            if v.len() >= MIN_SECRET_LEN && !all.contains(&v) {
+                all.push(v);
+            }
         }
     }
     all.sort_by_key(|s| std::cmp::Reverse(s.len()));

@@ -205,14 +205,12 @@ impl Client {
     ) -> Result<Vec<Value>, ApiError> {
         let mut items = Vec::new();
         let mut next = Some(path.to_string());
-        // A server that links a page to itself must not loop forever.
+        // A server that links back to a page it served never ends its
+        // list: the list is unread, never taken as complete.
         let mut seen = std::collections::HashSet::new();
         let mut pages = 0;
         while let Some(url) = next.take() {
-            if !seen.insert(url.clone()) {
-                break;
-            }
-            if pages >= self.options.max_pages {
+            if !seen.insert(self.url_for(&url)) || pages >= self.options.max_pages {
                 return Err(ApiError::TooManyPages {
                     path: path.to_string(),
                     pages,

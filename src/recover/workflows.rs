@@ -112,7 +112,11 @@ fn disable_all(session: &mut Session<'_>, targets: &[String]) -> Result<()> {
         let how = match &api {
             Some((client, repo)) => match client.send(
                 "PUT",
-                &format!("{}/actions/workflows/{file}/disable", repo.api_path()),
+                &format!(
+                    "{}/actions/workflows/{}/disable",
+                    repo.api_path(),
+                    crate::github::encode_component(file)
+                ),
                 None,
             ) {
                 Ok(_) => "api",
@@ -183,7 +187,7 @@ pub(crate) fn enable(
                     &format!(
                         "{}/actions/workflows/{}/enable",
                         repo.api_path(),
-                        d.workflow
+                        crate::github::encode_component(&d.workflow)
                     ),
                     None,
                 )

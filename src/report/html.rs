@@ -1026,6 +1026,7 @@ fn open_section(s: &mut String, r: &Report) {
             );
         }
         s.push_str("</tbody></table>\n");
+        more(s, r.open_incidents.len(), "open incidents");
     }
     if r.open_alerts.is_empty() {
         s.push_str("<p id=\"open-alerts\">No open alert.</p>\n");
@@ -1044,8 +1045,21 @@ fn open_section(s: &mut String, r: &Report) {
             );
         }
         s.push_str("</tbody></table>\n");
+        more(s, r.open_alerts.len(), "open alerts");
     }
     s.push_str("</section>\n");
+}
+
+/// After a table of `total` rows cut at [`MAX_ROWS`]: how many were left
+/// out, so a flood of records cannot hide the rest without a word.
+fn more(s: &mut String, total: usize, what: &str) {
+    if total > MAX_ROWS {
+        let _ = writeln!(
+            s,
+            "<p class=\"muted\">… and {} more {what} (all of them: <code>--format json</code>).</p>",
+            total - MAX_ROWS
+        );
+    }
 }
 
 #[cfg(test)]

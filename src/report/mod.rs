@@ -424,30 +424,21 @@ pub(crate) fn open_incidents(incidents: &[Incident], links: &Links) -> Vec<OpenI
             kind: i.kind.clone(),
             started_at: i.started_at.to_string(),
             path: i.rel_path(),
+            // The ID comes from the record, which anyone with push access
+            // can write: it is one encoded path segment, so `/` and `..`
+            // in it cannot make the link leave the record's directory.
             url: links.repository.as_ref().map(|repo| {
                 format!(
-                    "{}/{repo}/blob/HEAD/{}",
+                    "{}/{repo}/blob/HEAD/{}/{}.md",
                     links.server,
-                    percent_encode_path(&i.rel_path())
+                    crate::recover::incident::DIR,
+                    crate::github::encode_component(&i.id)
                 )
             }),
         })
         .collect();
     open.sort_by(|a, b| a.started_at.cmp(&b.started_at));
     open
-}
-
-/// A path for a URL: every byte but unreserved ones and `/` escaped.
-fn percent_encode_path(path: &str) -> String {
-    path.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// The alerts `health --alert github` left open: per repository and

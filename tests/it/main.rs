@@ -16,6 +16,7 @@ mod checkpoint;
 mod checkpoint_crash;
 mod checkpoint_objects;
 mod checkpoint_speed;
+mod claims18;
 mod config;
 mod drill;
 mod github_client;

@@ -169,9 +169,8 @@ impl Git {
             let mut args = vec!["remote", "get-url", "--all"];
             args.extend_from_slice(push);
             args.push(name);
-            if let Ok(listed) = self.run(&args) {
-                urls.extend(listed.lines().map(str::to_string));
-            }
+            // Unlisted addresses would go unchecked: a failure is an error.
+            urls.extend(self.run(&args)?.lines().map(str::to_string));
         }
         for url in &urls {
             self.refuse_inside_the_tree(name, url)?;

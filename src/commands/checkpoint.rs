@@ -35,8 +35,11 @@ pub struct Created {
     pub pushed: Option<SyncReport>,
 }
 
-/// Takes a checkpoint (and pushes it when asked).
+/// Takes a checkpoint (and pushes it when asked). Refuses before making
+/// it when its audit entry could not be written, as `restore` does; if the
+/// entry still fails afterwards, the error names the checkpoint stored.
 pub fn create(ws: &Workspace, env: &dyn Env, options: &CreateOptions) -> Result<Created> {
+    audit::preflight(ws)?;
     let capture = CaptureOptions {
         kind: options.kind.clone(),
         operation: options.operation.clone(),
@@ -89,7 +92,19 @@ pub fn create(ws: &Workspace, env: &dyn Env, options: &CreateOptions) -> Result<
                 .map(|s| s.path.clone())
                 .collect::<Vec<_>>(),
         );
-    audit::record(ws, env, &event)?;
+    audit::record(ws, env, &event).map_err(|e| {
+        let location = store.location(&manifest.id);
+        Error::environment(
+            format!(
+                "checkpoint {} was stored ({location}), but its audit entry could not be written ({e})",
+                manifest.id
+            ),
+            Some(format!(
+                "fix the cause, then record it with `lifeline audit log`; the checkpoint is usable as it is (`lifeline checkpoint verify {}`)",
+                manifest.id
+            )),
+        )
+    })?;
     let pushed = match &options.push {
         Some(remote) => Some(push_ids(
             ws,

@@ -429,7 +429,10 @@ pub(crate) fn read_own(root: &Path, rel: &str) -> Result<Option<Vec<u8>>> {
 fn too_large(rel: &str, len: u64, limit: u64) -> Error {
     Error::usage(
         format!("refusing path `{rel}`: it holds {len} bytes, more than the limit of {limit}"),
-        Some("raise `[validate] max_file_size` in lifeline.toml, or shrink the file".to_string()),
+        Some(
+            "shrink the file (a protected file's limit is `[limits] max_file_size` in lifeline.toml; lifeline.toml's own is 1 MiB)"
+                .to_string(),
+        ),
     )
 }
 

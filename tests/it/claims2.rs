@@ -26,3 +26,157 @@ fn a_create_whose_entry_cannot_be_written_makes_no_checkpoint() {
         stdout(&out)
     );
 }
+
+/// "Checkpoints and restore": the keys and the GitHub token are redacted
+/// from the operation text a checkpoint carries (its commit message and
+/// manifest, on the remote too) and from its audit entry, whatever the
+/// values look like.
+#[test]
+fn secrets_in_the_operation_text_reach_neither_the_ref_nor_the_audit_entry() {
+    let repo = Repo::sample();
+    let origin = tempfile::tempdir().unwrap();
+    git_in(origin.path(), &["init", "-q", "--bare", "-b", "main"]);
+    repo.git(&["remote", "add", "origin", origin.path().to_str().unwrap()]);
+    let key = "c3".repeat(32);
+    let secrets = [
+        ("GITHUB_TOKEN", "plain-token-value-1"),
+        ("GH_TOKEN", "plain-token-value-2"),
+        ("LIFELINE_CHECKPOINT_KEY", key.as_str()),
+    ];
+    let operation: String = secrets.iter().map(|(_, v)| format!("{v} ")).collect();
+    let mut cmd = repo.lifeline();
+    for (k, v) in secrets {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .args(["checkpoint", "create", "--type", "manual", "--quiet"])
+        .args(["--operation", &operation, "--push"])
+        .assert()
+        .code(0);
+    let id = stdout(&out).trim().to_string();
+    let name = format!("refs/lifeline/checkpoints/{id}");
+    let mut stored = git_in(origin.path(), &["log", "-1", "--format=%B", &name]);
+    stored += &git_in(origin.path(), &["show", &format!("{name}:manifest.json")]);
+    stored += &git_in(repo.path(), &["log", "-1", "--format=%B", &name]);
+    for e in std::fs::read_dir(repo.join("docs/audit")).unwrap() {
+        stored += &std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+    }
+    assert!(stored.contains("[REDACTED]"), "{stored}");
+    for (k, v) in secrets {
+        assert!(!stored.contains(v), "{k}'s value was stored: {stored}");
+    }
+}
+
+fn git_in(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// "The file system": `restore` refuses a plan whose target is a
+/// directory before writing anything, so the other files it would have
+/// put back stay as they are.
+#[test]
+fn a_directory_at_a_restore_target_refuses_the_plan_before_any_write() {
+    let repo = Repo::sample();
+    let id = repo.checkpoint("manual", "before");
+    repo.write("planning/sprint.config.json", "{}\n");
+    std::fs::remove_file(repo.join("planning/TASK.md")).unwrap();
+    std::fs::create_dir(repo.join("planning/TASK.md")).unwrap();
+    let out = repo.lifeline().args(["restore", &id, "--yes"]).assert();
+    assert_ne!(out.get_output().status.code(), Some(0));
+    let err = crate::common::all_output(&out);
+    assert!(
+        err.contains("planning/TASK.md") && err.contains("directory"),
+        "{err}"
+    );
+    assert_eq!(repo.read("planning/sprint.config.json"), "{}\n");
+    assert!(repo.join("planning/TASK.md").is_dir());
+}
+
+/// "The file system": `lifeline.toml` is bounded at 1 MiB, a limit no
+/// key raises: the error names the file and says to shrink it, not to
+/// raise a key that does not exist.
+#[test]
+fn a_lifeline_toml_over_one_mib_is_refused_and_the_help_names_no_false_key() {
+    let repo = Repo::sample();
+    repo.write("lifeline.toml", "#".repeat((1 << 20) + 1));
+    let out = repo.lifeline().args(["config", "show"]).assert().code(2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("lifeline.toml") && err.contains("1048576"),
+        "{err}"
+    );
+    assert!(err.contains("shrink"), "{err}");
+    assert!(!err.contains("[validate] max_file_size"), "{err}");
+}
+
+/// The environment of the entry `audit log` writes.
+fn logged(repo: &Repo) -> serde_json::Value {
+    let out = repo
+        .lifeline()
+        .args(["audit", "log", "--component", "c", "--operation", "o"])
+        .assert()
+        .code(0);
+    let id = stdout(&out).trim().to_string();
+    let mut found = None;
+    for e in std::fs::read_dir(repo.join("docs/audit")).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+        for line in text.lines().filter(|l| l.contains(&id)) {
+            found = Some(serde_json::from_str::<serde_json::Value>(line).unwrap());
+        }
+    }
+    found.expect("the entry")["environment"].clone()
+}
+
+/// What `audit log` starts when `git` is one that records being started
+/// and fails (an entry without what git would have said, or an error).
+fn started_by_audit_log(repo: &Repo) -> String {
+    let no_git = crate::common::NoGit::new();
+    repo.lifeline()
+        .env("PATH", no_git.dir.path())
+        .args(["audit", "log", "--component", "c", "--operation", "o"])
+        .assert();
+    no_git.started()
+}
+
+/// "Reading git without starting it": a symbolic ref below HEAD, and a
+/// config file over 1 MiB or not UTF-8, are left to git, which answers as
+/// it always does (the in-process reader never answers differently).
+#[test]
+fn a_symbolic_ref_below_head_and_an_odd_config_are_asked_of_git() {
+    let repo = Repo::sample();
+    repo.git(&["config", "user.name", "Ada"]);
+    let head = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+
+    repo.git(&["symbolic-ref", "refs/heads/alias", "refs/heads/main"]);
+    repo.git(&["symbolic-ref", "HEAD", "refs/heads/alias"]);
+    assert_eq!(logged(&repo)["git_commit"], head.as_str());
+    let started = started_by_audit_log(&repo);
+    assert!(started.contains("rev-parse"), "{started}");
+    repo.git(&["symbolic-ref", "HEAD", "refs/heads/main"]);
+
+    let config = repo.join(".git/config");
+    let plain = std::fs::read(&config).unwrap();
+    let big = [plain.clone(), format!("# {}\n", "x".repeat(1 << 20)).into_bytes()].concat();
+    let latin1 = [plain.clone(), b"# caf\xe9\n".to_vec()].concat();
+    for odd in [big, latin1] {
+        std::fs::write(&config, &odd).unwrap();
+        assert_eq!(logged(&repo)["actor"], "git:Ada");
+        let started = started_by_audit_log(&repo);
+        assert!(
+            started.contains("user.name") || started.contains("rev-parse"),
+            "{started}"
+        );
+    }
+    std::fs::write(&config, &plain).unwrap();
+    assert_eq!(started_by_audit_log(&repo), "", "git was started");
+}

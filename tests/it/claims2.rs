@@ -126,15 +126,7 @@ fn logged(repo: &Repo) -> serde_json::Value {
         .args(["audit", "log", "--component", "c", "--operation", "o"])
         .assert()
         .code(0);
-    let id = stdout(&out).trim().to_string();
-    let mut found = None;
-    for e in std::fs::read_dir(repo.join("docs/audit")).unwrap() {
-        let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
-        for line in text.lines().filter(|l| l.contains(&id)) {
-            found = Some(serde_json::from_str::<serde_json::Value>(line).unwrap());
-        }
-    }
-    found.expect("the entry")["environment"].clone()
+    logged_entry(repo, stdout(&out).trim())["environment"].clone()
 }
 
 /// What `audit log` starts when `git` is one that records being started
@@ -179,4 +171,79 @@ fn a_symbolic_ref_below_head_and_an_odd_config_are_asked_of_git() {
     }
     std::fs::write(&config, &plain).unwrap();
     assert_eq!(started_by_audit_log(&repo), "", "git was started");
+}
+
+/// "Checkpoints and restore": a name that is not UTF-8 or holds a
+/// backslash, a FIFO and a symlink under a protected glob are each a
+/// finding for that path alone — named in the manifest's `skipped` list
+/// and the audit entry's `not_captured` — and a restore of a checkpoint
+/// taken before they existed deletes the new regular file but none of
+/// them.
+#[test]
+fn what_is_not_captured_is_in_the_audit_entry_and_never_deleted_by_a_restore() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = Repo::sample();
+    let id = repo.checkpoint("manual", "before");
+    let dir = repo.join("docs/sprint-archives");
+    std::fs::write(dir.join("new.md"), "new\n").unwrap();
+    std::fs::write(dir.join("a\\b.md"), "odd\n").unwrap();
+    let latin1 = dir.join(std::ffi::OsStr::from_bytes(b"caf\xe9.md"));
+    std::fs::write(&latin1, "odd\n").unwrap();
+    crate::common::mkfifo(&dir.join("pipe.md"));
+    std::os::unix::fs::symlink("/etc/passwd", dir.join("link.md")).unwrap();
+    let odd = ["a\\\\b.md", "caf\\xe9.md", "link.md", "pipe.md"];
+
+    let created = repo.checkpoint("manual", "with odd names");
+    let shown = stdout(
+        &repo
+            .lifeline()
+            .args(["checkpoint", "show", &created, "--format", "json"])
+            .assert()
+            .code(0),
+    );
+    let manifest: serde_json::Value = serde_json::from_str(&shown).unwrap();
+    let skipped: Vec<&str> = manifest["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["path"].as_str().unwrap())
+        .collect();
+    let entry = logged_entry(&repo, &created);
+    let not_captured: Vec<&str> = entry["details"]["not_captured"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let odd: Vec<String> = odd
+        .iter()
+        .map(|n| format!("docs/sprint-archives/{n}"))
+        .collect();
+    assert_eq!(skipped, odd);
+    assert_eq!(not_captured, odd);
+    assert_eq!(manifest["absent"], serde_json::json!([]));
+
+    repo.lifeline()
+        .args(["restore", &id, "--yes"])
+        .timeout(std::time::Duration::from_secs(120))
+        .assert()
+        .code(0);
+    assert!(!dir.join("new.md").exists(), "the new regular file stays");
+    assert_eq!(std::fs::read(dir.join("a\\b.md")).unwrap(), b"odd\n");
+    assert_eq!(std::fs::read(&latin1).unwrap(), b"odd\n");
+    assert!(dir.join("link.md").is_symlink());
+    let pipe = std::fs::symlink_metadata(dir.join("pipe.md")).unwrap();
+    assert!(std::os::unix::fs::FileTypeExt::is_fifo(&pipe.file_type()));
+}
+
+/// The audit entry whose details name `id`.
+fn logged_entry(repo: &Repo, id: &str) -> serde_json::Value {
+    let mut found = None;
+    for e in std::fs::read_dir(repo.join("docs/audit")).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap_or_default();
+        for line in text.lines().filter(|l| l.contains(id)) {
+            found = Some(serde_json::from_str::<serde_json::Value>(line).unwrap());
+        }
+    }
+    found.expect("the entry")
 }

@@ -247,3 +247,72 @@ fn logged_entry(repo: &Repo, id: &str) -> serde_json::Value {
     }
     found.expect("the entry")
 }
+
+/// "Checkpoints and restore": a ref whose tree gives a file another mode
+/// than its manifest (executable, or a symlink entry over the same bytes)
+/// is damaged: `verify` reports it, `restore` refuses it, `latest-valid`
+/// passes it by.
+#[test]
+fn a_tree_mode_that_disagrees_with_the_manifest_makes_the_ref_damaged() {
+    let repo = Repo::sample();
+    let good = repo.checkpoint("manual", "good");
+    for (i, mode) in ["100755", "120000"].into_iter().enumerate() {
+        let id = repo.checkpoint("manual", &format!("to tamper {i}"));
+        let name = format!("refs/lifeline/checkpoints/{id}");
+        let index = repo.join(".git/tamper-index");
+        let with_index = |args: &[&str]| {
+            let out = std::process::Command::new("git")
+                .current_dir(repo.path())
+                .env("GIT_INDEX_FILE", &index)
+                .args(args)
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "{args:?}");
+            String::from_utf8(out.stdout).unwrap().trim().to_string()
+        };
+        with_index(&["read-tree", &name]);
+        let blob = repo
+            .git(&["rev-parse", &format!("{name}:planning/TASK.md")])
+            .trim()
+            .to_string();
+        with_index(&[
+            "update-index",
+            "--cacheinfo",
+            &format!("{mode},{blob},planning/TASK.md"),
+        ]);
+        let tree = with_index(&["write-tree"]);
+        std::fs::remove_file(&index).unwrap();
+        let message = repo.git(&["log", "-1", "--format=%B", &name]);
+        let commit = repo
+            .git(&["commit-tree", &tree, "-m", message.trim_end()])
+            .trim()
+            .to_string();
+        repo.git(&["update-ref", &name, &commit]);
+
+        let out = repo
+            .lifeline()
+            .args(["checkpoint", "verify", &id])
+            .assert()
+            .code(1);
+        assert!(
+            crate::common::all_output(&out).contains("mode"),
+            "{mode}: {}",
+            crate::common::all_output(&out)
+        );
+        repo.write("planning/TASK.md", "changed\n");
+        let out = repo
+            .lifeline()
+            .args(["restore", &id, "--yes", "--no-validate"])
+            .assert()
+            .code(1);
+        assert!(stdout(&out).contains("is damaged"), "{}", stdout(&out));
+        assert_eq!(repo.read("planning/TASK.md"), "changed\n");
+        let out = repo
+            .lifeline()
+            .args(["restore", "latest-valid", "--dry-run"])
+            .assert()
+            .code(0);
+        assert!(stdout(&out).contains(&good), "{mode}: {}", stdout(&out));
+        repo.git(&["checkout", "--", "planning/TASK.md"]);
+    }
+}

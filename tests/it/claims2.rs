@@ -316,3 +316,26 @@ fn a_tree_mode_that_disagrees_with_the_manifest_makes_the_ref_damaged() {
         repo.git(&["checkout", "--", "planning/TASK.md"]);
     }
 }
+
+/// "Checkpoint and restore fast paths": with `refs/lifeline` or
+/// `refs/lifeline/checkpoints` a symlink (git would follow it), `checkpoint
+/// create` stops with exit 2 naming the link, and writes nothing through it.
+#[test]
+fn a_linked_ref_directory_stops_create_naming_the_link() {
+    for link in ["refs/lifeline", "refs/lifeline/checkpoints"] {
+        let repo = Repo::sample();
+        let elsewhere = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(repo.join(".git/refs/lifeline")).unwrap();
+        let at = repo.join(&format!(".git/{link}"));
+        let _ = std::fs::remove_dir(&at);
+        std::os::unix::fs::symlink(elsewhere.path(), &at).unwrap();
+        let out = repo
+            .lifeline()
+            .args(["checkpoint", "create", "--type", "manual", "--operation", "x"])
+            .assert()
+            .code(2);
+        let err = stderr(&out);
+        assert!(err.contains(link) && err.contains("symlink"), "{link}: {err}");
+        assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
+    }
+}

@@ -220,6 +220,8 @@ pub fn prune(ws: &Workspace, env: &dyn Env, options: &PruneOptions) -> Result<Pr
             ),
         ));
     }
+    // Refuse before removing anything when the entry could not be written.
+    audit::preflight(ws)?;
     let result = prune_inner(ws, options);
     let event = match &result {
         Ok(p) => Event::new("checkpoint", "prune")
@@ -292,6 +294,7 @@ fn push_ids(
     remote: &str,
     ids: Option<&[CheckpointId]>,
 ) -> Result<SyncReport> {
+    audit::preflight(ws)?;
     let result = store.push(remote, ids);
     let event = match &result {
         Ok(r) => Event::new("checkpoint", "push")
@@ -309,6 +312,7 @@ fn push_ids(
 /// `checkpoint fetch`: `remote`'s checkpoints into this repository.
 pub fn fetch(ws: &Workspace, env: &dyn Env, remote: &str) -> Result<SyncReport> {
     let store = checkpoint::open(ws)?;
+    audit::preflight(ws)?;
     let result = store.fetch(remote);
     let event = match &result {
         Ok(r) => Event::new("checkpoint", "fetch")

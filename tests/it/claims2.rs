@@ -339,3 +339,57 @@ fn a_linked_ref_directory_stops_create_naming_the_link() {
         assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
     }
 }
+
+/// Makes `docs/audit` unusable (a file where the directory should be).
+fn break_audit(repo: &Repo) {
+    let _ = std::fs::remove_dir_all(repo.join("docs/audit"));
+    repo.write("docs/audit", "not a directory");
+}
+
+/// "Checkpoints and restore", as for `create`: a guarded step, `prune`,
+/// `push` and `fetch` whose entry cannot be written refuse before making,
+/// removing or moving any checkpoint, so a command reported as failed
+/// changed no checkpoint.
+#[test]
+fn checkpoint_changes_whose_entry_cannot_be_written_change_nothing() {
+    let repo = Repo::sample();
+    let origin = tempfile::tempdir().unwrap();
+    git_in(origin.path(), &["init", "-q", "--bare", "-b", "main"]);
+    repo.git(&["remote", "add", "origin", origin.path().to_str().unwrap()]);
+    let first = repo.checkpoint("manual", "one");
+    let second = repo.checkpoint("manual", "two");
+    let other = Repo::sample();
+    other.git(&["remote", "add", "origin", origin.path().to_str().unwrap()]);
+    let theirs = other.checkpoint("manual", "theirs");
+    other
+        .lifeline()
+        .args(["checkpoint", "push"])
+        .assert()
+        .code(0);
+    let before = repo.git(&["for-each-ref", "refs/lifeline/"]);
+    let origin_before = git_in(origin.path(), &["for-each-ref", "refs/lifeline/"]);
+    assert!(origin_before.contains(&theirs) && before.contains(&first));
+
+    break_audit(&repo);
+    let attempts: [&[&str]; 4] = [
+        &["run", "--", "true"],
+        &["checkpoint", "prune", "--keep-last", "1", "--yes"],
+        &["checkpoint", "push"],
+        &["checkpoint", "fetch"],
+    ];
+    for args in attempts {
+        let out = repo.lifeline().args(args).assert().code(2);
+        assert!(stderr(&out).contains("docs/audit"), "{args:?}: {}", stderr(&out));
+        assert_eq!(
+            repo.git(&["for-each-ref", "refs/lifeline/"]),
+            before,
+            "{args:?} changed the checkpoints"
+        );
+        assert_eq!(
+            git_in(origin.path(), &["for-each-ref", "refs/lifeline/"]),
+            origin_before,
+            "{args:?} changed the remote's checkpoints"
+        );
+    }
+    assert!(before.contains(&second));
+}

@@ -136,12 +136,18 @@ fn refused(rel: &str, why: String) -> Error {
 }
 
 fn blocked(rel: &str, at: &str, kind: Kind) -> Error {
-    let why = if kind == Kind::Symlink {
-        format!("`{at}` is a symlink")
-    } else {
-        format!("`{at}` exists and is {}, not a directory", kind.describe())
-    };
-    refused(rel, why)
+    if kind == Kind::Symlink {
+        return refused(rel, format!("`{at}` is a symlink"));
+    }
+    Error::usage(
+        format!(
+            "refusing path `{rel}`: `{at}` exists and is {}, not a directory",
+            kind.describe()
+        ),
+        Some(format!(
+            "move `{at}` aside: lifeline needs a directory there"
+        )),
+    )
 }
 
 fn checked(rel: &str) -> Result<()> {

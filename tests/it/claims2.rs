@@ -15,7 +15,14 @@ fn a_create_whose_entry_cannot_be_written_makes_no_checkpoint() {
     repo.write("docs/audit", "not a directory");
     let out = repo
         .lifeline()
-        .args(["checkpoint", "create", "--type", "manual", "--operation", "x"])
+        .args([
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "x",
+        ])
         .assert()
         .code(2);
     assert!(stderr(&out).contains("docs/audit"), "{}", stderr(&out));
@@ -158,7 +165,11 @@ fn a_symbolic_ref_below_head_and_an_odd_config_are_asked_of_git() {
 
     let config = repo.join(".git/config");
     let plain = std::fs::read(&config).unwrap();
-    let big = [plain.clone(), format!("# {}\n", "x".repeat(1 << 20)).into_bytes()].concat();
+    let big = [
+        plain.clone(),
+        format!("# {}\n", "x".repeat(1 << 20)).into_bytes(),
+    ]
+    .concat();
     let latin1 = [plain.clone(), b"# caf\xe9\n".to_vec()].concat();
     for odd in [big, latin1] {
         std::fs::write(&config, &odd).unwrap();
@@ -331,11 +342,21 @@ fn a_linked_ref_directory_stops_create_naming_the_link() {
         std::os::unix::fs::symlink(elsewhere.path(), &at).unwrap();
         let out = repo
             .lifeline()
-            .args(["checkpoint", "create", "--type", "manual", "--operation", "x"])
+            .args([
+                "checkpoint",
+                "create",
+                "--type",
+                "manual",
+                "--operation",
+                "x",
+            ])
             .assert()
             .code(2);
         let err = stderr(&out);
-        assert!(err.contains(link) && err.contains("symlink"), "{link}: {err}");
+        assert!(
+            err.contains(link) && err.contains("symlink"),
+            "{link}: {err}"
+        );
         assert_eq!(std::fs::read_dir(elsewhere.path()).unwrap().count(), 0);
     }
 }
@@ -379,7 +400,11 @@ fn checkpoint_changes_whose_entry_cannot_be_written_change_nothing() {
     ];
     for args in attempts {
         let out = repo.lifeline().args(args).assert().code(2);
-        assert!(stderr(&out).contains("docs/audit"), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("docs/audit"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
         assert_eq!(
             repo.git(&["for-each-ref", "refs/lifeline/"]),
             before,
@@ -392,4 +417,25 @@ fn checkpoint_changes_whose_entry_cannot_be_written_change_nothing() {
         );
     }
     assert!(before.contains(&second));
+}
+
+/// "The file system": a component that is a regular file where a
+/// directory belongs is refused by name, and the help says what is there
+/// (not a symlink) and what to do.
+#[test]
+fn a_file_where_a_directory_belongs_is_named_with_help_that_fits() {
+    let repo = Repo::sample();
+    break_audit(&repo);
+    let out = repo
+        .lifeline()
+        .args(["audit", "log", "--component", "c", "--operation", "o"])
+        .assert()
+        .code(2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("`docs/audit` exists and is a regular file"),
+        "{err}"
+    );
+    assert!(err.contains("move `docs/audit` aside"), "{err}");
+    assert!(!err.contains("replace the link"), "{err}");
 }

@@ -147,8 +147,9 @@ fn started_by_audit_log(repo: &Repo) -> String {
     no_git.started()
 }
 
-/// "Reading git without starting it": a symbolic ref below HEAD, and a
-/// config file over 1 MiB or not UTF-8, are left to git, which answers as
+/// "Reading git without starting it": a symbolic ref below HEAD,
+/// `core.worktree`, and a config file over 1 MiB or not UTF-8, are left to
+/// git, which answers as
 /// it always does (the in-process reader never answers differently).
 #[test]
 fn a_symbolic_ref_below_head_and_an_odd_config_are_asked_of_git() {
@@ -162,6 +163,13 @@ fn a_symbolic_ref_below_head_and_an_odd_config_are_asked_of_git() {
     let started = started_by_audit_log(&repo);
     assert!(started.contains("rev-parse"), "{started}");
     repo.git(&["symbolic-ref", "HEAD", "refs/heads/main"]);
+
+    // core.worktree (here naming the work tree it already has).
+    repo.git(&["config", "core.worktree", repo.path().to_str().unwrap()]);
+    assert_eq!(logged(&repo)["git_commit"], head.as_str());
+    let started = started_by_audit_log(&repo);
+    assert!(started.contains("rev-parse"), "{started}");
+    repo.git(&["config", "--unset", "core.worktree"]);
 
     let config = repo.join(".git/config");
     let plain = std::fs::read(&config).unwrap();
@@ -438,4 +446,19 @@ fn a_file_where_a_directory_belongs_is_named_with_help_that_fits() {
     );
     assert!(err.contains("move `docs/audit` aside"), "{err}");
     assert!(!err.contains("replace the link"), "{err}");
+}
+
+/// "Reading git without starting it": reftable refs are left to git, which
+/// reads HEAD's commit as it always does.
+#[test]
+fn a_reftable_repository_is_asked_of_git() {
+    let repo = Repo::bare_dir();
+    repo.git(&["init", "-q", "-b", "main", "--ref-format=reftable"]);
+    repo.write("README.md", "x\n");
+    repo.git(&["add", "-A"]);
+    repo.git(&["commit", "-q", "-m", "one"]);
+    let head = repo.git(&["rev-parse", "HEAD"]).trim().to_string();
+    assert_eq!(logged(&repo)["git_commit"], head.as_str());
+    let started = started_by_audit_log(&repo);
+    assert!(!started.is_empty(), "git was not asked");
 }

@@ -462,3 +462,64 @@ fn a_reftable_repository_is_asked_of_git() {
     let started = started_by_audit_log(&repo);
     assert!(!started.is_empty(), "git was not asked");
 }
+
+/// "Checkpoints and restore": a checkpoint is data, never an instruction,
+/// and a ref is only ever created, never moved. A remote pusher who makes
+/// a commit descending from a checkpoint this clone pushed cannot have
+/// `checkpoint fetch` fast-forward the local ref to it (which would leave
+/// the good checkpoint damaged: its commit would have a parent); new
+/// checkpoints still arrive.
+#[test]
+fn fetch_never_moves_a_checkpoint_this_clone_has() {
+    let repo = Repo::sample();
+    let origin = tempfile::tempdir().unwrap();
+    git_in(origin.path(), &["init", "-q", "--bare", "-b", "main"]);
+    repo.git(&["remote", "add", "origin", origin.path().to_str().unwrap()]);
+    let id = repo.checkpoint("manual", "good");
+    repo.lifeline()
+        .args(["checkpoint", "push"])
+        .assert()
+        .code(0);
+    let name = format!("refs/lifeline/checkpoints/{id}");
+    let good = repo.git(&["rev-parse", &name]).trim().to_string();
+    let tree = git_in(origin.path(), &["rev-parse", &format!("{good}^{{tree}}")]);
+    let message = git_in(origin.path(), &["log", "-1", "--format=%B", &good]);
+    let child = std::process::Command::new("git")
+        .current_dir(origin.path())
+        .args([
+            "commit-tree",
+            tree.trim(),
+            "-p",
+            &good,
+            "-m",
+            message.trim_end(),
+        ])
+        .env("GIT_AUTHOR_NAME", "Mallory")
+        .env("GIT_AUTHOR_EMAIL", "m@example.com")
+        .env("GIT_COMMITTER_NAME", "Mallory")
+        .env("GIT_COMMITTER_EMAIL", "m@example.com")
+        .output()
+        .unwrap();
+    let child = String::from_utf8(child.stdout).unwrap().trim().to_string();
+    git_in(origin.path(), &["update-ref", &name, &child]);
+    let other = Repo::sample();
+    other.git(&["remote", "add", "origin", origin.path().to_str().unwrap()]);
+    let theirs = other.checkpoint("manual", "theirs");
+    other
+        .lifeline()
+        .args(["checkpoint", "push"])
+        .assert()
+        .code(0);
+
+    let out = repo
+        .lifeline()
+        .args(["checkpoint", "fetch"])
+        .assert()
+        .code(0);
+    assert!(stdout(&out).contains(&theirs), "{}", stdout(&out));
+    assert_eq!(repo.git(&["rev-parse", &name]).trim(), good);
+    repo.lifeline()
+        .args(["checkpoint", "verify", &id])
+        .assert()
+        .code(0);
+}

@@ -1014,7 +1014,7 @@ mod tests {
         let (tmp, work) = repo_with_origin();
         let (remote, marker) = hostile_remote(tmp.path(), "upload-pack");
         let git = Git::new(&work).with_env("GIT_SSH_COMMAND", "false");
-        let e = fetch_refs(&git, &remote).unwrap_err();
+        let e = fetch_refs(&git, &remote, &Default::default()).unwrap_err();
         assert_read_as_remote(&e.to_string(), &remote, &marker);
     }
 

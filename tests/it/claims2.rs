@@ -140,10 +140,12 @@ fn logged(repo: &Repo) -> serde_json::Value {
 /// and fails (an entry without what git would have said, or an error).
 fn started_by_audit_log(repo: &Repo) -> String {
     let no_git = crate::common::NoGit::new();
-    repo.lifeline()
+    let _ = repo
+        .lifeline()
         .env("PATH", no_git.dir.path())
         .args(["audit", "log", "--component", "c", "--operation", "o"])
-        .assert();
+        .output()
+        .unwrap();
     no_git.started()
 }
 

@@ -525,3 +525,94 @@ fn fetch_never_moves_a_checkpoint_this_clone_has() {
         .assert()
         .code(0);
 }
+
+/// "The file system: odd names": a name holding a control character (an
+/// escape sequence, a line break) under a protected glob is a finding for
+/// that path alone, shown escaped: it never reaches the terminal raw from
+/// `checkpoint create` or a restore plan, where it could forge or hide
+/// lines. A pushed manifest naming such a path is damaged, and the
+/// warning saying so shows it escaped.
+#[test]
+fn control_characters_in_names_never_reach_the_terminal() {
+    let repo = Repo::sample();
+    let id = repo.checkpoint("manual", "before");
+    let escape = "docs/sprint-archives/x\u{1b}]0;PWN\u{7}y.md";
+    let newline = "docs/sprint-archives/a\n  unchanged  b.md";
+    repo.write(escape, "hi\n");
+    repo.write(newline, "hi\n");
+    let raw = |out: &assert_cmd::assert::Assert| {
+        let all = crate::common::all_output(out);
+        assert!(!all.contains('\u{1b}') && !all.contains('\u{7}'), "{all:?}");
+        assert!(!all.contains("\n  unchanged  b.md"), "{all:?}");
+        all
+    };
+    let out = repo
+        .lifeline()
+        .args([
+            "checkpoint",
+            "create",
+            "--type",
+            "manual",
+            "--operation",
+            "x",
+        ])
+        .assert()
+        .code(0);
+    let text = raw(&out);
+    assert!(text.contains("control character"), "{text}");
+    let out = repo
+        .lifeline()
+        .args(["restore", &id, "--yes", "--no-validate"])
+        .assert()
+        .code(0);
+    raw(&out);
+    assert!(repo.join(escape).exists() && repo.join(newline).exists());
+
+    // A manifest naming such a path, as a pushed ref could.
+    let name = format!("refs/lifeline/checkpoints/{id}");
+    let manifest = repo.git(&["show", &format!("{name}:manifest.json")]);
+    let hostile = manifest.replace("planning/TASK.md", "planning/\\u001b[2J.md");
+    assert_ne!(hostile, manifest);
+    std::fs::write(repo.join(".git/hostile.json"), &hostile).unwrap();
+    let blob = repo
+        .git(&["hash-object", "-w", ".git/hostile.json"])
+        .trim()
+        .to_string();
+    let index = repo.join(".git/tamper-index");
+    let with_index = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .current_dir(repo.path())
+            .env("GIT_INDEX_FILE", &index)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}");
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    with_index(&["read-tree", &name]);
+    with_index(&[
+        "update-index",
+        "--cacheinfo",
+        &format!("100644,{blob},manifest.json"),
+    ]);
+    let tree = with_index(&["write-tree"]);
+    let message = repo.git(&["log", "-1", "--format=%B", &name]);
+    let commit = repo
+        .git(&["commit-tree", &tree, "-m", message.trim_end()])
+        .trim()
+        .to_string();
+    repo.git(&["update-ref", &name, &commit]);
+    let out = repo
+        .lifeline()
+        .args(["checkpoint", "verify", &id])
+        .assert()
+        .code(1);
+    let text = raw(&out);
+    assert!(text.contains("control character"), "{text}");
+    let out = repo
+        .lifeline()
+        .args(["checkpoint", "list"])
+        .assert()
+        .code(0);
+    raw(&out);
+}

@@ -616,3 +616,31 @@ fn control_characters_in_names_never_reach_the_terminal() {
         .code(0);
     raw(&out);
 }
+
+/// "Checkpoints and restore": a checkpoint is data, never an instruction —
+/// to the terminal either. The operation text it carries (a pushed ref's
+/// author's choice, or a bot's `--operation` built from a pull request's
+/// title) is shown by `list`, `show` and a restore plan with its control
+/// characters made visible, never sent raw.
+#[test]
+fn a_checkpoints_operation_text_never_reaches_the_terminal_raw() {
+    let repo = Repo::sample();
+    let id = repo.checkpoint("manual", "sync \u{1b}]0;PWN\u{7}\u{1b}[2J done");
+    repo.write("planning/TASK.md", "changed\n");
+    for args in [
+        vec!["checkpoint", "list"],
+        vec!["checkpoint", "show", &id],
+        vec!["restore", &id, "--dry-run"],
+    ] {
+        let out = repo.lifeline().args(&args).assert().code(0);
+        let all = crate::common::all_output(&out);
+        assert!(
+            all.contains("sync") && all.contains("done"),
+            "{args:?}: {all:?}"
+        );
+        assert!(
+            !all.contains('\u{1b}') && !all.contains('\u{7}'),
+            "{args:?}: {all:?}"
+        );
+    }
+}

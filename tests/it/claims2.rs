@@ -569,9 +569,52 @@ fn control_characters_in_names_never_reach_the_terminal() {
     assert!(repo.join(escape).exists() && repo.join(newline).exists());
 
     // A manifest naming such a path, as a pushed ref could.
+    replace_manifest(&repo, &id, |m| {
+        m.replace("planning/TASK.md", "planning/\\u001b[2J.md")
+    });
+    let out = repo
+        .lifeline()
+        .args(["checkpoint", "verify", &id])
+        .assert()
+        .code(1);
+    let text = raw(&out);
+    assert!(text.contains("control character"), "{text}");
+    let out = repo
+        .lifeline()
+        .args(["checkpoint", "list"])
+        .assert()
+        .code(0);
+    raw(&out);
+
+    // A type the damaged warning quotes.
+    let other = repo.checkpoint("manual", "other");
+    replace_manifest(&repo, &other, |m| {
+        m.replace("\"type\": \"manual\"", "\"type\": \"manual\\u001b[2J\"")
+    });
+    let out = repo
+        .lifeline()
+        .args(["checkpoint", "list"])
+        .assert()
+        .code(0);
+    let text = raw(&out);
+    assert!(
+        text.contains(&other) && text.contains("does not match"),
+        "{text}"
+    );
+    let out = repo
+        .lifeline()
+        .args(["restore", &other, "--yes", "--no-validate"])
+        .assert()
+        .code(1);
+    raw(&out);
+}
+
+/// Rewrites the manifest of checkpoint `id` in place with `f`, as a pushed
+/// ref could carry it (the tree and message are left as they were).
+fn replace_manifest(repo: &Repo, id: &str, f: impl Fn(&str) -> String) {
     let name = format!("refs/lifeline/checkpoints/{id}");
     let manifest = repo.git(&["show", &format!("{name}:manifest.json")]);
-    let hostile = manifest.replace("planning/TASK.md", "planning/\\u001b[2J.md");
+    let hostile = f(&manifest);
     assert_ne!(hostile, manifest);
     std::fs::write(repo.join(".git/hostile.json"), &hostile).unwrap();
     let blob = repo
@@ -602,19 +645,6 @@ fn control_characters_in_names_never_reach_the_terminal() {
         .trim()
         .to_string();
     repo.git(&["update-ref", &name, &commit]);
-    let out = repo
-        .lifeline()
-        .args(["checkpoint", "verify", &id])
-        .assert()
-        .code(1);
-    let text = raw(&out);
-    assert!(text.contains("control character"), "{text}");
-    let out = repo
-        .lifeline()
-        .args(["checkpoint", "list"])
-        .assert()
-        .code(0);
-    raw(&out);
 }
 
 /// "Checkpoints and restore": a checkpoint is data, never an instruction —

@@ -635,9 +635,11 @@ impl Store for GitStore {
         let mut listing = Listing::default();
         for (name, oid) in &refs {
             if let Some(Err(why)) = verdicts.remove(oid) {
+                // The reason may quote the ref's own bytes (a type, a
+                // path): its control characters are made visible.
                 listing.damaged.push(Damaged {
                     name: name.to_string(),
-                    reason: why,
+                    reason: annotate_snippets::normalize_untrusted_str(&why),
                 });
                 continue;
             }

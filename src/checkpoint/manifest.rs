@@ -210,6 +210,12 @@ impl Manifest {
             .map(|f| &f.path)
             .chain(self.absent.iter().map(|a| &a.path));
         for path in paths {
+            if path.contains(char::is_control) {
+                return Err(format!(
+                    "path {} holds a control character",
+                    path.escape_debug()
+                ));
+            }
             crate::fs::paths::check_relative(path).map_err(|m| format!("path `{path}`: {m}"))?;
             if let Some(why) = records.reason(path) {
                 return Err(format!("it names a path lifeline never restores: {why}"));

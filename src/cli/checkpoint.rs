@@ -335,7 +335,7 @@ fn show(ws: &Workspace, out: &Output, args: ShowArgs) -> Result<i32> {
         writeln!(w, "type        {}", m.kind)?;
         writeln!(w, "operation   {}", one_line(&m.operation))?;
         writeln!(w, "created     {}", m.created_at)?;
-        writeln!(w, "actor       {}", m.actor)?;
+        writeln!(w, "actor       {}", one_line(&m.actor))?;
         if let Some(run) = &m.run {
             let what = run
                 .url
@@ -504,7 +504,7 @@ fn plural(n: usize) -> &'static str {
 }
 
 fn one_line(text: &str) -> String {
-    text.lines().next().unwrap_or_default().to_string()
+    super::output::untrusted_line(text)
 }
 
 /// `45s`, `12m`, `3h`, `9d`.

@@ -101,6 +101,13 @@ pub(super) fn formats(allowed: &'static [Format]) -> impl TypedValueParser<Value
     })
 }
 
+/// The first line of text a checkpoint or another input carries (an
+/// operation, an actor), its control characters (an escape sequence, a
+/// bidirectional override) made visible rather than sent to the terminal.
+pub(crate) fn untrusted_line(text: &str) -> String {
+    annotate_snippets::normalize_untrusted_str(text.lines().next().unwrap_or_default())
+}
+
 /// How the command prints: `--quiet`, colour.
 pub(crate) struct Output {
     pub(crate) quiet: bool,

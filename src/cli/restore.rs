@@ -185,7 +185,7 @@ pub(super) fn write_plan(w: &mut dyn Write, plan: &Plan) -> std::io::Result<()> 
         } else {
             ", INVALID at capture"
         },
-        plan.operation.lines().next().unwrap_or_default()
+        super::output::untrusted_line(&plan.operation)
     )?;
     let width = plan.changes.iter().map(|c| c.path.len()).max().unwrap_or(0);
     for c in &plan.changes {

@@ -35,8 +35,11 @@ pub struct Created {
     pub pushed: Option<SyncReport>,
 }
 
-/// Takes a checkpoint (and pushes it when asked).
+/// Takes a checkpoint (and pushes it when asked). Refuses before making
+/// it when its audit entry could not be written, as `restore` does; if the
+/// entry still fails afterwards, the error names the checkpoint stored.
 pub fn create(ws: &Workspace, env: &dyn Env, options: &CreateOptions) -> Result<Created> {
+    audit::preflight(ws)?;
     let capture = CaptureOptions {
         kind: options.kind.clone(),
         operation: options.operation.clone(),
@@ -89,7 +92,19 @@ pub fn create(ws: &Workspace, env: &dyn Env, options: &CreateOptions) -> Result<
                 .map(|s| s.path.clone())
                 .collect::<Vec<_>>(),
         );
-    audit::record(ws, env, &event)?;
+    audit::record(ws, env, &event).map_err(|e| {
+        let location = store.location(&manifest.id);
+        Error::environment(
+            format!(
+                "checkpoint {} was stored ({location}), but its audit entry could not be written ({e})",
+                manifest.id
+            ),
+            Some(format!(
+                "fix the cause, then record it with `lifeline audit log`; the checkpoint is usable as it is (`lifeline checkpoint verify {}`)",
+                manifest.id
+            )),
+        )
+    })?;
     let pushed = match &options.push {
         Some(remote) => Some(push_ids(
             ws,
@@ -205,6 +220,8 @@ pub fn prune(ws: &Workspace, env: &dyn Env, options: &PruneOptions) -> Result<Pr
             ),
         ));
     }
+    // Refuse before removing anything when the entry could not be written.
+    audit::preflight(ws)?;
     let result = prune_inner(ws, options);
     let event = match &result {
         Ok(p) => Event::new("checkpoint", "prune")
@@ -277,6 +294,7 @@ fn push_ids(
     remote: &str,
     ids: Option<&[CheckpointId]>,
 ) -> Result<SyncReport> {
+    audit::preflight(ws)?;
     let result = store.push(remote, ids);
     let event = match &result {
         Ok(r) => Event::new("checkpoint", "push")
@@ -294,6 +312,7 @@ fn push_ids(
 /// `checkpoint fetch`: `remote`'s checkpoints into this repository.
 pub fn fetch(ws: &Workspace, env: &dyn Env, remote: &str) -> Result<SyncReport> {
     let store = checkpoint::open(ws)?;
+    audit::preflight(ws)?;
     let result = store.fetch(remote);
     let event = match &result {
         Ok(r) => Event::new("checkpoint", "fetch")

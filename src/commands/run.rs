@@ -107,6 +107,9 @@ pub fn run(
             return Ok(report);
         }
     };
+    // Refuse before the checkpoint (and the step) when the entries could
+    // not be written: a failed run never leaves a checkpoint unannounced.
+    audit::preflight(ws)?;
     let runner = Runner::new()?;
     let capture = CaptureOptions {
         kind: options.kind.clone(),

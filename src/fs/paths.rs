@@ -136,12 +136,18 @@ fn refused(rel: &str, why: String) -> Error {
 }
 
 fn blocked(rel: &str, at: &str, kind: Kind) -> Error {
-    let why = if kind == Kind::Symlink {
-        format!("`{at}` is a symlink")
-    } else {
-        format!("`{at}` exists and is {}, not a directory", kind.describe())
-    };
-    refused(rel, why)
+    if kind == Kind::Symlink {
+        return refused(rel, format!("`{at}` is a symlink"));
+    }
+    Error::usage(
+        format!(
+            "refusing path `{rel}`: `{at}` exists and is {}, not a directory",
+            kind.describe()
+        ),
+        Some(format!(
+            "move `{at}` aside: lifeline needs a directory there"
+        )),
+    )
 }
 
 fn checked(rel: &str) -> Result<()> {
@@ -429,7 +435,10 @@ pub(crate) fn read_own(root: &Path, rel: &str) -> Result<Option<Vec<u8>>> {
 fn too_large(rel: &str, len: u64, limit: u64) -> Error {
     Error::usage(
         format!("refusing path `{rel}`: it holds {len} bytes, more than the limit of {limit}"),
-        Some("raise `[validate] max_file_size` in lifeline.toml, or shrink the file".to_string()),
+        Some(
+            "shrink the file (a protected file's limit is `[limits] max_file_size` in lifeline.toml; lifeline.toml's own is 1 MiB)"
+                .to_string(),
+        ),
     )
 }
 

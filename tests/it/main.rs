@@ -17,6 +17,7 @@ mod checkpoint_crash;
 mod checkpoint_objects;
 mod checkpoint_speed;
 mod claims18;
+mod claims2;
 mod config;
 mod drill;
 mod github_client;

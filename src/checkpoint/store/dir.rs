@@ -111,7 +111,7 @@ impl DirStore {
                 Ok(m) => manifests.push(m),
                 Err(e) => damaged.push(Damaged {
                     name: shown,
-                    reason: e.to_string(),
+                    reason: annotate_snippets::normalize_untrusted_str(&e.to_string()),
                 }),
             }
         }

@@ -635,9 +635,11 @@ impl Store for GitStore {
         let mut listing = Listing::default();
         for (name, oid) in &refs {
             if let Some(Err(why)) = verdicts.remove(oid) {
+                // The reason may quote the ref's own bytes (a type, a
+                // path): its control characters are made visible.
                 listing.damaged.push(Damaged {
                     name: name.to_string(),
-                    reason: why,
+                    reason: annotate_snippets::normalize_untrusted_str(&why),
                 });
                 continue;
             }
@@ -852,7 +854,8 @@ impl Store for GitStore {
             .git
             .run(["for-each-ref", "--format=%(refname)", REF_PREFIX])?;
         let before: std::collections::HashSet<&str> = before.lines().collect();
-        fetch_refs(&self.git, remote).map_err(|e| remote_error("fetch from", remote, e))?;
+        fetch_refs(&self.git, remote, &before)
+            .map_err(|e| remote_error("fetch from", remote, e))?;
         let after = self
             .git
             .run(["for-each-ref", "--format=%(refname)", REF_PREFIX])?;
@@ -889,17 +892,46 @@ fn push_refs(git: &Git, remote: &str, refspecs: Vec<String>) -> Result<String> {
     git.run(&args)
 }
 
-/// Fetches every checkpoint ref of `remote`; `--` as in [`push_refs`].
-fn fetch_refs(git: &Git, remote: &str) -> Result<()> {
-    git.run([
-        "fetch",
-        "--quiet",
-        "--no-tags",
-        "--no-write-fetch-head",
+/// Fetches the checkpoint refs of `remote` that this repository does not
+/// have (`local`); `--` as in [`push_refs`]. A name already here is never
+/// in a refspec, so a remote commit that descends from a local checkpoint
+/// cannot fast-forward (move) it.
+fn fetch_refs(git: &Git, remote: &str, local: &std::collections::HashSet<&str>) -> Result<()> {
+    let listed = git.run([
+        "ls-remote",
+        "--refs",
         "--",
         remote,
-        &format!("{REF_PREFIX}*:{REF_PREFIX}*"),
-    ])
+        &format!("{REF_PREFIX}*"),
+    ])?;
+    let refspecs: String = listed
+        .lines()
+        .filter_map(|line| line.split_once('\t').map(|(_, name)| name))
+        .filter(|name| {
+            name.strip_prefix(REF_PREFIX).is_some_and(|rest| {
+                !rest.is_empty()
+                    && !rest
+                        .bytes()
+                        .any(|b| b.is_ascii_whitespace() || b":*^~?[\\".contains(&b))
+            }) && !local.contains(name)
+        })
+        .map(|name| format!("{name}:{name}\n"))
+        .collect();
+    if refspecs.is_empty() {
+        return Ok(());
+    }
+    git.run_bytes(
+        [
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--no-write-fetch-head",
+            "--stdin",
+            "--",
+            remote,
+        ],
+        Some(refspecs.as_bytes()),
+    )
     .map(drop)
 }
 
@@ -984,7 +1016,7 @@ mod tests {
         let (tmp, work) = repo_with_origin();
         let (remote, marker) = hostile_remote(tmp.path(), "upload-pack");
         let git = Git::new(&work).with_env("GIT_SSH_COMMAND", "false");
-        let e = fetch_refs(&git, &remote).unwrap_err();
+        let e = fetch_refs(&git, &remote, &Default::default()).unwrap_err();
         assert_read_as_remote(&e.to_string(), &remote, &marker);
     }
 

@@ -195,7 +195,11 @@ impl Target {
 
     /// A file under a protected glob whose name lifeline cannot carry,
     /// named by its escaped path.
-    fn odd_name(root: &Path, odd: crate::config::protected::OddName, validator: Validator) -> Target {
+    fn odd_name(
+        root: &Path,
+        odd: crate::config::protected::OddName,
+        validator: Validator,
+    ) -> Target {
         Target {
             disk: root.to_path_buf(),
             root: Some(root.to_path_buf()),

@@ -185,3 +185,42 @@ fn the_step_summary_names_odd_names_escaped() {
     assert!(outputs.contains("valid=false"), "{outputs}");
     assert!(outputs.contains("errors=4"), "{outputs}");
 }
+
+/// A step that leaves a file lifeline cannot name under a protected glob
+/// fails as a parse error (not corruption: no known file was damaged),
+/// and its outcome is on record, the name escaped.
+#[test]
+fn a_step_that_makes_an_odd_name_fails_as_a_parse_error_on_record() {
+    let repo = Repo::sample();
+    let ran = repo
+        .lifeline()
+        .args(["run", "--format", "json", "--", "sh", "-c"])
+        .arg("printf x > 'docs/sprint-archives/new\\b.md'")
+        .assert()
+        .code(1);
+    let report: serde_json::Value = serde_json::from_str(&stdout(&ran)).unwrap();
+    assert_eq!(report["classification"], "parse-error", "{report}");
+    assert_eq!(report["findings"][0]["code"], "FILE009", "{report}");
+    assert_eq!(
+        report["invalid_files"],
+        serde_json::json!(["docs/sprint-archives/new\\\\b.md"])
+    );
+    let log = std::fs::read_dir(repo.join("docs/audit"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect::<String>();
+    let outcome: serde_json::Value = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .rfind(|e| e["component"] == "run" && e["operation"] == "outcome")
+        .expect("the outcome is on record");
+    assert_eq!(outcome["result"], "failure");
+    assert_eq!(
+        outcome["details"]["context"]["classification"],
+        "parse-error"
+    );
+    assert_eq!(
+        outcome["details"]["context"]["invalid_files"],
+        serde_json::json!(["docs/sprint-archives/new\\\\b.md"])
+    );
+}

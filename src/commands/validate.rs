@@ -119,6 +119,7 @@ fn target_for(
             validator,
             root: None,
             max_size,
+            odd: None,
         },
     })
 }

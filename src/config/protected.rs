@@ -168,26 +168,6 @@ impl ProtectedSet {
         Ok(self.scan(root)?.files)
     }
 
-    /// Like [`ProtectedSet::files`], with the third member false for an
-    /// entry a glob matched that is not a regular file (a symlink, FIFO,
-    /// socket or device): `validate` reports those, capture and restore
-    /// leave them alone.
-    pub(crate) fn walk(&self, root: &Path) -> Result<Vec<(String, Validator, bool)>> {
-        let scan = self.scan(root)?;
-        let mut out: Vec<(String, Validator, bool)> = scan
-            .files
-            .into_iter()
-            .map(|(path, validator)| (path, validator, true))
-            .chain(
-                scan.special
-                    .into_iter()
-                    .map(|(path, validator)| (path, validator, false)),
-            )
-            .collect();
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(out)
-    }
-
     /// [`files`](Self::files), plus the files under a glob whose names
     /// lifeline cannot carry and the entries a glob matched that are not
     /// regular files.

@@ -303,7 +303,8 @@ impl Runner {
 }
 
 /// Protected files invalid now that the command broke them: valid (or
-/// absent) at the checkpoint, invalid now. Each with its error codes and
+/// absent) at the checkpoint, invalid now; never one the checkpoint
+/// listed as not captured. Each with its error codes and
 /// its error findings (messages redacted: they may quote the file).
 pub(crate) fn broken_files(
     ws: &Workspace,
@@ -316,6 +317,10 @@ pub(crate) fn broken_files(
         .files
         .iter()
         .filter(|f| !f.valid)
+        // A file the checkpoint could not capture either (a name lifeline
+        // cannot carry, shown escaped in both places) was there before the
+        // step: the step did not break it.
+        .filter(|f| !manifest.skipped.iter().any(|s| s.path == f.path))
         .filter(|f| match manifest.file(&f.path) {
             Some(entry) => entry.valid,
             None => {

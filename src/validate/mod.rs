@@ -174,6 +174,10 @@ pub struct Target {
     pub root: Option<std::path::PathBuf>,
     /// Files larger than this are a `FILE008` finding, never read.
     pub max_size: u64,
+    /// Why lifeline cannot carry the file's name (not UTF-8, a backslash,
+    /// a control character): a `FILE009` finding, never read. `path` is
+    /// then the escaped name checkpoint create shows.
+    pub odd: Option<String>,
 }
 
 impl Target {
@@ -185,6 +189,24 @@ impl Target {
             path,
             validator,
             max_size,
+            odd: None,
+        }
+    }
+
+    /// A file under a protected glob whose name lifeline cannot carry,
+    /// named by its escaped path.
+    fn odd_name(
+        root: &Path,
+        odd: crate::config::protected::OddName,
+        validator: Validator,
+    ) -> Target {
+        Target {
+            disk: root.to_path_buf(),
+            root: Some(root.to_path_buf()),
+            path: odd.path,
+            validator,
+            max_size: 0,
+            odd: Some(odd.reason),
         }
     }
 
@@ -216,6 +238,18 @@ fn read_target(target: &Target) -> crate::Result<std::result::Result<Contents, D
             Diagnostic::new(rule, target.path.clone(), message).with_help(help)
         ))
     };
+    if let Some(reason) = &target.odd {
+        // The name is attacker text: only its escaped form is ever shown,
+        // and the file is never opened.
+        return finding(
+            Rule::FileOddName,
+            format!(
+                "`{}` is a protected file whose name lifeline cannot carry ({reason}); lifeline does not read it, and checkpoints do not capture it",
+                target.path
+            ),
+            "rename the file to a UTF-8 name without backslashes or control characters (`git mv OLD NEW`), or move it out of the protected set",
+        );
+    }
     let found = match crate::fs::paths::inspect(&base, &rel)? {
         Inspect::Missing => {
             return finding(
@@ -288,9 +322,9 @@ fn read_target(target: &Target) -> crate::Result<std::result::Result<Contents, D
     }
 }
 
-/// Validates `targets`. A missing, symlinked, special or oversized file is
-/// a finding (`FILE001`, `FILE006`–`FILE008`); any other read failure is an
-/// error of the run.
+/// Validates `targets`. A missing, symlinked, special or oversized file, or
+/// one whose name lifeline cannot carry, is a finding (`FILE001`,
+/// `FILE006`–`FILE009`); any other read failure is an error of the run.
 pub fn validate_targets(targets: &[Target]) -> crate::Result<Report> {
     let mut files = Vec::with_capacity(targets.len());
     let mut facts = Vec::with_capacity(targets.len());
@@ -364,20 +398,24 @@ fn parent(path: &str) -> &str {
 /// matched by a glob entry, and every literal entry whether or not it
 /// exists (a missing one is a finding). Entries without a validator are
 /// skipped unless a glob matched something other than a regular file (a
-/// symlink or a FIFO is a finding whatever the validator).
+/// symlink or a FIFO is a finding whatever the validator) or a file whose
+/// name lifeline cannot carry (a `FILE009` finding: a detector that cannot
+/// see a protected file says so).
 pub fn protected_targets(root: &Path, config: &Config) -> crate::Result<Vec<Target>> {
     let set = crate::config::protected::ProtectedSet::new(config)?;
-    let mut targets = Vec::new();
-    for (path, validator, regular) in set.walk(root)? {
-        if validator == Validator::None && regular {
-            continue;
-        }
-        targets.push(Target::in_root(
-            root,
-            path,
-            validator,
-            config.limits.max_file_size,
-        ));
+    let scan = set.scan(root)?;
+    let max_size = config.limits.max_file_size;
+    let files = scan.files.into_iter().map(|(p, v)| (p, v, true));
+    let special = scan.special.into_iter().map(|(p, v)| (p, v, false));
+    let mut targets: Vec<Target> = files
+        .chain(special)
+        .filter(|(_, validator, regular)| !(*validator == Validator::None && *regular))
+        .map(|(path, validator, _)| Target::in_root(root, path, validator, max_size))
+        .collect();
+    for odd in scan.odd {
+        let validator = set.covers(&odd.path).unwrap_or(Validator::None);
+        targets.push(Target::odd_name(root, odd, validator));
     }
+    targets.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(targets)
 }

@@ -48,6 +48,7 @@ rules! {
     FileSymlink = "FILE006", Error, "file", "A protected path must not be, or lie below, a symlink; lifeline does not read through it.";
     FileSpecial = "FILE007", Error, "file", "A protected path must be a regular file, not a FIFO, socket, device or directory; lifeline does not open it.";
     FileTooLarge = "FILE008", Error, "file", "A protected file must not be larger than `[limits] max_file_size` (256 MiB by default); lifeline does not read it.";
+    FileOddName = "FILE009", Error, "file", "A protected file's name must be UTF-8 without a backslash or a control character; lifeline does not read a file it cannot name.";
 
     TaskNoTable = "TASK001", Error, "task-md", "The file must contain the task table.";
     TaskDuplicateTable = "TASK002", Error, "task-md", "The task table header must appear only once.";

@@ -24,6 +24,7 @@ mod github_client;
 mod health;
 mod hostile;
 mod init;
+mod odd_names;
 mod recover;
 mod report;
 mod report_html;

@@ -18,6 +18,7 @@
 //!   the files are rolled back, the outcome is recorded, and lifeline exits
 //!   128 + N.
 
+use std::path::Path;
 use std::time::Duration;
 
 use crate::audit::entry::Context;
@@ -237,8 +238,25 @@ pub fn run(
         };
     }
     report.exit = report.final_exit(stopped_between);
-    audit::record(ws, env, &outcome_event(&report))?;
+    let mut outcome = outcome_event(&report);
+    // What the step left where a protected file may be but lifeline never
+    // reads — a symlink or FIFO (`FILE006`/`FILE007`), a name it cannot
+    // carry (`FILE009`, escaped) — is named in `invalid_files` but has no
+    // checksum: the outcome is recorded without one rather than not at all.
+    outcome.files.retain(|f| readable_file(&ws.root, f));
+    audit::record(ws, env, &outcome)?;
     Ok(report)
+}
+
+/// Whether `rel` is a regular file lifeline opens, or absent (recorded as
+/// deleted).
+fn readable_file(root: &Path, rel: &str) -> bool {
+    use crate::fs::paths::{Inspect, Kind};
+    match crate::fs::paths::inspect(root, rel) {
+        Ok(Inspect::Missing) => true,
+        Ok(Inspect::Found(found)) => found.kind == Kind::File,
+        _ => false,
+    }
 }
 
 /// Inside GitHub Actions: sets the step outputs `success`, `checkpoint`,
@@ -309,13 +327,7 @@ fn outcome_event(report: &RunReport) -> Event {
             "rollback",
             serde_json::to_value(report.rollback).unwrap_or_default(),
         );
-    // A name lifeline cannot carry (`FILE009`) is in `invalid_files`,
-    // escaped, but is never opened, so it has no checksum.
-    for file in report
-        .invalid_files
-        .iter()
-        .filter(|f| crate::fs::paths::check_relative(f).is_ok())
-    {
+    for file in &report.invalid_files {
         event = event.file(file.as_str());
     }
     if let Some(signal) = report.stopped_by {

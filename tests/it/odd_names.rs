@@ -224,3 +224,42 @@ fn a_step_that_makes_an_odd_name_fails_as_a_parse_error_on_record() {
         serde_json::json!(["docs/sprint-archives/new\\\\b.md"])
     );
 }
+
+/// A step that leaves a symlink or a FIFO where a protected file may be
+/// fails on the `FILE006`/`FILE007` finding, and its outcome is on record:
+/// the path is named among the invalid files but never checksummed (that
+/// would follow the link or wait on the FIFO).
+#[test]
+fn a_step_that_leaves_a_link_or_fifo_fails_on_record() {
+    for (make, code) in [
+        (
+            "ln -s ../../planning/TASK.md docs/sprint-archives/link.md",
+            "FILE006",
+        ),
+        ("mkfifo docs/sprint-archives/pipe.md", "FILE007"),
+    ] {
+        let repo = Repo::sample();
+        let ran = repo
+            .lifeline()
+            .args(["run", "--format", "json", "--", "sh", "-c", make])
+            .assert()
+            .code(1);
+        let report: serde_json::Value = serde_json::from_str(&stdout(&ran)).unwrap();
+        assert_eq!(report["findings"][0]["code"], code, "{report}");
+        let log = std::fs::read_dir(repo.join("docs/audit"))
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect::<String>();
+        let outcome: serde_json::Value = log
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .rfind(|e| e["component"] == "run" && e["operation"] == "outcome")
+            .expect("the outcome is on record");
+        assert_eq!(outcome["result"], "failure", "{make}");
+        assert_eq!(
+            outcome["details"]["context"]["invalid_files"], report["invalid_files"],
+            "{make}"
+        );
+        assert_eq!(outcome["file_checksums"], serde_json::json!({}), "{make}");
+    }
+}

@@ -56,6 +56,10 @@ pub enum ApiError {
     /// A list that did not end within the page limit.
     #[error("gave up on {path} after {pages} pages: the list did not end")]
     TooManyPages { path: String, pages: u32 },
+    /// A request (or a pagination link) to somewhere other than the API's
+    /// scheme, host and port: never sent, so the token never leaves.
+    #[error("refused to send a request outside {api}: {url}")]
+    OtherOrigin { api: String, url: String },
 }
 
 /// How the client behaves.
@@ -222,14 +226,7 @@ impl Client {
                 && !self.same_origin(next)
             {
                 // The token must never go to another host.
-                return Err(ApiError::Decode {
-                    path: url,
-                    message: format!(
-                        "the pagination link points outside {}: {}",
-                        self.options.api_url,
-                        crate::redact::redact(next)
-                    ),
-                });
+                return Err(self.other_origin(next));
             }
             let list = match key {
                 Some(k) => answer.body.get(k).cloned().unwrap_or(Value::Null),
@@ -279,7 +276,20 @@ impl Client {
         }
     }
 
+    /// The error for a request to `url`, outside the API.
+    fn other_origin(&self, url: &str) -> ApiError {
+        ApiError::OtherOrigin {
+            api: self.options.api_url.clone(),
+            url: crate::redact::redact(url).into_owned(),
+        }
+    }
+
     fn request(&self, method: &str, path: &str, body: Option<&Value>) -> Result<Answer, ApiError> {
+        // Every request passes here: whoever built the path, the token
+        // goes to the API's own scheme, host and port only.
+        if !self.same_origin(path) {
+            return Err(self.other_origin(path));
+        }
         let url = self.url_for(path);
         let cached = match (&self.cache, method) {
             (Some(cache), "GET") => cache.get(&url),

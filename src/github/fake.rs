@@ -89,6 +89,9 @@ pub struct State {
     pub token_expiration: Option<String>,
     /// Every list links a next page, forever.
     pub paginate_forever: bool,
+    /// The server the `Link` headers point at, when not this one (a
+    /// hostile or misconfigured API sending the client elsewhere).
+    pub link_base: Option<String>,
     /// Every request is read and never answered.
     pub hang: bool,
     /// The jobs of every run answer 404 (GitHub no longer keeps them).
@@ -784,6 +787,7 @@ fn page(
         if !q.is_empty() {
             q.push('&');
         }
+        let base = st.link_base.as_deref().unwrap_or(base);
         let link = |n: usize| format!("<{base}{path}?{q}page={n}>");
         reply = reply.header(
             "Link",

@@ -222,9 +222,27 @@ fn writes_send_json() {
 }
 
 #[test]
-fn a_pagination_link_to_another_host_is_refused() {
-    // A server whose Link header points elsewhere must not receive the
-    // token on the next request.
+fn a_pagination_link_to_another_host_is_never_followed() {
+    // The API's own page links the next one elsewhere: that request is
+    // never sent, so the token stays with the API.
+    let fake = FakeGitHub::start().unwrap();
+    let other = FakeGitHub::start().unwrap();
+    many_labels(&fake, 40);
+    many_labels(&other, 40);
+    fake.with(|s| s.link_base = Some(other.url().to_string()));
+    let (client, _) = client(&fake, None);
+    let err = client
+        .get_all("/repos/acme/plan/labels?per_page=10", None)
+        .unwrap_err();
+    assert!(matches!(err, ApiError::OtherOrigin { .. }), "{err:?}");
+    assert_eq!(fake.log().len(), 1, "the first page came from the API");
+    assert!(other.log().is_empty(), "nothing was sent to the other host");
+}
+
+#[test]
+fn a_request_to_another_host_is_refused_before_it_is_sent() {
+    // Whoever builds the path, the token goes to the API's host only: a
+    // request (first page or any other) outside it is never sent.
     let fake = FakeGitHub::start().unwrap();
     let other = FakeGitHub::start().unwrap();
     many_labels(&other, 40);
@@ -235,7 +253,16 @@ fn a_pagination_link_to_another_host_is_refused() {
             None,
         )
         .unwrap_err();
-    assert!(matches!(err, ApiError::Decode { .. }), "{err:?}");
-    assert_eq!(other.log().len(), 1, "the second page was not requested");
+    assert!(matches!(err, ApiError::OtherOrigin { .. }), "{err:?}");
+    assert!(other.log().is_empty(), "nothing was sent to the other host");
     assert!(fake.log().is_empty());
+    let err = client
+        .send(
+            "POST",
+            &format!("{}/repos/acme/plan/issues", other.url()),
+            None,
+        )
+        .unwrap_err();
+    assert!(matches!(err, ApiError::OtherOrigin { .. }), "{err:?}");
+    assert!(other.log().is_empty());
 }

@@ -248,15 +248,7 @@ impl ProtectedSet {
                             .map(|s| s.replace(std::path::MAIN_SEPARATOR, "/"));
                         let checked = name
                             .ok_or_else(|| "the name is not UTF-8".to_string())
-                            .and_then(|rel| crate::fs::paths::check_relative(&rel).map(|()| rel))
-                            .and_then(|rel| match rel.contains(char::is_control) {
-                                // An escape sequence or a line break in a
-                                // name would reach the terminal (and forge
-                                // lines of a restore plan) wherever it is
-                                // printed.
-                                true => Err("the name holds a control character".to_string()),
-                                false => Ok(rel),
-                            });
+                            .and_then(|rel| crate::fs::paths::check_relative(&rel).map(|()| rel));
                         match checked {
                             Ok(rel) => {
                                 if self.records.reason(&rel).is_none() && seen.insert(rel.clone()) {

@@ -22,13 +22,19 @@ use rustix::io::Errno;
 use crate::error::{Error, Result};
 
 /// Checks that `rel` is a normal repo-relative path: not empty, not
-/// absolute, no `..`, no `.` segments, no backslashes, no NUL.
+/// absolute, no `..`, no `.` segments, no backslashes, no NUL or other
+/// control character (an escape sequence or a line break in a name would
+/// reach the terminal, and forge lines of a restore plan, wherever the
+/// name is printed).
 pub(crate) fn check_relative(rel: &str) -> std::result::Result<(), String> {
     if rel.is_empty() {
         return Err("the path is empty".into());
     }
     if rel.contains('\0') {
         return Err("the path contains a NUL byte".into());
+    }
+    if rel.contains(char::is_control) {
+        return Err("the path holds a control character".into());
     }
     if rel.contains('\\') {
         return Err("use `/` as the separator".into());
@@ -553,6 +559,8 @@ mod tests {
             "./a",
             "a\\b",
             "C:x",
+            "a/esc\u{1b}[31m.md",
+            "a/new\nline.md",
         ] {
             assert!(check_relative(bad).is_err(), "{bad}");
         }

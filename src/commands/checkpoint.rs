@@ -284,6 +284,9 @@ fn prune_inner(ws: &Workspace, options: &PruneOptions) -> Result<Pruned> {
 /// `checkpoint push`: every checkpoint to `remote`.
 pub fn push(ws: &Workspace, env: &dyn Env, remote: &str) -> Result<SyncReport> {
     let store = checkpoint::open(ws)?;
+    // Refuse before pushing when the entry could not be written (`create
+    // --push` has just written one, so it does not ask again).
+    audit::preflight(ws)?;
     push_ids(ws, env, store.as_ref(), remote, None)
 }
 
@@ -294,7 +297,6 @@ fn push_ids(
     remote: &str,
     ids: Option<&[CheckpointId]>,
 ) -> Result<SyncReport> {
-    audit::preflight(ws)?;
     let result = store.push(remote, ids);
     let event = match &result {
         Ok(r) => Event::new("checkpoint", "push")

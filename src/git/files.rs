@@ -675,18 +675,12 @@ mod tests {
 
     /// What git says the git directory of `dir` is, or `None` when it
     /// finds none.
+    /// Through the git module, like every git process lifeline starts.
     fn gits_answer(dir: &Path) -> Option<PathBuf> {
-        let out = std::process::Command::new("git")
-            .current_dir(dir)
-            .args(["rev-parse", "--absolute-git-dir"])
-            .env_remove("GIT_DIR")
-            .env_remove("GIT_CEILING_DIRECTORIES")
-            .output()
-            .unwrap();
-        out.status.success().then(|| {
-            let text = String::from_utf8(out.stdout).unwrap();
-            PathBuf::from(text.trim_end())
-        })
+        crate::git::Git::new(dir)
+            .run(["rev-parse", "--absolute-git-dir"])
+            .ok()
+            .map(|text| PathBuf::from(text.trim_end()))
     }
 
     /// Inside a work tree, a committed directory that git takes for a
